@@ -1,0 +1,57 @@
+"""One tree of errors. Every error a user can cause is a `TcoError`; the CLI prints its one-line `str()`
+and exits with status 2. Anything else escaping the API is a bug in tco, not in the scenario."""
+
+from __future__ import annotations
+
+__all__ = [
+    "TcoError",
+    "ScenarioError",
+    "FieldError",
+    "InfeasibleError",
+    "SolverError",
+    "UnknownNameError",
+]
+
+
+class TcoError(Exception):
+    """Base class of every error tco raises on purpose."""
+
+
+class FieldError(TcoError, ValueError):
+    """A value in a scenario is wrong. `path` is the field path, e.g. ("target", "loss").
+
+    Raised from inside validators; the loader adds the file name. Subclassing ValueError lets pydantic
+    collect it like any other validation failure when raised from a field validator.
+    """
+
+    def __init__(self, path: tuple[str | int, ...] | str, message: str):
+        self.path = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+        self.message = message
+        super().__init__(f"{'.'.join(str(p) for p in self.path)}: {message}")
+
+
+class ScenarioError(TcoError):
+    """A scenario (file or dict) cannot be used. Message: `FILE: field.path: what is wrong`."""
+
+    def __init__(self, message: str, *, source: str | None = None, path: tuple[str | int, ...] = ()):
+        self.source = source
+        self.path = tuple(path)
+        self.message = message
+        parts = [p for p in (source, ".".join(str(p) for p in self.path)) if p]
+        super().__init__(": ".join([*parts, message]))
+
+
+class UnknownNameError(TcoError, ValueError):
+    """A preset law or catalog device that does not exist. The message lists the valid names."""
+
+
+class InfeasibleError(TcoError):
+    """No design meets the loss target under the constraints. `constraints` names the conflicting ones."""
+
+    def __init__(self, message: str, constraints: tuple[str, ...] = ()):
+        self.constraints = tuple(constraints)
+        super().__init__(message)
+
+
+class SolverError(TcoError):
+    """The convex solver failed or disagreed with the independent solve beyond tolerance."""

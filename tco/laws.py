@@ -1,0 +1,233 @@
+"""Loss laws: L(N, D) for N parameters and D training tokens, presets with sources, compute-optimal allocation.
+
+Both supported forms share one shape that the optimizer relies on: the loss is an increasing function of a
+two-term posynomial ``P(N, D) = a0 N^-p + b0 D^-q``, so a loss target ``L <= l`` is the geometric-program
+constraint ``(a0 / r(l)) N^-p + (b0 / r(l)) D^-q <= 1``:
+
+- Chinchilla form (Hoffmann et al. 2022): ``L = E + A/N^alpha + B/D^beta``; a0=A, b0=B, p=alpha, q=beta, r = l - E.
+- Kaplan et al. 2020 joint form: ``L = [(Nc/N)^(aN/aD) + Dc/D]^aD``; a0=Nc^(aN/aD), b0=Dc, p=aN/aD, q=1,
+  r = l^(1/aD).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import UnknownNameError
+
+__all__ = [
+    "LossConstraint",
+    "Law",
+    "ChinchillaLaw",
+    "KaplanLaw",
+    "PRESETS",
+    "get_law",
+]
+
+
+@dataclass(frozen=True)
+class LossConstraint:
+    """The loss target as ``a N^-p + b D^-q <= 1`` (N, D in raw parameters and tokens)."""
+
+    a: float
+    p: float
+    b: float
+    q: float
+    #: d log r / d loss: turns the constraint's dual (a log-sensitivity) into $ per nat.
+    dlog_rhs_dloss: float
+
+
+@dataclass(frozen=True)
+class Law:
+    """Common machinery; subclasses define the constants, `_rhs`, `_loss_of_posynomial` and `min_loss`."""
+
+    name: str
+    source: str
+
+    # --- what subclasses provide -------------------------------------------------------------------------
+    @property
+    def a0(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def b0(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def p(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def q(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def min_loss(self) -> float:  # pragma: no cover - abstract
+        """Infimum of the loss (not attainable): targets must be strictly above it."""
+        raise NotImplementedError
+
+    def _rhs(self, loss: float) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _dlog_rhs(self, loss: float) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _loss_of_posynomial(self, value):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def constants(self) -> dict[str, float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- shared -------------------------------------------------------------------------------------------
+    def loss(self, params, tokens):
+        """Loss in nats/token of a model with `params` parameters trained on `tokens` tokens (numpy-aware)."""
+        params = np.asarray(params, dtype=float)
+        tokens = np.asarray(tokens, dtype=float)
+        value = self._loss_of_posynomial(self.a0 * params**-self.p + self.b0 * tokens**-self.q)
+        return float(value) if np.ndim(value) == 0 else value
+
+    def constraint(self, loss: float) -> LossConstraint:
+        """The target ``L(N, D) <= loss`` as a posynomial constraint. Raises ValueError if unreachable."""
+        if not loss > self.min_loss:
+            raise ValueError(
+                f"loss target {loss:g} is at or below the irreducible loss {self.min_loss:g} of law "
+                f"{self.name}; no model of any size reaches it"
+            )
+        rhs = self._rhs(loss)
+        return LossConstraint(
+            a=self.a0 / rhs, p=self.p, b=self.b0 / rhs, q=self.q, dlog_rhs_dloss=self._dlog_rhs(loss)
+        )
+
+    def allocate(self, flops):
+        """Compute-optimal (N, D) for a training budget of `flops` = 6 N D (minimizes the loss).
+
+        Minimizing a0 N^-p + b0 D^-q at N D = K gives N = (p a0 / (q b0))^(1/(p+q)) K^(q/(p+q)); for the
+        Chinchilla form this is the primer's N = G (C/6)^(beta/(alpha+beta)).
+        """
+        budget = np.asarray(flops, dtype=float) / 6.0
+        params = (self.p * self.a0 / (self.q * self.b0)) ** (1.0 / (self.p + self.q)) * budget ** (
+            self.q / (self.p + self.q)
+        )
+        tokens = budget / params
+        if np.ndim(params) == 0:
+            return float(params), float(tokens)
+        return params, tokens
+
+    def compute_optimal_tokens(self, params):
+        """Tokens D for which `params` is the compute-optimal size (inverse of `allocate`)."""
+        params = np.asarray(params, dtype=float)
+        ratio = self.p * self.a0 / (self.q * self.b0)
+        budget = (params / ratio ** (1.0 / (self.p + self.q))) ** ((self.p + self.q) / self.q)
+        tokens = budget / params
+        return float(tokens) if np.ndim(tokens) == 0 else tokens
+
+    def chinchilla_point(self, loss: float) -> tuple[float, float]:
+        """Training-compute-optimal (N, D) reaching `loss`: minimizes 6 N D on the iso-loss curve.
+
+        At the optimum the two terms of the constraint split as q : p, i.e. a N^-p = q / (p + q).
+        """
+        c = self.constraint(loss)
+        params = (c.a * (c.p + c.q) / c.q) ** (1.0 / c.p)
+        tokens = (c.b * (c.p + c.q) / c.p) ** (1.0 / c.q)
+        return params, tokens
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "form": self.form, **self.constants(), "source": self.source}
+
+
+@dataclass(frozen=True)
+class ChinchillaLaw(Law):
+    """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, Approach 3)."""
+
+    E: float = 0.0
+    A: float = 0.0
+    B: float = 0.0
+    alpha: float = 0.0
+    beta: float = 0.0
+    form: str = field(default="chinchilla", init=False)
+
+    a0 = property(lambda self: self.A)
+    b0 = property(lambda self: self.B)
+    p = property(lambda self: self.alpha)
+    q = property(lambda self: self.beta)
+    min_loss = property(lambda self: self.E)
+
+    def _rhs(self, loss):
+        return loss - self.E
+
+    def _dlog_rhs(self, loss):
+        return 1.0 / (loss - self.E)
+
+    def _loss_of_posynomial(self, value):
+        return self.E + value
+
+    def constants(self):
+        return {"E": self.E, "A": self.A, "B": self.B, "alpha": self.alpha, "beta": self.beta}
+
+
+@dataclass(frozen=True)
+class KaplanLaw(Law):
+    """L(N, D) = [(Nc/N)^(alpha_n/alpha_d) + Dc/D]^alpha_d (Kaplan et al. 2020, eq. 1.5; no irreducible term)."""
+
+    alpha_n: float = 0.0
+    alpha_d: float = 0.0
+    n_c: float = 0.0
+    d_c: float = 0.0
+    form: str = field(default="kaplan", init=False)
+
+    a0 = property(lambda self: self.n_c ** (self.alpha_n / self.alpha_d))
+    b0 = property(lambda self: self.d_c)
+    p = property(lambda self: self.alpha_n / self.alpha_d)
+    q = property(lambda self: 1.0)
+    min_loss = property(lambda self: 0.0)
+
+    def _rhs(self, loss):
+        return loss ** (1.0 / self.alpha_d)
+
+    def _dlog_rhs(self, loss):
+        return 1.0 / (self.alpha_d * loss)
+
+    def _loss_of_posynomial(self, value):
+        return value**self.alpha_d
+
+    def constants(self):
+        return {"alpha_n": self.alpha_n, "alpha_d": self.alpha_d, "n_c": self.n_c, "d_c": self.d_c}
+
+
+PRESETS: dict[str, Law] = {
+    law.name: law
+    for law in (
+        ChinchillaLaw(
+            name="hoffmann2022", E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28,
+            source="Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, eq. 10 (rounded)",
+        ),
+        ChinchillaLaw(
+            name="sardana2024", E=1.69, A=406.4, B=410.7, alpha=0.336, beta=0.283,
+            source="Sardana et al. 2024, Beyond Chinchilla-Optimal, official code default constants",
+        ),
+        ChinchillaLaw(
+            name="besiroglu2024", E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658,
+            source="Besiroglu et al. 2024 (Epoch AI), Chinchilla Scaling: A replication attempt",
+        ),
+        ChinchillaLaw(
+            name="muennighoff2023", E=1.87, A=521.0, B=1488.0, alpha=0.353, beta=0.353,
+            source="Muennighoff et al. 2023, Scaling Data-Constrained Language Models, C4 base fit",
+        ),
+        KaplanLaw(
+            name="kaplan2020", alpha_n=0.076, alpha_d=0.103, n_c=6.4e13, d_c=1.8e13,
+            source="Kaplan et al. 2020, Scaling Laws for Neural Language Models, joint L(N, D) fit (eq. 1.5)",
+        ),
+    )
+}
+
+
+def get_law(name: str) -> Law:
+    """A preset by name; UnknownNameError lists the valid names."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UnknownNameError(
+            f"unknown law {name!r}; presets are: {', '.join(PRESETS)} (or give constants inline)"
+        ) from None

@@ -1,0 +1,58 @@
+"""Scenario -> Model: the numbers the solvers need (loss constraint, cost terms, caps), nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..laws import Law, LossConstraint
+from .constraints import CAPS, Cap
+from .terms import TERMS, CostTerm
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+__all__ = ["Model", "build_model"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """minimize sum(weight_k N^i_k D^j_k)  s.t.  a N^-p + b D^-q <= 1,  N^i_m D^j_m <= limit_m."""
+
+    law: Law
+    target_loss: float
+    loss: LossConstraint
+    terms: tuple[CostTerm, ...]
+    caps: tuple[Cap, ...]
+    objective: str
+
+    @property
+    def active_terms(self) -> tuple[CostTerm, ...]:
+        """Terms with a positive weight in the objective (GP parameters must be positive)."""
+        return tuple(t for t in self.terms if t.weight(self.objective) > 0)
+
+    def objective_value(self, params, tokens):
+        return sum(t.weight(self.objective) * t.monomial(params, tokens) for t in self.terms)
+
+    def usd(self, params, tokens):
+        return sum(t.usd(params, tokens) for t in self.terms)
+
+    def flops(self, params, tokens):
+        return sum(t.flops(params, tokens) for t in self.terms)
+
+    def term(self, name: str) -> CostTerm:
+        return next(t for t in self.terms if t.name == name)
+
+    def with_loss(self, loss: float) -> "Model":
+        """The same model at another loss target (for shadow prices by differences and sweeps)."""
+        return Model(self.law, loss, self.law.constraint(loss), self.terms, self.caps, self.objective)
+
+
+def build_model(scenario: "Scenario", objective: str | None = None) -> Model:
+    objective = objective or scenario.objective
+    if objective not in ("usd", "flops"):
+        raise ValueError(f"objective must be 'usd' or 'flops', got {objective!r}")
+    law = scenario.resolved_law
+    terms = tuple(term.from_scenario(scenario) for term in TERMS)
+    caps = tuple(c for c in (cap.from_scenario(scenario) for cap in CAPS) if c is not None)
+    return Model(law, scenario.target_loss, law.constraint(scenario.target_loss), terms, caps, objective)

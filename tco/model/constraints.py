@@ -1,0 +1,98 @@
+"""Caps: monomial constraints ``N^n_exp * D^d_exp <= limit``, each named by its scenario field path.
+
+The loss target, the one posynomial constraint, lives with the law (`tco.laws.LossConstraint`). To add a cap,
+add a subclass here and list it in `CAPS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from ..units import format_count
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+__all__ = ["Cap", "MaxParams", "MaxTokens", "TrainingDeadline", "CAPS"]
+
+
+@dataclass(frozen=True)
+class Cap:
+    name: ClassVar[str]  # the scenario field path, used in messages and `binding_constraints`
+    n_exp: ClassVar[int]
+    d_exp: ClassVar[int]
+
+    limit: float
+
+    def value(self, params, tokens):
+        return params**self.n_exp * tokens**self.d_exp
+
+    def relative_slack(self, params, tokens) -> float:
+        """1 - value/limit: 0 when binding, negative when violated."""
+        return 1.0 - self.value(params, tokens) / self.limit
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def from_scenario(cls, scenario: "Scenario") -> "Cap | None":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class MaxParams(Cap):
+    name = "constraints.max_params"
+    n_exp = 1
+    d_exp = 0
+
+    def describe(self):
+        return f"{self.name} = {format_count(self.limit)} parameters"
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        value = scenario.constraints.max_params
+        return None if value is None else cls(limit=value)
+
+
+@dataclass(frozen=True)
+class MaxTokens(Cap):
+    name = "constraints.max_tokens"
+    n_exp = 0
+    d_exp = 1
+
+    def describe(self):
+        return f"{self.name} = {format_count(self.limit)} tokens"
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        value = scenario.constraints.max_tokens
+        return None if value is None else cls(limit=value)
+
+
+@dataclass(frozen=True)
+class TrainingDeadline(Cap):
+    """N D <= budget / 6, the budget being gpus x dense peak x MFU x seconds."""
+
+    name = "constraints.training_deadline"
+    n_exp = 1
+    d_exp = 1
+
+    flops: float = 0.0
+    gpus: float = 0.0
+    days: float = 0.0
+
+    def describe(self):
+        return (f"{self.name} = {format_count(self.gpus)} GPUs x {self.days:g} days "
+                f"({self.flops:.3g} training FLOPs)")
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        flops = scenario.deadline_flops
+        if flops is None:
+            return None
+        deadline = scenario.constraints.training_deadline
+        return cls(limit=flops / 6.0, flops=flops, gpus=deadline.gpus, days=deadline.days)
+
+
+CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, TrainingDeadline)

@@ -1,0 +1,112 @@
+"""Cost terms: each a monomial ``coef * N^n_exp * D^d_exp`` that owns its FLOPs and $ coefficients.
+
+The lifetime cost of the primer, ``6 N D c_train + 2 N (T_in c_prefill + T_out c_decode) + D c_data``, is the
+sum of the terms below. To add a cost, add a subclass here and list it in `TERMS`; the GP, the exact solver
+and every report pick it up from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from ..hardware import usd_per_flop
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+__all__ = ["CostTerm", "TrainingCost", "PrefillCost", "DecodeCost", "DataCost", "TERMS"]
+
+
+@dataclass(frozen=True)
+class CostTerm:
+    """``flops = flops_coef * N^n_exp * D^d_exp`` and ``usd = usd_coef * N^n_exp * D^d_exp``."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    n_exp: ClassVar[int]
+    d_exp: ClassVar[int]
+
+    flops_coef: float
+    usd_coef: float
+
+    def monomial(self, params, tokens):
+        return params**self.n_exp * tokens**self.d_exp
+
+    def flops(self, params, tokens):
+        return self.flops_coef * self.monomial(params, tokens)
+
+    def usd(self, params, tokens):
+        return self.usd_coef * self.monomial(params, tokens)
+
+    def weight(self, objective: str) -> float:
+        """Coefficient of this term in the objective being minimized ('usd' or 'flops')."""
+        return self.usd_coef if objective == "usd" else self.flops_coef
+
+    @classmethod
+    def from_scenario(cls, scenario: "Scenario") -> "CostTerm":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class TrainingCost(CostTerm):
+    """6 N D training FLOPs at the training device's $ per useful FLOP."""
+
+    name = "training"
+    label = "training"
+    n_exp = 1
+    d_exp = 1
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        t = scenario.training
+        return cls(flops_coef=6.0, usd_coef=6.0 * usd_per_flop(t.usd_per_hour, t.peak_flops, t.mfu))
+
+
+@dataclass(frozen=True)
+class PrefillCost(CostTerm):
+    """2 N FLOPs per lifetime prompt token, at the prefill MFU of the serving device."""
+
+    name = "prefill"
+    label = "inference: prefill"
+    n_exp = 1
+    d_exp = 0
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        s, tokens = scenario.serving, scenario.demand.lifetime_prompt_tokens
+        return cls(flops_coef=2.0 * tokens,
+                   usd_coef=2.0 * tokens * usd_per_flop(s.usd_per_hour, s.peak_flops, s.prefill_mfu))
+
+
+@dataclass(frozen=True)
+class DecodeCost(CostTerm):
+    """2 N FLOPs per lifetime generated token, at the decode MFU of the serving device."""
+
+    name = "decode"
+    label = "inference: decode"
+    n_exp = 1
+    d_exp = 0
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        s, tokens = scenario.serving, scenario.demand.lifetime_generated_tokens
+        return cls(flops_coef=2.0 * tokens,
+                   usd_coef=2.0 * tokens * usd_per_flop(s.usd_per_hour, s.peak_flops, s.decode_mfu))
+
+
+@dataclass(frozen=True)
+class DataCost(CostTerm):
+    """$ per training token acquired; no FLOPs, so it does not enter a FLOPs objective."""
+
+    name = "data"
+    label = "data acquisition"
+    n_exp = 0
+    d_exp = 1
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        return cls(flops_coef=0.0, usd_coef=scenario.data.cost_usd_per_token)
+
+
+TERMS: tuple[type[CostTerm], ...] = (TrainingCost, PrefillCost, DecodeCost, DataCost)

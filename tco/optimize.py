@@ -1,0 +1,236 @@
+"""The pipeline: Scenario -> Model -> (feasibility, GP + polish, exact cross-check) -> Result."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import InfeasibleError
+from .model.compile import Model, build_model
+from .model.exact import ExactSolution, cap_interval, solve_exact
+from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
+from .units import SECONDS_PER_HOUR, format_count
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+__all__ = ["optimize", "solve_model_exact", "design_point", "check_feasible", "CROSS_CHECK_TOLERANCE"]
+
+CROSS_CHECK_TOLERANCE = 1e-6
+#: Sardana et al. 2024 trained up to 10,000 tokens/param and found the Chinchilla form overstates the gains
+#: of over-training beyond ~1,000.
+EXTRAPOLATION_TOKENS_PER_PARAM = 1_000.0
+
+
+def solve_model_exact(model: Model) -> ExactSolution:
+    loss = model.loss
+    return solve_exact(
+        loss.a, loss.p, loss.b, loss.q,
+        [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in model.active_terms],
+        [(c.n_exp, c.d_exp, c.limit) for c in model.caps],
+    )
+
+
+def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
+    """Find the lifetime-cost-optimal (N, D) for `scenario` (objective 'usd' or 'flops', default the scenario's).
+
+    Raises InfeasibleError naming the conflicting constraints when no design reaches the loss target.
+    """
+    from .model.polish import polish  # imported here: cvxpy is only needed once we solve
+    from .model.problem import solve_gp
+
+    model = build_model(scenario, objective)
+    exact = solve_model_exact(model)
+    if not bool(exact.feasible):
+        check_feasible(model)  # raises with the names of the conflicting constraints
+    gp = solve_gp(model)
+    params, tokens, mu, _, polished = polish(model, gp.params, gp.tokens, gp.loss_dual, gp.cap_duals)
+    if not polished:
+        params, tokens, mu = gp.params, gp.tokens, np.nan
+    ex_n, ex_d = float(exact.params), float(exact.tokens)
+    ex_obj = float(model.objective_value(ex_n, ex_d))
+    rel = _max_rel(params, ex_n, tokens, ex_d, float(model.objective_value(params, tokens)), ex_obj)
+    raw_rel = _max_rel(gp.params, ex_n, gp.tokens, ex_d, gp.objective_value, ex_obj)
+    warnings: list[str] = []
+    if rel > CROSS_CHECK_TOLERANCE:
+        warnings.append(
+            f"the convex solver and the exact solve differ by {rel:.2g} (relative); reporting the exact solve"
+        )
+        params, tokens, mu = ex_n, ex_d, np.nan
+    cross = CrossCheck(ex_n, ex_d, ex_obj, rel, raw_rel, gp.status, polished, gp.solve_seconds,
+                       CROSS_CHECK_TOLERANCE)
+
+    chin_n, chin_d = model.law.chinchilla_point(model.target_loss)
+    optimal = design_point(scenario, model, params, tokens)
+    chinchilla = design_point(scenario, model, chin_n, chin_d)
+    shadow_objective = mu * model.loss.dlog_rhs_dloss if math.isfinite(mu) else _shadow_by_difference(model)
+    if model.objective == "usd":
+        shadow_usd, shadow_flops = shadow_objective, _shadow_by_difference(model, measure="flops")
+    else:
+        shadow_usd, shadow_flops = _shadow_by_difference(model, measure="usd"), shadow_objective
+
+    reports = tuple(
+        ConstraintReport(
+            name=c.name, description=c.describe(), limit=c.limit, value=float(c.value(params, tokens)),
+            relative_slack=float(c.relative_slack(params, tokens)),
+            binding=bool(exact.binding[m]) and abs(c.relative_slack(params, tokens)) < 1e-6,
+            chinchilla_violates=bool(c.relative_slack(chin_n, chin_d) < -1e-9),
+        )
+        for m, c in enumerate(model.caps)
+    )
+    warnings += _advice(optimal, reports)
+    return Result(
+        scenario=scenario.name,
+        objective=model.objective,
+        law=model.law.name,
+        target_loss=model.target_loss,
+        optimal=optimal,
+        chinchilla=chinchilla,
+        savings=Savings(
+            total_cost_usd=chinchilla.total_cost_usd - optimal.total_cost_usd,
+            fraction=1.0 - optimal.total_cost_usd / chinchilla.total_cost_usd,
+            total_flops=chinchilla.total_flops - optimal.total_flops,
+            flops_fraction=1.0 - optimal.total_flops / chinchilla.total_flops,
+        ),
+        tokens_factor=tokens / chin_d,
+        params_factor=params / chin_n,
+        loss_shadow_price_usd_per_nat=float(shadow_usd),
+        loss_shadow_price_flops_per_nat=float(shadow_flops),
+        constraints=reports,
+        cross_check=cross,
+        warnings=tuple(warnings),
+        inputs=resolved_inputs(scenario, model),
+    )
+
+
+def design_point(scenario: "Scenario", model: Model, params: float, tokens: float) -> DesignPoint:
+    """Evaluate every cost term of `model` at (params, tokens)."""
+    usd = {t.name: float(t.usd(params, tokens)) for t in model.terms}
+    flops = {t.name: float(t.flops(params, tokens)) for t in model.terms}
+    training = scenario.training
+    inference_flops = flops["prefill"] + flops["decode"]
+    return DesignPoint(
+        params=float(params),
+        tokens=float(tokens),
+        tokens_per_param=float(tokens / params),
+        loss=float(model.law.loss(params, tokens)),
+        training_flops=flops["training"],
+        inference_flops=inference_flops,
+        total_flops=float(sum(flops.values())),
+        training_gpu_hours=flops["training"] / (training.peak_flops * training.mfu * SECONDS_PER_HOUR),
+        training_cost_usd=usd["training"],
+        prefill_cost_usd=usd["prefill"],
+        decode_cost_usd=usd["decode"],
+        inference_cost_usd=usd["prefill"] + usd["decode"],
+        data_cost_usd=usd["data"],
+        total_cost_usd=float(sum(usd.values())),
+    )
+
+
+def _max_rel(n1, n2, d1, d2, f1, f2) -> float:
+    return float(max(abs(n1 / n2 - 1), abs(d1 / d2 - 1), abs(f1 / f2 - 1)))
+
+
+def _shadow_by_difference(model: Model, measure: str | None = None) -> float:
+    """-(d measure / d loss) along the optimal path, by a central difference of exact solves.
+
+    Used for the measure that is not the objective (the $ slope of a FLOPs-optimal design, and vice versa)
+    and where the KKT multiplier is not unique (a vertex of two caps).
+    """
+    measure = measure or model.objective
+    h = 1e-5 * max(model.target_loss - model.law.min_loss, 1e-3)
+    values = []
+    for loss in (model.target_loss - h, model.target_loss + h):
+        shifted = model.with_loss(loss)
+        sol = solve_model_exact(shifted)
+        if not bool(sol.feasible):
+            return math.inf
+        n, d = float(sol.params), float(sol.tokens)
+        values.append(float(model.usd(n, d) if measure == "usd" else model.flops(n, d)))
+    return (values[0] - values[1]) / (2 * h)
+
+
+def check_feasible(model: Model) -> None:
+    """Raise InfeasibleError naming the smallest set of caps that, with the loss target, has no solution."""
+    loss = model.loss
+    caps = list(model.caps)
+    intervals = [cap_interval(c.n_exp, c.d_exp, c.limit, loss.a, loss.p, loss.b, loss.q) for c in caps]
+    for c, (lo, hi) in zip(caps, intervals):
+        if lo > hi:
+            raise InfeasibleError(_infeasible_message(model, [c]), (c.name,))
+    for i in range(len(caps)):
+        for j in range(i + 1, len(caps)):
+            if max(intervals[i][0], intervals[j][0]) > min(intervals[i][1], intervals[j][1]):
+                raise InfeasibleError(_infeasible_message(model, [caps[i], caps[j]]), (caps[i].name, caps[j].name))
+    if caps:
+        lo = max(iv[0] for iv in intervals)
+        hi = min(iv[1] for iv in intervals)
+        if lo > hi:
+            raise InfeasibleError(_infeasible_message(model, caps), tuple(c.name for c in caps))
+
+
+def _infeasible_message(model: Model, caps) -> str:
+    from .model.reach import best_reachable_loss
+
+    best_loss, n, d = best_reachable_loss(model.law, caps)
+    names = " and ".join(c.describe() for c in caps)
+    verb = "makes" if len(caps) == 1 else "together make"
+    return (
+        f"infeasible: {names} {verb} the loss target {model.target_loss:.6g} unreachable under law "
+        f"{model.law.name}: the best loss within {'it' if len(caps) == 1 else 'them'} is {best_loss:.6g} "
+        f"(N = {format_count(n)}, D = {format_count(d)}); relax {'it' if len(caps) == 1 else 'one of them'} "
+        "or raise the loss target"
+    )
+
+
+def _advice(optimal: DesignPoint, reports) -> list[str]:
+    notes = []
+    if optimal.tokens_per_param > EXTRAPOLATION_TOKENS_PER_PARAM:
+        notes.append(
+            f"the optimum trains {optimal.tokens_per_param:,.0f} tokens per parameter, beyond ~1,000 where "
+            "Sardana et al. 2024 found the Chinchilla form overstates the gains of over-training; "
+            "treat the savings as optimistic"
+        )
+    guideline = 5e3 * optimal.params**0.74
+    if optimal.tokens < guideline:
+        notes.append(
+            f"D = {format_count(optimal.tokens)} tokens is below Kaplan et al. 2020's overfitting guideline "
+            f"D >= 5e3 N^0.74 = {format_count(guideline)}; the law may not hold there"
+        )
+    violated = [r.name for r in reports if r.chinchilla_violates]
+    if violated:
+        notes.append(
+            f"the Chinchilla baseline violates {', '.join(violated)}: savings compare against a design "
+            "the constraints rule out"
+        )
+    return notes
+
+
+def resolved_inputs(scenario: "Scenario", model: Model) -> dict:
+    """The inputs in force after defaults and catalog look-ups: what every export records."""
+    t, s, d = scenario.training, scenario.serving, scenario.demand
+    return {
+        "law": model.law.to_dict(),
+        "target_loss": model.target_loss,
+        "objective": model.objective,
+        "training": {
+            "hardware": t.device.name, "dtype": t.dtype, "peak_flops": t.peak_flops, "mfu": t.mfu,
+            "price_usd_per_hour": t.usd_per_hour, "price_source": t.price_source, "source": t.device.source,
+        },
+        "serving": {
+            "hardware": s.device.name, "dtype": s.dtype, "peak_flops": s.peak_flops,
+            "prefill_mfu": s.prefill_mfu, "decode_mfu": s.decode_mfu,
+            "price_usd_per_hour": s.usd_per_hour, "price_source": s.price_source, "source": s.device.source,
+        },
+        "demand": {
+            "requests": d.requests,
+            "prompt_tokens_per_request": d.prompt_tokens_per_request if d.requests is not None else None,
+            "generated_tokens_per_request": d.generated_tokens_per_request if d.requests is not None else None,
+            "lifetime_prompt_tokens": d.lifetime_prompt_tokens,
+            "lifetime_generated_tokens": d.lifetime_generated_tokens,
+        },
+        "constraints": {c.name.split(".")[-1]: c.limit for c in model.caps},
+        "data": {"cost_usd_per_token": scenario.data.cost_usd_per_token},
+    }

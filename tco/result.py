@@ -1,0 +1,147 @@
+"""Result objects: what the optimizer found, in the user's units, ready for the terminal, JSON and Excel."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = ["DesignPoint", "Savings", "ConstraintReport", "CrossCheck", "Result"]
+
+
+@dataclass(frozen=True)
+class DesignPoint:
+    """One (N, D) design with its lifetime FLOPs and costs. Inference = prefill + decode."""
+
+    params: float
+    tokens: float
+    tokens_per_param: float
+    loss: float
+    training_flops: float
+    inference_flops: float
+    total_flops: float
+    training_gpu_hours: float
+    training_cost_usd: float
+    prefill_cost_usd: float
+    decode_cost_usd: float
+    inference_cost_usd: float
+    data_cost_usd: float
+    total_cost_usd: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Savings:
+    """Chinchilla baseline minus optimum (positive = the optimum is cheaper)."""
+
+    total_cost_usd: float
+    fraction: float
+    total_flops: float
+    flops_fraction: float
+
+
+@dataclass(frozen=True)
+class ConstraintReport:
+    name: str
+    description: str
+    limit: float
+    value: float  # N^i D^j at the optimum, in the same unit as `limit`
+    relative_slack: float
+    binding: bool
+    chinchilla_violates: bool
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """The GP (after Newton polish) against the independent 1-D exact solve."""
+
+    exact_params: float
+    exact_tokens: float
+    exact_objective: float
+    max_rel_diff: float  # over N, D and objective, polished GP vs exact
+    gp_unpolished_rel_diff: float  # the raw interior-point answer, for transparency
+    gp_status: str
+    polished: bool
+    gp_solve_seconds: float
+    tolerance: float = 1e-6
+
+    @property
+    def agrees(self) -> bool:
+        return self.max_rel_diff <= self.tolerance
+
+
+@dataclass(frozen=True)
+class Result:
+    """The answer for one scenario. `to_dict()` is the JSON of `tco optimize --json`."""
+
+    scenario: str
+    objective: str
+    law: str
+    target_loss: float
+    optimal: DesignPoint
+    chinchilla: DesignPoint
+    savings: Savings
+    tokens_factor: float  # D / D_chinchilla
+    params_factor: float  # N / N_chinchilla
+    loss_shadow_price_usd_per_nat: float
+    loss_shadow_price_flops_per_nat: float
+    constraints: tuple[ConstraintReport, ...]
+    cross_check: CrossCheck
+    warnings: tuple[str, ...] = ()
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def binding_constraints(self) -> list[str]:
+        """Caps that bind at the optimum (the loss target always binds and is not listed)."""
+        return [c.name for c in self.constraints if c.binding]
+
+    @property
+    def loss_shadow_price_usd_per_centinat(self) -> float:
+        """$ saved per 0.01 nat the loss target is relaxed (or spent per 0.01 nat it is tightened)."""
+        return self.loss_shadow_price_usd_per_nat / 100.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_safe({
+            "scenario": self.scenario,
+            "objective": self.objective,
+            "law": self.law,
+            "target_loss": self.target_loss,
+            "optimal": self.optimal.to_dict(),
+            "chinchilla": self.chinchilla.to_dict(),
+            "savings": asdict(self.savings),
+            "over_training": {"tokens_factor": self.tokens_factor, "params_factor": self.params_factor},
+            "loss_shadow_price_usd_per_nat": self.loss_shadow_price_usd_per_nat,
+            "loss_shadow_price_usd_per_0.01_nat": self.loss_shadow_price_usd_per_centinat,
+            "loss_shadow_price_flops_per_nat": self.loss_shadow_price_flops_per_nat,
+            "binding_constraints": self.binding_constraints,
+            "constraints": [asdict(c) for c in self.constraints],
+            "warnings": list(self.warnings),
+            "cross_check": {**asdict(self.cross_check), "agrees": self.cross_check.agrees},
+            "inputs": self.inputs,
+        })
+
+    def to_frame(self):
+        """A pandas DataFrame: one row per metric, columns optimal, chinchilla and optimal/chinchilla."""
+        import pandas as pd
+
+        names = [f.name for f in fields(DesignPoint)]
+        opt, chin = self.optimal.to_dict(), self.chinchilla.to_dict()
+        frame = pd.DataFrame(
+            {"optimal": [opt[n] for n in names], "chinchilla": [chin[n] for n in names]}, index=names
+        )
+        frame["optimal_vs_chinchilla"] = frame["optimal"] / frame["chinchilla"].where(frame["chinchilla"] != 0)
+        frame.index.name = "metric"
+        return frame
+
+
+def _json_safe(value: Any) -> Any:
+    """Non-finite floats become None: JSON has no NaN/Infinity and strict parsers reject them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value

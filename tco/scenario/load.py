@@ -1,0 +1,163 @@
+"""YAML (safe_load only) -> validated Scenario. Every failure becomes one ScenarioError line:
+``FILE: field.path: what is wrong``."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import FieldError, ScenarioError
+from .schema import Scenario
+
+__all__ = ["load_scenario", "scenario_from_dict", "read_yaml"]
+
+# Labels pydantic puts into error locations for union members and tagged unions; not field names.
+_UNION_LABELS = {"preset", "chinchilla", "kaplan", "str", "HardwareSpec", "float", "int"}
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys: a repeated `price_usd_per_hour` would silently win otherwise."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (line {mark.line + 1}); each key may appear once", mark
+            )
+        seen[key] = True
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file with the safe loader; errors name the file, line and column."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError("file not found", source=source) from None
+    except IsADirectoryError:
+        raise ScenarioError("is a directory, not a scenario file", source=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read file: {exc}", source=source) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except yaml.constructor.ConstructorError as exc:
+        where = _mark(exc)
+        if exc.problem and "constructor for the tag" in exc.problem:
+            raise ScenarioError(
+                f"{where}YAML tag {_tag(exc.problem)} is not allowed: scenario files are plain data "
+                "(tco reads them with yaml.safe_load)",
+                source=source,
+            ) from None
+        raise ScenarioError(f"{where}malformed YAML: {exc.problem}", source=source) from None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{_mark(exc)}malformed YAML: {problem}", source=source) from None
+
+
+def _mark(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+
+
+def _tag(problem: str) -> str:
+    return problem.split("tag", 1)[-1].strip().strip("'")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file. The scenario's name defaults to the file's stem."""
+    path = Path(path)
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        data.setdefault("name", path.stem)
+    return scenario_from_dict(data, source=str(path))
+
+
+def scenario_from_dict(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate a plain dict (as a notebook would build it) into a Scenario; errors as for files."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise ScenarioError(f"the top level must be a mapping of fields (name, law, target, ...), got {kind}",
+                            source=source)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+    except FieldError as exc:
+        raise ScenarioError(exc.message, source=source, path=exc.path) from None
+
+
+def _first_error(exc: ValidationError, source: str) -> ScenarioError:
+    errors = exc.errors()
+    # Union members that failed only because the input had another shape are noise next to a real error.
+    shape_errors = {"string_type", "model_type", "dict_type", "model_attributes_type"}
+    real = [e for e in errors if e["type"] not in shape_errors] or errors
+    error = real[0]
+    path = tuple(p for p in error["loc"] if p not in _UNION_LABELS)
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        path, message = path + cause.path, cause.message
+    elif error["type"] == "extra_forbidden":
+        message = _unknown_key_message(path)
+    elif error["type"] == "missing":
+        message = "missing required field"
+    else:
+        message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if error["type"] in {"float_type", "float_parsing", "literal_error", "string_type"}:
+            message += f" (got {error.get('input')!r})"
+    more = len(real) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ScenarioError(message, source=source, path=path)
+
+
+def _unknown_key_message(path: tuple) -> str:
+    key = str(path[-1])
+    allowed = _fields_at(path[:-1])
+    if not allowed:
+        return f"unknown key {key!r}"
+    hint = difflib.get_close_matches(key, allowed, n=1)
+    suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+    return f"unknown key {key!r}{suggestion} (allowed here: {', '.join(allowed)})"
+
+
+def _fields_at(path: tuple) -> list[str]:
+    """Field names of the model at `path` inside Scenario (for 'did you mean' hints)."""
+    models: list[type[BaseModel]] = [Scenario]
+    for part in path:
+        nxt: list[type[BaseModel]] = []
+        for model in models:
+            field = model.model_fields.get(str(part))
+            if field is not None:
+                nxt.extend(_models_in(field.annotation))
+        models = nxt
+    names: list[str] = []
+    for model in models:
+        names.extend(n for n in model.model_fields if n not in names)
+    return names
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated) or args:
+        found: list[type[BaseModel]] = []
+        for arg in args:
+            found.extend(_models_in(arg))
+        return found
+    return []

@@ -1,0 +1,366 @@
+"""The scenario file, as pydantic v2 models. Unknown keys are errors (extra="forbid"); counts accept human
+numbers ("70B", "1.4T"); units are in the field names. Defaults cite their source in the field description."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    model_validator,
+)
+
+from ..errors import FieldError
+from ..hardware import Device, get_device
+from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
+from ..units import SECONDS_PER_DAY, parse_quantity
+
+__all__ = [
+    "Scenario",
+    "ChinchillaConstants",
+    "KaplanConstants",
+    "QualityOf",
+    "Target",
+    "HardwareSpec",
+    "Training",
+    "Serving",
+    "Demand",
+    "TrainingDeadline",
+    "Constraints",
+    "Data",
+]
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"must be positive, got {value:g}")
+    return value
+
+
+def _non_negative(value: float) -> float:
+    if not value >= 0:
+        raise ValueError(f"must be zero or positive, got {value:g}")
+    return value
+
+
+def _utilization(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError(f"must be a fraction in (0, 1] (e.g. 0.45 for 45% MFU), got {value:g}")
+    return value
+
+
+def _price(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"must be a positive price in $ per device-hour, got {value:g}")
+    return value
+
+
+Count = Annotated[float, BeforeValidator(parse_quantity), AfterValidator(_positive)]
+NonNegativeCount = Annotated[float, BeforeValidator(parse_quantity), AfterValidator(_non_negative)]
+Positive = Annotated[float, AfterValidator(_positive)]
+Utilization = Annotated[float, AfterValidator(_utilization)]
+PriceUsdPerHour = Annotated[float, AfterValidator(_price)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --- law ------------------------------------------------------------------------------------------------
+class ChinchillaConstants(_Model):
+    """Your own fitted constants for L = E + A/N^alpha + B/D^beta."""
+
+    form: Literal["chinchilla"] = "chinchilla"
+    name: str = "custom"
+    E: Annotated[float, AfterValidator(_non_negative)]
+    A: Positive
+    B: Positive
+    alpha: Positive
+    beta: Positive
+    source: str = "user-supplied constants"
+
+    def to_law(self) -> Law:
+        return ChinchillaLaw(name=self.name, source=self.source, E=self.E, A=self.A, B=self.B,
+                             alpha=self.alpha, beta=self.beta)
+
+
+class KaplanConstants(_Model):
+    """Constants for Kaplan et al.'s joint form L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d."""
+
+    form: Literal["kaplan"]
+    name: str = "custom-kaplan"
+    alpha_n: Positive
+    alpha_d: Positive
+    n_c: Count
+    d_c: Count
+    source: str = "user-supplied constants"
+
+    def to_law(self) -> Law:
+        return KaplanLaw(name=self.name, source=self.source, alpha_n=self.alpha_n, alpha_d=self.alpha_d,
+                         n_c=self.n_c, d_c=self.d_c)
+
+
+def _law_kind(value: object) -> str:
+    if isinstance(value, str):
+        return "preset"
+    form = value.get("form") if isinstance(value, dict) else getattr(value, "form", None)
+    return "kaplan" if form == "kaplan" else "chinchilla"
+
+
+def _known_preset(name: str) -> str:
+    get_law(name)  # UnknownNameError (a ValueError) lists the presets
+    return name
+
+
+LawSpec = Annotated[
+    Union[
+        Annotated[Annotated[str, AfterValidator(_known_preset)], Tag("preset")],
+        Annotated[ChinchillaConstants, Tag("chinchilla")],
+        Annotated[KaplanConstants, Tag("kaplan")],
+    ],
+    Discriminator(_law_kind),
+]
+
+
+# --- target ---------------------------------------------------------------------------------------------
+class QualityOf(_Model):
+    """The loss that a model of `params` trained on `tokens` reaches under the scenario's law."""
+
+    params: Count
+    tokens: Count
+
+
+class Target(_Model):
+    """The quality to reach: exactly one of a loss, the quality of a given (N, D), or of a Chinchilla-optimal N."""
+
+    loss: Positive | None = Field(default=None, description="loss target in nats/token")
+    quality_of: QualityOf | None = None
+    chinchilla_optimal_params: Count | None = Field(
+        default=None, description="reach the loss of the compute-optimal model of this many parameters"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Target":
+        given = [k for k in ("loss", "quality_of", "chinchilla_optimal_params") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of loss, quality_of or chinchilla_optimal_params"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+# --- hardware phases ------------------------------------------------------------------------------------
+class HardwareSpec(_Model):
+    """A catalog device with some fields overridden (name matches the catalog), or an inline device."""
+
+    name: str
+    peak_flops: dict[str, Count] | None = Field(default=None, description="dense peak FLOP/s per dtype")
+    memory_gb: Positive | None = None
+    bandwidth_gb_per_s: Positive | None = None
+    tdp_w: Positive | None = None
+    price_usd_per_hour: PriceUsdPerHour | None = None
+    source: str | None = None
+
+
+def _resolve_device(spec: str | HardwareSpec) -> Device:
+    if isinstance(spec, str):
+        return get_device(spec)
+    overrides = spec.model_dump(exclude_none=True)
+    try:
+        base = get_device(spec.name)
+    except ValueError:
+        if not spec.peak_flops:
+            raise FieldError(
+                ("hardware", "peak_flops"),
+                f"{spec.name!r} is not in the catalog, so an inline device needs peak_flops "
+                "(e.g. {bf16: 989.4e12})",
+            ) from None
+        overrides.setdefault("source", "user-supplied device")
+        return Device(**{**overrides, "peak_flops": {k.lower(): v for k, v in spec.peak_flops.items()}})
+    merged = base.model_dump()
+    overrides.pop("name")
+    if "peak_flops" in overrides:
+        overrides["peak_flops"] = {**base.peak_flops, **{k.lower(): v for k, v in overrides["peak_flops"].items()}}
+    overrides.setdefault("source", f"{base.source}; fields overridden by the scenario")
+    return Device(**{**merged, **overrides})
+
+
+class _Phase(_Model):
+    hardware: str | HardwareSpec = Field(description="catalog name (see `tco hardware`) or an inline device")
+    dtype: str = Field(default="bf16", description="number format whose dense peak applies")
+    price_usd_per_hour: PriceUsdPerHour | None = Field(
+        default=None, description="$ per device-hour; overrides the catalog default"
+    )
+
+    _device: Device = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _resolve(self):
+        try:
+            device = _resolve_device(self.hardware)
+        except FieldError:
+            raise
+        except ValueError as exc:
+            raise FieldError(("hardware",), str(exc)) from None
+        try:
+            device.peak_for(self.dtype)
+        except ValueError as exc:
+            raise FieldError(("dtype",), str(exc)) from None
+        if self.price_usd_per_hour is None and device.price_usd_per_hour is None:
+            raise FieldError(
+                ("price_usd_per_hour",),
+                f"the catalog has no default price for {device.name}; set price_usd_per_hour",
+            )
+        self._device = device
+        return self
+
+    @property
+    def device(self) -> Device:
+        return self._device
+
+    @property
+    def peak_flops(self) -> float:
+        """Dense peak FLOP/s of one device in this phase's dtype."""
+        return self._device.peak_for(self.dtype)
+
+    @property
+    def usd_per_hour(self) -> float:
+        """The price in force: the scenario's override, else the catalog default."""
+        return self.price_usd_per_hour if self.price_usd_per_hour is not None else self._device.price_usd_per_hour
+
+    @property
+    def price_source(self) -> str:
+        if self.price_usd_per_hour is not None:
+            return "scenario"
+        return self._device.price_source or self._device.source
+
+
+class Training(_Phase):
+    """Where the model is trained. Default MFU 0.5: Sardana et al. 2024 code default (Llama 3 405B reached
+    38-43% on H100 BF16, PaLM 46.2%, MegaScale 55.2%)."""
+
+    mfu: Utilization = Field(default=0.5, description="model FLOPs utilization during training")
+
+
+class Serving(_Phase):
+    """Where the model is served. Defaults: Sardana et al. 2024 (prefill 50% MFU, decode 1% MFU)."""
+
+    prefill_mfu: Utilization = Field(default=0.5, description="MFU while processing prompts")
+    decode_mfu: Utilization = Field(default=0.01, description="MFU while generating (memory bound, low)")
+
+
+# --- demand, constraints, data --------------------------------------------------------------------------
+class Demand(_Model):
+    """Lifetime inference demand: requests x tokens per request, or lifetime token totals.
+
+    Per-request defaults (70 prompt, 215 generated) are the LMSYS-Chat averages used by Sardana et al. 2024.
+    """
+
+    requests: NonNegativeCount | None = Field(default=None, description="lifetime requests served")
+    prompt_tokens_per_request: NonNegativeCount = 70
+    generated_tokens_per_request: NonNegativeCount = 215
+    prompt_tokens: NonNegativeCount | None = Field(default=None, description="lifetime prompt tokens (instead of requests)")
+    generated_tokens: NonNegativeCount | None = Field(default=None, description="lifetime generated tokens (instead of requests)")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Demand":
+        totals = self.prompt_tokens is not None or self.generated_tokens is not None
+        if self.requests is None and not totals:
+            raise ValueError("give requests (with tokens per request) or lifetime prompt_tokens/generated_tokens")
+        if self.requests is not None and totals:
+            raise ValueError("give either requests or lifetime prompt_tokens/generated_tokens, not both")
+        return self
+
+    @property
+    def lifetime_prompt_tokens(self) -> float:
+        if self.requests is not None:
+            return self.requests * self.prompt_tokens_per_request
+        return self.prompt_tokens or 0.0
+
+    @property
+    def lifetime_generated_tokens(self) -> float:
+        if self.requests is not None:
+            return self.requests * self.generated_tokens_per_request
+        return self.generated_tokens or 0.0
+
+
+class TrainingDeadline(_Model):
+    """Train within `days` on `gpus` devices of the training hardware: 6 N D <= gpus * peak * mfu * seconds."""
+
+    gpus: Count
+    days: Positive
+
+
+class Constraints(_Model):
+    max_params: Count | None = Field(default=None, description="largest model you can serve (memory, latency)")
+    max_tokens: Count | None = Field(default=None, description="training tokens available")
+    training_deadline: TrainingDeadline | None = None
+
+
+class Data(_Model):
+    cost_usd_per_token: NonNegativeCount = Field(default=0.0, description="data acquisition $ per training token")
+
+
+# --- the scenario ---------------------------------------------------------------------------------------
+class Scenario(_Model):
+    """One decision to make: law, quality target, hardware and prices, demand, constraints."""
+
+    name: str = Field(default="scenario", min_length=1)
+    description: str = ""
+    law: LawSpec = Field(description="preset name (see `tco laws`) or inline constants")
+    objective: Literal["usd", "flops"] = Field(default="usd", description="minimize lifetime $ or FLOPs")
+    target: Target
+    training: Training
+    serving: Serving
+    demand: Demand
+    constraints: Constraints = Constraints()
+    data: Data = Data()
+
+    _law: Law = PrivateAttr()
+    _target_loss: float = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _resolve_target(self) -> "Scenario":
+        law = get_law(self.law) if isinstance(self.law, str) else self.law.to_law()
+        target = self.target
+        if target.loss is not None:
+            loss, path = target.loss, ("target", "loss")
+        elif target.quality_of is not None:
+            loss, path = law.loss(target.quality_of.params, target.quality_of.tokens), ("target", "quality_of")
+        else:
+            n = target.chinchilla_optimal_params
+            loss, path = law.loss(n, law.compute_optimal_tokens(n)), ("target", "chinchilla_optimal_params")
+        if not loss > law.min_loss:
+            raise FieldError(
+                path,
+                f"loss target {loss:g} is at or below the irreducible loss E = {law.min_loss:g} of law "
+                f"{law.name}; no model of any size reaches it (choose a loss above {law.min_loss:g})",
+            )
+        self._law = law
+        self._target_loss = float(loss)
+        return self
+
+    @property
+    def resolved_law(self) -> Law:
+        return self._law
+
+    @property
+    def target_loss(self) -> float:
+        """The loss target in nats/token, whichever way the scenario states it."""
+        return self._target_loss
+
+    @property
+    def deadline_flops(self) -> float | None:
+        """Training FLOPs the deadline allows: gpus x dense peak x MFU x seconds."""
+        deadline = self.constraints.training_deadline
+        if deadline is None:
+            return None
+        return deadline.gpus * self.training.peak_flops * self.training.mfu * deadline.days * SECONDS_PER_DAY
