@@ -1,0 +1,76 @@
+"""The terminal summary (rich): optimum vs the equal-loss Chinchilla point, savings, shadow price, constraints."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..result import Result
+from ..units import format_count, format_usd
+
+__all__ = ["render_result", "print_result"]
+
+_ROWS = (
+    ("Parameters N", "params", format_count),
+    ("Training tokens D", "tokens", format_count),
+    ("Tokens per parameter", "tokens_per_param", lambda v: f"{v:,.1f}"),
+    ("Loss (nats/token)", "loss", lambda v: f"{v:.4f}"),
+    ("Training FLOPs", "training_flops", lambda v: f"{v:.3e}"),
+    ("Training GPU-hours", "training_gpu_hours", lambda v: f"{v:,.0f}"),
+    ("Training cost", "training_cost_usd", format_usd),
+    ("Lifetime inference FLOPs", "inference_flops", lambda v: f"{v:.3e}"),
+    ("  prefill cost", "prefill_cost_usd", format_usd),
+    ("  decode cost", "decode_cost_usd", format_usd),
+    ("Lifetime inference cost", "inference_cost_usd", format_usd),
+    ("Data cost", "data_cost_usd", format_usd),
+    ("Total FLOPs", "total_flops", lambda v: f"{v:.3e}"),
+    ("Total cost", "total_cost_usd", format_usd),
+)
+
+
+def render_result(result: Result) -> Group:
+    opt, chin = result.optimal.to_dict(), result.chinchilla.to_dict()
+    table = Table(title=None, header_style="bold", expand=False)
+    table.add_column("")
+    table.add_column("Optimal", justify="right", style="bold green")
+    table.add_column("Chinchilla (same loss)", justify="right")
+    table.add_column("Optimal / Chinchilla", justify="right", style="dim")
+    for label, key, fmt in _ROWS:
+        if key == "data_cost_usd" and opt[key] == 0 and chin[key] == 0:
+            continue
+        ratio = f"{opt[key] / chin[key]:.3f}x" if chin[key] else ""
+        table.add_row(label, fmt(opt[key]), fmt(chin[key]), ratio)
+
+    s = result.savings
+    objective = "lifetime $" if result.objective == "usd" else "lifetime FLOPs"
+    lines = [
+        Text.assemble(("Savings vs Chinchilla: ", "bold"),
+                      f"{format_usd(s.total_cost_usd)} ({s.fraction:.2%}) of cost, "
+                      f"{s.total_flops:.3e} FLOPs ({s.flops_fraction:.2%})"),
+        Text.assemble(("Over-training: ", "bold"),
+                      f"D/D_chinchilla = {result.tokens_factor:.3f}x, N/N_chinchilla = {result.params_factor:.3f}x"),
+        Text.assemble(("Shadow price of the loss target: ", "bold"),
+                      f"{format_usd(result.loss_shadow_price_usd_per_centinat)} per 0.01 nats "
+                      f"({result.loss_shadow_price_flops_per_nat / 100:.3e} FLOPs per 0.01 nats)"),
+        Text.assemble(("Binding constraints: ", "bold"),
+                      ", ".join(result.binding_constraints) or "none (only the loss target binds)"),
+    ]
+    for c in result.constraints:
+        lines.append(Text(f"  {c.description}: slack {c.relative_slack:.2%}"
+                          + (" (binding)" if c.binding else ""), style="dim"))
+    cc = result.cross_check
+    lines.append(Text(
+        f"Cross-check: GP (Clarabel, {'polished' if cc.polished else 'unpolished'}) vs exact 1-D solve differ by "
+        f"{cc.max_rel_diff:.1e} relative (tolerance {cc.tolerance:.0e}: {'ok' if cc.agrees else 'FAILED'})",
+        style="dim" if cc.agrees else "bold red"))
+    for w in result.warnings:
+        lines.append(Text(f"warning: {w}", style="yellow"))
+    header = (f"[bold]{result.scenario}[/bold]  law {result.law}, target loss {result.target_loss:.5g}, "
+              f"minimizing {objective}")
+    return Group(Panel.fit(header), table, *lines)
+
+
+def print_result(result: Result, console: Console | None = None) -> None:
+    (console or Console()).print(render_result(result))
