@@ -132,17 +132,20 @@ def hardware(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
         sys.stdout.write(json.dumps([d.model_dump() for d in CATALOG.values()], indent=2) + "\n")
         return
     table = Table(title="Hardware catalog (dense peaks; override any field in a scenario)", header_style="bold")
-    for col in ("name", "BF16 TFLOPS", "FP8 TFLOPS", "INT8 TOPS", "memory GB", "TB/s", "TDP W", "$/hour", "source"):
-        table.add_column(col, overflow="fold", justify="left" if col in ("name", "source") else "right")
+    for col in ("name", "BF16 TFLOPS", "FP8 TFLOPS", "INT8 TOPS", "memory GB", "TB/s", "TDP W", "$/hour"):
+        table.add_column(col, justify="left" if col == "name" else "right")
     for d in CATALOG.values():
         peak = lambda k: f"{d.peak_flops[k] / 1e12:,.1f}" if k in d.peak_flops else "-"  # noqa: E731
         table.add_row(
             d.name, peak("bf16"), peak("fp8"), peak("int8"), f"{d.memory_gb:g}",
             f"{d.bandwidth_gb_per_s / 1000:g}", f"{d.tdp_w:g}" if d.tdp_w else "-",
             f"{d.price_usd_per_hour:.2f}" if d.price_usd_per_hour else "-",
-            d.source + (f"; price: {d.price_source}" if d.price_source else ""),
         )
     _out.print(table)
+    _out.print("[bold]Sources[/bold]")
+    for d in CATALOG.values():
+        price = f"; price: {d.price_source}" if d.price_source else "; no default price (set price_usd_per_hour)"
+        _out.print(f"  {d.name}: {d.source}{price}", highlight=False)
 
 
 def _law(name: str):
@@ -210,14 +213,15 @@ def allocate(
         sys.stdout.write(json.dumps({"law": the_law.name, "allocations": rows}, indent=2) + "\n")
         return
     table = Table(title=f"Compute-optimal allocation under {the_law.name}", header_style="bold")
-    for col in ("FLOPs", "PF-days", "N", "D", "tokens/param", "loss", "N @20 tok/param", "D @20", "loss @20"):
-        table.add_column(col, justify="right")
+    for col in ("FLOPs", "PF-days", "N", "D", "D/N", "loss", "N@20", "D@20", "loss@20"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         table.add_row(f"{r['flops']:.3g}", f"{r['pf_days']:,.3g}", format_count(r["params"]),
                       format_count(r["tokens"]), f"{r['tokens_per_param']:.1f}", f"{r['loss']:.4f}",
                       format_count(r["rule_of_thumb_params"]), format_count(r["rule_of_thumb_tokens"]),
                       f"{r['rule_of_thumb_loss']:.4f}")
     _out.print(table)
+    _out.print("N@20, D@20, loss@20: the ~20 tokens-per-parameter rule of thumb at the same budget.", style="dim")
 
 
 def main() -> None:

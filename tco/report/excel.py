@@ -81,5 +81,5 @@ def write_workbook(result: Result, path: str | Path) -> Path:
     ]
     _sheet(wb, "Summary", ["item", "value"], summary_rows, [32, 60])
     _sheet(wb, "Inputs", ["input", "value"], [list(r) for r in flatten_inputs(result.inputs)], [40, 60])
-    wb.move_sheet("Summary", offset=-2)
+    wb.move_sheet("Summary", offset=-1)
     return atomic_write(path, lambda tmp: wb.save(tmp))

@@ -1,0 +1,86 @@
+"""The cvxpy geometric program: DPP re-solves, solver accuracy, polish, duals as shadow prices."""
+
+import pytest
+
+import tco
+from tco.model import build_model
+from tco.model.problem import SOLVER_OPTIONS, _program, solve_gp
+from tco.optimize import solve_model_exact
+
+SCENARIO = {
+    "law": "sardana2024", "target": {"loss": 1.947},
+    "training": {"hardware": "A100 80GB", "mfu": 0.5, "price_usd_per_hour": 1.4},
+    "serving": {"hardware": "A100 40GB", "dtype": "int8", "prefill_mfu": 0.4, "decode_mfu": 0.2,
+                "price_usd_per_hour": 0.6},
+    "demand": {"requests": 1e10, "prompt_tokens_per_request": 1000, "generated_tokens_per_request": 250},
+}
+
+
+def scenario(**changes):
+    return tco.scenario_from_dict({**SCENARIO, **changes})
+
+
+def test_problem_is_dpp_and_reused_across_parameter_changes():
+    model = build_model(scenario())
+    solve_gp(model)
+    before = _program.cache_info()
+    program = _program(model.loss.p, model.loss.q, ((1, 1), (1, 0), (1, 0)), ())
+    assert program.problem.is_dgp(dpp=True)
+    for requests in (1e9, 1e11):
+        solve_gp(build_model(scenario(demand={**SCENARIO["demand"], "requests": requests})))
+    after = _program.cache_info()
+    assert after.misses == before.misses  # same shape, new numbers: no new program was compiled
+    assert all(p.attributes["pos"] for p in program.problem.parameters())
+
+
+@pytest.mark.parametrize("tokens", [2e12, 1e14])
+def test_tightened_tolerances_beat_the_defaults(monkeypatch, tokens):
+    """Fresh programs (no solver cache to inherit settings from), defaults vs SOLVER_OPTIONS."""
+    from tco.model import problem
+
+    model = build_model(scenario(objective="flops", demand={"generated_tokens": tokens}))
+    exact = float(solve_model_exact(model).params)
+    shape = (model.loss.p, model.loss.q, ((1, 1), (1, 0)), ())
+    tight = problem.GeometricProgram(*shape).solve(model)
+    monkeypatch.setattr(problem, "SOLVER_OPTIONS", {})
+    default = problem.GeometricProgram(*shape).solve(model)
+    assert SOLVER_OPTIONS["tol_gap_rel"] <= 1e-10
+    assert abs(tight.params / exact - 1) < abs(default.params / exact - 1)
+    assert abs(tight.params / exact - 1) < 1e-5
+
+
+def test_polish_reaches_machine_precision():
+    result = tco.optimize(scenario())
+    assert result.cross_check.polished
+    assert result.cross_check.max_rel_diff < 1e-10
+    assert result.cross_check.gp_status == "optimal"
+
+
+def _finite_difference(sc, measure, h=1e-5):
+    values = []
+    for loss in (sc.target_loss - h, sc.target_loss + h):
+        r = tco.optimize(tco.scenario_from_dict({**SCENARIO, **_changes_of(sc), "target": {"loss": loss}}))
+        values.append(getattr(r.optimal, measure))
+    return (values[0] - values[1]) / (2 * h)
+
+
+def _changes_of(sc):
+    return {"constraints": sc.constraints.model_dump(exclude_none=True), "objective": sc.objective}
+
+
+@pytest.mark.parametrize("constraints", [{}, {"max_params": "15B"}, {"max_tokens": "2.5T"}])
+def test_shadow_price_is_the_marginal_cost_of_the_loss_target(constraints):
+    sc = scenario(constraints=constraints)
+    result = tco.optimize(sc)
+    if constraints:
+        assert result.binding_constraints  # the cap binds, so the dual comes from the 2-constraint KKT
+    expected = _finite_difference(sc, "total_cost_usd")
+    assert result.loss_shadow_price_usd_per_nat == pytest.approx(expected, rel=1e-5)
+    assert result.loss_shadow_price_usd_per_centinat == pytest.approx(expected / 100, rel=1e-5)
+
+
+def test_flops_objective_reports_flops_dual_and_usd_slope():
+    sc = scenario(objective="flops")
+    result = tco.optimize(sc)
+    assert result.loss_shadow_price_flops_per_nat == pytest.approx(_finite_difference(sc, "total_flops"), rel=1e-5)
+    assert result.loss_shadow_price_usd_per_nat == pytest.approx(_finite_difference(sc, "total_cost_usd"), rel=1e-4)
