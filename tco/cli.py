@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import TcoError
@@ -48,8 +49,7 @@ class Objective(str, Enum):
 
 
 def _fail(message: str) -> None:
-    _err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    raise TcoError(message)  # main() prints it as one line and exits 2
 
 
 def _quantity(option: str, text: str) -> float:
@@ -226,13 +226,13 @@ def allocate(
 
 def main() -> None:
     """Console entry point: run the app, turning TcoError into one line on stderr and exit status 2."""
-    debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except TcoError as exc:
-        if debug:
+        if _state["debug"]:
             raise
-        _err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        # escape(): scenario text such as "[bold]" or "[/x]" must print as written, not as rich markup
+        _err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -244,6 +244,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

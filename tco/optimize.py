@@ -43,9 +43,14 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
 
     model = build_model(scenario, objective)
     exact = solve_model_exact(model)
-    if not bool(exact.feasible):
-        check_feasible(model)  # raises with the names of the conflicting constraints
-    gp = solve_gp(model)
+    try:
+        if not bool(exact.feasible):
+            check_feasible(model)  # raises with the names of the conflicting constraints
+        gp = solve_gp(model)
+    except InfeasibleError as exc:
+        if scenario.source is None:
+            raise
+        raise InfeasibleError(f"{scenario.source}: {exc}", exc.constraints) from None
     params, tokens, mu, _, polished = polish(model, gp.params, gp.tokens, gp.loss_dual, gp.cap_duals)
     if not polished:
         params, tokens, mu = gp.params, gp.tokens, np.nan
@@ -180,9 +185,13 @@ def _infeasible_message(model: Model, caps) -> str:
     return (
         f"infeasible: {names} {verb} the loss target {model.target_loss:.6g} unreachable under law "
         f"{model.law.name}: the best loss within {'it' if len(caps) == 1 else 'them'} is {best_loss:.6g} "
-        f"(N = {format_count(n)}, D = {format_count(d)}); relax {'it' if len(caps) == 1 else 'one of them'} "
+        f"(N = {_amount(n)}, D = {_amount(d)}); relax {'it' if len(caps) == 1 else 'one of them'} "
         "or raise the loss target"
     )
+
+
+def _amount(value: float) -> str:
+    return format_count(value) if math.isfinite(value) else "unbounded"
 
 
 def _advice(optimal: DesignPoint, reports) -> list[str]:

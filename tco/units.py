@@ -59,10 +59,11 @@ def format_count(value: float, digits: int = 3) -> str:
     """2.418e10 -> '24.2B'; 3.3e12 -> '3.30T'. Keeps `digits` significant figures."""
     if value is None or not math.isfinite(value):
         return str(value)
-    magnitude = abs(value)
+    # Round first, then pick the suffix: 999.99e9 must read 1.00T, not 1000B.
+    magnitude = float(f"{abs(value):.{digits - 1}e}")
     for suffix, scale in (("P", 1e15), ("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if magnitude >= scale:
-            return f"{_significant(value / scale, digits)}{suffix}"
+            return f"{_significant(math.copysign(magnitude, value) / scale, digits)}{suffix}"
     return _significant(value, digits)
 
 

@@ -67,7 +67,7 @@ def cap_interval(n_exp, d_exp, limit, a, p, b, q):
 
     def m(zeta):
         log_n, log_d = curve_point(zeta, a, p, b, q)
-        return n_exp * log_n + d_exp * log_d - log_limit
+        return _log_monomial(n_exp, d_exp, log_n, log_d) - log_limit
 
     if n_exp == 0:
         bottom = np.full(np.broadcast(log_limit, a, b).shape, ZETA_MAX)
@@ -97,6 +97,11 @@ def _cost_slope_sign(zeta, a, p, b, q, terms):
     return -slope
 
 
+def _log_monomial(n_exp, d_exp, log_n, log_d):
+    """n_exp log N + d_exp log D, with 0 * inf taken as 0 (an exponent of zero ignores an unbounded side)."""
+    return (n_exp * log_n if n_exp else 0.0) + (d_exp * log_d if d_exp else 0.0)
+
+
 def solve_exact(a, p, b, q, terms, caps=(), rel_tol: float = 1e-9) -> ExactSolution:
     """Minimize ``sum_k c_k N^i_k D^j_k`` subject to ``a N^-p + b D^-q <= 1`` and caps, elementwise.
 
@@ -115,7 +120,7 @@ def solve_exact(a, p, b, q, terms, caps=(), rel_tol: float = 1e-9) -> ExactSolut
     zeta = np.clip(zeta, lo, hi)
     log_n, log_d = curve_point(zeta, a, p, b, q)
     binding = np.array([
-        np.asarray(n_exp * log_n + d_exp * log_d - np.log(limit)) >= -rel_tol for n_exp, d_exp, limit in caps
+        _log_monomial(n_exp, d_exp, log_n, log_d) - np.log(limit) >= -rel_tol for n_exp, d_exp, limit in caps
     ]).reshape((len(caps), *np.shape(zeta)))
     return ExactSolution(
         params=np.exp(log_n), tokens=np.exp(log_d), zeta=zeta, feasible=feasible & np.isfinite(zeta),

@@ -8,6 +8,7 @@ stop "inaccurate"). The scales are folded into parameter values, so they never f
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -80,7 +81,11 @@ class GeometricProgram:
             param.value = n0**cap.n_exp * d0**cap.d_exp / cap.limit
         start = time.perf_counter()
         try:
-            self.problem.solve(gp=True, solver=cp.CLARABEL, **SOLVER_OPTIONS)
+            with warnings.catch_warnings():
+                # "Solution may be inaccurate" is handled here: the status travels into the cross-check and
+                # the Newton polish, so cvxpy's own warning would only be noise on the user's terminal.
+                warnings.simplefilter("ignore", UserWarning)
+                self.problem.solve(gp=True, solver=cp.CLARABEL, **SOLVER_OPTIONS)
         except cp.error.SolverError as exc:
             raise SolverError(f"the convex solver failed: {exc}") from None
         elapsed = time.perf_counter() - start

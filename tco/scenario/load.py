@@ -21,6 +21,10 @@ __all__ = ["load_scenario", "scenario_from_dict", "read_yaml"]
 _UNION_LABELS = {"preset", "chinchilla", "kaplan", "str", "HardwareSpec", "float", "int"}
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys: a repeated `price_usd_per_hour` would silently win otherwise."""
 
@@ -31,9 +35,8 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, d
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (line {mark.line + 1}); each key may appear once", mark
-            )
+            raise _DuplicateKey(f"line {mark.line + 1}, column {mark.column + 1}: duplicate key {key!r}; "
+                                "each key may appear once (a repeated key would silently override the first)")
         seen[key] = True
     return loader.construct_mapping(node, deep=deep)
 
@@ -55,6 +58,8 @@ def read_yaml(path: str | Path) -> Any:
         raise ScenarioError(f"cannot read file: {exc}", source=source) from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except _DuplicateKey as exc:
+        raise ScenarioError(str(exc), source=source) from None
     except yaml.constructor.ConstructorError as exc:
         where = _mark(exc)
         if exc.problem and "constructor for the tag" in exc.problem:
@@ -75,7 +80,8 @@ def _mark(exc: yaml.YAMLError) -> str:
 
 
 def _tag(problem: str) -> str:
-    return problem.split("tag", 1)[-1].strip().strip("'")
+    """The tag as the user wrote it: 'tag:yaml.org,2002:python/object' -> '!!python/object'."""
+    return problem.split("tag", 1)[-1].strip().strip("'").replace("tag:yaml.org,2002:", "!!")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -84,7 +90,9 @@ def load_scenario(path: str | Path) -> Scenario:
     data = read_yaml(path)
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
-    return scenario_from_dict(data, source=str(path))
+    scenario = scenario_from_dict(data, source=str(path))
+    scenario._source = str(path)
+    return scenario
 
 
 def scenario_from_dict(data: Any, source: str = "<scenario>") -> Scenario:
@@ -106,6 +114,8 @@ def _first_error(exc: ValidationError, source: str) -> ScenarioError:
     # Union members that failed only because the input had another shape are noise next to a real error.
     shape_errors = {"string_type", "model_type", "dict_type", "model_attributes_type"}
     real = [e for e in errors if e["type"] not in shape_errors] or errors
+    # A misspelt key shows up twice: as an unknown key and as the missing one. The typo is the news.
+    real.sort(key=lambda e: e["type"] != "extra_forbidden")
     error = real[0]
     path = tuple(p for p in error["loc"] if p not in _UNION_LABELS)
     cause = (error.get("ctx") or {}).get("error")

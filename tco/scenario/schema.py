@@ -326,6 +326,7 @@ class Scenario(_Model):
 
     _law: Law = PrivateAttr()
     _target_loss: float = PrivateAttr()
+    _source: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _resolve_target(self) -> "Scenario":
@@ -347,6 +348,11 @@ class Scenario(_Model):
         self._law = law
         self._target_loss = float(loss)
         return self
+
+    @property
+    def source(self) -> str | None:
+        """The file this scenario was loaded from (None when built in Python); errors quote it."""
+        return self._source
 
     @property
     def resolved_law(self) -> Law:
