@@ -46,39 +46,9 @@ class Law:
     name: str
     source: str
 
-    # --- what subclasses provide -------------------------------------------------------------------------
-    @property
-    def a0(self) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @property
-    def b0(self) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @property
-    def p(self) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @property
-    def q(self) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @property
-    def min_loss(self) -> float:  # pragma: no cover - abstract
-        """Infimum of the loss (not attainable): targets must be strictly above it."""
-        raise NotImplementedError
-
-    def _rhs(self, loss: float) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _dlog_rhs(self, loss: float) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _loss_of_posynomial(self, value):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def constants(self) -> dict[str, float]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # Subclasses provide: the properties a0, b0, p, q (the posynomial P = a0 N^-p + b0 D^-q) and min_loss
+    # (the infimum of the loss, never attained); _rhs(loss) and _dlog_rhs(loss) (the target as P <= r(loss),
+    # and d log r / d loss); _loss_of_posynomial(P); constants() (for reports).
 
     # --- shared -------------------------------------------------------------------------------------------
     def loss(self, params, tokens):

@@ -41,33 +41,37 @@ class Cap:
 
 
 @dataclass(frozen=True)
-class MaxParams(Cap):
-    name = "constraints.max_params"
-    n_exp = 1
-    d_exp = 0
+class _FieldLimit(Cap):
+    """A cap read straight from one field of `constraints:`."""
+
+    field: ClassVar[str]
+    unit: ClassVar[str]
 
     def describe(self):
-        return f"{self.name} = {format_count(self.limit)} parameters"
+        return f"{self.name} = {format_count(self.limit)} {self.unit}"
 
     @classmethod
     def from_scenario(cls, scenario):
-        value = scenario.constraints.max_params
+        value = getattr(scenario.constraints, cls.field)
         return None if value is None else cls(limit=value)
 
 
 @dataclass(frozen=True)
-class MaxTokens(Cap):
+class MaxParams(_FieldLimit):
+    name = "constraints.max_params"
+    field = "max_params"
+    unit = "parameters"
+    n_exp = 1
+    d_exp = 0
+
+
+@dataclass(frozen=True)
+class MaxTokens(_FieldLimit):
     name = "constraints.max_tokens"
+    field = "max_tokens"
+    unit = "tokens"
     n_exp = 0
     d_exp = 1
-
-    def describe(self):
-        return f"{self.name} = {format_count(self.limit)} tokens"
-
-    @classmethod
-    def from_scenario(cls, scenario):
-        value = scenario.constraints.max_tokens
-        return None if value is None else cls(limit=value)
 
 
 @dataclass(frozen=True)

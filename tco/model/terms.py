@@ -64,35 +64,46 @@ class TrainingCost(CostTerm):
 
 
 @dataclass(frozen=True)
-class PrefillCost(CostTerm):
-    """2 N FLOPs per lifetime prompt token, at the prefill MFU of the serving device."""
+class _InferenceCost(CostTerm):
+    """2 N FLOPs per lifetime token served, at the serving device's $ per useful FLOP in one phase."""
 
-    name = "prefill"
-    label = "inference: prefill"
     n_exp = 1
     d_exp = 0
 
+    @staticmethod
+    def _tokens_and_mfu(scenario) -> tuple[float, float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     @classmethod
     def from_scenario(cls, scenario):
-        s, tokens = scenario.serving, scenario.demand.lifetime_prompt_tokens
+        serving = scenario.serving
+        tokens, mfu = cls._tokens_and_mfu(scenario)
         return cls(flops_coef=2.0 * tokens,
-                   usd_coef=2.0 * tokens * usd_per_flop(s.usd_per_hour, s.peak_flops, s.prefill_mfu))
+                   usd_coef=2.0 * tokens * usd_per_flop(serving.usd_per_hour, serving.peak_flops, mfu))
 
 
 @dataclass(frozen=True)
-class DecodeCost(CostTerm):
-    """2 N FLOPs per lifetime generated token, at the decode MFU of the serving device."""
+class PrefillCost(_InferenceCost):
+    """Lifetime prompt tokens at the prefill MFU (compute bound)."""
+
+    name = "prefill"
+    label = "inference: prefill"
+
+    @staticmethod
+    def _tokens_and_mfu(scenario):
+        return scenario.demand.lifetime_prompt_tokens, scenario.serving.prefill_mfu
+
+
+@dataclass(frozen=True)
+class DecodeCost(_InferenceCost):
+    """Lifetime generated tokens at the decode MFU (memory bound at small batch, so low)."""
 
     name = "decode"
     label = "inference: decode"
-    n_exp = 1
-    d_exp = 0
 
-    @classmethod
-    def from_scenario(cls, scenario):
-        s, tokens = scenario.serving, scenario.demand.lifetime_generated_tokens
-        return cls(flops_coef=2.0 * tokens,
-                   usd_coef=2.0 * tokens * usd_per_flop(s.usd_per_hour, s.peak_flops, s.decode_mfu))
+    @staticmethod
+    def _tokens_and_mfu(scenario):
+        return scenario.demand.lifetime_generated_tokens, scenario.serving.decode_mfu
 
 
 @dataclass(frozen=True)
