@@ -64,6 +64,9 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks o
     _state["debug"] = debug
 
 
+_SWEEP_HELP = "Lifetime inference tokens swept in the workbook, as LOW..HIGH[:POINTS] (log-spaced)."
+
+
 @app.command()
 def optimize(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/ for examples).",
@@ -74,29 +77,69 @@ def optimize(
     out: Annotated[Optional[Path], typer.Option(
         help="Workbook path. Default: reports/<scenario name>.xlsx.", show_default=False)] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the Excel workbook.")] = True,
+    sweep: Annotated[str, typer.Option(help=_SWEEP_HELP)] = "1e9..1e16:50",
 ) -> None:
     """Find the lifetime-cost-optimal model size N and training tokens D for a scenario.
 
     Prints the optimum next to the Chinchilla (compute-optimal, same loss) design at the same prices, the
-    savings, the over-training factor, the shadow price of the loss target and which constraints bind.
+    savings, the over-training factor, the shadow price of the loss target and which constraints bind, and
+    writes an Excel workbook: inputs, costs as live formulas, a demand sweep with charts, hardware and law.
 
     Example:  tco optimize scenarios/chat-assistant-70b-quality.yaml --json > result.json
     """
     from . import load_scenario
     from . import optimize as run_optimize
-    from .report.excel import write_workbook
     from .report.terminal import print_result
 
     loaded = load_scenario(scenario)
-    result = run_optimize(loaded, objective=objective.value if objective else None)
+    objective_name = objective.value if objective else None
+    if report:
+        entry = _prepare(loaded, objective_name, sweep)
+        result = entry.result
+    else:
+        result = run_optimize(loaded, objective=objective_name)
     if json_output:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
     else:
         print_result(result, _out)
     if report:
+        from .report.excel import write_report
+
         path = out or Path("reports") / f"{_safe_filename(result.scenario)}.xlsx"
-        written = write_workbook(result, path)
+        written = write_report(entry, path)
         (_err if json_output else _out).print(f"report written to {written}", highlight=False)
+
+
+def _prepare(scenario, objective: str | None, sweep: str):
+    from .report.excel import prepare
+
+    low, high, points = _range("--sweep", sweep, default_points=50)
+    if points < 2:
+        _fail("--sweep: give at least 2 points")
+    return prepare(scenario, objective=objective, sweep_points=points, sweep_low=low, sweep_high=high)
+
+
+@app.command()
+def report(
+    scenarios: Annotated[list[Path], typer.Argument(help="Two or more scenario files to compare (one also works).",
+                                                    show_default=False)],
+    out: Annotated[Path, typer.Option(help="Workbook path.")] = Path("reports/compare.xlsx"),
+    sweep: Annotated[str, typer.Option(help=_SWEEP_HELP)] = "1e9..1e16:50",
+) -> None:
+    """Write one workbook comparing several scenarios side by side (a Comparison sheet plus each one's sheets).
+
+    Example:  tco report scenarios/sardana-cost-objective.yaml scenarios/capped-deadline-and-data.yaml
+    """
+    from . import load_scenario
+    from .report.excel import write_report
+
+    entries = [_prepare(load_scenario(path), None, sweep) for path in scenarios]
+    for entry in entries:
+        r = entry.result
+        _out.print(f"{r.scenario}: N = {format_count(r.optimal.params)}, D = {format_count(r.optimal.tokens)}, "
+                   f"total {format_usd(r.optimal.total_cost_usd)}, saves {r.savings.fraction:.1%} vs Chinchilla",
+                   highlight=False)
+    _out.print(f"report written to {write_report(entries, out)}", highlight=False)
 
 
 def _safe_filename(name: str) -> str:
@@ -174,16 +217,29 @@ def loss(
                    f"({d / n:,.1f} tokens per parameter)", highlight=False)
 
 
+def _range(option: str, text: str, default_points: int | None = None) -> tuple[float, float, int]:
+    """'LOW..HIGH[:N]' -> (low, high, n). Without :N, one point per decade unless a default is given."""
+    lo_text, _, rest = text.partition("..")
+    hi_text, _, count = rest.partition(":")
+    if not rest:
+        _fail(f"{option}: expected LOW..HIGH or LOW..HIGH:POINTS, got {text!r}")
+    lo, hi = _quantity(option, lo_text), _quantity(option, hi_text)
+    if not 0 < lo < hi:
+        _fail(f"{option}: range {text!r} must go from a smaller positive value to a larger one")
+    if count.strip():
+        if not count.strip().isdigit():
+            _fail(f"{option}: the number of points after ':' must be a whole number, got {count!r}")
+        n = int(count)
+    else:
+        n = default_points or max(int(round(np.log10(hi / lo))) + 1, 2)
+    return lo, hi, n
+
+
 def _budgets(text: str) -> list[float]:
     """'1e24' -> [1e24]; '1e20..1e24' -> one per decade; '1e20..1e24:9' -> 9 log-spaced budgets."""
     if ".." not in text:
         return [_quantity("--flops", text)]
-    lo_text, _, rest = text.partition("..")
-    hi_text, _, count = rest.partition(":")
-    lo, hi = _quantity("--flops", lo_text), _quantity("--flops", hi_text)
-    if not 0 < lo < hi:
-        _fail(f"--flops: range {text!r} must go from a smaller positive budget to a larger one")
-    n = int(count) if count.strip().isdigit() else max(int(round(np.log10(hi / lo))) + 1, 2)
+    lo, hi, n = _range("--flops", text)
     return list(np.logspace(np.log10(lo), np.log10(hi), n))
 
 

@@ -122,6 +122,8 @@ def design_point(scenario: "Scenario", model: Model, params: float, tokens: floa
         tokens_per_param=float(tokens / params),
         loss=float(model.law.loss(params, tokens)),
         training_flops=flops["training"],
+        prefill_flops=flops["prefill"],
+        decode_flops=flops["decode"],
         inference_flops=inference_flops,
         total_flops=float(sum(flops.values())),
         training_gpu_hours=flops["training"] / (training.peak_flops * training.mfu * SECONDS_PER_HOUR),

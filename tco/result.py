@@ -18,6 +18,8 @@ class DesignPoint:
     tokens_per_param: float
     loss: float
     training_flops: float
+    prefill_flops: float
+    decode_flops: float
     inference_flops: float
     total_flops: float
     training_gpu_hours: float

@@ -66,7 +66,7 @@ def test_optimize_writes_the_default_report_path(monkeypatch, capsys, tmp_path):
     assert "Savings vs Chinchilla" in out and "Shadow price" in out and "Binding constraints" in out
     path = tmp_path / "reports" / "chat-assistant-70b-quality.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Summary", "Results", "Inputs"]
+    assert wb.sheetnames == ["Summary", "Inputs", "Costs", "Demand sweep", "Charts", "Hardware", "Law"]
 
 
 def test_no_report_writes_nothing(monkeypatch, capsys, tmp_path):

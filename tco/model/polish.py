@@ -1,12 +1,16 @@
-"""Newton polish of the GP solution on the full KKT system, in log space.
+"""Newton polish of the GP solution on the full KKT system, in log space, with an active-set loop.
 
 An interior-point solver stops when the *objective* gap is ~1e-10; near a flat optimum the *position* is then
 only good to ~sqrt(gap) ~ 1e-5. A few Newton steps on the KKT conditions, started from the solver's point and
-duals with the solver's active set, bring N and D to ~1e-12. This is deliberately not the 1-D reduction of
-`exact.py`: the cross-check between the two stays independent.
+duals, bring N and D to ~1e-14. This is deliberately not the 1-D reduction of `exact.py`: the cross-check
+between the two stays independent.
 
 With z = (log N, log D):  F(z) = sum_k w_k e^(i_k x + j_k y),  g(z) = a e^(-p x) + b e^(-q y) - 1 = 0,
 active caps h_m(z) = i_m x + j_m y - log limit_m = 0;  grad F + mu grad g + sum lambda_m grad h_m = 0.
+
+The solver's duals only suggest which caps are active: a cap slack by 1e-6 can still carry a dual of 1e-6.
+So the active set is corrected until the KKT signs agree: a cap with a negative multiplier is released, a
+violated cap is added.
 """
 
 from __future__ import annotations
@@ -17,57 +21,78 @@ from .compile import Model
 
 __all__ = ["polish"]
 
+_DUAL_ACTIVE = 1e-7
+
 
 def polish(model: Model, params: float, tokens: float, loss_dual: float, cap_duals, *, iterations: int = 30):
-    """Return polished (params, tokens, mu, lambdas, ok). mu, lambdas are multipliers for the raw objective.
+    """Return polished (params, tokens, mu, lambdas, ok); mu and lambdas are multipliers for the raw objective.
 
-    `ok` is False when Newton did not converge or the KKT signs disagree with the active set; the caller then
-    keeps the solver's point.
+    `lambdas` has one entry per cap of the model (0 for inactive caps). `ok` is False when no consistent active
+    set was found (e.g. a vertex where the loss and two caps meet); the caller then keeps the solver's point.
     """
+    scale = float(model.objective_value(params, tokens))  # keeps the KKT numbers near 1
+    caps = list(model.caps)
+    active = [m for m, dual in enumerate(cap_duals) if dual > _DUAL_ACTIVE]
+    start = np.array([np.log(params), np.log(tokens)])
+    duals = dict(enumerate(cap_duals))
+    failed = (params, tokens, np.nan, tuple(np.nan for _ in caps), False)
+    for _ in range(len(caps) + 3):
+        if len(active) > 1:  # loss + two caps: a vertex, fixed by the caps alone; nothing to polish
+            return failed
+        multipliers = np.array([loss_dual] + [duals[m] for m in active], dtype=float)
+        solved = _newton(model, [caps[m] for m in active], start, multipliers, scale, iterations)
+        if solved is None:
+            return failed
+        z, multipliers = solved
+        n_out, d_out = float(np.exp(z[0])), float(np.exp(z[1]))
+        negative = [m for m, lam in zip(active, multipliers[1:]) if lam < -1e-9]
+        violated = [m for m, cap in enumerate(caps) if m not in active and cap.relative_slack(n_out, d_out) < -1e-12]
+        if negative:
+            active = [m for m in active if m not in negative]
+        elif violated:
+            active = sorted(active + violated[:1])
+            duals[violated[0]] = 0.0
+        elif multipliers[0] > 0:
+            lambdas = [0.0] * len(caps)
+            for m, lam in zip(active, multipliers[1:]):
+                lambdas[m] = float(lam * scale)
+            return n_out, d_out, float(multipliers[0] * scale), tuple(lambdas), True
+        else:
+            return failed
+    return failed
+
+
+def _newton(model: Model, active, z, multipliers, scale: float, iterations: int):
+    """Newton on the KKT system for a fixed active set; None when it does not converge."""
     loss = model.loss
     terms = [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in model.active_terms]
-    scale = float(model.objective_value(params, tokens))  # keeps the KKT numbers near 1
-    active = [c for c, dual in zip(model.caps, cap_duals) if dual > 1e-7]
-    z = np.array([np.log(params), np.log(tokens)])
-    multipliers = np.array([loss_dual] + [d for d in cap_duals if d > 1e-7], dtype=float)
-    # GP duals are log-sensitivities (d log F / d constraint) -> multipliers of F/scale (about 1 here).
+    exps = np.array([(i, j) for i, j, _ in terms], dtype=float)  # (K, 2)
+    weights = np.array([w for *_, w in terms]) / scale
     n_act = 1 + len(active)
-    if n_act > 2:  # a vertex: loss and two caps meet; the solver's point is the vertex itself
-        return params, tokens, np.nan, tuple(np.nan for _ in active), False
-    ok = False
     for _ in range(iterations):
         x, y = z
-        values = np.array([w * np.exp(i * x + j * y) for i, j, w in terms]) / scale
-        grad_f = np.array([sum(v * i for v, (i, _, _) in zip(values, terms)),
-                           sum(v * j for v, (_, j, _) in zip(values, terms))])
-        hess_f = np.array([
-            [sum(v * i * i for v, (i, _, _) in zip(values, terms)), sum(v * i * j for v, (i, j, _) in zip(values, terms))],
-            [sum(v * i * j for v, (i, j, _) in zip(values, terms)), sum(v * j * j for v, (_, j, _) in zip(values, terms))],
-        ])
+        values = weights * np.exp(exps @ z)
+        grad_f = exps.T @ values
+        hess_f = (exps * values[:, None]).T @ exps
         r_term, w_term = loss.a * np.exp(-loss.p * x), loss.b * np.exp(-loss.q * y)
-        g = r_term + w_term - 1.0
         grad_g = np.array([-loss.p * r_term, -loss.q * w_term])
         hess_g = np.diag([loss.p**2 * r_term, loss.q**2 * w_term])
         jac_c = np.vstack([grad_g, *[[c.n_exp, c.d_exp] for c in active]])  # (n_act, 2)
-        resid_c = np.array([g, *[c.n_exp * x + c.d_exp * y - np.log(c.limit) for c in active]])
-        stationarity = grad_f + jac_c.T @ multipliers
+        resid_c = np.array([r_term + w_term - 1.0, *[c.n_exp * x + c.d_exp * y - np.log(c.limit) for c in active]])
         kkt = np.zeros((2 + n_act, 2 + n_act))
         kkt[:2, :2] = hess_f + multipliers[0] * hess_g
         kkt[:2, 2:] = jac_c.T
         kkt[2:, :2] = jac_c
         try:
-            step = np.linalg.solve(kkt, -np.concatenate([stationarity, resid_c]))
+            step = np.linalg.solve(kkt, -np.concatenate([grad_f + jac_c.T @ multipliers, resid_c]))
         except np.linalg.LinAlgError:
-            return params, tokens, np.nan, tuple(np.nan for _ in active), False
+            return None
+        if not np.all(np.isfinite(step)):
+            return None
         z = z + step[:2]
         multipliers = multipliers + step[2:]
-        if np.max(np.abs(step[:2])) < 1e-14 and np.max(np.abs(resid_c)) < 1e-14:
-            ok = True
-            break
         if np.max(np.abs(step[:2])) < 1e-13:
-            ok = True
-    n_out, d_out = float(np.exp(z[0])), float(np.exp(z[1]))
-    ok = ok and bool(np.all(multipliers >= -1e-9)) and all(
-        c.relative_slack(n_out, d_out) >= -1e-12 for c in model.caps
-    )
-    return n_out, d_out, float(multipliers[0] * scale), tuple(float(m * scale) for m in multipliers[1:]), ok
+            return z, multipliers
+    # Rounding can keep steps just above 1e-13; a last step of 1e-10 in log N is still ten thousand times
+    # inside the 1e-6 the cross-check demands.
+    return (z, multipliers) if np.max(np.abs(step[:2])) < 1e-10 else None

@@ -26,6 +26,8 @@ class CostTerm:
     label: ClassVar[str]
     n_exp: ClassVar[int]
     d_exp: ClassVar[int]
+    #: True when the coefficient is proportional to lifetime inference tokens (demand sweeps scale it).
+    per_inference_token: ClassVar[bool] = False
 
     flops_coef: float
     usd_coef: float
@@ -69,6 +71,7 @@ class _InferenceCost(CostTerm):
 
     n_exp = 1
     d_exp = 0
+    per_inference_token = True
 
     @staticmethod
     def _tokens_and_mfu(scenario) -> tuple[float, float]:  # pragma: no cover - abstract

@@ -1,85 +1,176 @@
-"""The Excel workbook (openpyxl): the inputs in force and the optimum vs the Chinchilla baseline.
+"""The Excel report (openpyxl): Summary, Inputs, Costs (live formulas), Demand sweep, Charts, Hardware, Law;
+or, for several scenarios, a Comparison sheet and each scenario's sheets.
 
-Every string that comes from a scenario is written as text, never as a formula (a scenario name starting
-with "=" must not execute in a spreadsheet). Writes are atomic.
+Strings from scenarios are always text, never formulas. Writes are atomic (temp file, then rename).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from ..atomic import atomic_write
-from ..result import Result
+from ..units import format_count, format_usd
+from .costs_sheet import write_costs
+from .inputs_sheet import write_inputs
+from .reference_sheets import write_hardware, write_law
+from .sweep_sheet import write_charts, write_sweep
+from .xlsx import finish_sheet, header, note, put, put_formula, sheet_title, widths
 
-__all__ = ["write_workbook", "flatten_inputs"]
+if TYPE_CHECKING:
+    import pandas as pd
 
-_FORMULA_START = ("=", "+", "-", "@")
+    from ..result import Result
+    from ..scenario import Scenario
 
-
-def _set(ws, row: int, col: int, value) -> None:
-    cell = ws.cell(row=row, column=col)
-    if isinstance(value, str):
-        cell.value = value
-        if value.startswith(_FORMULA_START):
-            cell.data_type = TYPE_STRING  # stays text: openpyxl would otherwise store "=..." as a formula
-    else:
-        cell.value = value
-
-
-def flatten_inputs(inputs: dict, prefix: str = "") -> list[tuple[str, object]]:
-    """{'training': {'mfu': 0.5}} -> [('training.mfu', 0.5)]."""
-    rows: list[tuple[str, object]] = []
-    for key, value in inputs.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows.extend(flatten_inputs(value, f"{path}."))
-        else:
-            rows.append((path, value))
-    return rows
+__all__ = ["ReportEntry", "prepare", "write_report", "recommendation"]
 
 
-def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list], widths: list[int]):
-    ws = wb.create_sheet(title)
-    for col, name in enumerate(header, start=1):
-        _set(ws, 1, col, name)
-        ws.cell(row=1, column=col).font = Font(bold=True)
-    for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(row, start=1):
-            _set(ws, r, c, value)
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = "A2"
-    return ws
+@dataclass(frozen=True)
+class ReportEntry:
+    """Everything one scenario contributes to a workbook."""
+
+    scenario: "Scenario"
+    result: "Result"
+    sweep: "pd.DataFrame"
 
 
-def write_workbook(result: Result, path: str | Path) -> Path:
-    """Write `result` to an .xlsx at `path` (folders created, atomic replace)."""
+def prepare(scenario: "Scenario", *, objective: str | None = None, sweep_points: int = 50,
+            sweep_low: float | None = None, sweep_high: float | None = None) -> ReportEntry:
+    """Optimize `scenario` and sweep its demand: the inputs of `write_report`."""
+    from ..optimize import optimize
+    from ..sweep import DEFAULT_SWEEP_TOKENS, demand_sweep
+
+    result = optimize(scenario, objective=objective)
+    sweep = demand_sweep(scenario, points=sweep_points, low=sweep_low or DEFAULT_SWEEP_TOKENS[0],
+                         high=sweep_high or DEFAULT_SWEEP_TOKENS[1], objective=objective)
+    return ReportEntry(scenario, result, sweep)
+
+
+def recommendation(result: "Result") -> str:
+    o = result.optimal
+    return (
+        f"Train a {format_count(o.params)}-parameter model on {format_count(o.tokens)} tokens "
+        f"({o.tokens_per_param:,.0f} tokens per parameter, {result.tokens_factor:.2f}x the Chinchilla data and "
+        f"{result.params_factor:.2f}x its parameters). Lifetime cost {format_usd(o.total_cost_usd)}, "
+        f"{format_usd(result.savings.total_cost_usd)} ({result.savings.fraction:.1%}) less than the Chinchilla "
+        f"design at the same loss."
+    )
+
+
+def _resolve_command(scenario: "Scenario") -> str:
+    return f"tco optimize {scenario.source or '<scenario.yaml>'}"
+
+
+_KEY_FIGURES = (  # label, defined name (from Costs), unit, format
+    ("Parameters N", "optimal_params", "parameters", "count"),
+    ("Training tokens D", "optimal_tokens", "tokens", "count"),
+    ("Tokens per parameter", "optimal_tokens_per_param", "tokens/parameter", "ratio"),
+    ("Loss", "optimal_loss", "nats/token", "loss"),
+    ("Training cost", "optimal_training_cost_usd", "$", "usd"),
+    ("Lifetime inference cost", "optimal_inference_cost_usd", "$", "usd"),
+    ("Data cost", "optimal_data_cost_usd", "$", "usd"),
+    ("Total lifetime cost", "optimal_total_cost_usd", "$", "usd"),
+    ("Chinchilla design, total cost", "chinchilla_total_cost_usd", "$", "usd"),
+    ("Savings vs Chinchilla", "savings_total_cost_usd", "$", "usd"),
+    ("Savings vs Chinchilla", "savings_fraction", "share of cost", "fraction"),
+    ("Over-training: D / D_chinchilla", "tokens_factor", "x", "ratio"),
+    ("N / N_chinchilla", "params_factor", "x", "ratio"),
+)
+
+
+def _write_summary(ws, entry: ReportEntry, results: dict[str, str]) -> None:
+    result, scenario = entry.result, entry.scenario
+    put(ws, 1, 1, f"tco report: {result.scenario}", bold=True)
+    put(ws, 2, 1, scenario.description or "")
+    put(ws, 3, 1, recommendation(result), bold=True)
+    header(ws, 5, ["key figure", "value", "unit"])
+    r = 6
+    for label, key, unit, fmt in _KEY_FIGURES:
+        put(ws, r, 1, label)
+        put_formula(ws, r, 2, f"={results[key]}", fmt)
+        put(ws, r, 3, unit)
+        r += 1
+    shadow = put(ws, r, 2, result.loss_shadow_price_usd_per_centinat, "usd")
+    put(ws, r, 1, "Shadow price of the loss target")
+    put(ws, r, 3, "$ per 0.01 nats lower loss")
+    note(shadow, "Solved value: the dual of the loss constraint (marginal lifetime cost of a lower loss target).")
+    rows = [
+        ("Binding constraints", ", ".join(result.binding_constraints) or "none (only the loss target binds)"),
+        ("Objective", "lifetime $" if result.objective == "usd" else "lifetime FLOPs"),
+        ("Loss target", f"{result.target_loss:.6g} nats/token"),
+        ("Law", f"{result.law}: {scenario.resolved_law.source}"),
+        ("Training hardware", f"{scenario.training.device.name} ({scenario.training.device.source})"),
+        ("Serving hardware", f"{scenario.serving.device.name} ({scenario.serving.device.source})"),
+        ("Cross-check", f"GP vs exact solve differ by {result.cross_check.max_rel_diff:.1e} relative "
+                        f"({'ok' if result.cross_check.agrees else 'FAILED'} at {result.cross_check.tolerance:.0e})"),
+        ("Re-solve after changing inputs", _resolve_command(scenario)),
+        *[("Warning", w) for w in result.warnings],
+    ]
+    for i, (label, text) in enumerate(rows, start=r + 1):
+        put(ws, i, 1, label)
+        put(ws, i, 2, text)
+    widths(ws, [34, 22, 90])
+    finish_sheet(ws, freeze="A6", last_col=3)
+
+
+def _write_scenario(wb: Workbook, entry: ReportEntry, prefix: str, sheet_prefix: str) -> dict[str, str]:
+    def sheet(name: str):
+        return wb.create_sheet(sheet_title(f"{sheet_prefix}{name}"))
+
+    summary, inputs, costs = sheet("Summary"), sheet("Inputs"), sheet("Costs")
+    sweep, charts = sheet("Demand sweep"), sheet("Charts")
+    names = write_inputs(wb, inputs, entry.scenario, prefix)
+    results = write_costs(wb, costs, entry.result, names, entry.scenario.resolved_law.form,
+                          _resolve_command(entry.scenario), prefix)
+    last_row = write_sweep(sweep, entry.sweep)
+    write_charts(charts, sweep, costs, last_row)
+    write_hardware(sheet("Hardware"), entry.scenario)
+    write_law(sheet("Law"), entry.scenario)
+    _write_summary(summary, entry, results)
+    return results
+
+
+def _write_comparison(ws, entries: Sequence[ReportEntry], results: list[dict[str, str]]) -> None:
+    header(ws, 1, ["", *[f"S{i}: {e.result.scenario}" for i, e in enumerate(entries, start=1)]])
+    text_rows = [
+        ("law", lambda e: e.result.law), ("objective", lambda e: e.result.objective),
+        ("loss target", lambda e: e.result.target_loss),
+        ("binding constraints", lambda e: ", ".join(e.result.binding_constraints) or "none"),
+        ("shadow price ($ per 0.01 nats)", lambda e: e.result.loss_shadow_price_usd_per_centinat),
+    ]
+    r = 2
+    for label, _key, unit, fmt in _KEY_FIGURES:
+        put(ws, r, 1, f"{label} ({unit})")
+        for c, res in enumerate(results, start=2):
+            put_formula(ws, r, c, f"={res[_key]}", fmt)
+        r += 1
+    for label, get in text_rows:
+        put(ws, r, 1, label)
+        for c, entry in enumerate(entries, start=2):
+            value = get(entry)
+            put(ws, r, c, value, "usd" if label.startswith("shadow") else ("loss" if label == "loss target" else None))
+        r += 1
+    widths(ws, [40, *[26] * len(entries)])
+    finish_sheet(ws, last_col=len(entries) + 1)
+
+
+def write_report(entries: ReportEntry | Sequence[ReportEntry], path: str | Path) -> Path:
+    """Write one scenario's report, or a comparison of several, to `path` (folders created, atomic)."""
+    entries = [entries] if isinstance(entries, ReportEntry) else list(entries)
+    if not entries:
+        raise ValueError("write_report needs at least one scenario")
     wb = Workbook()
     wb.remove(wb.active)
-    opt, chin = result.optimal.to_dict(), result.chinchilla.to_dict()
-    results = _sheet(
-        wb, "Results", ["metric", "optimal", "chinchilla", "optimal / chinchilla"],
-        [[name, opt[name], chin[name], opt[name] / chin[name] if chin[name] else None] for name in opt],
-        [24, 18, 18, 20],
-    )
-    for row in results.iter_rows(min_row=2, min_col=2, max_col=3):
-        for cell in row:
-            cell.number_format = "$#,##0" if str(results.cell(cell.row, 1).value).endswith("_usd") else "0.000E+00"
-    summary_rows = [
-        ["scenario", result.scenario], ["objective", result.objective], ["law", result.law],
-        ["target_loss", result.target_loss],
-        ["savings_total_cost_usd", result.savings.total_cost_usd], ["savings_fraction", result.savings.fraction],
-        ["tokens_factor", result.tokens_factor], ["params_factor", result.params_factor],
-        ["loss_shadow_price_usd_per_nat", result.loss_shadow_price_usd_per_nat],
-        ["binding_constraints", ", ".join(result.binding_constraints) or "none"],
-        *[["warning", w] for w in result.warnings],
-    ]
-    _sheet(wb, "Summary", ["item", "value"], summary_rows, [32, 60])
-    _sheet(wb, "Inputs", ["input", "value"], [list(r) for r in flatten_inputs(result.inputs)], [40, 60])
-    wb.move_sheet("Summary", offset=-1)
+    if len(entries) == 1:
+        _write_scenario(wb, entries[0], prefix="", sheet_prefix="")
+    else:
+        comparison = wb.create_sheet("Comparison")
+        results = [_write_scenario(wb, e, prefix=f"s{i}_", sheet_prefix=f"S{i} ")
+                   for i, e in enumerate(entries, start=1)]
+        _write_comparison(comparison, entries, results)
     return atomic_write(path, lambda tmp: wb.save(tmp))

@@ -1,0 +1,127 @@
+"""The Inputs sheet: every input in force, with unit and source, each in a named cell (yellow = editable).
+
+Formulas elsewhere in the workbook refer to these names (e.g. `train_price_usd_per_hour`), so changing a price
+or an MFU here recomputes every cost in Excel or LibreOffice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+__all__ = ["InputRow", "input_rows", "write_inputs"]
+
+_SARDANA_DEFAULT = "default: Sardana et al. 2024 code defaults"
+_LMSYS_DEFAULT = "default: LMSYS-Chat average (Sardana et al. 2024)"
+
+
+@dataclass(frozen=True)
+class InputRow:
+    key: str  # defined name (before any per-scenario prefix)
+    label: str
+    value: object  # a number, a string, or a formula template "={requests}*{prompt_tokens_per_request}"
+    unit: str
+    source: str
+    fmt: str = "sci"
+    editable: bool = True
+
+
+def _given(model, field: str, default_source: str) -> str:
+    return "scenario" if field in model.model_fields_set else default_source
+
+
+def input_rows(scenario: "Scenario") -> list[InputRow]:
+    t, s, d = scenario.training, scenario.serving, scenario.demand
+    law = scenario.resolved_law
+    rows = [
+        InputRow("train_hardware", "Training device", t.device.name, "", t.device.source, "plain", False),
+        InputRow("train_dtype", "Training dtype", t.dtype, "", _given(t, "dtype", "default: bf16"), "plain", False),
+        InputRow("train_peak_flops", "Training dense peak", t.peak_flops, "FLOP/s per device", t.device.source),
+        InputRow("train_mfu", "Training MFU", t.mfu, "fraction", _given(t, "mfu", _SARDANA_DEFAULT), "fraction"),
+        InputRow("train_price_usd_per_hour", "Training price", t.usd_per_hour, "$ per device-hour",
+                 t.price_source, "usd_precise"),
+        InputRow("serve_hardware", "Serving device", s.device.name, "", s.device.source, "plain", False),
+        InputRow("serve_dtype", "Serving dtype", s.dtype, "", _given(s, "dtype", "default: bf16"), "plain", False),
+        InputRow("serve_peak_flops", "Serving dense peak", s.peak_flops, "FLOP/s per device", s.device.source),
+        InputRow("prefill_mfu", "Prefill MFU", s.prefill_mfu, "fraction",
+                 _given(s, "prefill_mfu", _SARDANA_DEFAULT), "fraction"),
+        InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
+                 _given(s, "decode_mfu", _SARDANA_DEFAULT), "fraction"),
+        InputRow("serve_price_usd_per_hour", "Serving price", s.usd_per_hour, "$ per device-hour",
+                 s.price_source, "usd_precise"),
+    ]
+    if d.requests is not None:
+        rows += [
+            InputRow("requests", "Lifetime requests", d.requests, "requests", "scenario", "count"),
+            InputRow("prompt_tokens_per_request", "Prompt tokens per request", d.prompt_tokens_per_request,
+                     "tokens", _given(d, "prompt_tokens_per_request", _LMSYS_DEFAULT), "count"),
+            InputRow("generated_tokens_per_request", "Generated tokens per request",
+                     d.generated_tokens_per_request, "tokens",
+                     _given(d, "generated_tokens_per_request", _LMSYS_DEFAULT), "count"),
+            InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens", "={requests}*{prompt_tokens_per_request}",
+                     "tokens", "derived", "sci", False),
+            InputRow("lifetime_generated_tokens", "Lifetime generated tokens",
+                     "={requests}*{generated_tokens_per_request}", "tokens", "derived", "sci", False),
+        ]
+    else:
+        rows += [
+            InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens", d.lifetime_prompt_tokens, "tokens", "scenario"),
+            InputRow("lifetime_generated_tokens", "Lifetime generated tokens", d.lifetime_generated_tokens,
+                     "tokens", "scenario"),
+        ]
+    rows.append(InputRow("data_cost_usd_per_token", "Data acquisition cost", scenario.data.cost_usd_per_token,
+                         "$ per training token", _given(scenario.data, "cost_usd_per_token", "default: 0")))
+    rows.append(InputRow("target_loss", "Loss target", scenario.target_loss, "nats/token",
+                         _target_source(scenario), "loss", False))
+    for key, value in law.constants().items():
+        rows.append(InputRow(f"law_{key}", f"Law constant {key}", value, "", law.source, "plain", False))
+    c = scenario.constraints
+    if c.max_params is not None:
+        rows.append(InputRow("max_params", "Max parameters", c.max_params, "parameters", "scenario", "sci", False))
+    if c.max_tokens is not None:
+        rows.append(InputRow("max_tokens", "Max training tokens", c.max_tokens, "tokens", "scenario", "sci", False))
+    if c.training_deadline is not None:
+        rows += [
+            InputRow("deadline_gpus", "Deadline: GPUs", c.training_deadline.gpus, "devices", "scenario", "count", False),
+            InputRow("deadline_days", "Deadline: days", c.training_deadline.days, "days", "scenario", "plain", False),
+        ]
+    return rows
+
+
+def _target_source(scenario: "Scenario") -> str:
+    target = scenario.target
+    if target.quality_of is not None:
+        q = target.quality_of
+        return f"loss of N={q.params:.4g}, D={q.tokens:.4g} under the law"
+    if target.chinchilla_optimal_params is not None:
+        return f"loss of the compute-optimal {target.chinchilla_optimal_params:.4g}-parameter model"
+    return "scenario"
+
+
+def write_inputs(wb, ws, scenario: "Scenario", prefix: str = "") -> dict[str, str]:
+    """Fill `ws`; returns {key: defined name}. Solved values (N, D) are not inputs: they live on Costs."""
+    rows = input_rows(scenario)
+    header(ws, 1, ["name", "input", "value", "unit", "source"])
+    names: dict[str, str] = {}
+    for r, row in enumerate(rows, start=2):
+        names[row.key] = define(wb, f"{prefix}{row.key}", ws, r, 3)
+        put(ws, r, 1, names[row.key])
+        put(ws, r, 2, row.label)
+        if isinstance(row.value, str) and row.value.startswith("={"):
+            put_formula(ws, r, 3, row.value.format(**names), row.fmt)
+        else:
+            cell = put(ws, r, 3, row.value, row.fmt if not isinstance(row.value, str) else None)
+            if row.editable:
+                cell.fill = INPUT_FILL
+        put(ws, r, 4, row.unit)
+        put(ws, r, 5, row.source)
+    put(ws, len(rows) + 3, 1, "Yellow cells are inputs: change them and the Costs sheet recomputes. "
+        "The optimum (N, D) itself is solved by tco; re-run tco to re-optimize.")
+    widths(ws, [30, 30, 18, 22, 70])
+    finish_sheet(ws, last_col=5)
+    return names
