@@ -124,3 +124,24 @@ def test_module_entry_point(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "hoffmann2022" in proc.stdout
+
+
+def test_report_command_compares_scenarios(monkeypatch, capsys, tmp_path):
+    out = tmp_path / "cmp.xlsx"
+    code, stdout, _ = run(monkeypatch, capsys, "report", ROOT / "scenarios" / "sardana-cost-objective.yaml",
+                          ROOT / "scenarios" / "capped-deadline-and-data.yaml", "--out", out, "--sweep", "1e10..1e14:5")
+    assert code == 0 and "report written" in stdout
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == "Comparison"
+    assert wb["S1 Demand sweep"].max_row == 6  # header + 5 points
+
+
+def test_optimize_sweep_range_option(monkeypatch, capsys, tmp_path):
+    out = tmp_path / "r.xlsx"
+    code, _, _ = run(monkeypatch, capsys, "optimize", CHAT, "--out", out, "--sweep", "1e9..1e15:61")
+    assert code == 0
+    ws = openpyxl.load_workbook(out)["Demand sweep"]
+    assert ws.max_row == 62
+    assert ws.cell(62, 1).value == pytest.approx(1e15)
+    code, _, err = run(monkeypatch, capsys, "optimize", CHAT, "--out", out, "--sweep", "1e9..1e15:1")
+    assert code == 2 and "--sweep" in err

@@ -91,7 +91,8 @@ def _cost_slope_sign(zeta, a, p, b, q, terms):
     """
     log_n, log_d = curve_point(zeta, a, p, b, q)
     rho = (q / p) * np.exp(np.minimum(zeta, 700.0))
-    logs = [np.log(c) + i * log_n + j * log_d for i, j, c in terms]
+    with np.errstate(divide="ignore"):  # a zero coefficient (zero demand in a sweep) is log 0 = -inf: no weight
+        logs = [np.log(c) + i * log_n + j * log_d for i, j, c in terms]
     top = np.maximum.reduce([np.broadcast_to(v, np.broadcast(*logs).shape) for v in logs])
     slope = sum(np.exp(lk - top) * (j - i * rho) for lk, (i, j, _) in zip(logs, terms))
     return -slope
