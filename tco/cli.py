@@ -280,6 +280,10 @@ def allocate(
     _out.print("N@20, D@20, loss@20: the ~20 tokens-per-parameter rule of thumb at the same budget.", style="dim")
 
 
+# --- commands that live with their feature modules, registered here --------------------------------------
+# (each module keeps its heavy imports inside the command function, so `tco --help` stays fast)
+
+
 def main() -> None:
     """Console entry point: run the app, turning TcoError into one line on stderr and exit status 2."""
     try:

@@ -145,3 +145,30 @@ def test_defaults_follow_sardana():
 @pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
 def test_bundled_scenarios_load(path):
     assert tco.load_scenario(path).name == path.stem
+
+
+def test_law_file_relative_to_the_scenario(tmp_path):
+    (tmp_path / "laws").mkdir()
+    (tmp_path / "laws" / "ours.yaml").write_text(
+        "law: {name: ours, E: 1.8, A: 480, B: 2000, alpha: 0.35, beta: 0.36, source: our runs}\n"
+        "fit: {method: approach3}\n")
+    data = base(law="laws/ours.yaml")
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    s = tco.load_scenario(tmp_path / "s.yaml")
+    assert s.resolved_law.name == "ours" and s.resolved_law.B == 2000
+    assert tco.optimize(s).law == "ours"
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "file not found"),
+    ("law: {name: x, E: -1, A: 1, B: 1, alpha: 0.3, beta: 0.3}\n", "law.E: must be zero or positive"),
+    ("fit: {}\n", "needs a top-level `law:` mapping"),
+])
+def test_bad_law_files_are_named(tmp_path, content, message):
+    if content is not None:
+        (tmp_path / "law.yaml").write_text(content)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(base(law="law.yaml")))
+    with pytest.raises(ScenarioError) as info:
+        tco.load_scenario(tmp_path / "s.yaml")
+    text = str(info.value)
+    assert text.startswith(f"{tmp_path / 's.yaml'}: law: law file ") and message in text

@@ -90,19 +90,22 @@ def load_scenario(path: str | Path) -> Scenario:
     data = read_yaml(path)
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
-    scenario = scenario_from_dict(data, source=str(path))
+    scenario = scenario_from_dict(data, source=str(path), base_dir=path.parent)
     scenario._source = str(path)
     return scenario
 
 
-def scenario_from_dict(data: Any, source: str = "<scenario>") -> Scenario:
-    """Validate a plain dict (as a notebook would build it) into a Scenario; errors as for files."""
+def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: str | Path | None = None) -> Scenario:
+    """Validate a plain dict (as a notebook would build it) into a Scenario; errors as for files.
+
+    `base_dir` is where relative paths inside the scenario (a law file) are resolved; default: the working folder.
+    """
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise ScenarioError(f"the top level must be a mapping of fields (name, law, target, ...), got {kind}",
                             source=source)
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise _first_error(exc, source) from None
     except FieldError as exc:

@@ -14,12 +14,14 @@ from pydantic import (
     Field,
     PrivateAttr,
     Tag,
+    ValidationInfo,
     model_validator,
 )
 
 from ..errors import FieldError
 from ..hardware import Device, get_device
 from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
+from ..lawfile import is_law_path, load_law_file, resolve_law_path
 from ..units import SECONDS_PER_DAY, parse_quantity
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "TrainingDeadline",
     "Constraints",
     "Data",
+    "ConstantsSpec",
+    "resolve_law",
 ]
 
 
@@ -114,19 +118,36 @@ def _law_kind(value: object) -> str:
     return "kaplan" if form == "kaplan" else "chinchilla"
 
 
-def _known_preset(name: str) -> str:
+def _known_law(name: str, info: ValidationInfo) -> str:
+    """A preset name, or a law file (returned as an absolute path, resolved against the scenario's folder)."""
+    if is_law_path(name):
+        path = resolve_law_path(name, (info.context or {}).get("base_dir"))
+        load_law_file(path)  # ValueError with the file's problem
+        return str(path)
     get_law(name)  # UnknownNameError (a ValueError) lists the presets
     return name
 
 
+#: Inline constants of either form (also the `law:` mapping of a law file).
+ConstantsSpec = Annotated[
+    Union[Annotated[ChinchillaConstants, Tag("chinchilla")], Annotated[KaplanConstants, Tag("kaplan")]],
+    Discriminator(_law_kind),
+]
 LawSpec = Annotated[
     Union[
-        Annotated[Annotated[str, AfterValidator(_known_preset)], Tag("preset")],
+        Annotated[Annotated[str, AfterValidator(_known_law)], Tag("preset")],
         Annotated[ChinchillaConstants, Tag("chinchilla")],
         Annotated[KaplanConstants, Tag("kaplan")],
     ],
     Discriminator(_law_kind),
 ]
+
+
+def resolve_law(spec: "str | ChinchillaConstants | KaplanConstants") -> Law:
+    """The Law a validated `law:` value stands for (preset, law file or inline constants)."""
+    if not isinstance(spec, str):
+        return spec.to_law()
+    return load_law_file(spec).law if is_law_path(spec) else get_law(spec)
 
 
 # --- target ---------------------------------------------------------------------------------------------
@@ -315,7 +336,7 @@ class Scenario(_Model):
 
     name: str = Field(default="scenario", min_length=1)
     description: str = ""
-    law: LawSpec = Field(description="preset name (see `tco laws`) or inline constants")
+    law: LawSpec = Field(description="preset name (see `tco laws`), a law file (laws/x.yaml), or inline constants")
     objective: Literal["usd", "flops"] = Field(default="usd", description="minimize lifetime $ or FLOPs")
     target: Target
     training: Training
@@ -330,7 +351,7 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _resolve_target(self) -> "Scenario":
-        law = get_law(self.law) if isinstance(self.law, str) else self.law.to_law()
+        law = resolve_law(self.law)
         target = self.target
         if target.loss is not None:
             loss, path = target.loss, ("target", "loss")
