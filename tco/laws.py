@@ -60,8 +60,13 @@ class Law:
 
     def constraint(self, loss: float) -> LossConstraint:
         """The target ``L(N, D) <= loss`` as a posynomial constraint. Raises ValueError if unreachable."""
-        if not loss > self.min_loss:
+        reachable = np.asarray(loss > self.min_loss)
+        if not reachable.all():  # arrays (sweeps, Monte Carlo) are checked element by element
+            worst = np.min(np.asarray(loss) - self.min_loss)
             raise ValueError(
+                f"loss target at or below the irreducible loss of law {self.name} (by {-worst:g} nats); "
+                "no model of any size reaches it"
+                if np.ndim(reachable) else
                 f"loss target {loss:g} is at or below the irreducible loss {self.min_loss:g} of law "
                 f"{self.name}; no model of any size reaches it"
             )

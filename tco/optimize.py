@@ -11,7 +11,7 @@ from .errors import InfeasibleError
 from .model.compile import Model, build_model
 from .model.exact import ExactSolution, cap_interval, solve_exact
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
-from .units import SECONDS_PER_HOUR, format_count
+from .units import format_count
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -112,28 +112,9 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
 
 def design_point(scenario: "Scenario", model: Model, params: float, tokens: float) -> DesignPoint:
     """Evaluate every cost term of `model` at (params, tokens)."""
-    usd = {t.name: float(t.usd(params, tokens)) for t in model.terms}
-    flops = {t.name: float(t.flops(params, tokens)) for t in model.terms}
-    training = scenario.training
-    inference_flops = flops["prefill"] + flops["decode"]
-    return DesignPoint(
-        params=float(params),
-        tokens=float(tokens),
-        tokens_per_param=float(tokens / params),
-        loss=float(model.law.loss(params, tokens)),
-        training_flops=flops["training"],
-        prefill_flops=flops["prefill"],
-        decode_flops=flops["decode"],
-        inference_flops=inference_flops,
-        total_flops=float(sum(flops.values())),
-        training_gpu_hours=flops["training"] / (training.peak_flops * training.mfu * SECONDS_PER_HOUR),
-        training_cost_usd=usd["training"],
-        prefill_cost_usd=usd["prefill"],
-        decode_cost_usd=usd["decode"],
-        inference_cost_usd=usd["prefill"] + usd["decode"],
-        data_cost_usd=usd["data"],
-        total_cost_usd=float(sum(usd.values())),
-    )
+    from .vector import evaluate
+
+    return DesignPoint(**{k: float(v) for k, v in evaluate(scenario, model, params, tokens).items()})
 
 
 def _max_rel(n1, n2, d1, d2, f1, f2) -> float:

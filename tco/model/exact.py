@@ -120,9 +120,10 @@ def solve_exact(a, p, b, q, terms, caps=(), rel_tol: float = 1e-9) -> ExactSolut
     feasible = lo <= hi
     zeta = np.clip(zeta, lo, hi)
     log_n, log_d = curve_point(zeta, a, p, b, q)
-    binding = np.array([
-        _log_monomial(n_exp, d_exp, log_n, log_d) - np.log(limit) >= -rel_tol for n_exp, d_exp, limit in caps
-    ]).reshape((len(caps), *np.shape(zeta)))
+    with np.errstate(invalid="ignore"):  # infeasible elements have no point: inf - inf is "not binding"
+        binding = np.array([
+            _log_monomial(n_exp, d_exp, log_n, log_d) - np.log(limit) >= -rel_tol for n_exp, d_exp, limit in caps
+        ]).reshape((len(caps), *np.shape(zeta)))
     return ExactSolution(
         params=np.exp(log_n), tokens=np.exp(log_d), zeta=zeta, feasible=feasible & np.isfinite(zeta),
         binding=binding, interval=(lo, hi),

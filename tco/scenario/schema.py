@@ -304,13 +304,13 @@ class Demand(_Model):
     def lifetime_prompt_tokens(self) -> float:
         if self.requests is not None:
             return self.requests * self.prompt_tokens_per_request
-        return self.prompt_tokens or 0.0
+        return self.prompt_tokens if self.prompt_tokens is not None else 0.0
 
     @property
     def lifetime_generated_tokens(self) -> float:
         if self.requests is not None:
             return self.requests * self.generated_tokens_per_request
-        return self.generated_tokens or 0.0
+        return self.generated_tokens if self.generated_tokens is not None else 0.0
 
 
 class TrainingDeadline(_Model):
@@ -330,6 +330,15 @@ class Data(_Model):
     cost_usd_per_token: NonNegativeCount = Field(default=0.0, description="data acquisition $ per training token")
 
 
+def _target_loss(law: Law, target: Target):
+    if target.loss is not None:
+        return target.loss
+    if target.quality_of is not None:
+        return law.loss(target.quality_of.params, target.quality_of.tokens)
+    n = target.chinchilla_optimal_params
+    return law.loss(n, law.compute_optimal_tokens(n))
+
+
 # --- the scenario ---------------------------------------------------------------------------------------
 class Scenario(_Model):
     """One decision to make: law, quality target, hardware and prices, demand, constraints."""
@@ -346,20 +355,14 @@ class Scenario(_Model):
     data: Data = Data()
 
     _law: Law = PrivateAttr()
-    _target_loss: float = PrivateAttr()
     _source: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _resolve_target(self) -> "Scenario":
         law = resolve_law(self.law)
-        target = self.target
-        if target.loss is not None:
-            loss, path = target.loss, ("target", "loss")
-        elif target.quality_of is not None:
-            loss, path = law.loss(target.quality_of.params, target.quality_of.tokens), ("target", "quality_of")
-        else:
-            n = target.chinchilla_optimal_params
-            loss, path = law.loss(n, law.compute_optimal_tokens(n)), ("target", "chinchilla_optimal_params")
+        loss = _target_loss(law, self.target)
+        path = ("target", next(k for k in ("loss", "quality_of", "chinchilla_optimal_params")
+                               if getattr(self.target, k) is not None))
         if not loss > law.min_loss:
             raise FieldError(
                 path,
@@ -367,7 +370,6 @@ class Scenario(_Model):
                 f"{law.name}; no model of any size reaches it (choose a loss above {law.min_loss:g})",
             )
         self._law = law
-        self._target_loss = float(loss)
         return self
 
     @property
@@ -381,8 +383,9 @@ class Scenario(_Model):
 
     @property
     def target_loss(self) -> float:
-        """The loss target in nats/token, whichever way the scenario states it."""
-        return self._target_loss
+        """The loss target in nats/token, whichever way the scenario states it (computed, so that array
+        overrides of target fields in sweeps flow through)."""
+        return _target_loss(self.resolved_law, self.target)
 
     @property
     def deadline_flops(self) -> float | None:
