@@ -282,6 +282,10 @@ def allocate(
 
 # --- commands that live with their feature modules, registered here --------------------------------------
 # (each module keeps its heavy imports inside the command function, so `tco --help` stays fast)
+from .breakeven_cli import breakeven_command, implied_demand_command  # noqa: E402
+
+app.command("breakeven")(breakeven_command)
+app.command("implied-demand")(implied_demand_command)
 
 
 def main() -> None:

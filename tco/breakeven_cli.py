@@ -1,0 +1,155 @@
+"""`tco breakeven` and `tco implied-demand`: command functions registered in tco/cli.py.
+
+Heavy imports (the solver, pandas, rich tables) stay inside the functions so `tco --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+__all__ = ["breakeven_command", "implied_demand_command"]
+
+
+def _print_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def _count(value) -> str:
+    from .units import format_count
+
+    return "never" if value is None else format_count(value)
+
+
+def breakeven_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/ for examples).",
+                                             show_default=False)],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+    tokens_per_param: Annotated[str, typer.Option(
+        "--tokens-per-param", help="Tokens-per-parameter targets, comma-separated.")] = "100,200,500,1000",
+) -> None:
+    """Lifetime inference demand at which over-training starts to pay, saves 1/5/10%, and reaches given
+    tokens per parameter (everything else in the scenario fixed; its prompt:generated mix kept).
+
+    Example:  tco breakeven scenarios/chat-assistant-70b-quality.yaml
+    """
+    from rich.table import Table
+
+    from . import load_scenario
+    from .breakeven import breakeven
+    from .cli import _fail, _out, _quantity
+
+    targets = [_quantity("--tokens-per-param", t) for t in tokens_per_param.split(",") if t.strip()]
+    if not targets or min(targets) <= 0:
+        _fail("--tokens-per-param: give one or more positive numbers, e.g. 100,200,500,1000")
+    result = breakeven(load_scenario(scenario), tokens_per_param=targets)
+    if json_output:
+        _print_json(result.to_dict())
+        return
+    table = Table(title=f"Break-even demand: {result.scenario} ({result.objective} objective, law {result.law}, "
+                        f"loss {result.target_loss:.4f})", header_style="bold")
+    columns = ["milestone", "inference tokens", *(["requests"] if result.uses_requests else []),
+               "N", "D", "D/N", "savings"]
+    for col in columns:
+        table.add_column(col, justify="left" if col == "milestone" else "right", no_wrap=col != "milestone")
+
+    def row(label, tokens, requests, n, d, tpp, saving):
+        cells = [label, _count(tokens), *([_count(requests)] if result.uses_requests else [])]
+        if tokens is None:
+            cells += ["-"] * 4
+        else:
+            cells += [_count(n), _count(d), f"{tpp:,.1f}", f"{saving:.1%}"]
+        table.add_row(*cells)
+
+    threshold = result.threshold_tokens
+    row("over-training starts to pay", threshold, result.threshold_requests, result.chinchilla_params,
+        result.chinchilla_tokens, result.chinchilla_tokens / result.chinchilla_params, 0.0)
+    for label, milestones in (("saves {:.0%}", result.savings), ("{:,.0f} tokens/param", result.tokens_per_param)):
+        for m in milestones:
+            row(label.format(m.target), m.inference_tokens, m.requests, m.params, m.tokens, m.tokens_per_param,
+                m.savings_fraction)
+    _out.print(table)
+    _out.print(result.note, style="dim", highlight=False)
+    _out.print("Demand is lifetime inference tokens (prompt + generated) at which the optimum first reaches each "
+               "milestone; 'never' = not up to 1e22 tokens (the caps stop it). Savings are vs the Chinchilla point "
+               "at the same loss and prices.", style="dim", highlight=False)
+
+
+def implied_demand_command(
+    law: Annotated[str, typer.Option(help="Law preset (see `tco laws`) or a law file.")] = "hoffmann2022",
+    params: Annotated[Optional[str], typer.Option(help="Parameters N, e.g. 70B.", show_default=False)] = None,
+    tokens: Annotated[Optional[str], typer.Option(help="Training tokens D, e.g. 15T.", show_default=False)] = None,
+    cost_ratio: Annotated[float, typer.Option(
+        help="Inference $ per FLOP / training $ per FLOP (1 = price both by FLOPs).")] = 1.0,
+    catalog: Annotated[bool, typer.Option("--catalog", help="Every published recipe in the catalog.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+) -> None:
+    """Lifetime inference tokens that would make a published (N, D) the cost-optimal design at its own loss.
+
+    Negative means under-trained: no inference demand makes it optimal (a smaller model trained longer is
+    cheaper even with no inference at all).
+
+    Examples:  tco implied-demand --law sardana2024 --params 70B --tokens 15T
+               tco implied-demand --law besiroglu2024 --catalog
+    """
+    from .breakeven import RECIPES, implied_demand
+    from .cli import _fail, _out, _quantity
+    from .errors import TcoError
+    from .scenario.schema import resolve_law
+    from .units import format_count
+
+    try:
+        the_law = resolve_law(law)
+    except TcoError:
+        raise
+    except ValueError as exc:
+        _fail(f"--law: {exc}")
+    if not cost_ratio > 0:
+        _fail(f"--cost-ratio must be positive, got {cost_ratio:g}")
+    if catalog == (params is not None or tokens is not None) or (not catalog and None in (params, tokens)):
+        _fail("give --params and --tokens, or --catalog (not both)")
+    if not catalog:
+        n, d = _quantity("--params", params), _quantity("--tokens", tokens)
+        if n <= 0 or d <= 0:
+            _fail("--params and --tokens must be positive")
+        one = implied_demand(the_law, n, d, cost_ratio)
+        if json_output:
+            _print_json(one.to_dict())
+            return
+        _out.print(f"{the_law.name}: N = {format_count(n)}, D = {format_count(d)} ({one.tokens_per_param:,.1f} "
+                   f"tokens/param), loss {one.loss:.4f}\n"
+                   f"Chinchilla point at this loss: N = {format_count(one.chinchilla_params)}, "
+                   f"D = {format_count(one.chinchilla_tokens)}\n"
+                   f"implied lifetime inference: {one.inference_tokens:.3g} tokens (cost ratio {cost_ratio:g})\n"
+                   f"verdict: {one.verdict}", highlight=False)
+        return
+    rows = implied_demand(the_law, [r.params for r in RECIPES], [r.tokens for r in RECIPES], cost_ratio).to_dict()
+    recipes = [{"name": r.name, **{k: rows[k][i] for k in rows if isinstance(rows[k], list)}, "source": r.source}
+               for i, r in enumerate(RECIPES)]
+    if json_output:
+        _print_json({"law": the_law.name, "cost_ratio": cost_ratio, "recipes": recipes})
+        return
+    _print_catalog(the_law.name, cost_ratio, recipes, _out)
+
+
+def _print_catalog(law_name: str, cost_ratio: float, recipes: list[dict], console) -> None:
+    from rich.table import Table
+
+    from .units import format_count
+
+    table = Table(title=f"Implied lifetime inference of published recipes under {law_name} "
+                        f"(cost ratio {cost_ratio:g})", header_style="bold")
+    for col in ("recipe", "N", "D", "D/N", "loss", "implied inference tokens", "verdict", "source"):
+        table.add_column(col, justify="right" if col in ("N", "D", "D/N", "loss", "implied inference tokens")
+                         else "left", overflow="fold")
+    for r in recipes:
+        table.add_row(r["name"], format_count(r["params"]), format_count(r["tokens"]), f"{r['tokens_per_param']:,.1f}",
+                      f"{r['loss']:.4f}", f"{r['inference_tokens']:.3g}", r["verdict"], r["source"])
+    console.print(table)
+    console.print("Implied inference: the lifetime tokens served (2N FLOPs each) at which the recipe is the cheapest "
+                  "design reaching its own loss; negative = under-trained even with no inference.",
+                  style="dim", highlight=False)
