@@ -282,6 +282,11 @@ def allocate(
 
 # --- commands that live with their feature modules, registered here --------------------------------------
 # (each module keeps its heavy imports inside the command function, so `tco --help` stays fast)
+from .uncertainty.cli import montecarlo_command, sensitivity_command, sweep_command  # noqa: E402
+
+app.command("sweep")(sweep_command)
+app.command("sensitivity")(sensitivity_command)
+app.command("montecarlo")(montecarlo_command)
 from .breakeven_cli import breakeven_command, implied_demand_command  # noqa: E402
 
 app.command("breakeven")(breakeven_command)

@@ -22,6 +22,7 @@ from ..errors import FieldError
 from ..hardware import Device, get_device
 from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
 from ..lawfile import is_law_path, load_law_file, resolve_law_path
+from ..uncertainty.distributions import Uncertainty
 from ..units import SECONDS_PER_DAY, parse_quantity
 
 __all__ = [
@@ -353,6 +354,8 @@ class Scenario(_Model):
     demand: Demand
     constraints: Constraints = Constraints()
     data: Data = Data()
+    uncertainty: Uncertainty | None = Field(
+        default=None, description="distributions of inputs and law constants for `tco montecarlo`")
 
     _law: Law = PrivateAttr()
     _source: str | None = PrivateAttr(default=None)

@@ -1,0 +1,154 @@
+"""Monte Carlo over the distributions a scenario declares (inputs and law constants).
+
+Each sample is re-optimized exactly (vectorized), so the result is the distribution of the *optimal* design
+and its savings. A second question is answered too: the nominal over-trained design and the nominal
+Chinchilla design are fixed before the uncertainty resolves; how often is the over-trained one cheaper at the
+sampled prices and demand?
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import ScenarioError, TcoError
+from ..lawfile import is_law_path, load_law_file
+from ..vector import evaluate, solve_frame, validate_overrides, vector_model, view
+from .distributions import PUBLISHED_STDERR, Uncertainty, sample, sample_laws
+from .engine import DEFAULT_CHUNK, chunk_ranges, run_chunks
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..scenario import Scenario
+
+__all__ = ["monte_carlo", "MonteCarloResult", "OUTPUTS"]
+
+#: Per-sample outputs kept (8 floats a sample).
+OUTPUTS = ("optimal_params", "optimal_tokens", "optimal_tokens_per_param", "optimal_total_cost_usd",
+           "savings_total_cost_usd", "savings_fraction", "nominal_design_cost_usd", "chinchilla_design_cost_usd")
+_MEANINGFUL_SAVINGS = 0.01
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    samples: int
+    seed: int
+    summary: "pd.DataFrame"  # one row per output: mean and the requested quantiles
+    probabilities: dict[str, float]
+    unreachable: int  # samples whose loss target is at or below their sampled E
+    infeasible: int  # samples whose caps leave no design
+    warnings: tuple[str, ...] = ()
+    draws: "pd.DataFrame | None" = field(default=None, repr=False)  # per-sample outputs, when kept
+
+    def to_dict(self) -> dict:
+        return {
+            "samples": self.samples, "seed": self.seed, "unreachable": self.unreachable,
+            "infeasible": self.infeasible, "probabilities": self.probabilities, "warnings": list(self.warnings),
+            "summary": {row["output"]: {k: float(v) for k, v in row.items() if k != "output"}
+                        for row in self.summary.to_dict(orient="records")},
+        }
+
+
+def _law_sampler(scenario: "Scenario", unc: Uncertainty):
+    spec = unc.law
+    if spec is None:
+        return None, ()
+    law = scenario.resolved_law
+    if spec.bootstrap:
+        if not (isinstance(scenario.law, str) and is_law_path(scenario.law)):
+            raise ScenarioError("law: bootstrap needs a law file with bootstrap samples (from `tco fit`)",
+                                source=scenario.source, path=("uncertainty", "law"))
+        boot = load_law_file(scenario.law).bootstrap
+        if not boot or not boot.get("samples"):
+            raise ScenarioError(f"the law file {scenario.law} has no bootstrap samples", source=scenario.source,
+                                path=("uncertainty", "law"))
+        return (lambda n, rng: sample_laws(law, n, rng, bootstrap=boot)), ()
+    if spec.published:
+        if law.name not in PUBLISHED_STDERR:
+            raise ScenarioError(f"no published standard errors for law {law.name} (known: "
+                                f"{', '.join(PUBLISHED_STDERR)}); give law: {{normal: {{E: ..., alpha: ...}}}}",
+                                source=scenario.source, path=("uncertainty", "law"))
+        stderr = PUBLISHED_STDERR[law.name]
+    else:
+        stderr = spec.normal or {}
+    note = ("law constants are sampled independently (published fits give no correlations), which overstates "
+            "the spread; bootstrap samples from `tco fit` keep the correlations")
+    return (lambda n, rng: sample_laws(law, n, rng, stderr=stderr)), (note,)
+
+
+def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int | None = None,
+                objective: str | None = None, keep_draws: bool = False, chunk: int = DEFAULT_CHUNK,
+                engine: str = "local", scheduler: str | None = None, progress: bool = True) -> MonteCarloResult:
+    """Sample the scenario's `uncertainty:` section, re-optimize every sample, summarize."""
+    import pandas as pd
+
+    unc = scenario.uncertainty
+    if unc is None or (not unc.inputs and unc.law is None):
+        raise TcoError(f"{scenario.source or scenario.name}: uncertainty: the scenario declares no distributions; "
+                       "add an `uncertainty:` section (see README, Monte Carlo)")
+    n = int(samples or unc.samples)
+    seed = unc.seed if seed is None else seed
+    law_sampler, warnings = _law_sampler(scenario, unc)
+    nominal = solve_frame(scenario, {}, objective=objective, validate=False).iloc[0]
+    designs = {"nominal_design_cost_usd": (nominal["optimal_params"], nominal["optimal_tokens"]),
+               "chinchilla_design_cost_usd": (nominal["chinchilla_params"], nominal["chinchilla_tokens"])}
+    children = np.random.SeedSequence(seed).spawn(len(chunk_ranges(n, chunk)))
+
+    def work(index: int, start: int, stop: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng(children[index])
+        overrides = sample(unc, stop - start, rng)
+        if overrides:
+            try:
+                validate_overrides(scenario, overrides)
+            except ScenarioError as exc:
+                raise ScenarioError(f"a sampled value is invalid ({exc.message}); use a distribution that stays in "
+                                    "range (lognormal for prices, a bounded range for MFUs)", source=exc.source,
+                                    path=exc.path) from None
+        if law_sampler is not None:
+            overrides.update(law_sampler(stop - start, rng))
+        the_view = view(scenario, overrides)
+        reachable = np.broadcast_to(the_view.target_loss > the_view.resolved_law.min_loss, (stop - start,))
+        kept = {k: np.asarray(v)[reachable] if np.ndim(v) else v for k, v in overrides.items()}
+        out = {name: np.full(stop - start, np.nan) for name in OUTPUTS}
+        if reachable.any():
+            frame = solve_frame(scenario, kept, objective=objective, validate=False, allow_infeasible=True)
+            for name in OUTPUTS[:6]:
+                out[name][reachable] = frame[name].to_numpy()
+        # Fixed designs at the sampled prices and demand (costs of a given N, D do not depend on the law).
+        cost_view = view(scenario, {k: v for k, v in overrides.items() if not k.startswith("law.")})
+        model = vector_model(scenario, {k: v for k, v in overrides.items() if not k.startswith("law.")}, objective)
+        for name, (params, tokens) in designs.items():
+            out[name] = np.broadcast_to(evaluate(cost_view, model, params, tokens)["total_cost_usd"],
+                                        (stop - start,)).astype(float)
+        out["reachable"] = reachable.astype(float)
+        return out
+
+    parts = list(run_chunks(work, n, chunk=chunk, engine=engine, scheduler=scheduler, progress=progress,
+                            description="Monte Carlo"))
+    draws = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in (*OUTPUTS, "reachable")})
+    reachable = draws["reachable"].to_numpy() > 0
+    solved = reachable & np.isfinite(draws["optimal_params"].to_numpy())
+    quantiles = unc.quantiles
+    rows = []
+    for name in OUTPUTS:
+        values = draws[name].to_numpy()
+        values = values[np.isfinite(values)]
+        row = {"output": name, "mean": float(values.mean()) if values.size else np.nan}
+        row.update({f"p{round(q * 100):g}": float(np.quantile(values, q)) if values.size else np.nan
+                    for q in quantiles})
+        rows.append(row)
+    savings = draws["savings_fraction"].to_numpy()[solved]
+    probabilities = {
+        "savings_at_least_1pct": float(np.mean(savings >= _MEANINGFUL_SAVINGS)) if savings.size else np.nan,
+        "over_trained_design_cheaper_than_chinchilla_design": float(np.mean(
+            draws["nominal_design_cost_usd"] < draws["chinchilla_design_cost_usd"])),
+        "unreachable": float(np.mean(~reachable)),
+    }
+    return MonteCarloResult(
+        samples=n, seed=seed, summary=pd.DataFrame(rows), probabilities=probabilities,
+        unreachable=int(np.count_nonzero(~reachable)), infeasible=int(np.count_nonzero(reachable & ~solved)),
+        warnings=tuple(warnings), draws=draws if keep_draws else None,
+    )

@@ -1,0 +1,94 @@
+"""One-at-a-time sensitivity (a tornado): each input moved by +-X%, the change in total cost, N and D."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..vector import solve_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..scenario import Scenario
+
+__all__ = ["sensitivity", "DEFAULT_FRACTION", "default_inputs"]
+
+DEFAULT_FRACTION = 0.20
+# Inputs a budget owner can move; law constants belong to the uncertainty analysis, not a +-20% tornado.
+_SKIP_PREFIXES = ("law.",)
+
+
+def default_inputs(scenario: "Scenario") -> list[str]:
+    """Every numeric input the scenario actually sets (or that has a cited default), except law constants."""
+    from ..vector import numeric_paths
+
+    paths = []
+    for path in numeric_paths(scenario):
+        if path.startswith(_SKIP_PREFIXES):
+            continue
+        node = scenario
+        for part in path.split("."):
+            node = getattr(node, part)
+        if node is None or node == 0:
+            continue
+        if path.startswith("demand.") and path.endswith("_per_request") and scenario.demand.requests is None:
+            continue
+        paths.append(path)
+    return paths
+
+
+def _moved(scenario: "Scenario", path: str, fraction: float) -> tuple[float, np.ndarray]:
+    """(value, [low, high]) for one input. The loss target moves its reducible part (l - E), since +-20% of
+    a loss would cross the irreducible loss; MFUs are capped at 1."""
+    node = scenario
+    for part in path.split("."):
+        node = getattr(node, part)
+    value = float(node)
+    if path == "target.loss":
+        floor = scenario.resolved_law.min_loss
+        return value, floor + (value - floor) * np.array([1 - fraction, 1 + fraction])
+    values = value * np.array([1 - fraction, 1 + fraction])
+    return value, np.minimum(values, 1.0) if path.endswith("mfu") else values
+
+
+def sensitivity(scenario: "Scenario", *, fraction: float = DEFAULT_FRACTION, inputs: list[str] | None = None,
+                objective: str | None = None) -> "pd.DataFrame":
+    """Ranked table: one row per input with low/high values and the resulting total cost, N and D.
+
+    Sorted by the larger absolute change in the optimal total cost. All runs are exact re-optimizations.
+    """
+    import pandas as pd
+
+    if not 0 < fraction < 1:
+        raise ValueError("fraction must be in (0, 1), e.g. 0.2 for +-20%")
+    base = solve_frame(scenario, {}, objective=objective, validate=False).iloc[0]
+    rows = []
+    for path in inputs or default_inputs(scenario):
+        value, values = _moved(scenario, path, fraction)
+        frame = solve_frame(scenario, {path: values}, objective=objective, allow_infeasible=True)
+        low, high = frame.iloc[0], frame.iloc[1]
+        rows.append({
+            "input": path,
+            "base_value": value,
+            "low_value": values[0],
+            "high_value": values[1],
+            "total_cost_usd_low": low["optimal_total_cost_usd"],
+            "total_cost_usd_high": high["optimal_total_cost_usd"],
+            "cost_change_low": low["optimal_total_cost_usd"] / base["optimal_total_cost_usd"] - 1,
+            "cost_change_high": high["optimal_total_cost_usd"] / base["optimal_total_cost_usd"] - 1,
+            "params_low": low["optimal_params"],
+            "params_high": high["optimal_params"],
+            "tokens_low": low["optimal_tokens"],
+            "tokens_high": high["optimal_tokens"],
+            "savings_fraction_low": low["savings_fraction"],
+            "savings_fraction_high": high["savings_fraction"],
+        })
+    frame = pd.DataFrame(rows)
+    swing = np.maximum(frame["cost_change_low"].abs(), frame["cost_change_high"].abs())
+    frame = frame.assign(swing=swing).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    frame.attrs.update({"scenario": scenario.name, "fraction": fraction,
+                        "base_total_cost_usd": float(base["optimal_total_cost_usd"]),
+                        "base_params": float(base["optimal_params"]), "base_tokens": float(base["optimal_tokens"])})
+    return frame
