@@ -1,0 +1,174 @@
+"""Sweeps, sensitivity and Monte Carlo: asserted numbers, determinism, engines, CLI."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+import tco
+from tco import cli
+from tco.uncertainty.grid import grid_sweep, parse_vary
+from tco.uncertainty.montecarlo import monte_carlo
+from tco.uncertainty.sensitivity import sensitivity
+
+ROOT = Path(__file__).resolve().parents[1]
+UNCERTAIN = ROOT / "scenarios" / "uncertain-demand-and-law.yaml"
+
+
+def run(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["tco", *map(str, args)])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def with_uncertainty(**unc):
+    data = tco.load_scenario(UNCERTAIN).model_dump()
+    data["uncertainty"] = unc
+    return tco.scenario_from_dict(data)
+
+
+def test_parse_vary_forms():
+    path, values = parse_vary("demand.requests=1e8:1e12:log:5")
+    assert path == "demand.requests" and list(values) == pytest.approx([1e8, 1e9, 1e10, 1e11, 1e12])
+    assert list(parse_vary("training.mfu=0.3:0.5:lin:3")[1]) == pytest.approx([0.3, 0.4, 0.5])
+    assert list(parse_vary("demand.requests=1B,2.5B")[1]) == [1e9, 2.5e9]
+    for bad in ("demand.requests", "x=1:2:cubic:3", "x=0:10:log:3", "x=1:2:lin:0", "x=7Q"):
+        with pytest.raises(tco.TcoError, match="--vary"):
+            parse_vary(bad)
+
+
+def test_grid_is_the_full_product_and_matches_single_solves():
+    scenario = tco.load_scenario(ROOT / "scenarios" / "sardana-cost-objective.yaml")
+    axes = {"demand.requests": np.array([1e9, 1e10, 1e11]), "training.price_usd_per_hour": np.array([1.0, 2.0])}
+    frame = grid_sweep(scenario, axes, progress=False)
+    assert len(frame) == 6
+    assert list(frame["training.price_usd_per_hour"]) == [1.0, 2.0] * 3
+    row = frame.iloc[3]  # requests 1e10, price 2.0
+    data = scenario.model_dump()
+    data["demand"]["requests"], data["training"]["price_usd_per_hour"] = 1e10, 2.0
+    assert row["optimal_params"] == pytest.approx(tco.optimize(tco.scenario_from_dict(data)).optimal.params, rel=1e-9)
+    chunked = grid_sweep(scenario, axes, chunk=4, progress=False)  # two chunks give the same table
+    pd.testing.assert_frame_equal(frame, chunked)
+
+
+def test_sensitivity_on_a_known_scenario():
+    scenario = tco.load_scenario(ROOT / "scenarios" / "sardana-cost-objective.yaml")
+    frame = sensitivity(scenario, fraction=0.2)
+    rows = frame.set_index("input")
+    # Demand: 20% more requests -> exactly the optimum of that scenario.
+    data = scenario.model_dump()
+    data["demand"]["requests"] = 1.2e10
+    more = tco.optimize(tco.scenario_from_dict(data))
+    assert rows.loc["demand.requests", "total_cost_usd_high"] == pytest.approx(more.optimal.total_cost_usd, rel=1e-9)
+    assert rows.loc["demand.requests", "params_high"] < rows.loc["demand.requests", "params_low"]
+    # Training price scales training cost only: with N, D re-optimized, cost rises less than 20% x share.
+    base = frame.attrs["base_total_cost_usd"]
+    share = tco.optimize(scenario).optimal.training_cost_usd / base
+    assert 0 < rows.loc["training.price_usd_per_hour", "cost_change_high"] < 0.2 * share + 1e-12
+    # The loss target moves its reducible part; the MFU cap at 1 holds.
+    assert rows.loc["target.loss", "low_value"] > tco.get_law("sardana2024").E
+    assert frame["swing"].is_monotonic_decreasing
+    assert set(frame["input"]) >= {"serving.decode_mfu", "serving.prefill_mfu", "training.mfu"}
+
+
+def test_monte_carlo_quantiles_of_a_monotone_input_are_exact():
+    """With only demand uncertain, the optimal N falls with demand: P10 of N is N at the P90 demand."""
+    scenario = with_uncertainty(samples=200_000, seed=1, inputs={"demand.requests": {"loguniform": ["1B", "100B"]}})
+    result = monte_carlo(scenario, progress=False)
+    summary = result.summary.set_index("output")
+    p90_demand = 10 ** (9 + 0.9 * 2)  # loguniform quantile
+    data = scenario.model_dump()
+    data.pop("uncertainty")
+    data["demand"]["requests"] = p90_demand
+    at_p90 = tco.optimize(tco.scenario_from_dict(data))
+    assert summary.loc["optimal_params", "p10"] == pytest.approx(at_p90.optimal.params, rel=2e-3)
+    assert result.probabilities["unreachable"] == 0.0 and result.unreachable == 0
+    # A fixed over-trained design always beats the fixed Chinchilla design when only demand varies upward.
+    assert 0.5 < result.probabilities["over_trained_design_cheaper_than_chinchilla_design"] <= 1.0
+
+
+def test_monte_carlo_converges_and_is_reproducible():
+    scenario = tco.load_scenario(UNCERTAIN)
+    small = monte_carlo(scenario, samples=20_000, progress=False)
+    large = monte_carlo(scenario, samples=200_000, progress=False)
+    again = monte_carlo(scenario, samples=20_000, progress=False)
+    pd.testing.assert_frame_equal(small.summary, again.summary)
+    p50_small = small.summary.set_index("output").loc["savings_fraction", "p50"]
+    p50_large = large.summary.set_index("output").loc["savings_fraction", "p50"]
+    assert p50_small == pytest.approx(p50_large, abs=0.02)
+    chunked = monte_carlo(scenario, samples=20_000, chunk=5_000, progress=False)  # other streams, same law
+    assert chunked.summary.set_index("output").loc["savings_fraction", "p50"] == pytest.approx(p50_large, abs=0.02)
+    assert any("independently" in w for w in small.warnings)
+
+
+def test_monte_carlo_reports_unreachable_targets():
+    # A target just above E with E uncertain: some sampled laws put E above the target.
+    scenario = with_uncertainty(samples=20_000, seed=0, law={"normal": {"E": 0.03}})
+    data = scenario.model_dump()
+    data["target"] = {"loss": tco.get_law("besiroglu2024").E + 0.03}
+    result = monte_carlo(tco.scenario_from_dict(data), progress=False)
+    assert 0.1 < result.probabilities["unreachable"] < 0.25  # P(E_sample >= E + 1 SE) = 15.9%
+
+
+def test_bad_distributions_are_clear_errors():
+    with pytest.raises(tco.ScenarioError, match="uncertainty.inputs.demand.requests"):
+        with_uncertainty(inputs={"demand.requests": {"uniform": ["20B", "1B"]}})
+    scenario = with_uncertainty(inputs={"training.price_usd_per_hour": {"normal": {"mean": 1.0, "sd": 2.0}}})
+    with pytest.raises(tco.ScenarioError, match="a sampled value is invalid"):
+        monte_carlo(scenario, samples=1000, progress=False)
+    with pytest.raises(tco.TcoError, match="declares no distributions"):
+        monte_carlo(tco.load_scenario(ROOT / "scenarios" / "sardana-cost-objective.yaml"), progress=False)
+
+
+def test_dask_engine_gives_identical_results():
+    pytest.importorskip("distributed", reason="the dask engine needs pip install 'tco[dask]'")
+    scenario = tco.load_scenario(UNCERTAIN)
+    local = monte_carlo(scenario, samples=30_000, chunk=10_000, progress=False)
+    distributed = monte_carlo(scenario, samples=30_000, chunk=10_000, engine="dask", progress=False)
+    pd.testing.assert_frame_equal(local.summary, distributed.summary)
+    axes = {"demand.requests": np.logspace(8, 12, 30), "serving.decode_mfu": np.array([0.05, 0.2])}
+    pd.testing.assert_frame_equal(grid_sweep(scenario, axes, chunk=17, progress=False),
+                                  grid_sweep(scenario, axes, chunk=17, engine="dask", progress=False))
+
+
+def test_sweep_cli_writes_csv_parquet_and_workbook(monkeypatch, capsys, tmp_path):
+    args = ["sweep", ROOT / "scenarios" / "chat-assistant-70b-quality.yaml", "--vary",
+            "demand.requests=1e8:1e12:log:20", "--vary", "training.price_usd_per_hour=1:4:lin:3"]
+    code, out, _ = run(monkeypatch, capsys, *args, "--out", tmp_path / "s.csv", "--xlsx", tmp_path / "s.xlsx",
+                       "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["points"] == 60 and summary["feasible"] == 60
+    table = pd.read_csv(tmp_path / "s.csv")
+    assert len(table) == 60 and "optimal_params" in table
+    wb = openpyxl.load_workbook(tmp_path / "s.xlsx")
+    assert wb.sheetnames == ["Sweep", "Charts", "Law"] and len(wb["Charts"]._charts) == 2
+    pytest.importorskip("pyarrow")
+    code, _, _ = run(monkeypatch, capsys, *args, "--out", tmp_path / "s.parquet", "--no-report")
+    assert code == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s.parquet"), table, check_dtype=False)
+    code, _, err = run(monkeypatch, capsys, *args[:2], "--vary", "training.colour=1,2")
+    assert code == 2 and "cannot vary 'training.colour'" in err
+
+
+def test_sensitivity_and_montecarlo_cli(monkeypatch, capsys, tmp_path):
+    code, out, _ = run(monkeypatch, capsys, "sensitivity", ROOT / "scenarios" / "sardana-cost-objective.yaml",
+                       "--json", "--out", tmp_path / "t.xlsx")
+    data = json.loads(out)
+    assert code == 0 and data["inputs"][0]["swing"] >= data["inputs"][-1]["swing"]
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx").sheetnames == ["Sensitivity", "Tornado", "Law"]
+    code, out, _ = run(monkeypatch, capsys, "montecarlo", UNCERTAIN, "--samples", "5000", "--json",
+                       "--out", tmp_path / "m.xlsx")
+    data = json.loads(out)
+    assert code == 0 and data["samples"] == 5000
+    assert {"p10", "p50", "p90", "mean"} == set(data["summary"]["optimal_params"])
+    assert "Savings histogram" in openpyxl.load_workbook(tmp_path / "m.xlsx").sheetnames
