@@ -208,20 +208,6 @@ def test_data_cost_makes_the_threshold_positive_and_caps_stop_the_milestones():
 
 
 # --- command line ----------------------------------------------------------------------------------------
-@pytest.fixture
-def tco_run(monkeypatch, capsys):
-    """Run `tco ARGS...` through its entry point; returns (exit status, stdout, stderr)."""
-    monkeypatch.setattr(cli._out, "_width", 250)  # tables unwrapped, whatever the terminal
-
-    def call(*args):
-        monkeypatch.setattr(sys, "argv", ["tco", *map(str, args)])
-        with pytest.raises(SystemExit) as stopped:  # main() always ends with sys.exit
-            cli.main()
-        return (stopped.value.code or 0, *capsys.readouterr())
-
-    return call
-
-
 def test_cli_implied_demand_json(tco_run):
     code, out, err = tco_run("implied-demand", "--law", "sardana2024", "--params", "70B",
                          "--tokens", "15T", "--json")

@@ -8,7 +8,6 @@ import openpyxl
 import pytest
 
 import tco
-from tco import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = ROOT / "scenarios" / "chat-assistant-70b-quality.yaml"
@@ -16,19 +15,8 @@ JSON_KEYS = {"params", "tokens", "tokens_per_param", "loss", "training_flops", "
              "training_cost_usd", "inference_cost_usd", "total_cost_usd", "training_gpu_hours"}
 
 
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["tco", *map(str, args)])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_optimize_json_is_one_object_with_the_documented_keys(monkeypatch, capsys, tmp_path):
-    code, out, err = run(monkeypatch, capsys, "optimize", CHAT, "--json", "--out", tmp_path / "r.xlsx")
+def test_optimize_json_is_one_object_with_the_documented_keys(tco_run, tmp_path):
+    code, out, err = tco_run("optimize", CHAT, "--json", "--out", tmp_path / "r.xlsx")
     assert code == 0
     data = json.loads(out)  # exactly one JSON document on stdout, nothing else
     assert data["objective"] == "usd"
@@ -43,8 +31,8 @@ def test_optimize_json_is_one_object_with_the_documented_keys(monkeypatch, capsy
     assert "report written" in err and (tmp_path / "r.xlsx").exists()
 
 
-def test_optimize_objective_override(monkeypatch, capsys):
-    code, out, _ = run(monkeypatch, capsys, "optimize", ROOT / "scenarios" / "sardana-cost-objective.yaml",
+def test_optimize_objective_override(tco_run):
+    code, out, _ = tco_run("optimize", ROOT / "scenarios" / "sardana-cost-objective.yaml",
                        "--json", "--objective", "flops", "--no-report")
     data = json.loads(out)
     assert code == 0 and data["objective"] == "flops"
@@ -52,16 +40,16 @@ def test_optimize_objective_override(monkeypatch, capsys):
     assert data["savings"]["total_flops"] > 0
 
 
-def test_optimize_binding_constraints_in_json(monkeypatch, capsys):
-    code, out, _ = run(monkeypatch, capsys, "optimize", ROOT / "scenarios" / "capped-deadline-and-data.yaml",
+def test_optimize_binding_constraints_in_json(tco_run):
+    code, out, _ = tco_run("optimize", ROOT / "scenarios" / "capped-deadline-and-data.yaml",
                        "--json", "--no-report")
     assert code == 0
     assert json.loads(out)["binding_constraints"] == ["constraints.max_tokens"]
 
 
-def test_optimize_writes_the_default_report_path(monkeypatch, capsys, tmp_path):
+def test_optimize_writes_the_default_report_path(tco_run, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run(monkeypatch, capsys, "optimize", CHAT)
+    code, out, _ = tco_run("optimize", CHAT)
     assert code == 0
     assert "Savings vs Chinchilla" in out and "Shadow price" in out and "Binding constraints" in out
     path = tmp_path / "reports" / "chat-assistant-70b-quality.xlsx"
@@ -69,21 +57,21 @@ def test_optimize_writes_the_default_report_path(monkeypatch, capsys, tmp_path):
     assert wb.sheetnames == ["Summary", "Inputs", "Costs", "Demand sweep", "Charts", "Hardware", "Law"]
 
 
-def test_no_report_writes_nothing(monkeypatch, capsys, tmp_path):
+def test_no_report_writes_nothing(tco_run, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    code, _, _ = run(monkeypatch, capsys, "optimize", CHAT, "--no-report")
+    code, _, _ = tco_run("optimize", CHAT, "--no-report")
     assert code == 0 and not (tmp_path / "reports").exists()
 
 
-def test_loss_command(monkeypatch, capsys):
-    code, out, _ = run(monkeypatch, capsys, "loss", "--law", "sardana2024", "--params", "70B", "--tokens", "1T",
+def test_loss_command(tco_run):
+    code, out, _ = tco_run("loss", "--law", "sardana2024", "--params", "70B", "--tokens", "1T",
                        "--json")
     assert code == 0
     assert json.loads(out)["loss"] == pytest.approx(1.94727, rel=1e-5)
 
 
-def test_allocate_range_with_rule_of_thumb(monkeypatch, capsys):
-    code, out, _ = run(monkeypatch, capsys, "allocate", "--law", "hoffmann2022", "--flops", "1e21..1e24", "--json")
+def test_allocate_range_with_rule_of_thumb(tco_run):
+    code, out, _ = tco_run("allocate", "--law", "hoffmann2022", "--flops", "1e21..1e24", "--json")
     assert code == 0
     rows = json.loads(out)["allocations"]
     assert [r["flops"] for r in rows] == pytest.approx([1e21, 1e22, 1e23, 1e24])
@@ -94,26 +82,26 @@ def test_allocate_range_with_rule_of_thumb(monkeypatch, capsys):
         assert r["rule_of_thumb_tokens"] == pytest.approx(20 * r["rule_of_thumb_params"])
         assert 6 * r["rule_of_thumb_params"] * r["rule_of_thumb_tokens"] == pytest.approx(r["flops"])
         assert r["loss"] <= r["rule_of_thumb_loss"]  # the law's own optimum is never worse under that law
-    code, out, _ = run(monkeypatch, capsys, "allocate", "--flops", "1e20..1e24:9")
+    code, out, _ = tco_run("allocate", "--flops", "1e20..1e24:9")
     assert code == 0 and "PF-days" in out
 
 
-def test_laws_and_hardware_list_sources(monkeypatch, capsys):
-    code, out, _ = run(monkeypatch, capsys, "laws", "--json")
+def test_laws_and_hardware_list_sources(tco_run):
+    code, out, _ = tco_run("laws", "--json")
     names = {law["name"]: law for law in json.loads(out)}
     assert set(names) == {"hoffmann2022", "sardana2024", "besiroglu2024", "muennighoff2023", "kaplan2020"}
     assert all(law["source"] for law in names.values())
-    code, out, _ = run(monkeypatch, capsys, "hardware", "--json")
+    code, out, _ = tco_run("hardware", "--json")
     devices = json.loads(out)
     assert {"H100 SXM", "A100 40GB", "MI300X"} <= {d["name"] for d in devices}
-    code, out, _ = run(monkeypatch, capsys, "hardware")
+    code, out, _ = tco_run("hardware")
     assert code == 0 and "Sources" in out and "Sardana" in out
 
 
-def test_help_teaches(monkeypatch, capsys):
-    code, out, _ = run(monkeypatch, capsys, "--help")
+def test_help_teaches(tco_run):
+    code, out, _ = tco_run("--help")
     assert code == 0 and "optimize" in out and "Chinchilla" in out
-    code, out, _ = run(monkeypatch, capsys, "optimize", "--help")
+    code, out, _ = tco_run("optimize", "--help")
     assert code == 0 and "--no-report" in out and "Example" in out
 
 
@@ -126,9 +114,9 @@ def test_module_entry_point(tmp_path):
     assert "hoffmann2022" in proc.stdout
 
 
-def test_report_command_compares_scenarios(monkeypatch, capsys, tmp_path):
+def test_report_command_compares_scenarios(tco_run, tmp_path):
     out = tmp_path / "cmp.xlsx"
-    code, stdout, _ = run(monkeypatch, capsys, "report", ROOT / "scenarios" / "sardana-cost-objective.yaml",
+    code, stdout, _ = tco_run("report", ROOT / "scenarios" / "sardana-cost-objective.yaml",
                           ROOT / "scenarios" / "capped-deadline-and-data.yaml", "--out", out, "--sweep", "1e10..1e14:5")
     assert code == 0 and "report written" in stdout
     wb = openpyxl.load_workbook(out)
@@ -136,12 +124,12 @@ def test_report_command_compares_scenarios(monkeypatch, capsys, tmp_path):
     assert wb["S1 Demand sweep"].max_row == 6  # header + 5 points
 
 
-def test_optimize_sweep_range_option(monkeypatch, capsys, tmp_path):
+def test_optimize_sweep_range_option(tco_run, tmp_path):
     out = tmp_path / "r.xlsx"
-    code, _, _ = run(monkeypatch, capsys, "optimize", CHAT, "--out", out, "--sweep", "1e9..1e15:61")
+    code, _, _ = tco_run("optimize", CHAT, "--out", out, "--sweep", "1e9..1e15:61")
     assert code == 0
     ws = openpyxl.load_workbook(out)["Demand sweep"]
     assert ws.max_row == 62
     assert ws.cell(62, 1).value == pytest.approx(1e15)
-    code, _, err = run(monkeypatch, capsys, "optimize", CHAT, "--out", out, "--sweep", "1e9..1e15:1")
+    code, _, err = tco_run("optimize", CHAT, "--out", out, "--sweep", "1e9..1e15:1")
     assert code == 2 and "--sweep" in err

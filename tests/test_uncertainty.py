@@ -1,7 +1,6 @@
 """Sweeps, sensitivity and Monte Carlo: asserted numbers, determinism, engines, CLI."""
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,24 +9,12 @@ import pandas as pd
 import pytest
 
 import tco
-from tco import cli
 from tco.uncertainty.grid import grid_sweep, parse_vary
 from tco.uncertainty.montecarlo import monte_carlo
 from tco.uncertainty.sensitivity import sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 UNCERTAIN = ROOT / "scenarios" / "uncertain-demand-and-law.yaml"
-
-
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["tco", *map(str, args)])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def with_uncertainty(**unc):
@@ -140,10 +127,10 @@ def test_dask_engine_gives_identical_results():
                                   grid_sweep(scenario, axes, chunk=17, engine="dask", progress=False))
 
 
-def test_sweep_cli_writes_csv_parquet_and_workbook(monkeypatch, capsys, tmp_path):
+def test_sweep_cli_writes_csv_parquet_and_workbook(tco_run, tmp_path):
     args = ["sweep", ROOT / "scenarios" / "chat-assistant-70b-quality.yaml", "--vary",
             "demand.requests=1e8:1e12:log:20", "--vary", "training.price_usd_per_hour=1:4:lin:3"]
-    code, out, _ = run(monkeypatch, capsys, *args, "--out", tmp_path / "s.csv", "--xlsx", tmp_path / "s.xlsx",
+    code, out, _ = tco_run(*args, "--out", tmp_path / "s.csv", "--xlsx", tmp_path / "s.xlsx",
                        "--json")
     assert code == 0
     summary = json.loads(out)
@@ -153,20 +140,20 @@ def test_sweep_cli_writes_csv_parquet_and_workbook(monkeypatch, capsys, tmp_path
     wb = openpyxl.load_workbook(tmp_path / "s.xlsx")
     assert wb.sheetnames == ["Sweep", "Charts", "Law"] and len(wb["Charts"]._charts) == 2
     pytest.importorskip("pyarrow")
-    code, _, _ = run(monkeypatch, capsys, *args, "--out", tmp_path / "s.parquet", "--no-report")
+    code, _, _ = tco_run(*args, "--out", tmp_path / "s.parquet", "--no-report")
     assert code == 0
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s.parquet"), table, check_dtype=False)
-    code, _, err = run(monkeypatch, capsys, *args[:2], "--vary", "training.colour=1,2")
+    code, _, err = tco_run(*args[:2], "--vary", "training.colour=1,2")
     assert code == 2 and "cannot vary 'training.colour'" in err
 
 
-def test_sensitivity_and_montecarlo_cli(monkeypatch, capsys, tmp_path):
-    code, out, _ = run(monkeypatch, capsys, "sensitivity", ROOT / "scenarios" / "sardana-cost-objective.yaml",
+def test_sensitivity_and_montecarlo_cli(tco_run, tmp_path):
+    code, out, _ = tco_run("sensitivity", ROOT / "scenarios" / "sardana-cost-objective.yaml",
                        "--json", "--out", tmp_path / "t.xlsx")
     data = json.loads(out)
     assert code == 0 and data["inputs"][0]["swing"] >= data["inputs"][-1]["swing"]
     assert openpyxl.load_workbook(tmp_path / "t.xlsx").sheetnames == ["Sensitivity", "Tornado", "Law"]
-    code, out, _ = run(monkeypatch, capsys, "montecarlo", UNCERTAIN, "--samples", "5000", "--json",
+    code, out, _ = tco_run("montecarlo", UNCERTAIN, "--samples", "5000", "--json",
                        "--out", tmp_path / "m.xlsx")
     data = json.loads(out)
     assert code == 0 and data["samples"] == 5000

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Literal, Union
+from typing import Annotated, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -36,8 +36,13 @@ PUBLISHED_STDERR: dict[str, dict[str, float]] = {
 }
 
 
-def _count(value) -> float:
-    return parse_quantity(value)
+def _listed(value, names: tuple[str, ...]):
+    """[1B, 20B] -> {"low": 1e9, "high": 2e10}: ranges may be written as lists of human numbers."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(f"give [{', '.join(names)}]")
+        value = dict(zip(names, value))
+    return {k: parse_quantity(v) for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class _Dist(BaseModel):
@@ -67,11 +72,7 @@ class _Range(_Dist):
     @model_validator(mode="before")
     @classmethod
     def _from_list(cls, value):
-        if isinstance(value, (list, tuple)):
-            if len(value) != 2:
-                raise ValueError("give [low, high]")
-            value = {"low": value[0], "high": value[1]}
-        return {k: _count(v) for k, v in value.items()} if isinstance(value, dict) else value
+        return _listed(value, ("low", "high"))
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -104,11 +105,7 @@ class Triangular(_Dist):
     @model_validator(mode="before")
     @classmethod
     def _from_list(cls, value):
-        if isinstance(value, (list, tuple)):
-            if len(value) != 3:
-                raise ValueError("give [low, mode, high]")
-            value = {"low": value[0], "mode": value[1], "high": value[2]}
-        return {k: _count(v) for k, v in value.items()} if isinstance(value, dict) else value
+        return _listed(value, ("low", "mode", "high"))
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -210,5 +207,3 @@ def replace_law(law: Law, samples: dict[str, np.ndarray]) -> Law:
     """The law with array constants (for vectorized evaluation)."""
     return dataclasses.replace(law, **{k.split(".", 1)[1]: v for k, v in samples.items()})
 
-
-Kind = Literal["lognormal", "normal", "uniform", "loguniform", "triangular"]
