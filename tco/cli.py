@@ -282,6 +282,12 @@ def allocate(
 
 # --- commands that live with their feature modules, registered here --------------------------------------
 # (each module keeps its heavy imports inside the command function, so `tco --help` stays fast)
+from .fit.cli import fit_command  # noqa: E402
+
+app.command("fit")(fit_command)
+from .robust_cli import robust_command  # noqa: E402
+
+app.command("robust")(robust_command)
 from .uncertainty.cli import montecarlo_command, sensitivity_command, sweep_command  # noqa: E402
 
 app.command("sweep")(sweep_command)
@@ -291,6 +297,23 @@ from .breakeven_cli import breakeven_command, implied_demand_command  # noqa: E4
 
 app.command("breakeven")(breakeven_command)
 app.command("implied-demand")(implied_demand_command)
+
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    """click's ClickException, and the copy typer >= 0.20 bundles (not a subclass of click's)."""
+    import click
+
+    found: list[type[Exception]] = [click.exceptions.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as BundledClickException
+    except ImportError:  # older typer uses click itself
+        pass
+    else:
+        found.append(BundledClickException)
+    return tuple(found)
+
+
+_CLICK_ERRORS = _click_errors()
 
 
 def main() -> None:
@@ -308,8 +331,10 @@ def main() -> None:
     except typer.Abort:
         _err.print("aborted")
         sys.exit(130)
-    except __import__("click").exceptions.ClickException as exc:
-        exc.show()
+    except _CLICK_ERRORS as exc:  # bad option values, missing arguments: one line, exit 2
+        where = f" (see {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
+        _err.print(f"[bold red]error:[/bold red] {escape(exc.format_message())}{where}", highlight=False,
+                   soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -133,3 +133,15 @@ def test_optimize_sweep_range_option(tco_run, tmp_path):
     assert ws.cell(62, 1).value == pytest.approx(1e15)
     code, _, err = tco_run("optimize", CHAT, "--out", out, "--sweep", "1e9..1e15:1")
     assert code == 2 and "--sweep" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["optimize", CHAT, "--objective", "bogus"], "Invalid value for '--objective'"),
+    (["optimize"], "Missing argument"),
+    (["optimize", CHAT, "--bogus"], "No such option: --bogus"),
+    (["nosuchcommand"], "No such command"),
+])
+def test_usage_errors_are_one_line_with_exit_2(tco_run, args, message):
+    code, out, err = tco_run(*args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err
