@@ -1,0 +1,299 @@
+"""Robust design: the cheapest (N, D) that meets the loss target under a chosen share of sampled laws.
+
+M sampled laws (published or given standard errors, or a law file's bootstrap rows) each add a loss constraint
+``a_m N^-p_m + b_m D^-q_m <= 1`` to the scenario's geometric program (objective and caps unchanged). Exponents
+differ per sample, so the GP is written in its convex log form, scaled to the nominal Chinchilla point like
+`tco.model.problem` (x = log N/N0, y = log D/D0; one vectorized constraint, so compiling is cheap):
+
+    minimize log sum_k w_k e^(i_k x + j_k y)   s.t.  e^(u_m - p_m x) + e^(v_m - q_m y) <= 1,  caps linear in x, y
+
+Quantiles below 1 use "sampling and discarding" (Campi & Garatti 2011): drop the binding sample with the largest
+dual and re-solve until floor((1 - quantile) M) samples are gone (unreachable samples, target <= E, count first).
+100,000 fresh laws then measure the coverage achieved by the robust design and by the nominal optimum.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from .errors import InfeasibleError, ScenarioError, SolverError, TcoError
+from .result import DesignPoint
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+__all__ = ["RobustResult", "robust_design", "law_sample_source", "VALIDATION_SAMPLES"]
+
+VALIDATION_SAMPLES = 100_000
+
+
+@dataclass(frozen=True)
+class RobustResult:
+    scenario: str
+    objective: str
+    law: str
+    target_loss: float
+    quantile: float
+    samples: int
+    seed: int
+    sample_source: str
+    robust: DesignPoint
+    nominal: DesignPoint
+    premium: float  # robust / nominal - 1 in the objective's measure ($ or FLOPs)
+    cost_premium: float  # the same in $
+    coverage: float  # share of fresh sampled laws under which the robust design reaches the target
+    nominal_coverage: float
+    validation_samples: int
+    drop_budget: int  # floor((1 - quantile) samples): unreachable samples + dropped ones
+    dropped: int
+    unreachable: int
+    kept: int
+    status: str  # the convex solver's status at the last solve
+    solves: int
+    solve_seconds: float
+    warnings: tuple[str, ...] = ()
+    #: the sampled constants {"law.E": array, ...} (all M), and which samples were kept / unreachable
+    law_samples: dict = field(default_factory=dict, repr=False)
+    kept_mask: np.ndarray | None = field(default=None, repr=False)
+    unreachable_mask: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
+        return {**out, "robust": self.robust.to_dict(), "nominal": self.nominal.to_dict(),
+                "warnings": list(self.warnings)}
+
+
+def law_sample_source(scenario: "Scenario", stderr: dict | None = None, bootstrap: dict | None = None):
+    """(stderr, bootstrap, description, independent): where the law samples come from, defaults applied."""
+    from .lawfile import is_law_path, load_law_file
+    from .uncertainty.distributions import PUBLISHED_STDERR
+
+    law = scenario.resolved_law
+    if stderr is not None and bootstrap is not None:
+        raise TcoError("give standard errors or bootstrap samples, not both")
+    if bootstrap is not None:
+        return None, _check_bootstrap(bootstrap, "bootstrap"), "bootstrap samples", False
+    if stderr is not None:  # independent sampling overstates the spread only where two or more constants vary
+        errs = _check_stderr(law, stderr)
+        return errs, None, "standard errors given", sum(v > 0 for v in errs.values()) > 1
+    if isinstance(scenario.law, str) and is_law_path(scenario.law):  # validated with the scenario: it loads
+        boot = load_law_file(scenario.law).bootstrap
+        if isinstance(boot, dict) and boot.get("samples"):  # `tco fit` may write the summary without the rows
+            return None, _check_bootstrap(boot, scenario.law), f"bootstrap samples of {scenario.law}", False
+    if law.name in PUBLISHED_STDERR:
+        return dict(PUBLISHED_STDERR[law.name]), None, f"published standard errors of {law.name}", True
+    raise ScenarioError(
+        f"law {law.name} has no published standard errors; give them with --stderr (e.g. "
+        "E=0.03,A=124.58,B=1293.23,alpha=0.02,beta=0.02) or use a law file with bootstrap samples (tco fit)",
+        source=scenario.source, path=("law",))
+
+
+def _check_stderr(law, stderr: dict) -> dict[str, float]:
+    constants = law.constants()
+    for name, value in stderr.items():
+        if name not in constants:
+            raise TcoError(f"--stderr: law {law.name} has no constant {name!r} (it has {', '.join(constants)})")
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise TcoError(f"--stderr: {name} must be a standard error >= 0, got {value!r}")
+    if not stderr:
+        raise TcoError("--stderr: give at least one standard error, e.g. E=0.03")
+    return {k: float(v) for k, v in stderr.items()}
+
+
+def _check_bootstrap(boot, where: str) -> dict:
+    try:
+        columns = [str(c) for c in boot["columns"]]
+        rows = np.asarray(boot["samples"], dtype=float)
+    except (KeyError, TypeError, ValueError):
+        raise TcoError(f"{where}: bootstrap needs `columns` and a table of numeric `samples`") from None
+    if rows.ndim != 2 or rows.shape[0] < 1 or rows.shape[1] != len(columns) or not np.isfinite(rows).all():
+        raise TcoError(f"{where}: bootstrap samples must be rows of {len(columns)} finite numbers")
+    return {"columns": columns, "samples": rows}
+
+
+class _RobustGP:
+    """The scaled program with one loss constraint per sampled law; `solve(kept)` compiles it and solves."""
+
+    def __init__(self, model, law, draws: dict, n: int):
+        from .uncertainty.distributions import replace_law
+
+        self.sampled = replace_law(law, draws)
+        full = lambda v: np.broadcast_to(np.asarray(v, dtype=float), (n,))  # noqa: E731
+        a0, b0, p, q, floor = (full(getattr(self.sampled, k)) for k in ("a0", "b0", "p", "q", "min_loss"))
+        with np.errstate(all="ignore"):  # a N^-p + b D^-q <= 1 with a = a0 / r(target); reachable when r > 0
+            rhs = full(self.sampled._rhs(np.full(n, model.target_loss)))
+            self.reachable = (model.target_loss > floor) & np.all(
+                [(v > 0) & np.isfinite(v) for v in (rhs, a0, b0, p, q)], axis=0)
+            self.log_a, self.p, self.log_b, self.q = np.log(a0 / rhs), p, np.log(b0 / rhs), q
+        c, self.model, self.seconds = model.loss, model, 0.0
+        self.n0 = (c.a * (c.p + c.q) / c.q) ** (1 / c.p)  # the scales: the nominal equal-loss Chinchilla point
+        self.d0 = (c.b * (c.p + c.q) / c.p) ** (1 / c.q)
+        terms = model.active_terms
+        raw = np.array([t.weight(model.objective) * self.n0**t.n_exp * self.d0**t.d_exp for t in terms])
+        self.log_w = np.log(raw / raw.sum())
+        self.term_i, self.term_j = (np.array([getattr(t, k) for t in terms], float) for k in ("n_exp", "d_exp"))
+        self.caps = [(cap.n_exp, cap.d_exp, math.log(self.n0**cap.n_exp * self.d0**cap.d_exp / cap.limit))
+                     for cap in model.caps]
+        self.u, self.v = self.log_a - p * math.log(self.n0), self.log_b - q * math.log(self.d0)
+
+    def g(self, n, d) -> np.ndarray:
+        """Every sample's constraint value a N^-p + b D^-q at (n, d): <= 1 meets that sample's target."""
+        with np.errstate(all="ignore"):
+            return np.exp(self.log_a - self.p * math.log(n)) + np.exp(self.log_b - self.q * math.log(d))
+
+    def polish(self, kept, n, d):
+        """Where one sample binds, its exact 1-D solve (tco.model.exact) replaces the solver's ~1e-8 answer."""
+        from .optimize import solve_model_exact
+
+        binding = np.flatnonzero(kept & (self.g(n, d) > 1 - 1e-6))
+        if binding.size != 1:
+            return n, d, False
+        m = int(binding[0])
+        loss = dataclasses.replace(self.model.loss, a=math.exp(self.log_a[m]), p=float(self.p[m]),
+                                   b=math.exp(self.log_b[m]), q=float(self.q[m]))
+        sol = solve_model_exact(dataclasses.replace(self.model, loss=loss))
+        n2, d2, value = float(sol.params), float(sol.tokens), self.model.objective_value
+        ok = bool(sol.feasible) and np.all(self.g(n2, d2)[kept] <= 1 + 1e-12)
+        return (n2, d2, True) if ok and value(n2, d2) <= value(n, d) * (1 + 1e-9) else (n, d, False)
+
+    def solve(self, kept: np.ndarray):
+        """(N, D, duals over all samples (0 where not kept), status), or None when infeasible."""
+        import cvxpy as cp
+
+        from .model.problem import SOLVER_OPTIONS
+
+        idx, best = np.flatnonzero(kept), None
+        for form in range(4):  # equivalent forms of one program: Clarabel can stall on one and not another
+            x, y = cp.Variable(name="log_params_scaled"), cp.Variable(name="log_tokens_scaled")
+            u, v = self.u[idx] - cp.multiply(self.p[idx], x), self.v[idx] - cp.multiply(self.q[idx], y)
+            loss = cp.exp(u) + cp.exp(v) <= 1 if form < 2 else cp.log_sum_exp(cp.vstack([u, v]), axis=0) <= 0
+            z = self.log_w + cp.multiply(self.term_i, x) + cp.multiply(self.term_j, y)
+            objective = cp.log_sum_exp(z) if form % 2 == 0 else cp.sum(cp.exp(z))
+            problem = cp.Problem(cp.Minimize(objective), [loss, *(i * x + j * y + c <= 0 for i, j, c in self.caps)])
+            start, status = time.perf_counter(), "solver error"
+            with warnings.catch_warnings():  # "may be inaccurate": the next form, the polish and the check handle it
+                warnings.simplefilter("ignore", UserWarning)
+                try:
+                    problem.solve(solver=cp.CLARABEL, **SOLVER_OPTIONS)
+                    status = problem.status
+                except cp.error.SolverError:
+                    pass
+            self.seconds += time.perf_counter() - start
+            if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+                return None
+            if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and x.value is not None:
+                n, d = self.n0 * math.exp(float(x.value)), self.d0 * math.exp(float(y.value))
+                duals = np.zeros(kept.size)
+                duals[idx] = np.atleast_1d(np.asarray(loss.dual_value, dtype=float))
+                miss = float(np.max(self.g(n, d)[idx])) - 1.0
+                best = min(best or (n, d, duals, status, np.inf), (n, d, duals, status, miss), key=lambda s: s[-1])
+                if status == cp.OPTIMAL or miss <= 1e-10:
+                    break
+        if best is None:
+            raise SolverError(f"the convex solver stopped with status {status!r} on {idx.size} sampled laws")
+        return best[:4]
+
+
+def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int = 200, seed: int = 0,
+                  stderr: dict | None = None, bootstrap: dict | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> RobustResult:
+    """The cheapest design reaching the target under `quantile` of `samples` sampled laws (see module doc).
+
+    `stderr` ({"E": 0.03, ...}; default: the law's published SEs) or `bootstrap` ({columns, samples}; default:
+    the scenario's law file's). `progress(done, most)` is called after every solve.
+    """
+    from .model.compile import build_model
+    from .optimize import design_point, optimize
+    from .uncertainty.distributions import replace_law, sample_laws
+
+    if not 0 < quantile <= 1:
+        raise TcoError(f"--quantile must be in (0, 1], got {quantile:g}")
+    if int(samples) != samples or samples < 1:
+        raise TcoError(f"--samples must be a positive whole number, got {samples!r}")
+    stderr, bootstrap, source, independent = law_sample_source(scenario, stderr, bootstrap)
+    law, model = scenario.resolved_law, build_model(scenario)
+    target, how = model.target_loss, dict(stderr=stderr, bootstrap=bootstrap)
+    design_rng, check_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    try:
+        draws = sample_laws(law, samples, design_rng, **how)
+    except ValueError as exc:
+        raise TcoError(str(exc)) from None
+    gp = _RobustGP(model, law, draws, samples)
+    reachable, sampled, unreachable = gp.reachable, gp.sampled, int(samples - gp.reachable.sum())
+    budget = math.floor((1.0 - quantile) * samples + 1e-9)
+    if unreachable > budget:
+        raise InfeasibleError(
+            f"{unreachable} of {samples} sampled laws put the loss target {target:g} at or below their "
+            f"irreducible loss, so at most {1 - unreachable / samples:.1%} of them can be met; lower --quantile "
+            f"below {quantile:g} or raise the target", ("target.loss",))
+    nominal_result = optimize(scenario)
+    current = (nominal_result.optimal.params, nominal_result.optimal.tokens)
+    kept, drops_left, solves, solution = reachable.copy(), budget - unreachable, 0, None
+    while True:
+        solution = gp.solve(kept)
+        solves += 1
+        if progress is not None:
+            progress(solves, budget - unreachable + 1)
+        if solution is None:  # the caps rule out meeting every kept sample: drop the worst at the last design
+            if drops_left == 0:
+                raise InfeasibleError(
+                    f"the constraints leave no design that reaches the loss target under {quantile:.0%} of the "
+                    f"sampled laws; lower --quantile or relax the caps", tuple(c.name for c in model.caps))
+            with np.errstate(all="ignore"):
+                worst = int(np.argmax(np.where(kept, np.nan_to_num(sampled.loss(*current), nan=np.inf), -np.inf)))
+        else:
+            current = solution[:2]
+            if drops_left == 0 or solution[2].max() <= 1e-9:  # no kept sample binds: dropping cannot help
+                break
+            worst = int(np.argmax(solution[2]))
+        kept[worst] = False
+        drops_left -= 1
+    status, dropped = solution[3], budget - unreachable - drops_left
+    robust_n, robust_d, polished = gp.polish(kept, *solution[:2])
+    violation = 0.0 if polished else float(np.max(gp.g(robust_n, robust_d)[kept])) - 1.0
+
+    check_law = replace_law(law, sample_laws(law, VALIDATION_SAMPLES, check_rng, **how))
+    robust, nominal = design_point(scenario, model, robust_n, robust_d), nominal_result.optimal
+    with np.errstate(all="ignore"):
+        coverage, nominal_coverage = (float(np.mean(check_law.loss(x.params, x.tokens) <= target * (1 + 1e-12)))
+                                      for x in (robust, nominal))
+    measure = "total_cost_usd" if model.objective == "usd" else "total_flops"
+    notes = _notes(independent, unreachable, samples, dropped, budget - unreachable, quantile, coverage, violation)
+    return RobustResult(
+        scenario=scenario.name, objective=model.objective, law=law.name, target_loss=target, quantile=quantile,
+        samples=int(samples), seed=seed, sample_source=source, robust=robust, nominal=nominal,
+        premium=getattr(robust, measure) / getattr(nominal, measure) - 1.0,
+        cost_premium=robust.total_cost_usd / nominal.total_cost_usd - 1.0,
+        coverage=coverage, nominal_coverage=nominal_coverage, validation_samples=VALIDATION_SAMPLES,
+        drop_budget=budget, dropped=dropped, unreachable=unreachable, kept=int(kept.sum()), status=status,
+        solves=solves, solve_seconds=gp.seconds, warnings=tuple(notes),
+        law_samples=draws, kept_mask=kept, unreachable_mask=~reachable,
+    )
+
+
+def _notes(independent, unreachable, samples, dropped, allowed, quantile, coverage, violation) -> list[str]:
+    notes = []
+    if independent:
+        notes.append("law constants were sampled independently (no correlations known): this overstates the "
+                     "spread of the loss, so the robust design is likely more conservative than needed; bootstrap "
+                     "samples from `tco fit` keep the correlations")
+    if unreachable:
+        notes.append(f"{unreachable} of {samples} sampled laws cannot reach the target at any size (their "
+                     "irreducible loss is at or above it); they count as failures")
+    if dropped < allowed:
+        notes.append(f"stopped after dropping {dropped} of {allowed} samples: no remaining sample binds "
+                     "(the caps set the design)")
+    # fitted to M samples, a design covers ~1 - (dropped + 2)/(M + 1) +- sqrt(q (1 - q) / M) (Campi & Garatti)
+    if coverage < quantile - 2 * math.sqrt(quantile * (1 - quantile) / samples) - 2 / (samples + 1) - 1e-3:
+        notes.append(f"validated coverage {coverage:.1%} is below the {quantile:.1%} asked for (discarding tailors "
+                     "the design to the samples drawn): use more --samples")
+    if violation > 1e-9:
+        notes.append(f"the solver's design misses a kept sample's target by {violation:.2g} (relative)")
+    return notes

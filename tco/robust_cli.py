@@ -1,0 +1,136 @@
+"""`tco robust`: the command function, registered in tco/cli.py.
+
+Heavy imports (the solver, rich tables and progress bars) stay inside the function so `tco --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+__all__ = ["robust_command", "parse_stderr"]
+
+#: The progress bar appears once the solve loop has run this long (and stdout is a terminal, without --json).
+PROGRESS_AFTER_SECONDS = 1.0
+
+
+def parse_stderr(text: str) -> dict[str, float]:
+    """'E=0.03,A=124.58' -> {'E': 0.03, 'A': 124.58}; TcoError naming the bad item otherwise."""
+    from .cli import _fail, _quantity
+
+    out: dict[str, float] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            _fail(f"--stderr: expected NAME=VALUE items such as E=0.03,A=124.58, got {item!r}")
+        out[name.strip()] = _quantity("--stderr", value.strip())
+    if not out:
+        _fail("--stderr: give at least one NAME=VALUE, e.g. E=0.03,A=124.58,B=1293.23,alpha=0.02,beta=0.02")
+    return out
+
+
+class _LazyProgress:
+    """A rich progress bar that only appears when the solve loop turns out to be slow."""
+
+    def __init__(self, console, enabled: bool):
+        self.console, self.enabled, self.start, self.bar, self.task = console, enabled, time.perf_counter(), None, None
+
+    def __call__(self, done: int, most: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.start < PROGRESS_AFTER_SECONDS:
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("re-solving after each discarded sample"), BarColumn(),
+                                MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("solves", total=most)
+        self.bar.update(self.task, completed=done, total=most)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def robust_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/ for examples).",
+                                             show_default=False)],
+    quantile: Annotated[float, typer.Option(
+        help="Share of sampled laws under which the design must reach the loss target (0 < q <= 1).")] = 0.9,
+    samples: Annotated[int, typer.Option(help="Sampled laws in the program (one loss constraint each).")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed (the samples and the 100,000 validation laws).")] = 0,
+    stderr: Annotated[Optional[str], typer.Option(
+        help="Standard errors of the law constants, e.g. E=0.03,A=124.58,B=1293.23,alpha=0.02,beta=0.02. "
+             "Default: the law's published ones, or its law file's bootstrap samples.",
+        show_default=False)] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+) -> None:
+    """The cheapest (N, D) that reaches the loss target under a chosen share of sampled scaling laws.
+
+    Samples the law's constants (published standard errors, --stderr, or a law file's bootstrap samples), puts
+    one loss constraint per sample into the scenario's geometric program, discards the most demanding samples
+    up to 1 - quantile, and validates the coverage on 100,000 fresh laws. Reports the robust design next to the
+    nominal optimum and the cost premium of robustness.
+
+    Example:  tco robust scenarios/sardana-cost-objective.yaml --quantile 0.9 --stderr E=0.01,A=40,B=400
+    """
+    from . import load_scenario
+    from .cli import _fail, _out
+    from .robust import robust_design
+
+    if samples < 1 or seed < 0:
+        _fail("--samples must be at least 1 and --seed at least 0")
+    errors = parse_stderr(stderr) if stderr is not None else None
+    loaded = load_scenario(scenario)
+    progress = _LazyProgress(_out, enabled=not json_output and sys.stdout.isatty())
+    try:
+        result = robust_design(loaded, quantile=quantile, samples=samples, seed=seed, stderr=errors,
+                               progress=progress)
+    finally:
+        progress.close()
+    if json_output:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+        return
+    _print(result, _out)
+
+
+def _print(result, console) -> None:
+    from rich.table import Table
+
+    from .units import format_count, format_usd
+
+    table = Table(title=f"Robust design: {result.scenario} ({result.objective} objective, law {result.law}, "
+                        f"loss {result.target_loss:.4f}, {result.quantile:.0%} of sampled laws)",
+                  header_style="bold")
+    for col in ("", "robust", "nominal optimum", "ratio"):
+        table.add_column(col, justify="left" if not col else "right", no_wrap=True)
+    r, n = result.robust, result.nominal
+    rows = (("N", r.params, n.params, format_count), ("D", r.tokens, n.tokens, format_count),
+            ("D/N", r.tokens_per_param, n.tokens_per_param, lambda v: f"{v:,.1f}"),
+            ("loss, nominal law", r.loss, n.loss, lambda v: f"{v:.4f}"),
+            ("total cost", r.total_cost_usd, n.total_cost_usd, format_usd),
+            ("total FLOPs", r.total_flops, n.total_flops, lambda v: f"{v:.3g}"),
+            ("coverage", result.coverage, result.nominal_coverage, lambda v: f"{v:.1%}"))
+    for label, robust, nominal, fmt in rows:
+        table.add_row(label, fmt(robust), fmt(nominal), f"{robust / nominal:,.3g}x" if nominal else "-")
+    console.print(table)
+    premium = f"{result.premium:+,.1%}" + (" in $" if result.objective == "usd"
+                                           else f" in FLOPs ({result.cost_premium:+,.1%} in $)")
+    console.print(
+        f"premium of robustness: {premium}\n"
+        f"samples: {result.samples} from {result.sample_source} (seed {result.seed}); {result.unreachable} "
+        f"unreachable, {result.dropped} discarded (budget {result.drop_budget}), {result.kept} kept; "
+        f"{result.solves} solves, solver status {result.status}\n"
+        f"coverage = share of {result.validation_samples:,} fresh sampled laws under which the design reaches "
+        "the target", highlight=False)
+    for note in result.warnings:
+        console.print(f"warning: {note}", style="yellow", highlight=False)
