@@ -1,0 +1,158 @@
+"""`tco fit`: fit a scaling law to your own training runs and write a law file that scenarios can load.
+
+Registered on the main app in tco/cli.py. scipy, pandas and matplotlib are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import TcoError
+
+__all__ = ["fit_command", "FitOptionError"]
+
+
+class FitOptionError(TcoError, ValueError):
+    """A `tco fit` option has an impossible value."""
+
+
+class Method(str, Enum):
+    parametric = "parametric"
+    isoflop = "isoflop"
+
+
+def _budgets(text: str) -> list[float]:
+    from ..units import parse_quantity
+
+    try:
+        values = [parse_quantity(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise FitOptionError(f"--budgets: {exc}") from None
+    if not values or any(v <= 0 for v in values):
+        raise FitOptionError(f"--budgets: give positive FLOP budgets separated by commas, got {text!r}")
+    return values
+
+
+def _check_options(starts: int, resamples: int, tolerance: float) -> None:
+    if starts < 1:
+        raise FitOptionError(f"--starts: need at least 1 starting point, got {starts}")
+    if resamples < 0:
+        raise FitOptionError(f"--bootstrap: number of resamples must be >= 0 (0 disables it), got {resamples}")
+    if not 0 < tolerance < 1:
+        raise FitOptionError(f"--budget-tolerance: a fraction between 0 and 1 (0.1 = 10%), got {tolerance:g}")
+
+
+def fit_command(
+    csv: Annotated[Path, typer.Argument(help="CSV of training runs: one row per run, with parameters, tokens and "
+                                             "final loss columns (other columns are ignored).", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option(
+        help="Law file to write (YAML). Default: laws/<csv name>.yaml.", show_default=False)] = None,
+    method: Annotated[Method, typer.Option(
+        help="parametric: Approach 3 (fit E, A, B, alpha, beta). isoflop: Approach 2 (compute-optimal "
+             "allocation per FLOP budget), plus the parametric law so the file still loads.")] = Method.parametric,
+    params_col: Annotated[str, typer.Option(help="Column with parameter counts N.")] = "params",
+    tokens_col: Annotated[str, typer.Option(help="Column with training tokens D.")] = "tokens",
+    loss_col: Annotated[str, typer.Option(help="Column with the final loss (nats/token).")] = "loss",
+    name: Annotated[Optional[str], typer.Option(help="Law name. Default: the output file's stem.",
+                                                show_default=False)] = None,
+    starts: Annotated[int, typer.Option(
+        help="Grid starting points for L-BFGS-B (4500 = Hoffmann et al.'s grid).")] = 4500,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples (0 disables).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed for grid thinning and resampling: same seed, same fit.")] = 0,
+    budgets: Annotated[str, typer.Option(
+        help="FLOP budgets for the compute-optimal tokens per parameter, comma-separated.")] = "1e21,1e23,1e25",
+    budget_tolerance: Annotated[float, typer.Option(
+        help="isoflop: runs whose 6ND agree within this fraction share a budget.")] = 0.10,
+    plot: Annotated[Optional[Path], typer.Option(
+        help="Also write a PNG: observed vs fitted loss, iso-loss contours with the runs.", show_default=False)] = None,
+    xlsx: Annotated[Optional[Path], typer.Option(
+        help="Also write a workbook with a Fit sheet (constants, bootstrap, residuals).", show_default=False)] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+) -> None:
+    """Fit a scaling law L = E + A/N^alpha + B/D^beta to your own training runs; write a law file.
+
+    Approach 3 of Hoffmann et al. as corrected by Besiroglu et al.: L-BFGS-B on the summed Huber loss (delta
+    1e-3) of log-space residuals from a grid of starts; bootstrap standard errors and P10/P50/P90. Use the
+    result in a scenario with `law: laws/our-law.yaml`.
+
+    Example:  tco fit runs.csv --params-col Parameters --tokens-col Tokens --loss-col "Smoothed Loss"
+    """
+    from .data import read_runs
+    from .output import json_document, write_law_file
+    from .pipeline import fit_runs
+
+    _check_options(starts, bootstrap, budget_tolerance)
+    flops = _budgets(budgets)
+    out = out or Path("laws") / f"{csv.stem}.yaml"
+    runs = read_runs(csv, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col)
+    columns = {"params": params_col, "tokens": tokens_col, "loss": loss_col}
+    result = fit_runs(runs, method=method.value, name=name or out.stem, starts=starts, resamples=bootstrap,
+                      seed=seed, budgets=flops, budget_tolerance=budget_tolerance, columns=columns)
+    written = {"law": str(write_law_file(result, out))}
+    if plot is not None:
+        from .plot import write_plot
+
+        written["plot"] = str(write_plot(result, plot))
+    if xlsx is not None:
+        from .output import write_workbook
+
+        written["xlsx"] = str(write_workbook(result, xlsx))
+    if json_output:
+        sys.stdout.write(json.dumps(json_document(result, written), indent=2, allow_nan=False) + "\n")
+        return
+    _print(result, written)
+
+
+def _cell(value) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _print(result, written: dict[str, str]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..cli import _out as console  # the app's console (tco.cli is loaded by the time a command runs)
+    from .output import label
+
+    fit = result.parametric
+    boot = result.bootstrap
+    title = f"{result.name}: L = E + A/N^alpha + B/D^beta fitted to {len(result.runs)} runs of {result.runs.name}"
+    table = Table(title=escape(title), header_style="bold")
+    for col in ("quantity", "fitted", "bootstrap SE", "P10", "P50", "P90"):
+        table.add_column(col, justify="left" if col == "quantity" else "right", no_wrap=True)
+    for key, s in result.summary().items():
+        table.add_row(label(key), _cell(s["value"]), _cell(s["stderr"]), _cell(s.get("p10")), _cell(s.get("p50")),
+                      _cell(s.get("p90")))
+    console.print(table)
+    console.print(f"Objective (summed Huber, delta {fit.delta:g}): {fit.objective:.6g}; {fit.n_starts} starts, best "
+                  f"{fit.n_polished} polished; {len(fit.optima)} distinct optima, {len(fit.near_best)} within 1% of "
+                  f"the best. Bootstrap: {len(boot) if boot else 0} resamples (seed {result.seed}).", highlight=False)
+    if result.isoflop is not None:
+        _print_isoflop(console, result.isoflop)
+    for warning in result.warnings:
+        console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}", highlight=False)
+    for kind, path in written.items():
+        console.print(f"{kind} written to {escape(path)}", highlight=False)
+    console.print(f"Use it in a scenario:  law: {escape(written['law'])}", style="dim", highlight=False)
+
+
+def _print_isoflop(console, iso) -> None:
+    from rich.table import Table
+
+    from ..units import format_count
+
+    table = Table(title=f"IsoFLOP (Approach 2): N_opt = {iso.k:.4g} C^{iso.a:.4f}, D_opt = {iso.k_prime:.4g} "
+                        f"C^{iso.b:.4f}", header_style="bold")
+    for col in ("budget FLOPs", "runs", "N_opt", "D_opt", "D/N", "loss at N_opt"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for b in iso.budgets:
+        table.add_row(f"{b['flops']:.3g}", str(b["n_runs"]), format_count(b["params_opt"]),
+                      format_count(b["tokens_opt"]), f"{b['tokens_per_param']:.1f}", f"{b['loss_opt']:.4f}")
+    console.print(table)
+    console.print("The law: section of the file is the parametric fit of the same runs (see fit.note).", style="dim")
