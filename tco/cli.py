@@ -282,21 +282,21 @@ def allocate(
 
 # --- commands that live with their feature modules, registered here --------------------------------------
 # (each module keeps its heavy imports inside the command function, so `tco --help` stays fast)
+from .breakeven_cli import breakeven_command, implied_demand_command  # noqa: E402
 from .fit.cli import fit_command  # noqa: E402
-
-app.command("fit")(fit_command)
 from .robust_cli import robust_command  # noqa: E402
-
-app.command("robust")(robust_command)
 from .uncertainty.cli import montecarlo_command, sensitivity_command, sweep_command  # noqa: E402
 
-app.command("sweep")(sweep_command)
-app.command("sensitivity")(sensitivity_command)
-app.command("montecarlo")(montecarlo_command)
-from .breakeven_cli import breakeven_command, implied_demand_command  # noqa: E402
-
-app.command("breakeven")(breakeven_command)
-app.command("implied-demand")(implied_demand_command)
+for _name, _command in (
+    ("sweep", sweep_command),
+    ("sensitivity", sensitivity_command),
+    ("montecarlo", montecarlo_command),
+    ("robust", robust_command),
+    ("breakeven", breakeven_command),
+    ("implied-demand", implied_demand_command),
+    ("fit", fit_command),
+):
+    app.command(_name)(_command)
 
 
 def _click_errors() -> tuple[type[Exception], ...]:
