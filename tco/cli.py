@@ -300,16 +300,14 @@ for _name, _command in (
 
 
 def _click_errors() -> tuple[type[Exception], ...]:
-    """click's ClickException, and the copy typer >= 0.20 bundles (not a subclass of click's)."""
-    import click
-
-    found: list[type[Exception]] = [click.exceptions.ClickException]
-    try:
-        from typer._click.exceptions import ClickException as BundledClickException
-    except ImportError:  # older typer uses click itself
-        pass
-    else:
-        found.append(BundledClickException)
+    """The ClickException classes typer may raise: its bundled copy (typer >= 0.20 has no click dependency)
+    and click's own (older typer, or click installed beside it); neither is a subclass of the other."""
+    found: list[type[Exception]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(__import__(module, fromlist=["ClickException"]).ClickException)
+        except ImportError:
+            continue
     return tuple(found)
 
 
