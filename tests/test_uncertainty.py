@@ -159,3 +159,26 @@ def test_sensitivity_and_montecarlo_cli(tco_run, tmp_path):
     assert code == 0 and data["samples"] == 5000
     assert {"p10", "p50", "p90", "mean"} == set(data["summary"]["optimal_params"])
     assert "Savings histogram" in openpyxl.load_workbook(tmp_path / "m.xlsx").sheetnames
+
+
+def test_monte_carlo_draws_laws_from_a_fitted_law_files_bootstrap(tmp_path):
+    """tco fit -> law file with bootstrap samples -> `law: bootstrap` in a Monte Carlo (correlations kept)."""
+    from tco.fit import fit_runs, runs_from_arrays, write_law_file
+
+    truth = tco.get_law("besiroglu2024")
+    rng = np.random.default_rng(0)
+    n = np.repeat(np.logspace(7.5, 9.5, 6), 5)
+    d = n * np.tile([10.0, 20, 50, 100, 200], 6)
+    loss = truth.loss(n, d) * np.exp(0.003 * rng.standard_normal(n.size))
+    fitted = fit_runs(runs_from_arrays(n, d, loss), starts=300, resamples=40, seed=0)
+    law_path = write_law_file(fitted, tmp_path / "ours.yaml")
+    data = tco.load_scenario(UNCERTAIN).model_dump()
+    data.update(law=str(law_path), target={"loss": 2.1},
+                uncertainty={"samples": 4000, "seed": 3, "law": "bootstrap"})
+    scenario = tco.scenario_from_dict(data)
+    result = monte_carlo(scenario, progress=False, keep_draws=True)
+    assert result.samples == 4000 and not result.warnings  # bootstrap rows: no independence warning
+    spread = result.summary.set_index("output").loc["optimal_params"]
+    assert spread["p10"] < spread["p50"] < spread["p90"]  # the law's uncertainty moves the optimum
+    nominal = tco.optimize(scenario).optimal.params
+    assert spread["p10"] < nominal * 1.5 and spread["p90"] > nominal / 1.5
