@@ -175,6 +175,20 @@ def solve_vector(model: Model) -> VectorSolution:
                           {c.name: sol.binding[m] for m, c in enumerate(model.caps)})
 
 
+def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str | None) -> None:
+    """Name the conflicting caps when the scenario itself is infeasible; else say how many elements are."""
+    from .optimize import check_feasible
+
+    source = scenario.source or scenario.name
+    try:
+        check_feasible(build_model(scenario, objective))
+    except InfeasibleError as exc:
+        raise InfeasibleError(f"{source}: {exc}", exc.constraints) from None
+    bad = int(np.size(feasible) - np.count_nonzero(feasible))
+    raise InfeasibleError(f"{source}: {bad} of {np.size(feasible)} scenarios have no design that reaches the loss "
+                          "target within the constraints")
+
+
 def evaluate(scenario, model: Model, params, tokens) -> dict[str, np.ndarray]:
     """Every DesignPoint quantity at (params, tokens), as arrays (scenario may be a ScenarioView)."""
     usd = {t.name: t.usd(params, tokens) for t in model.terms}
@@ -217,9 +231,7 @@ def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective
     sol = solve_vector(model)
     shape = np.broadcast(sol.params, *[np.asarray(v, dtype=float) for v in overrides.values() if v is not None]).shape
     if not allow_infeasible and not np.all(sol.feasible):
-        bad = int(np.size(sol.feasible) - np.count_nonzero(sol.feasible))
-        raise InfeasibleError(f"{bad} of {np.size(sol.feasible)} scenarios have no design that reaches the loss "
-                              "target within the constraints", tuple(c.name for c in model.caps))
+        _raise_infeasible(scenario, sol.feasible, objective)
     chin_n, chin_d = model.law.chinchilla_point(the_view.target_loss)
     optimal = evaluate(the_view, model, sol.params, sol.tokens)
     chinchilla = evaluate(the_view, model, chin_n, chin_d)

@@ -116,6 +116,9 @@ def sweep_command(
             lo, hi = summary[key]
             fmt = "{:.3g}" if key.startswith("optimal") else "{:.1%}"
             console.print(f"  {key.replace('_', ' ')}: {fmt.format(lo)} .. {fmt.format(hi)}", highlight=False)
+    if feasible == 0:
+        console.print("warning: no point of the grid has a design that reaches the loss target; "
+                      "`tco optimize` on the scenario names the conflicting constraints", style="yellow")
     console.print(f"table written to {table}" + (f", workbook to {summary['workbook']}" if summary.get("workbook")
                                                   else ""), highlight=False)
 
