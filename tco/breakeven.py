@@ -208,8 +208,16 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
         note = (f"training beyond the Chinchilla point pays above {format_count(shift_at)} lifetime inference "
                 f"tokens; below it {'the data cost keeps' if data_cost else 'the caps keep'} the optimum at or short "
                 "of the Chinchilla D")
-    savings_from = threshold if threshold else 0.0  # savings grow with demand beyond the break-even
-    savings_at = _first_reaching(evaluate, [("savings", s, savings_from) for s in savings])
+    from .model.compile import build_model
+
+    broken = [c.name for c in build_model(scenario).caps if c.relative_slack(chin_n, chin_d) < -1e-9]
+    if broken:  # savings against a baseline the caps rule out are negative and not monotone in demand
+        savings_at = [None] * len(savings)
+        note += (f"; savings milestones are not reported: the Chinchilla baseline violates {', '.join(broken)}, "
+                 "so savings against it do not measure over-training")
+    else:
+        savings_from = threshold if threshold else 0.0  # savings grow with demand beyond the break-even
+        savings_at = _first_reaching(evaluate, [("savings", s, savings_from) for s in savings])
     found = [shift_at, *savings_at, *tpp_at]
     frame, metrics = evaluate([x if x is not None else 0.0 for x in found])
 

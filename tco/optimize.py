@@ -10,6 +10,7 @@ import numpy as np
 from .errors import InfeasibleError
 from .model.compile import Model, build_model
 from .model.exact import ExactSolution, cap_interval, solve_exact
+from .realism import extra_inputs, ownership_comparison, time_value, training_sizing
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .units import format_count
 
@@ -107,6 +108,9 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
         cross_check=cross,
         warnings=tuple(warnings),
         inputs=resolved_inputs(scenario, model),
+        ownership=ownership_comparison(scenario, optimal),
+        sizing=training_sizing(scenario, optimal),
+        time_value=time_value(scenario),
     )
 
 
@@ -203,6 +207,7 @@ def _advice(optimal: DesignPoint, reports) -> list[str]:
 def resolved_inputs(scenario: "Scenario", model: Model) -> dict:
     """The inputs in force after defaults and catalog look-ups: what every export records."""
     t, s, d = scenario.training, scenario.serving, scenario.demand
+    per_request = d.requests is not None or d.requests_per_year is not None
     return {
         "law": model.law.to_dict(),
         "target_loss": model.target_loss,
@@ -218,11 +223,18 @@ def resolved_inputs(scenario: "Scenario", model: Model) -> dict:
         },
         "demand": {
             "requests": d.requests,
-            "prompt_tokens_per_request": d.prompt_tokens_per_request if d.requests is not None else None,
-            "generated_tokens_per_request": d.generated_tokens_per_request if d.requests is not None else None,
+            "prompt_tokens_per_request": d.prompt_tokens_per_request if per_request else None,
+            "generated_tokens_per_request": d.generated_tokens_per_request if per_request else None,
             "lifetime_prompt_tokens": d.lifetime_prompt_tokens,
             "lifetime_generated_tokens": d.lifetime_generated_tokens,
+            "requests_per_year": d.requests_per_year,
+            "years": d.years,
+            "growth_per_year": d.growth_per_year,
+            "discount_rate": d.discount_rate,
+            "nominal_lifetime_prompt_tokens": d.nominal_prompt_tokens,
+            "nominal_lifetime_generated_tokens": d.nominal_generated_tokens,
         },
         "constraints": {c.name.split(".")[-1]: c.limit for c in model.caps},
         "data": {"cost_usd_per_token": scenario.data.cost_usd_per_token},
+        **extra_inputs(scenario),
     }

@@ -93,6 +93,12 @@ class Result:
     cross_check: CrossCheck
     warnings: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)
+    #: per phase with `ownership:`: owned vs rented $/device-hour and the optimum's total under each
+    ownership: dict[str, Any] = field(default_factory=dict)
+    #: with a training deadline: {"training": GPUs needed in the deadline's days, days needed on its GPUs}
+    sizing: dict[str, Any] = field(default_factory=dict)
+    #: with a demand horizon: nominal lifetime requests/tokens and their present values
+    time_value: dict[str, Any] = field(default_factory=dict)
 
     @property
     def binding_constraints(self) -> list[str]:
@@ -122,6 +128,9 @@ class Result:
             "warnings": list(self.warnings),
             "cross_check": {**asdict(self.cross_check), "agrees": self.cross_check.agrees},
             "inputs": self.inputs,
+            "ownership": self.ownership,
+            "sizing": self.sizing,
+            "time_value": self.time_value,
         })
 
     def to_frame(self):

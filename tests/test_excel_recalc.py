@@ -53,6 +53,9 @@ def expected_by_name(entry, prefix: str = "") -> dict[str, float]:
         f"{prefix}tokens_factor": r.tokens_factor, f"{prefix}params_factor": r.params_factor,
         f"{prefix}lifetime_prompt_tokens": d.lifetime_prompt_tokens,
         f"{prefix}lifetime_generated_tokens": d.lifetime_generated_tokens,
+        # owned hardware: the price rows are formulas of the ownership rows
+        f"{prefix}train_price_usd_per_hour": entry.scenario.training.usd_per_hour,
+        f"{prefix}serve_price_usd_per_hour": entry.scenario.serving.usd_per_hour,
     })
     return values
 

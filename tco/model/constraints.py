@@ -14,7 +14,7 @@ from ..units import format_count
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["Cap", "MaxParams", "MaxTokens", "TrainingDeadline", "CAPS"]
+__all__ = ["Cap", "MaxParams", "MaxTokens", "TrainingDeadline", "MemoryFit", "DecodeLatency", "CAPS"]
 
 
 @dataclass(frozen=True)
@@ -99,4 +99,59 @@ class TrainingDeadline(Cap):
         return cls(limit=flops / 6.0, flops=flops, gpus=deadline.gpus, days=deadline.days)
 
 
-CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, TrainingDeadline)
+@dataclass(frozen=True)
+class MemoryFit(Cap):
+    """N <= (devices_per_replica x memory_gb - kv_cache_gb) x 1e9 / bytes_per_param: weights + KV fit a replica."""
+
+    name = "serving.memory_fit"
+    n_exp = 1
+    d_exp = 0
+
+    devices: float = 0.0
+    memory_gb: float = 0.0
+    kv_cache_gb: float = 0.0
+    bytes_per_param: float = 0.0
+
+    def describe(self):
+        return (f"{self.name} = ({self.devices:g} x {self.memory_gb:g} GB - {self.kv_cache_gb:g} GB KV) / "
+                f"{self.bytes_per_param:g} bytes per parameter ({format_count(self.limit)} parameters)")
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        s = scenario.serving
+        if not s.memory_fit:
+            return None
+        return cls(limit=s.memory_params_limit, devices=s.devices_per_replica, memory_gb=s.device.memory_gb,
+                   kv_cache_gb=s.kv_cache_gb, bytes_per_param=s.weight_bytes_per_param)
+
+
+@dataclass(frozen=True)
+class DecodeLatency(Cap):
+    """Memory-bound decode reads every weight and the KV cache once per output token:
+    N <= (ms / 1000 x devices x bandwidth_gb_per_s - kv_cache_gb) x 1e9 / bytes_per_param."""
+
+    name = "serving.max_time_per_output_token_ms"
+    n_exp = 1
+    d_exp = 0
+
+    ms: float = 0.0
+    bandwidth_gb_per_s: float = 0.0
+    kv_cache_gb: float = 0.0
+    bytes_per_param: float = 0.0
+
+    def describe(self):
+        return (f"{self.name} = {self.ms:g} ms at {self.bandwidth_gb_per_s:g} GB/s per replica, "
+                f"{self.kv_cache_gb:g} GB KV, {self.bytes_per_param:g} bytes per parameter "
+                f"({format_count(self.limit)} parameters)")
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        s = scenario.serving
+        if s.max_time_per_output_token_ms is None:
+            return None
+        return cls(limit=s.latency_params_limit, ms=s.max_time_per_output_token_ms,
+                   bandwidth_gb_per_s=s.replica_bandwidth_gb_per_s, kv_cache_gb=s.kv_cache_gb,
+                   bytes_per_param=s.weight_bytes_per_param)
+
+
+CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, TrainingDeadline, MemoryFit, DecodeLatency)

@@ -43,7 +43,8 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
         InputRow("train_dtype", "Training dtype", t.dtype, "", _given(t, "dtype", "default: bf16"), "plain", False),
         InputRow("train_peak_flops", "Training dense peak", t.peak_flops, "FLOP/s per device", t.device.source),
         InputRow("train_mfu", "Training MFU", t.mfu, "fraction", _given(t, "mfu", _SARDANA_DEFAULT), "fraction"),
-        InputRow("train_price_usd_per_hour", "Training price", t.usd_per_hour, "$ per device-hour",
+        *_ownership_rows("train", t),
+        InputRow("train_price_usd_per_hour", "Training price", _price_value("train", t), "$ per device-hour",
                  t.price_source, "usd_precise"),
         InputRow("serve_hardware", "Serving device", s.device.name, "", s.device.source, "plain", False),
         InputRow("serve_dtype", "Serving dtype", s.dtype, "", _given(s, "dtype", "default: bf16"), "plain", False),
@@ -52,10 +53,14 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
                  _given(s, "prefill_mfu", _SARDANA_DEFAULT), "fraction"),
         InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
                  _given(s, "decode_mfu", _SARDANA_DEFAULT), "fraction"),
-        InputRow("serve_price_usd_per_hour", "Serving price", s.usd_per_hour, "$ per device-hour",
+        *_ownership_rows("serve", s),
+        InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
                  s.price_source, "usd_precise"),
+        *_serving_fit_rows(s),
     ]
-    if d.requests is not None:
+    if d.requests_per_year is not None:
+        rows += _horizon_rows(d)
+    elif d.requests is not None:
         rows += [
             InputRow("requests", "Lifetime requests", d.requests, "requests", "scenario", "count"),
             InputRow("prompt_tokens_per_request", "Prompt tokens per request", d.prompt_tokens_per_request,
@@ -91,6 +96,91 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
             InputRow("deadline_days", "Deadline: days", c.training_deadline.days, "days", "scenario", "plain", False),
         ]
     return rows
+
+
+_OWNERSHIP_FIELDS = (  # field, label, unit, format, source of the default
+    ("capex_usd", "capex per device", "$", "usd", "required"),
+    ("lifetime_years", "lifetime", "years", "plain", "default: 4, a common accounting life for accelerators"),
+    ("utilization", "utilization", "fraction", "fraction", "default: 0.8 (assumption: maintenance, failures, gaps)"),
+    ("power_kw", "power per device", "kW", "plain", "default: device TDP / 1000"),
+    ("pue", "PUE", "", "plain", "default: 1.2, a modern AI facility (Uptime Institute 2023 average: 1.58)"),
+    ("usd_per_kwh", "electricity", "$ per kWh", "usd_precise", "default: US industrial average 2023 (EIA)"),
+    ("other_opex_usd_per_year", "other opex per device", "$ per year", "usd", "default: 0"),
+)
+
+
+def _ownership_rows(prefix: str, phase) -> list[InputRow]:
+    """Owned hardware: its inputs are editable, and the phase's price row is a formula of them."""
+    own = phase.ownership
+    if own is None:
+        return []
+    power_kw = own.power_kw if own.power_kw is not None else phase.device.tdp_w / 1000.0
+    return [
+        InputRow(f"{prefix}_own_{field}", f"Owned ({prefix}): {label}",
+                 power_kw if field == "power_kw" else getattr(own, field), unit, _given(own, field, default), fmt)
+        for field, label, unit, fmt, default in _OWNERSHIP_FIELDS
+    ]
+
+
+def _price_value(prefix: str, phase):
+    """Owned hardware: the effective $/device-hour as a live formula of the ownership rows."""
+    if phase.ownership is None:
+        return phase.usd_per_hour
+    o = {field: "{" + f"{prefix}_own_{field}" + "}" for field, *_rest in _OWNERSHIP_FIELDS}
+    return (f"={o['capex_usd']}/({o['lifetime_years']}*8760*{o['utilization']})"
+            f"+{o['power_kw']}*{o['pue']}*{o['usd_per_kwh']}"
+            f"+{o['other_opex_usd_per_year']}/(8760*{o['utilization']})")
+
+
+def _serving_fit_rows(s) -> list[InputRow]:
+    """Memory fit and latency inputs: they set caps that tco solves with, so they are shown, not live."""
+    if not s.memory_fit and s.max_time_per_output_token_ms is None:
+        return []
+    rows = [
+        InputRow("devices_per_replica", "Devices per serving replica", s.devices_per_replica, "devices",
+                 _given(s, "devices_per_replica", "default: 1"), "plain", False),
+        InputRow("bytes_per_param", "Weight bytes per parameter", s.weight_bytes_per_param, "bytes",
+                 _given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"),
+                 "plain", False),
+        InputRow("kv_cache_gb", "KV cache per replica", s.kv_cache_gb, "GB", _given(s, "kv_cache_gb", "default: 0"),
+                 "plain", False),
+    ]
+    if s.memory_fit:
+        rows.append(InputRow("memory_params_limit", "Memory fit: max parameters", s.memory_params_limit,
+                             "parameters", "derived: (devices x memory_gb - KV) / bytes per parameter", "sci", False))
+    if s.max_time_per_output_token_ms is not None:
+        rows += [
+            InputRow("max_time_per_output_token_ms", "Latency target per output token",
+                     s.max_time_per_output_token_ms, "ms", "scenario", "plain", False),
+            InputRow("latency_params_limit", "Latency: max parameters", s.latency_params_limit, "parameters",
+                     "derived: (ms/1000 x devices x bandwidth - KV) / bytes per parameter", "sci", False),
+        ]
+    return rows
+
+
+def _horizon_rows(d) -> list[InputRow]:
+    """A demand horizon: inference is priced on the present value of its requests (mid-year discounting)."""
+    return [
+        InputRow("requests_per_year", "Requests in the first year", d.requests_per_year, "requests", "scenario",
+                 "count", False),
+        InputRow("horizon_years", "Deployment horizon", d.years, "years", "scenario", "plain", False),
+        InputRow("growth_per_year", "Demand growth", d.growth_per_year, "per year",
+                 _given(d, "growth_per_year", "default: 0"), "fraction", False),
+        InputRow("discount_rate", "Discount rate", d.discount_rate, "per year",
+                 _given(d, "discount_rate", "default: 0"), "fraction", False),
+        InputRow("nominal_requests", "Lifetime requests (nominal)", d.nominal_requests, "requests",
+                 "derived: sum of first-year requests x (1 + growth)^year", "count", False),
+        InputRow("requests", "Lifetime requests (present value)", d.pv_requests, "requests",
+                 "derived: each year discounted by (1 + rate)^-(year + 0.5), mid-year", "count"),
+        InputRow("prompt_tokens_per_request", "Prompt tokens per request", d.prompt_tokens_per_request,
+                 "tokens", _given(d, "prompt_tokens_per_request", _LMSYS_DEFAULT), "count"),
+        InputRow("generated_tokens_per_request", "Generated tokens per request", d.generated_tokens_per_request,
+                 "tokens", _given(d, "generated_tokens_per_request", _LMSYS_DEFAULT), "count"),
+        InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens (present value)",
+                 "={requests}*{prompt_tokens_per_request}", "tokens", "derived", "sci", False),
+        InputRow("lifetime_generated_tokens", "Lifetime generated tokens (present value)",
+                 "={requests}*{generated_tokens_per_request}", "tokens", "derived", "sci", False),
+    ]
 
 
 def _target_source(scenario: "Scenario") -> str:

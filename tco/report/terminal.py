@@ -60,6 +60,7 @@ def render_result(result: Result) -> Group:
     for c in result.constraints:
         lines.append(Text(f"  {c.description}: slack {c.relative_slack:.2%}"
                           + (" (binding)" if c.binding else ""), style="dim"))
+    lines += _realism_lines(result)
     cc = result.cross_check
     lines.append(Text(
         f"Cross-check: GP (Clarabel, {'polished' if cc.polished else 'unpolished'}) vs exact 1-D solve differ by "
@@ -70,6 +71,32 @@ def render_result(result: Result) -> Group:
     header = (f"[bold]{result.scenario}[/bold]  law {result.law}, target loss {result.target_loss:.5g}, "
               f"minimizing {objective}")
     return Group(Panel.fit(header), table, *lines)
+
+
+def _realism_lines(result: Result) -> list[Text]:
+    """Training cluster sizing, renting vs owning, and the time value of demand, where the scenario has them."""
+    lines = []
+    sizing = result.sizing.get("training")
+    if sizing:
+        lines.append(Text.assemble(("Training cluster: ", "bold"),
+                                   f"{sizing['gpus_needed']:,.0f} GPUs finish the optimum in the deadline's "
+                                   f"{sizing['deadline_days']:g} days; on the deadline's "
+                                   f"{format_count(sizing['deadline_gpus'])} GPUs it takes "
+                                   f"{sizing['days_needed']:,.1f} days"))
+    for phase, own in result.ownership.items():
+        text = f"{phase}: owned {format_usd(own['owned_usd_per_hour'])}/device-hour"
+        if own.get("rented_usd_per_hour") is not None:
+            text += (f" vs rented {format_usd(own['rented_usd_per_hour'])}; total cost owned "
+                     f"{format_usd(own['owned_total_cost_usd'])} vs rented {format_usd(own['rented_total_cost_usd'])}"
+                     f" ({own['cheaper']} is cheaper)")
+        lines.append(Text.assemble(("Own vs rent, ", "bold"), text))
+    tv = result.time_value
+    if tv:
+        lines.append(Text.assemble(("Demand horizon: ", "bold"),
+                                   f"{tv['years']:g} years, growth {tv['growth_per_year']:.0%}/year, discount "
+                                   f"{tv['discount_rate']:.0%}: {format_count(tv['nominal_requests'])} requests "
+                                   f"served, present value {format_count(tv['pv_requests'])} (mid-year convention)"))
+    return lines
 
 
 def print_result(result: Result, console: Console | None = None) -> None:

@@ -7,9 +7,6 @@ from typing import Annotated, Literal, Union
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     PrivateAttr,
@@ -23,7 +20,7 @@ from ..hardware import Device, get_device
 from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
 from ..lawfile import is_law_path, load_law_file, resolve_law_path
 from ..uncertainty.distributions import Uncertainty
-from ..units import SECONDS_PER_DAY, parse_quantity
+from ..units import SECONDS_PER_DAY
 
 __all__ = [
     "Scenario",
@@ -43,39 +40,10 @@ __all__ = [
 ]
 
 
-def _positive(value: float) -> float:
-    if not value > 0:
-        raise ValueError(f"must be positive, got {value:g}")
-    return value
-
-
-def _non_negative(value: float) -> float:
-    if not value >= 0:
-        raise ValueError(f"must be zero or positive, got {value:g}")
-    return value
-
-
-def _utilization(value: float) -> float:
-    if not 0 < value <= 1:
-        raise ValueError(f"must be a fraction in (0, 1] (e.g. 0.45 for 45% MFU), got {value:g}")
-    return value
-
-
-def _price(value: float) -> float:
-    if not value > 0:
-        raise ValueError(f"must be a positive price in $ per device-hour, got {value:g}")
-    return value
-
-
-Count = Annotated[float, BeforeValidator(parse_quantity), AfterValidator(_positive)]
-NonNegativeCount = Annotated[float, BeforeValidator(parse_quantity), AfterValidator(_non_negative)]
-Positive = Annotated[float, AfterValidator(_positive)]
-Utilization = Annotated[float, AfterValidator(_utilization)]
-PriceUsdPerHour = Annotated[float, AfterValidator(_price)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_ownership, check_serving_fit,
+                     owned_usd_per_hour)
+from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, _Model,
+                     _non_negative)
 
 
 # --- law ------------------------------------------------------------------------------------------------
@@ -221,6 +189,8 @@ class _Phase(_Model):
     price_usd_per_hour: PriceUsdPerHour | None = Field(
         default=None, description="$ per device-hour; overrides the catalog default"
     )
+    ownership: Ownership | None = Field(
+        default=None, description="owned devices: the $/device-hour is derived from capex, power and opex")
 
     _device: Device = PrivateAttr()
 
@@ -236,7 +206,8 @@ class _Phase(_Model):
             device.peak_for(self.dtype)
         except ValueError as exc:
             raise FieldError(("dtype",), str(exc)) from None
-        if self.price_usd_per_hour is None and device.price_usd_per_hour is None:
+        check_ownership(self, device)
+        if self.price_usd_per_hour is None and device.price_usd_per_hour is None and self.ownership is None:
             raise FieldError(
                 ("price_usd_per_hour",),
                 f"the catalog has no default price for {device.name}; set price_usd_per_hour",
@@ -255,11 +226,22 @@ class _Phase(_Model):
 
     @property
     def usd_per_hour(self) -> float:
-        """The price in force: the scenario's override, else the catalog default."""
+        """The price in force: owned hardware's effective price, the scenario's override, else the catalog's."""
+        if self.ownership is not None:
+            return owned_usd_per_hour(self.ownership, self.device)
         return self.price_usd_per_hour if self.price_usd_per_hour is not None else self._device.price_usd_per_hour
 
     @property
+    def rental_usd_per_hour(self) -> float | None:
+        """The rented price to compare ownership with: the scenario's price, else the catalog default."""
+        if self.price_usd_per_hour is not None:
+            return self.price_usd_per_hour
+        return self._device.price_usd_per_hour
+
+    @property
     def price_source(self) -> str:
+        if self.ownership is not None:
+            return "owned: capex / (lifetime x 8760 h x utilization) + power x PUE x $/kWh + opex (ownership)"
         if self.price_usd_per_hour is not None:
             return "scenario"
         return self._device.price_source or self._device.source
@@ -272,16 +254,24 @@ class Training(_Phase):
     mfu: Utilization = Field(default=0.5, description="model FLOPs utilization during training")
 
 
-class Serving(_Phase):
-    """Where the model is served. Defaults: Sardana et al. 2024 (prefill 50% MFU, decode 1% MFU)."""
+class Serving(_Phase, ServingFit):
+    """Where the model is served. Defaults: Sardana et al. 2024 (prefill 50% MFU, decode 1% MFU).
+    Memory fit and latency fields: `tco.scenario.extras.ServingFit`."""
 
     prefill_mfu: Utilization = Field(default=0.5, description="MFU while processing prompts")
     decode_mfu: Utilization = Field(default=0.01, description="MFU while generating (memory bound, low)")
 
+    @model_validator(mode="after")
+    def _fit(self):
+        check_serving_fit(self)
+        return self
+
 
 # --- demand, constraints, data --------------------------------------------------------------------------
-class Demand(_Model):
-    """Lifetime inference demand: requests x tokens per request, or lifetime token totals.
+class Demand(DemandHorizon):
+    """Lifetime inference demand: requests x tokens per request, lifetime token totals, or a yearly rate over a
+    horizon with growth and discounting (`tco.scenario.extras.DemandHorizon`): then the lifetime tokens that
+    price inference are present values, and `nominal_*` give the undiscounted counts.
 
     Per-request defaults (70 prompt, 215 generated) are the LMSYS-Chat averages used by Sardana et al. 2024.
     """
@@ -295,6 +285,9 @@ class Demand(_Model):
     @model_validator(mode="after")
     def _one_form(self) -> "Demand":
         totals = self.prompt_tokens is not None or self.generated_tokens is not None
+        check_horizon(self)
+        if self.requests_per_year is not None:
+            return self
         if self.requests is None and not totals:
             raise ValueError("give requests (with tokens per request) or lifetime prompt_tokens/generated_tokens")
         if self.requests is not None and totals:
@@ -303,15 +296,17 @@ class Demand(_Model):
 
     @property
     def lifetime_prompt_tokens(self) -> float:
-        if self.requests is not None:
-            return self.requests * self.prompt_tokens_per_request
-        return self.prompt_tokens if self.prompt_tokens is not None else 0.0
+        """Prompt tokens that price inference (present value at training time when a horizon is given)."""
+        if self.requests_per_year is not None:
+            return self.pv_requests * self.prompt_tokens_per_request
+        return self.nominal_prompt_tokens
 
     @property
     def lifetime_generated_tokens(self) -> float:
-        if self.requests is not None:
-            return self.requests * self.generated_tokens_per_request
-        return self.generated_tokens if self.generated_tokens is not None else 0.0
+        """Generated tokens that price inference (present value at training time when a horizon is given)."""
+        if self.requests_per_year is not None:
+            return self.pv_requests * self.generated_tokens_per_request
+        return self.nominal_generated_tokens
 
 
 class TrainingDeadline(_Model):

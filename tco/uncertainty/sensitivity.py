@@ -33,7 +33,8 @@ def default_inputs(scenario: "Scenario") -> list[str]:
             node = getattr(node, part)
         if node is None or node == 0:
             continue
-        if path.startswith("demand.") and path.endswith("_per_request") and scenario.demand.requests is None:
+        if (path.startswith("demand.") and path.endswith("_per_request") and scenario.demand.requests is None
+                and scenario.demand.requests_per_year is None):
             continue
         paths.append(path)
     return paths
@@ -50,7 +51,9 @@ def _moved(scenario: "Scenario", path: str, fraction: float) -> tuple[float, np.
         floor = scenario.resolved_law.min_loss
         return value, floor + (value - floor) * np.array([1 - fraction, 1 + fraction])
     values = value * np.array([1 - fraction, 1 + fraction])
-    return value, np.minimum(values, 1.0) if path.endswith("mfu") else values
+    if path.endswith("ownership.pue"):  # PUE is at least 1
+        return value, np.maximum(values, 1.0)
+    return value, np.minimum(values, 1.0) if path.endswith(("mfu", "utilization")) else values
 
 
 def sensitivity(scenario: "Scenario", *, fraction: float = DEFAULT_FRACTION, inputs: list[str] | None = None,

@@ -1,0 +1,250 @@
+"""Scenario sections for real serving and ownership costs (issue 7): owned hardware, memory fit and latency,
+and a deployment horizon with growth and discounting.
+
+Every formula here is plain arithmetic on attributes, so it also evaluates against a `tco.vector.ScenarioView`
+whose fields are numpy arrays (sweeps, sensitivity, Monte Carlo).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import AfterValidator, Field
+
+from ..errors import FieldError
+from .fields import NonNegativeCount, Positive, Utilization, _Model, _non_negative
+
+__all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
+           "check_ownership", "check_serving_fit", "check_horizon", "DTYPE_BYTES", "HOURS_PER_YEAR"]
+
+HOURS_PER_YEAR = 8760.0
+MAX_HORIZON_YEARS = 100.0
+#: Weights are stored in the serving dtype: bytes per parameter by dtype.
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
+
+NonNegative = Annotated[float, AfterValidator(_non_negative)]
+
+
+def _growth(value: float) -> float:
+    if not value > -1:
+        raise ValueError(f"must be above -1 (-0.2 = demand shrinks 20% a year), got {value:g}")
+    return value
+
+
+def _pue(value: float) -> float:
+    if not value >= 1:
+        raise ValueError(f"must be at least 1 (facility power / IT power), got {value:g}")
+    return value
+
+
+def _years(value: float) -> float:
+    if not 0 < value <= MAX_HORIZON_YEARS:
+        raise ValueError(f"must be in (0, {MAX_HORIZON_YEARS:g}] years, got {value:g}")
+    return value
+
+
+# --- owned hardware -------------------------------------------------------------------------------------
+class Ownership(_Model):
+    """Owned devices instead of rented ones: the phase's $/device-hour becomes
+
+        capex_usd / (lifetime_years * 8760 * utilization) + power_kw * pue * usd_per_kwh
+        + other_opex_usd_per_year / (8760 * utilization)
+
+    (primer section 4): capital and fixed opex are spread over the hours the device does useful work."""
+
+    capex_usd: Positive = Field(description="purchase price per device, including its share of the server")
+    lifetime_years: Positive = Field(
+        default=4.0, description="straight-line depreciation life. Default 4: a common accounting life for "
+        "accelerator servers (shorter than the 5-6 years hyperscalers state for general servers in their 10-K "
+        "filings, because accelerators are superseded faster)")
+    utilization: Utilization = Field(
+        default=0.8, description="share of the lifetime's hours the device does paid work. Default 0.8: an "
+        "assumption; owned fleets lose time to maintenance, failures and scheduling gaps, whereas rented hours "
+        "are paid only while used")
+    power_kw: Positive | None = Field(
+        default=None, description="power drawn per device in kW. Default: the device's TDP / 1000 (excludes "
+        "its share of host, network and cooling fans; set it to e.g. a DGX H100's 10.2 kW / 8 = 1.275)")
+    pue: Annotated[float, AfterValidator(_pue)] = Field(
+        default=1.2, description="power usage effectiveness of the facility. Default 1.2: a modern "
+        "AI facility (Uptime Institute 2023 survey average over all data centers 1.58; Google's fleet "
+        "1.10 in its 2024 environmental report)")
+    usd_per_kwh: Positive = Field(
+        default=0.08, description="electricity price. Default $0.08/kWh: US industrial average retail "
+        "price 2023, EIA Electric Power Monthly table 5.6.A (about 8 cents)")
+    other_opex_usd_per_year: NonNegative = Field(
+        default=0.0, description="per device: space, network, staff, support contracts. Default 0")
+
+
+def owned_cost_breakdown(own, device) -> dict:
+    """$ per device-hour of owning, by component (capex, power, other opex) and in total."""
+    power_kw = own.power_kw if own.power_kw is not None else device.tdp_w / 1000.0
+    hours_used = HOURS_PER_YEAR * own.utilization
+    parts = {
+        "capex_usd_per_hour": own.capex_usd / (own.lifetime_years * hours_used),
+        "power_usd_per_hour": power_kw * own.pue * own.usd_per_kwh,
+        "other_opex_usd_per_hour": own.other_opex_usd_per_year / hours_used,
+    }
+    parts["usd_per_hour"] = sum(parts.values())
+    parts["power_kw"] = power_kw
+    return parts
+
+
+def owned_usd_per_hour(own, device):
+    """The effective $ per device-hour of owned hardware (see `Ownership`)."""
+    return owned_cost_breakdown(own, device)["usd_per_hour"]
+
+
+def check_ownership(phase, device) -> None:
+    """Ownership replaces renting: it excludes price_usd_per_hour and needs a power figure."""
+    own = phase.ownership
+    if own is None:
+        return
+    if phase.price_usd_per_hour is not None:
+        raise FieldError(("ownership",), f"give either price_usd_per_hour (renting, here "
+                         f"{phase.price_usd_per_hour:g} $/h) or ownership (owning), not both")
+    if own.power_kw is None and device.tdp_w is None:
+        raise FieldError(("ownership", "power_kw"), f"{device.name} has no TDP in the catalog to default "
+                         "the power from; set ownership.power_kw")
+
+
+# --- memory fit and latency -----------------------------------------------------------------------------
+class ServingFit(_Model):
+    """How one serving replica holds the model, and an optional decode latency target (primer section 4)."""
+
+    devices_per_replica: Positive = Field(default=1.0, description="devices one model replica spans")
+    bytes_per_param: Positive | None = Field(
+        default=None, description="weight bytes per parameter. Default from the serving dtype (weights stored "
+        "in the serving dtype): bf16/fp16 2, fp8/int8 1, fp4/int4 0.5, fp32 4")
+    kv_cache_gb: NonNegative = Field(
+        default=0.0, description="KV cache per replica in GB. Default 0: set it for your batch x context "
+        "(2 x layers x kv_heads x head_dim x bytes x tokens in flight)")
+    memory_fit: bool = Field(
+        default=False, description="cap N so weights + KV fit in devices_per_replica x memory_gb")
+    max_time_per_output_token_ms: Positive | None = Field(
+        default=None, description="decode latency target: each output token reads all weights and the KV "
+        "cache once from HBM (memory-bound at small batch)")
+
+    @property
+    def weight_bytes_per_param(self):
+        if self.bytes_per_param is not None:
+            return self.bytes_per_param
+        return DTYPE_BYTES[self.dtype.lower()]
+
+    @property
+    def replica_memory_gb(self):
+        return self.devices_per_replica * self.device.memory_gb
+
+    @property
+    def memory_params_limit(self):
+        """Largest N whose weights fit next to the KV cache: (devices x memory - KV) / bytes_per_param."""
+        return (self.replica_memory_gb - self.kv_cache_gb) * 1e9 / self.weight_bytes_per_param
+
+    @property
+    def replica_bandwidth_gb_per_s(self):
+        return self.devices_per_replica * self.device.bandwidth_gb_per_s
+
+    @property
+    def latency_params_limit(self):
+        """Largest N decoding within the target: (ms/1000 x devices x bandwidth - KV) / bytes_per_param."""
+        budget_gb = self.max_time_per_output_token_ms / 1000.0 * self.replica_bandwidth_gb_per_s
+        return (budget_gb - self.kv_cache_gb) * 1e9 / self.weight_bytes_per_param
+
+
+def check_serving_fit(serving) -> None:
+    """Load-time errors for memory fit and latency that name the binding numbers."""
+    device = serving.device
+    if serving.bytes_per_param is None and serving.dtype.lower() not in DTYPE_BYTES:
+        if serving.memory_fit or serving.max_time_per_output_token_ms is not None:
+            raise FieldError(("bytes_per_param",), f"no default for dtype {serving.dtype!r}; set bytes_per_param")
+    if serving.memory_fit:
+        if device.memory_gb is None:
+            raise FieldError(("memory_fit",), f"{device.name} has no memory_gb; set hardware.memory_gb")
+        if serving.memory_params_limit <= 0:
+            raise FieldError(
+                ("kv_cache_gb",),
+                f"the model cannot fit any replica: devices_per_replica {serving.devices_per_replica:g} x "
+                f"memory_gb {device.memory_gb:g} = {serving.replica_memory_gb:g} GB leaves no room for weights "
+                f"after kv_cache_gb {serving.kv_cache_gb:g} GB (add devices_per_replica or shrink the KV cache)")
+    if serving.max_time_per_output_token_ms is not None:
+        if device.bandwidth_gb_per_s is None:
+            raise FieldError(("max_time_per_output_token_ms",),
+                             f"{device.name} has no bandwidth_gb_per_s; set hardware.bandwidth_gb_per_s")
+        if serving.latency_params_limit <= 0:
+            ms = serving.max_time_per_output_token_ms
+            raise FieldError(
+                ("max_time_per_output_token_ms",),
+                f"{ms:g} ms per token at {serving.replica_bandwidth_gb_per_s:g} GB/s per replica reads only "
+                f"{ms / 1000 * serving.replica_bandwidth_gb_per_s:g} GB, not even the kv_cache_gb "
+                f"{serving.kv_cache_gb:g} GB; no model meets it")
+
+
+# --- time value -----------------------------------------------------------------------------------------
+class DemandHorizon(_Model):
+    """Demand as a yearly rate over a deployment horizon. Year y (y = 0, 1, ...) serves
+    requests_per_year x (1 + growth_per_year)^y requests (a fractional final year serves its fraction), and
+    its tokens are discounted to training time (time zero) at (1 + discount_rate)^-(y + 0.5): mid-year
+    convention, the year's traffic arrives on average half-way through it. Mixed into `Demand`, whose
+    lifetime forms (requests, prompt_tokens/generated_tokens) the nominal counts also cover."""
+
+    requests_per_year: NonNegativeCount | None = Field(default=None, description="requests in the first year")
+    years: Annotated[float, AfterValidator(_years)] | None = Field(default=None, description="deployment horizon")
+    growth_per_year: Annotated[float, AfterValidator(_growth)] = Field(
+        default=0.0, description="yearly demand growth (0.5 = +50% a year). Default 0")
+    discount_rate: NonNegative = Field(
+        default=0.0, description="yearly discount rate (cost of capital) for future serving spend. Default 0")
+
+    @property
+    def nominal_requests(self):
+        """Requests served over the horizon, undiscounted."""
+        return _horizon_sum(self.requests_per_year, self.years, self.growth_per_year, 0.0)
+
+    @property
+    def pv_requests(self):
+        """Present value (at training time) of the horizon's requests: what inference is priced on."""
+        return _horizon_sum(self.requests_per_year, self.years, self.growth_per_year, self.discount_rate)
+
+    @property
+    def nominal_prompt_tokens(self) -> float:
+        """Prompt tokens actually served over the lifetime, undiscounted."""
+        return _nominal(self, self.prompt_tokens_per_request, self.prompt_tokens)
+
+    @property
+    def nominal_generated_tokens(self) -> float:
+        """Generated tokens actually served over the lifetime, undiscounted."""
+        return _nominal(self, self.generated_tokens_per_request, self.generated_tokens)
+
+
+def _nominal(demand, per_request, total):
+    """A module function, not a method: a ScenarioView resolves only properties against its overrides."""
+    if demand.requests_per_year is not None:
+        return demand.nominal_requests * per_request
+    if demand.requests is not None:
+        return demand.requests * per_request
+    return total if total is not None else 0.0
+
+
+def _horizon_sum(first_year, years, growth, discount):
+    """sum_y frac_y r0 (1+g)^y (1+d)^-(y + frac_y/2), frac_y = clip(years - y, 0, 1); array-safe."""
+    total = 0.0
+    for y in range(int(np.ceil(np.max(years)))):
+        frac = np.clip(np.asarray(years, dtype=float) - y, 0.0, 1.0)
+        total = total + frac * first_year * (1.0 + growth) ** y * (1.0 + discount) ** -(y + frac / 2.0)
+    return total if np.ndim(total) else float(total)
+
+
+def check_horizon(demand) -> None:
+    """requests_per_year needs years; the horizon fields only go with requests_per_year."""
+    if demand.requests_per_year is None:
+        # by value, not by "was it given": a model_dump() round trip passes the defaults explicitly
+        extra = [k for k, default in (("years", None), ("growth_per_year", 0.0), ("discount_rate", 0.0))
+                 if getattr(demand, k) != default]
+        if extra:
+            raise FieldError((extra[0],), f"{extra[0]} describes a horizon and needs requests_per_year "
+                             "(first-year requests)")
+        return
+    if demand.years is None:
+        raise FieldError(("years",), "requests_per_year needs years (the deployment horizon)")
+    if demand.requests is not None or demand.prompt_tokens is not None or demand.generated_tokens is not None:
+        raise ValueError("give one of requests (lifetime), requests_per_year (with years) or lifetime "
+                         "prompt_tokens/generated_tokens, not several")
