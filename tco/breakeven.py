@@ -173,6 +173,9 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     All demands are lifetime inference tokens with the scenario's prompt:generated mix (and requests when the
     scenario states its demand in requests). Every reported demand is re-solved to confirm its target.
     """
+    from .model.repetition import reject_repetition
+
+    reject_repetition(scenario, "tco breakeven")
     from .sweep import demand_sweep
 
     d = scenario.demand

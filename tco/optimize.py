@@ -10,14 +10,15 @@ import numpy as np
 from .errors import InfeasibleError
 from .model.compile import Model, build_model
 from .model.exact import ExactSolution, cap_interval, solve_exact
-from .realism import extra_inputs, ownership_comparison, time_value, training_sizing
+from .realism import deployment_sizing, extra_inputs, ownership_comparison, time_value
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .units import format_count
 
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-__all__ = ["optimize", "solve_model_exact", "design_point", "check_feasible", "CROSS_CHECK_TOLERANCE"]
+__all__ = ["optimize", "solve_model_exact", "design_point", "check_feasible", "assemble_result",
+           "CROSS_CHECK_TOLERANCE"]
 
 CROSS_CHECK_TOLERANCE = 1e-6
 #: Sardana et al. 2024 trained up to 10,000 tokens/param and found the Chinchilla form overstates the gains
@@ -26,6 +27,10 @@ EXTRAPOLATION_TOKENS_PER_PARAM = 1_000.0
 
 
 def solve_model_exact(model: Model) -> ExactSolution:
+    if model.unique_tokens is not None:  # repeated epochs: not a GP, the exact 1-D solve of tco.model.repetition
+        from .model.repetition import solve_model_repetition
+
+        return solve_model_repetition(model)
     loss = model.loss
     return solve_exact(
         loss.a, loss.p, loss.b, loss.q,
@@ -43,6 +48,10 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
     from .model.problem import solve_gp
 
     model = build_model(scenario, objective)
+    if model.unique_tokens is not None:
+        from .repeated import optimize_repeated
+
+        return optimize_repeated(scenario, model)
     exact = solve_model_exact(model)
     try:
         if not bool(exact.feasible):
@@ -87,6 +96,13 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
         for m, c in enumerate(model.caps)
     )
     warnings += _advice(optimal, reports)
+    return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings)
+
+
+def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, chinchilla: DesignPoint,
+                    shadow_usd: float, shadow_flops: float, reports, cross: CrossCheck, warnings,
+                    **extra) -> Result:
+    """The Result of a solved scenario (shared by the GP path and the data-repetition path)."""
     return Result(
         scenario=scenario.name,
         objective=model.objective,
@@ -100,17 +116,18 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
             total_flops=chinchilla.total_flops - optimal.total_flops,
             flops_fraction=1.0 - optimal.total_flops / chinchilla.total_flops,
         ),
-        tokens_factor=tokens / chin_d,
-        params_factor=params / chin_n,
+        tokens_factor=optimal.tokens / chinchilla.tokens,
+        params_factor=optimal.params / chinchilla.params,
         loss_shadow_price_usd_per_nat=float(shadow_usd),
         loss_shadow_price_flops_per_nat=float(shadow_flops),
-        constraints=reports,
+        constraints=tuple(reports),
         cross_check=cross,
         warnings=tuple(warnings),
         inputs=resolved_inputs(scenario, model),
         ownership=ownership_comparison(scenario, optimal),
-        sizing=training_sizing(scenario, optimal),
+        sizing=deployment_sizing(scenario, optimal, chinchilla),
         time_value=time_value(scenario),
+        **extra,
     )
 
 
@@ -235,6 +252,8 @@ def resolved_inputs(scenario: "Scenario", model: Model) -> dict:
             "nominal_lifetime_generated_tokens": d.nominal_generated_tokens,
         },
         "constraints": {c.name.split(".")[-1]: c.limit for c in model.caps},
-        "data": {"cost_usd_per_token": scenario.data.cost_usd_per_token},
+        "data": {"cost_usd_per_token": scenario.data.cost_usd_per_token,
+                 **({"max_unique_tokens": scenario.data.max_unique_tokens, "repetition": scenario.data.repetition}
+                    if scenario.data.max_unique_tokens is not None else {})},
         **extra_inputs(scenario),
     }

@@ -1,7 +1,36 @@
 """Result sections for real ownership and serving costs (issue 7): renting vs owning per phase, the training
-cluster the optimum needs, and the time value of the demand. Each is a plain dict in `Result.to_dict()`."""
+cluster the optimum needs, the serving fleet for a peak load, and the time value of the demand. Each is a plain
+dict in `Result.to_dict()`.
+
+Serving capacity (`serving_sizing`, primer section 4), per replica of R = devices_per_replica devices, for a model
+of N parameters, decoding a batch of b sequences:
+
+    weight bytes     W = bytes_per_param x N
+    KV per sequence  k = kv_cache_gb x 1e9 / batch_size   (kv_cache_gb is the KV cache of the full batch_size)
+    compute time     t_c(b) = 2 N b / (R x peak x prefill_mfu)      (the compute roof at decode; the prefill MFU
+                                                                       stands in for the achievable compute efficiency)
+    memory time      t_m(b) = (W + b k) / (R x bandwidth)           (every step reads all weights and the batch's KV)
+    time per token   t(b) = max(t_c(b), t_m(b))
+    throughput       b / t(b) generated tokens per second per replica
+
+The batch b is the largest whole number <= batch_size with t(b) <= max_time_per_output_token_ms (when set) and
+W + b k <= R x memory_gb (when the device has a memory figure). A prompt of p tokens takes
+2 N p / (R x peak x prefill_mfu) seconds of the replica (prefill is compute bound). Each request therefore occupies
+a replica for s = g / throughput + prefill seconds (g generated tokens per request), and
+
+    replicas = ceil(peak_requests_per_second x s x (1 + headroom)),   GPUs = ceil(replicas x R).
+
+Queueing simplification: the peak is treated as a steady rate, replicas are filled to the batch, and prefill and
+decode of a replica time-share it; `headroom` (default 30% spare capacity) stands in for bursts and queueing delay,
+which the model does not simulate. Costs per 1M generated tokens: at full load,
+$/device-hour x R / 3600 / throughput x 1e6 (decode only); at the provisioned peak fleet,
+replicas x R x $/device-hour / 3600 / (peak_requests_per_second x g) x 1e6 (prefill and headroom included); and the
+design's own lifetime average, lifetime inference cost / lifetime generated tokens x 1e6.
+"""
 
 from __future__ import annotations
+
+import math
 
 from typing import TYPE_CHECKING
 
@@ -12,7 +41,8 @@ if TYPE_CHECKING:
     from .result import DesignPoint
     from .scenario import Scenario
 
-__all__ = ["ownership_comparison", "training_sizing", "time_value", "extra_inputs"]
+__all__ = ["ownership_comparison", "training_sizing", "serving_sizing", "deployment_sizing", "time_value",
+           "extra_inputs", "DEFAULT_REQUEST_NOTE"]
 
 #: Which DesignPoint cost each phase's price multiplies.
 _PHASE_COST = {"training": "training_cost_usd", "serving": "inference_cost_usd"}
@@ -55,6 +85,129 @@ def training_sizing(scenario: "Scenario", optimal: "DesignPoint") -> dict:
         "gpus_needed": optimal.training_flops / (per_gpu_day * deadline.days),
         "days_needed": optimal.training_flops / (per_gpu_day * deadline.gpus),
     }}
+
+
+DEFAULT_REQUEST_NOTE = ("demand is given as lifetime tokens, so the per-request sizes are the defaults 70 prompt / "
+                        "215 generated tokens (LMSYS-Chat averages, Sardana et al. 2024); set "
+                        "demand.prompt_tokens_per_request / generated_tokens_per_request to size for yours")
+
+
+def deployment_sizing(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "DesignPoint") -> dict:
+    """`Result.sizing`: the training cluster (with a deadline) and the serving fleet (with a peak request rate),
+    for the optimum and, next to it, the Chinchilla design of the same loss."""
+    out = training_sizing(scenario, optimal)
+    if out:
+        chin = training_sizing(scenario, chinchilla)["training"]
+        out["training"].update(chinchilla_gpus_needed=chin["gpus_needed"], chinchilla_days_needed=chin["days_needed"])
+    out.update(serving_sizing(scenario, optimal, chinchilla))
+    return out
+
+
+def serving_sizing(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "DesignPoint") -> dict:
+    """With demand.peak_requests_per_second: replicas, GPUs, latency, throughput and $ per 1M generated tokens
+    that serve the peak, for both designs (formulas in the module docstring)."""
+    d, s = scenario.demand, scenario.serving
+    rps = d.peak_requests_per_second
+    if rps is None:
+        return {}
+    notes = []
+    per_request_given = d.requests is not None or d.requests_per_year is not None or bool(
+        {"prompt_tokens_per_request", "generated_tokens_per_request"} & d.model_fields_set)
+    if not per_request_given:
+        notes.append(DEFAULT_REQUEST_NOTE)
+    out = {
+        "peak_requests_per_second": rps,
+        "prompt_tokens_per_request": d.prompt_tokens_per_request,
+        "generated_tokens_per_request": d.generated_tokens_per_request,
+        "devices_per_replica": s.devices_per_replica, "max_batch_size": s.batch_size, "headroom": s.headroom,
+        "kv_cache_gb": s.kv_cache_gb, "max_time_per_output_token_ms": s.max_time_per_output_token_ms,
+        "usd_per_device_hour": s.usd_per_hour,
+        "notes": notes,
+        "optimal": replica_capacity(scenario, optimal),
+        "chinchilla": replica_capacity(scenario, chinchilla),
+    }
+    return {"serving": out}
+
+
+def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
+    """The serving sizing of one design at the scenario's peak (see the module docstring)."""
+    d, s = scenario.demand, scenario.serving
+    rps, n = d.peak_requests_per_second, design.params
+    prompt, generated = d.prompt_tokens_per_request, d.generated_tokens_per_request
+    out = {"params": n, "peak_requests_per_second": rps, "fits_one_replica": None, "meets_latency": None,
+           "batch_size": None, "batch_limited_by": None, "bound": None, "time_per_output_token_ms": None,
+           "tokens_per_second_per_replica": None, "prefill_seconds_per_request": None, "replicas": None,
+           "gpus": None, "usd_per_million_generated_tokens": None,
+           "usd_per_million_generated_tokens_at_peak": None,
+           "lifetime_usd_per_million_generated_tokens": (design.inference_cost_usd / d.lifetime_generated_tokens
+                                                         * 1e6 if d.lifetime_generated_tokens else None),
+           "warnings": []}
+    bytes_per_param = s.bytes_per_param
+    if bytes_per_param is None:
+        from .scenario.extras import DTYPE_BYTES
+        bytes_per_param = DTYPE_BYTES.get(s.dtype.lower())
+    if bytes_per_param is None or s.device.bandwidth_gb_per_s is None:
+        missing = "bytes_per_param" if bytes_per_param is None else "hardware.bandwidth_gb_per_s"
+        out["warnings"].append(f"serving sizing needs {missing} for {s.device.name} / dtype {s.dtype}; set it")
+        return out
+    replica_flops = s.devices_per_replica * s.peak_flops * s.prefill_mfu
+    bandwidth = s.replica_bandwidth_gb_per_s * 1e9
+    weights = bytes_per_param * n
+    kv_per_seq = s.kv_cache_gb * 1e9 / s.batch_size
+
+    def step_time(b):
+        return max(2.0 * n * b / replica_flops, (weights + b * kv_per_seq) / bandwidth)
+
+    limits = {"batch_size": math.floor(s.batch_size)}
+    if s.device.memory_gb is not None:
+        memory = s.replica_memory_gb * 1e9
+        out["fits_one_replica"] = weights <= memory
+        if not out["fits_one_replica"]:
+            out["warnings"].append(
+                f"the {n / 1e9:,.1f}B-parameter model does not fit one replica: {weights / 1e9:,.1f} GB of "
+                f"weights > {s.devices_per_replica:g} x {s.device.memory_gb:g} GB; raise devices_per_replica "
+                "(or use a smaller dtype) to size its serving")
+            return out
+        if kv_per_seq > 0:
+            limits["memory"] = _whole((memory - weights) / kv_per_seq)
+    if s.max_time_per_output_token_ms is not None:
+        budget = s.max_time_per_output_token_ms / 1000.0
+        by_compute = budget * replica_flops / (2.0 * n)
+        by_memory = (budget * bandwidth - weights) / kv_per_seq if kv_per_seq > 0 else math.inf
+        if budget * bandwidth < weights:
+            by_memory = 0.0
+        limits["latency"] = _whole(min(by_compute, by_memory))
+    limited_by = min(limits, key=lambda k: limits[k])
+    batch = limits[limited_by]
+    if batch < 1:
+        what = ("the latency target" if limited_by == "latency" else "memory (weights leave no room for one "
+                "sequence's KV cache)")
+        out["warnings"].append(f"even batch 1 exceeds {what}; sized at batch 1")
+        batch = 1
+    if s.max_time_per_output_token_ms is not None:
+        out["meets_latency"] = step_time(batch) * 1000.0 <= s.max_time_per_output_token_ms * (1 + 1e-12)
+    t = step_time(batch)
+    throughput = batch / t
+    prefill = 2.0 * n * prompt / replica_flops
+    load = rps * (generated / throughput + prefill)  # busy replicas at the peak
+    replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
+    gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
+    price = s.usd_per_hour
+    out.update(
+        batch_size=int(batch), batch_limited_by=limited_by,
+        bound="compute" if 2.0 * n * batch / replica_flops >= (weights + batch * kv_per_seq) / bandwidth else "memory",
+        time_per_output_token_ms=t * 1000.0, tokens_per_second_per_replica=throughput,
+        prefill_seconds_per_request=prefill, busy_replicas_at_peak=load, replicas=replicas, gpus=gpus,
+        usd_per_million_generated_tokens=price * s.devices_per_replica / 3600.0 / throughput * 1e6,
+        usd_per_million_generated_tokens_at_peak=(gpus * price / 3600.0 / (rps * generated) * 1e6
+                                                  if generated else None),
+    )
+    return out
+
+
+def _whole(x: float) -> int | float:
+    """floor, forgiving rounding error: a design solved exactly onto a cap keeps the batch the cap was set for."""
+    return math.floor(x * (1 + 1e-9)) if math.isfinite(x) else x
 
 
 def time_value(scenario: "Scenario") -> dict:

@@ -99,6 +99,8 @@ class Result:
     sizing: dict[str, Any] = field(default_factory=dict)
     #: with a demand horizon: nominal lifetime requests/tokens and their present values
     time_value: dict[str, Any] = field(default_factory=dict)
+    #: with `data: {max_unique_tokens}` and repetition: unique tokens, epochs D/U and effective data D'
+    data_limits: dict[str, Any] = field(default_factory=dict)
 
     @property
     def binding_constraints(self) -> list[str]:
@@ -131,6 +133,7 @@ class Result:
             "ownership": self.ownership,
             "sizing": self.sizing,
             "time_value": self.time_value,
+            **({"data_limits": self.data_limits} if self.data_limits else {}),
         })
 
     def to_frame(self):

@@ -213,6 +213,9 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     from .optimize import design_point, optimize
     from .uncertainty.distributions import replace_law, sample_laws
 
+    from .model.repetition import reject_repetition
+
+    reject_repetition(scenario, "tco robust")
     if not 0 < quantile <= 1:
         raise TcoError(f"--quantile must be in (0, 1], got {quantile:g}")
     if int(samples) != samples or samples < 1:

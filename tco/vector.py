@@ -148,6 +148,12 @@ class VectorSolution:
 
 def solve_vector(model: Model) -> VectorSolution:
     """Exact optimum for every element: the fast kernel for the standard cost shape, else the general solver."""
+    if model.unique_tokens is not None:  # repeated epochs: the scalar 1-D solve, element by element
+        from .model.repetition import solve_model_repetition
+
+        sol = solve_model_repetition(model)
+        return VectorSolution(sol.params, sol.tokens, sol.feasible,
+                              {c.name: sol.binding[m] for m, c in enumerate(model.caps)})
     loss = model.loss
     coefs = {"kt": 0.0, "ki": 0.0, "kd": 0.0}
     general = False
@@ -189,6 +195,16 @@ def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str
                           "target within the constraints")
 
 
+def _chinchilla(model: Model, target_loss):
+    """The compute-optimal design at the target loss (under the repetition model when epochs repeat)."""
+    if model.unique_tokens is None:
+        return model.law.chinchilla_point(target_loss)
+    from .model.repetition import solve_model_repetition
+
+    sol = solve_model_repetition(model, chinchilla=True)
+    return sol.params, sol.tokens
+
+
 def evaluate(scenario, model: Model, params, tokens) -> dict[str, np.ndarray]:
     """Every DesignPoint quantity at (params, tokens), as arrays (scenario may be a ScenarioView)."""
     usd = {t.name: t.usd(params, tokens) for t in model.terms}
@@ -198,7 +214,7 @@ def evaluate(scenario, model: Model, params, tokens) -> dict[str, np.ndarray]:
         "params": params,
         "tokens": tokens,
         "tokens_per_param": tokens / params,
-        "loss": model.law.loss(params, tokens),
+        "loss": model.loss_of(params, tokens),
         "training_flops": flops["training"],
         "prefill_flops": flops["prefill"],
         "decode_flops": flops["decode"],
@@ -232,7 +248,7 @@ def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective
     shape = np.broadcast(sol.params, *[np.asarray(v, dtype=float) for v in overrides.values() if v is not None]).shape
     if not allow_infeasible and not np.all(sol.feasible):
         _raise_infeasible(scenario, sol.feasible, objective)
-    chin_n, chin_d = model.law.chinchilla_point(the_view.target_loss)
+    chin_n, chin_d = _chinchilla(model, the_view.target_loss)
     optimal = evaluate(the_view, model, sol.params, sol.tokens)
     chinchilla = evaluate(the_view, model, chin_n, chin_d)
     columns: dict[str, np.ndarray] = {k: np.broadcast_to(v, shape) for k, v in overrides.items() if v is not None}

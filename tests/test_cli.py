@@ -54,7 +54,7 @@ def test_optimize_writes_the_default_report_path(tco_run, monkeypatch, tmp_path)
     assert "Savings vs Chinchilla" in out and "Shadow price" in out and "Binding constraints" in out
     path = tmp_path / "reports" / "chat-assistant-70b-quality.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Summary", "Inputs", "Costs", "Demand sweep", "Charts", "Hardware", "Law"]
+    assert wb.sheetnames == ["Summary", "Inputs", "Costs", "Sizing", "Demand sweep", "Charts", "Hardware", "Law"]
 
 
 def test_no_report_writes_nothing(tco_run, monkeypatch, tmp_path):

@@ -10,7 +10,7 @@ from tco.atomic import atomic_write
 from tco.report.excel import prepare, recommendation, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
-SHEETS = ["Summary", "Inputs", "Costs", "Demand sweep", "Charts", "Hardware", "Law"]
+SHEETS = ["Summary", "Inputs", "Costs", "Sizing", "Demand sweep", "Charts", "Hardware", "Law"]
 
 
 @pytest.fixture(scope="module")

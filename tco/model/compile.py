@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..laws import Law, LossConstraint
 from .constraints import CAPS, Cap
@@ -25,6 +25,17 @@ class Model:
     terms: tuple[CostTerm, ...]
     caps: tuple[Cap, ...]
     objective: str
+    #: unique training tokens U when repeated epochs are modelled (Muennighoff et al. 2023): the loss law sees
+    #: the effective data D'(D) and the model is solved by tco.model.repetition, not as a GP. None otherwise.
+    unique_tokens: Any = None
+
+    def loss_of(self, params, tokens):
+        """The law's loss at real (params, tokens), through the effective data when epochs repeat."""
+        if self.unique_tokens is not None:
+            from .repetition import effective_tokens
+
+            tokens = effective_tokens(tokens, self.unique_tokens)
+        return self.law.loss(params, tokens)
 
     @property
     def active_terms(self) -> tuple[CostTerm, ...]:
@@ -45,7 +56,8 @@ class Model:
 
     def with_loss(self, loss: float) -> "Model":
         """The same model at another loss target (for shadow prices by differences and sweeps)."""
-        return Model(self.law, loss, self.law.constraint(loss), self.terms, self.caps, self.objective)
+        return Model(self.law, loss, self.law.constraint(loss), self.terms, self.caps, self.objective,
+                     self.unique_tokens)
 
 
 def build_model(scenario: "Scenario", objective: str | None = None) -> Model:
@@ -55,4 +67,6 @@ def build_model(scenario: "Scenario", objective: str | None = None) -> Model:
     law = scenario.resolved_law
     terms = tuple(term.from_scenario(scenario) for term in TERMS)
     caps = tuple(c for c in (cap.from_scenario(scenario) for cap in CAPS) if c is not None)
-    return Model(law, scenario.target_loss, law.constraint(scenario.target_loss), terms, caps, objective)
+    data = scenario.data
+    unique = data.max_unique_tokens if data.repeats else None
+    return Model(law, scenario.target_loss, law.constraint(scenario.target_loss), terms, caps, objective, unique)

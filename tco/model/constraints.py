@@ -14,7 +14,7 @@ from ..units import format_count
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["Cap", "MaxParams", "MaxTokens", "TrainingDeadline", "MemoryFit", "DecodeLatency", "CAPS"]
+__all__ = ["Cap", "MaxParams", "MaxTokens", "MaxUniqueTokens", "TrainingDeadline", "MemoryFit", "DecodeLatency", "CAPS"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,22 @@ class MaxTokens(_FieldLimit):
     unit = "tokens"
     n_exp = 0
     d_exp = 1
+
+
+@dataclass(frozen=True)
+class MaxUniqueTokens(MaxTokens):
+    """`data: {max_unique_tokens: U, repetition: none}`: no repeated epochs, so D <= U like max_tokens.
+    (With the default repetition model the limit is not a cap but the effective-data map of tco.model.repetition.)"""
+
+    name = "data.max_unique_tokens"
+    unit = "unique tokens"
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        data = scenario.data
+        if data.max_unique_tokens is None or data.repetition != "none":
+            return None
+        return cls(limit=data.max_unique_tokens)
 
 
 @dataclass(frozen=True)
@@ -154,4 +170,4 @@ class DecodeLatency(Cap):
                    bytes_per_param=s.weight_bytes_per_param)
 
 
-CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, TrainingDeadline, MemoryFit, DecodeLatency)
+CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, MaxUniqueTokens, TrainingDeadline, MemoryFit, DecodeLatency)

@@ -50,6 +50,15 @@ def _loss_formula(form: str, n: str, d: str, names: dict[str, str]) -> str:
     return f"={names['law_E']}+{names['law_A']}/{n}^{names['law_alpha']}+{names['law_B']}/{d}^{names['law_beta']}"
 
 
+def _effective_data(d: str, result: "Result") -> str:
+    """D, or with repeated epochs the effective data D' of Muennighoff et al. 2023 (tco.model.repetition)."""
+    limits = getattr(result, "data_limits", None)
+    if not limits:
+        return d
+    u, r = repr(float(limits["unique_tokens"])), repr(float(limits["r_star_d"]))
+    return f"IF({d}<={u},{d},{u}*(1+{r}*(1-EXP(-({d}/{u}-1)/{r}))))"
+
+
 def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, resolve_command: str,
                 prefix: str = "") -> dict[str, str]:
     """Fill `ws`; returns defined names of the key results (e.g. 'optimal_total_cost_usd', 'savings_fraction')."""
@@ -68,7 +77,7 @@ def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, 
                 note(cell, f"Solved by tco ({which}). Values below are live formulas of this cell and the "
                            f"Inputs sheet; to re-optimize after changing inputs run:\n{resolve_command}")
             elif template == "LOSS":
-                put_formula(ws, row, col, _loss_formula(law_form, n, d, names), fmt)
+                put_formula(ws, row, col, _loss_formula(law_form, n, _effective_data(d, result), names), fmt)
             else:
                 put_formula(ws, row, col, template.format(n=n, d=d, col=col_letter, **ROW_OF, **names), fmt)
             out[f"{which}_{key}"] = define(wb, f"{prefix}{which}_{key}", ws, row, col)

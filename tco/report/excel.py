@@ -1,4 +1,4 @@
-"""The Excel report (openpyxl): Summary, Inputs, Costs (live formulas), Demand sweep, Charts, Hardware, Law;
+"""The Excel report (openpyxl): Summary, Inputs, Costs (live formulas), Sizing, Demand sweep, Charts, Hardware, Law;
 or, for several scenarios, a Comparison sheet and each scenario's sheets.
 
 Strings from scenarios are always text, never formulas. Writes are atomic (temp file, then rename).
@@ -18,6 +18,7 @@ from ..units import format_count, format_usd
 from .costs_sheet import write_costs
 from .inputs_sheet import write_inputs
 from .reference_sheets import write_hardware, write_law
+from .sizing_sheet import write_sizing
 from .sweep_sheet import write_charts, write_sweep
 from .xlsx import finish_sheet, header, note, put, put_formula, sheet_title, widths
 
@@ -122,13 +123,14 @@ def _write_scenario(wb: Workbook, entry: ReportEntry, prefix: str, sheet_prefix:
     def sheet(name: str):
         return wb.create_sheet(sheet_title(f"{sheet_prefix}{name}"))
 
-    summary, inputs, costs = sheet("Summary"), sheet("Inputs"), sheet("Costs")
+    summary, inputs, costs, sizing = sheet("Summary"), sheet("Inputs"), sheet("Costs"), sheet("Sizing")
     sweep, charts = sheet("Demand sweep"), sheet("Charts")
     names = write_inputs(wb, inputs, entry.scenario, prefix)
     results = write_costs(wb, costs, entry.result, names, entry.scenario.resolved_law.form,
                           _resolve_command(entry.scenario), prefix)
     last_row = write_sweep(sweep, entry.sweep)
     write_charts(charts, sweep, costs, last_row)
+    write_sizing(sizing, entry.result)
     write_hardware(sheet("Hardware"), entry.scenario)
     write_law(sheet("Law"), entry.scenario)
     _write_summary(summary, entry, results)

@@ -63,8 +63,10 @@ def render_result(result: Result) -> Group:
     lines += _realism_lines(result)
     cc = result.cross_check
     lines.append(Text(
-        f"Cross-check: GP (Clarabel, {'polished' if cc.polished else 'unpolished'}) vs exact 1-D solve differ by "
-        f"{cc.max_rel_diff:.1e} relative (tolerance {cc.tolerance:.0e}: {'ok' if cc.agrees else 'FAILED'})",
+        (f"Cross-check ({cc.gp_status}): derivative-free Brent vs bisection differ by "
+         if cc.gp_status.startswith("not a GP") else
+         f"Cross-check: GP (Clarabel, {'polished' if cc.polished else 'unpolished'}) vs exact 1-D solve differ by ")
+        + f"{cc.max_rel_diff:.1e} relative (tolerance {cc.tolerance:.0e}: {'ok' if cc.agrees else 'FAILED'})",
         style="dim" if cc.agrees else "bold red"))
     for w in result.warnings:
         lines.append(Text(f"warning: {w}", style="yellow"))
@@ -83,6 +85,10 @@ def _realism_lines(result: Result) -> list[Text]:
                                    f"{sizing['deadline_days']:g} days; on the deadline's "
                                    f"{format_count(sizing['deadline_gpus'])} GPUs it takes "
                                    f"{sizing['days_needed']:,.1f} days"))
+        if "chinchilla_gpus_needed" in sizing:
+            lines.append(Text(f"  Chinchilla design: {sizing['chinchilla_gpus_needed']:,.0f} GPUs in the deadline's "
+                              f"days, {sizing['chinchilla_days_needed']:,.1f} days on its GPUs", style="dim"))
+    lines += _serving_sizing_lines(result.sizing.get("serving"))
     for phase, own in result.ownership.items():
         text = f"{phase}: owned {format_usd(own['owned_usd_per_hour'])}/device-hour"
         if own.get("rented_usd_per_hour") is not None:
@@ -96,7 +102,49 @@ def _realism_lines(result: Result) -> list[Text]:
                                    f"{tv['years']:g} years, growth {tv['growth_per_year']:.0%}/year, discount "
                                    f"{tv['discount_rate']:.0%}: {format_count(tv['nominal_requests'])} requests "
                                    f"served, present value {format_count(tv['pv_requests'])} (mid-year convention)"))
+    dl = getattr(result, "data_limits", None)
+    if dl:
+        lines.append(Text.assemble(("Data limits: ", "bold"),
+                                   f"{format_count(dl['unique_tokens'])} unique tokens repeated for {dl['epochs']:.2f} "
+                                   f"epochs = {format_count(dl['effective_tokens'])} effective tokens (Muennighoff "
+                                   f"et al. 2023; the Chinchilla baseline trains {dl['chinchilla_epochs']:.2f} epochs)"))
     return lines
+
+
+def _serving_sizing_lines(serving: dict | None) -> list[Text]:
+    """The serving fleet for the peak request rate, for both designs (`tco.realism.serving_sizing`)."""
+    if not serving:
+        return []
+    lines = [Text.assemble(("Serving fleet at peak: ", "bold"),
+                           f"{serving['peak_requests_per_second']:,.6g} requests/s x "
+                           f"({serving['prompt_tokens_per_request']:,.0f} prompt + "
+                           f"{serving['generated_tokens_per_request']:,.0f} generated tokens), "
+                           f"{serving['devices_per_replica']:g} device(s) per replica, "
+                           f"{serving['headroom']:.0%} headroom")]
+    for label in ("optimal", "chinchilla"):
+        d = serving[label]
+        name = "Optimal" if label == "optimal" else "Chinchilla"
+        if d["replicas"] is None:
+            lines.append(Text(f"  {name}: not sized", style="yellow"))
+        else:
+            lines.append(Text(
+                f"  {name}: {d['replicas']:,} replicas = {d['gpus']:,} GPUs; batch {d['batch_size']} "
+                f"({d['batch_limited_by']}-limited), {d['time_per_output_token_ms']:.2f} ms per output token "
+                f"({d['bound']}-bound), {d['tokens_per_second_per_replica']:,.0f} tokens/s per replica; "
+                f"{_per_million(d['usd_per_million_generated_tokens'])} per 1M generated tokens at full load, "
+                f"{_per_million(d['usd_per_million_generated_tokens_at_peak'])} at the peak fleet"
+                + (f", lifetime average {_per_million(d['lifetime_usd_per_million_generated_tokens'])}"
+                   if d["lifetime_usd_per_million_generated_tokens"] is not None else "")))
+        for w in d["warnings"]:
+            lines.append(Text(f"  warning ({label}): {w}", style="yellow"))
+    for n in serving["notes"]:
+        lines.append(Text(f"  note: {n}", style="dim"))
+    return lines
+
+
+def _per_million(value: float | None) -> str:
+    """$ per 1M tokens is often cents: three decimals below $1."""
+    return format_usd(value) if value is None or abs(value) >= 1 else f"${value:.3f}"
 
 
 def print_result(result: Result, console: Console | None = None) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from ..errors import FieldError
-from .fields import NonNegativeCount, Positive, Utilization, _Model, _non_negative
+from .fields import Count, NonNegativeCount, Positive, Utilization, _Model, _non_negative
 
 __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
            "check_ownership", "check_serving_fit", "check_horizon", "DTYPE_BYTES", "HOURS_PER_YEAR"]
@@ -35,6 +35,12 @@ def _growth(value: float) -> float:
 def _pue(value: float) -> float:
     if not value >= 1:
         raise ValueError(f"must be at least 1 (facility power / IT power), got {value:g}")
+    return value
+
+
+def _batch(value: float) -> float:
+    if not value >= 1:
+        raise ValueError(f"must be at least 1 sequence, got {value:g}")
     return value
 
 
@@ -124,6 +130,15 @@ class ServingFit(_Model):
     max_time_per_output_token_ms: Positive | None = Field(
         default=None, description="decode latency target: each output token reads all weights and the KV "
         "cache once from HBM (memory-bound at small batch)")
+    batch_size: Annotated[float, AfterValidator(_batch)] = Field(
+        default=32.0, description="sequences one replica decodes together at most, for deployment sizing "
+        "(`tco.realism.serving_sizing`; its whole part); kv_cache_gb is the KV cache of this full batch. "
+        "Default 32: a user assumption (a moderate continuous-batching batch); the latency target and memory "
+        "can lower it")
+    headroom: NonNegative = Field(
+        default=0.3, description="spare capacity provisioned above the peak load for deployment sizing "
+        "(replicas = ceil(load x (1 + headroom))). Default 0.3: a common planning margin, a user assumption "
+        "(absorbs bursts above the stated peak and queueing)")
 
     @property
     def weight_bytes_per_param(self):
@@ -193,6 +208,9 @@ class DemandHorizon(_Model):
         default=0.0, description="yearly demand growth (0.5 = +50% a year). Default 0")
     discount_rate: NonNegative = Field(
         default=0.0, description="yearly discount rate (cost of capital) for future serving spend. Default 0")
+    peak_requests_per_second: Count | None = Field(
+        default=None, description="peak request rate to provision serving for (deployment sizing, "
+        "`tco.realism.serving_sizing`); does not change the lifetime demand that prices inference")
 
     @property
     def nominal_requests(self):

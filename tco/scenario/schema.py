@@ -42,6 +42,7 @@ __all__ = [
 
 from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_ownership, check_serving_fit,
                      owned_usd_per_hour)
+from .data_limits import Data
 from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, _Model,
                      _non_negative)
 
@@ -320,10 +321,6 @@ class Constraints(_Model):
     max_params: Count | None = Field(default=None, description="largest model you can serve (memory, latency)")
     max_tokens: Count | None = Field(default=None, description="training tokens available")
     training_deadline: TrainingDeadline | None = None
-
-
-class Data(_Model):
-    cost_usd_per_token: NonNegativeCount = Field(default=0.0, description="data acquisition $ per training token")
 
 
 def _target_loss(law: Law, target: Target):

@@ -18,6 +18,8 @@ __all__ = ["sensitivity", "DEFAULT_FRACTION", "default_inputs"]
 DEFAULT_FRACTION = 0.20
 # Inputs a budget owner can move; law constants belong to the uncertainty analysis, not a +-20% tornado.
 _SKIP_PREFIXES = ("law.",)
+# Deployment-sizing inputs (tco.realism.serving_sizing) size the fleet but do not enter the optimization.
+_SIZING_ONLY = ("serving.batch_size", "serving.headroom", "demand.peak_requests_per_second")
 
 
 def default_inputs(scenario: "Scenario") -> list[str]:
@@ -26,7 +28,7 @@ def default_inputs(scenario: "Scenario") -> list[str]:
 
     paths = []
     for path in numeric_paths(scenario):
-        if path.startswith(_SKIP_PREFIXES):
+        if path.startswith(_SKIP_PREFIXES) or path in _SIZING_ONLY:
             continue
         node = scenario
         for part in path.split("."):

@@ -1,0 +1,97 @@
+"""`optimize()` for scenarios whose unique data is capped and repeated (Muennighoff et al. 2023): no GP.
+
+The exact 1-D solve of `tco.model.repetition` (bisection on the analytic derivative along the iso-loss curve)
+is the answer; a derivative-free bounded Brent search on the same curve is the cross-check. Costs come from
+the shared `design_point` at the real (N, D); the loss through the effective data D'.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING
+
+from .errors import InfeasibleError
+from .model.repetition import R_D, SATURATION, effective_tokens, solve_model_repetition, solve_repetition
+from .result import ConstraintReport, CrossCheck, Result
+
+if TYPE_CHECKING:
+    from .model.compile import Model
+    from .scenario import Scenario
+
+__all__ = ["optimize_repeated", "GP_STATUS"]
+
+GP_STATUS = "not a GP (data repetition): exact 1-D solve"
+
+
+def _solve(model: "Model", *, chinchilla: bool = False, law=None, target=None):
+    loss = model.loss
+    if chinchilla:
+        terms, caps, names = [(1, 1, 6.0)], [], ()
+    else:
+        terms = [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in model.terms]
+        caps = [(c.n_exp, c.d_exp, c.limit) for c in model.caps]
+        names = tuple(c.describe() for c in model.caps)
+    return solve_repetition(loss.a, loss.p, loss.b, loss.q, float(model.unique_tokens), terms, caps,
+                            cap_names=names, law=law, target_loss=target)
+
+
+def _shadow(model: "Model", measure: str) -> float:
+    """-(d measure / d loss) along the optimal path, by a central difference of exact solves."""
+    h = 1e-5 * max(model.target_loss - model.law.min_loss, 1e-3)
+    values = []
+    for loss in (model.target_loss - h, model.target_loss + h):
+        sol = solve_model_repetition(model.with_loss(loss))
+        if not bool(sol.feasible):
+            return math.inf
+        n, d = float(sol.params), float(sol.tokens)
+        values.append(float(model.usd(n, d) if measure == "usd" else model.flops(n, d)))
+    return (values[0] - values[1]) / (2 * h)
+
+
+def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
+    from .optimize import CROSS_CHECK_TOLERANCE, _advice, _max_rel, assemble_result, design_point
+
+    start = time.perf_counter()
+    try:
+        sol = _solve(model, law=model.law, target=model.target_loss)
+    except InfeasibleError as exc:
+        if scenario.source is None:
+            raise
+        raise InfeasibleError(f"{scenario.source}: {exc}", exc.constraints) from None
+    elapsed = time.perf_counter() - start
+    chin = _solve(model, chinchilla=True, law=model.law, target=model.target_loss)
+    params, tokens = sol.params, sol.tokens
+    rel = _max_rel(params, sol.check_params, tokens, sol.check_tokens, sol.objective_value, sol.check_objective)
+    warnings: list[str] = []
+    if rel > CROSS_CHECK_TOLERANCE:
+        warnings.append(f"the derivative and derivative-free 1-D solves differ by {rel:.2g} (relative)")
+    cross = CrossCheck(sol.check_params, sol.check_tokens, sol.check_objective, rel, rel, GP_STATUS, False,
+                       elapsed, CROSS_CHECK_TOLERANCE)
+    optimal = design_point(scenario, model, params, tokens)
+    chinchilla = design_point(scenario, model, chin.params, chin.tokens)
+    reports = tuple(
+        ConstraintReport(
+            name=c.name, description=c.describe(), limit=c.limit, value=float(c.value(params, tokens)),
+            relative_slack=float(c.relative_slack(params, tokens)),
+            binding=sol.binding[m] and abs(c.relative_slack(params, tokens)) < 1e-6,
+            chinchilla_violates=bool(c.relative_slack(chin.params, chin.tokens) < -1e-9),
+        )
+        for m, c in enumerate(model.caps)
+    )
+    warnings += _advice(optimal, reports)
+    unique = float(model.unique_tokens)
+    data_limits = {
+        "unique_tokens": unique,
+        "repetition": "muennighoff2023",
+        "r_star_d": R_D,
+        "max_effective_tokens": unique * SATURATION,
+        "epochs": tokens / unique,
+        "effective_tokens": float(effective_tokens(tokens, unique)),
+        "chinchilla_epochs": chin.tokens / unique,
+        "chinchilla_effective_tokens": float(effective_tokens(chin.tokens, unique)),
+    }
+    shadow_usd = _shadow(model, "usd")
+    shadow_flops = _shadow(model, "flops")
+    return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross,
+                           warnings, data_limits=data_limits)

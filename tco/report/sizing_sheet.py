@@ -1,0 +1,119 @@
+"""The Sizing sheet: the training cluster (with a training deadline) and the serving fleet for the peak request
+rate (with demand.peak_requests_per_second), for the optimal design and the Chinchilla design of the same loss.
+
+Values are solved by `tco.realism.deployment_sizing` (formulas in its module docstring), written as numbers, not
+formulas: re-run `tco optimize` after changing inputs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .xlsx import finish_sheet, header, note, put, widths
+
+if TYPE_CHECKING:
+    from ..result import Result
+
+__all__ = ["write_sizing"]
+
+_TRAINING_ROWS = (  # label, optimal key, chinchilla key, unit, format
+    ("Training GPUs to finish by the deadline", "gpus_needed", "chinchilla_gpus_needed", "GPUs", "ratio"),
+    ("Training days on the deadline's GPUs", "days_needed", "chinchilla_days_needed", "days", "ratio"),
+)
+_SERVING_ROWS = (  # label, key, unit, format
+    ("Parameters N", "params", "parameters", "count"),
+    ("Fits one replica", "fits_one_replica", "weights <= devices x memory", None),
+    ("Meets the latency target", "meets_latency", "", None),
+    ("Batch per replica", "batch_size", "sequences", "count"),
+    ("Batch limited by", "batch_limited_by", "", None),
+    ("Decode bound", "bound", "", None),
+    ("Time per output token", "time_per_output_token_ms", "ms", "0.000"),
+    ("Throughput per replica", "tokens_per_second_per_replica", "generated tokens/s", "count"),
+    ("Prefill per request", "prefill_seconds_per_request", "replica-seconds", "0.000000"),
+    ("Busy replicas at the peak (no headroom)", "busy_replicas_at_peak", "replicas", "ratio"),
+    ("Replicas to serve the peak", "replicas", "replicas", "count"),
+    ("Serving GPUs", "gpus", "GPUs", "count"),
+    ("$ per 1M generated tokens, full load (decode)", "usd_per_million_generated_tokens", "$", "usd_precise"),
+    ("$ per 1M generated tokens, peak fleet", "usd_per_million_generated_tokens_at_peak", "$", "usd_precise"),
+    ("$ per 1M generated tokens, lifetime average", "lifetime_usd_per_million_generated_tokens", "$",
+     "usd_precise"),
+)
+_SERVING_INPUTS = (  # label, key, unit, format
+    ("Peak requests per second", "peak_requests_per_second", "requests/s", "ratio"),
+    ("Prompt tokens per request", "prompt_tokens_per_request", "tokens", "count"),
+    ("Generated tokens per request", "generated_tokens_per_request", "tokens", "count"),
+    ("Devices per replica", "devices_per_replica", "devices", "ratio"),
+    ("Largest batch (serving.batch_size)", "max_batch_size", "sequences", "count"),
+    ("Headroom (serving.headroom)", "headroom", "spare capacity", "fraction"),
+    ("KV cache of the full batch", "kv_cache_gb", "GB", "ratio"),
+    ("Latency target", "max_time_per_output_token_ms", "ms per output token", "ratio"),
+    ("Serving price", "usd_per_device_hour", "$ per device-hour", "usd_precise"),
+)
+
+
+def _value(value):
+    """Booleans and None as text, so every numeric cell carries a number format and empty means 'n/a'."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
+def write_sizing(ws, result: "Result") -> None:
+    put(ws, 1, 1, "Deployment sizing", bold=True)
+    put(ws, 2, 1, "Solved values (tco.realism.deployment_sizing), not formulas: re-run tco optimize after "
+                  "changing inputs.")
+    header(ws, 4, ["", "Optimal", "Chinchilla (same loss)", "unit"])
+    r = 5
+    training = result.sizing.get("training")
+    put(ws, r, 1, "Training cluster", bold=True)
+    r += 1
+    if training:
+        for label, key, chin_key, unit, fmt in _TRAINING_ROWS:
+            put(ws, r, 1, label)
+            put(ws, r, 2, training[key], fmt)
+            put(ws, r, 3, training.get(chin_key, "n/a"), fmt)
+            put(ws, r, 4, unit)
+            r += 1
+        put(ws, r, 1, "Deadline")
+        put(ws, r, 2, f"{training['deadline_gpus']:,.0f} GPUs x {training['deadline_days']:g} days")
+        r += 1
+    else:
+        put(ws, r, 1, "No constraints.training_deadline in the scenario: add one to size the training cluster.")
+        r += 1
+    r += 1
+    serving = result.sizing.get("serving")
+    put(ws, r, 1, "Serving fleet at the peak", bold=True)
+    r += 1
+    if not serving:
+        put(ws, r, 1, "No demand.peak_requests_per_second in the scenario: add one to size the serving fleet.")
+        r += 1
+    else:
+        for label, key, unit, fmt in _SERVING_INPUTS:
+            put(ws, r, 1, label)
+            value = _value(serving[key])
+            put(ws, r, 2, value, fmt if not isinstance(value, str) else None)
+            put(ws, r, 4, unit)
+            r += 1
+        for label, key, unit, fmt in _SERVING_ROWS:
+            put(ws, r, 1, label)
+            for col, design in ((2, "optimal"), (3, "chinchilla")):
+                value = _value(serving[design].get(key))
+                cell = put(ws, r, col, value, fmt if not isinstance(value, str) else None)
+                if key == "replicas" and not isinstance(value, str):
+                    note(cell, "ceil(peak requests/s x (generated tokens / throughput + prefill seconds) x "
+                               "(1 + headroom)); see tco/realism.py")
+            put(ws, r, 4, unit)
+            r += 1
+        for design in ("optimal", "chinchilla"):
+            for w in serving[design]["warnings"]:
+                put(ws, r, 1, f"Warning ({design})")
+                put(ws, r, 2, w)
+                r += 1
+        for n in serving["notes"]:
+            put(ws, r, 1, "Note")
+            put(ws, r, 2, n)
+            r += 1
+    widths(ws, [46, 22, 24, 28])
+    finish_sheet(ws, freeze="A5", last_col=4)

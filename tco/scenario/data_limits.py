@@ -1,0 +1,26 @@
+"""The `data:` section: acquisition price and the unique-token limit with its repetition model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .fields import Count, NonNegativeCount, _Model
+
+__all__ = ["Data"]
+
+
+class Data(_Model):
+    cost_usd_per_token: NonNegativeCount = Field(default=0.0, description="data acquisition $ per training token")
+    max_unique_tokens: Count | None = Field(
+        default=None, description="unique training tokens available (repeated epochs beyond it, see repetition)")
+    repetition: Literal["muennighoff2023", "none"] = Field(
+        default="muennighoff2023",
+        description="muennighoff2023: repeated epochs count as effective data D' (Muennighoff et al. 2023); "
+                    "none: max_unique_tokens is a hard cap on training tokens")
+
+    @property
+    def repeats(self) -> bool:
+        """True when the unique-token limit is modelled by repeated epochs (not a GP: exact 1-D solve)."""
+        return self.max_unique_tokens is not None and self.repetition == "muennighoff2023"

@@ -1,0 +1,173 @@
+"""Data limits: unique-token caps with repeated epochs (Muennighoff et al. 2023), solved exactly in 1-D."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tco
+from tco.errors import InfeasibleError
+from tco.model.compile import build_model
+from tco.model.repetition import R_D, SATURATION, effective_tokens, real_tokens
+from tco.scenario.load import scenario_from_dict
+from tco.sweep import demand_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+DOMAIN = ROOT / "scenarios" / "data-limited-domain-model.yaml"
+U = 300e9
+
+
+def _scenario(**changes):
+    data = tco.load_scenario(DOMAIN).model_dump()
+    for path, value in changes.items():
+        node = data
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node[part] = dict(node.get(part) or {})
+            node = node[part]
+        node[leaf] = value
+    return scenario_from_dict(data)
+
+
+def _brute_force(scenario, points=200_001):
+    """Cheapest point of a fine grid over the effective data D' on the iso-loss curve (caps as masks), zoomed in
+    twice around the grid minimum."""
+    model = build_model(scenario)
+    loss = model.loss
+    x = np.linspace(np.log(loss.b) / loss.q, np.log(U * SATURATION), points)[1:-1]
+    for _ in range(3):
+        d_eff = np.exp(x)
+        n = (loss.a / (1 - loss.b * d_eff**-loss.q)) ** (1 / loss.p)
+        d = real_tokens(d_eff, U)
+        cost = model.objective_value(n, d)
+        ok = np.isfinite(cost)
+        for cap in model.caps:
+            ok &= cap.value(n, d) <= cap.limit
+        cost = np.where(ok, cost, np.inf)
+        k = int(np.argmin(cost))
+        best = (float(cost[k]), float(n[k]), float(d[k]))
+        x = np.linspace(x[max(k - 2, 0)], x[min(k + 2, len(x) - 1)], 20_001)
+    return best
+
+
+def test_repetition_map_and_its_inverse():
+    d = np.array([1e9, U, 1.5 * U, 4 * U, 40 * U, 400 * U])
+    eff = effective_tokens(d, U)
+    assert eff[0] == 1e9 and eff[1] == U  # no repetition, no discount
+    assert np.all(np.diff(eff) > 0) and np.all(eff <= d)
+    assert real_tokens(eff[:-1], U) == pytest.approx(d[:-1], rel=1e-10)
+    # at 400 epochs D' is within 1e-11 of saturation: the inverse is ill-conditioned, yet close
+    assert real_tokens(eff[-1], U) == pytest.approx(d[-1], rel=1e-5)
+    # 4 epochs are worth almost as much as fresh data (Muennighoff et al. 2023: ~4 epochs "negligible" loss)
+    assert effective_tokens(4 * U, U) / (4 * U) == pytest.approx(0.9, abs=0.05)
+    # the derivative at one epoch is 1 (continuous slope at D = U)
+    h = 1e-6 * U
+    assert (effective_tokens(U + h, U) - U) / h == pytest.approx(1.0, rel=1e-6)
+
+
+def test_effective_data_never_exceeds_the_saturation():
+    d = np.logspace(9, 20, 500)
+    eff = effective_tokens(d, U)
+    assert np.all(eff <= U * (1 + R_D) * (1 + 1e-15))
+    assert SATURATION == pytest.approx(16.387756) and effective_tokens(1e22, U) == pytest.approx(U * SATURATION)
+    assert real_tokens(U * SATURATION, U) == np.inf
+
+
+def test_the_bundled_scenario_repeats_three_to_four_epochs_and_reaches_the_target():
+    result = tco.optimize(tco.load_scenario(DOMAIN))
+    limits = result.data_limits
+    assert 3.0 < limits["epochs"] < 4.0
+    assert limits["epochs"] == pytest.approx(result.optimal.tokens / U, rel=1e-12)
+    assert limits["effective_tokens"] == pytest.approx(effective_tokens(result.optimal.tokens, U), rel=1e-12)
+    # the loss uses D', costs the real D
+    assert result.optimal.loss == pytest.approx(result.target_loss, rel=1e-10)
+    assert result.chinchilla.loss == pytest.approx(result.target_loss, rel=1e-10)
+    assert result.optimal.training_flops == pytest.approx(6 * result.optimal.params * result.optimal.tokens)
+    assert result.cross_check.gp_status == "not a GP (data repetition): exact 1-D solve"
+    assert result.cross_check.agrees
+    assert result.savings.fraction > 0
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"constraints.max_params": 4e9},  # binds: fewer parameters, more epochs
+    {"constraints.max_tokens": 800e9},  # binds on the real D
+    {"demand.requests": 30e9},  # heavy demand: many epochs
+    {"constraints.training_deadline": {"gpus": 12, "days": 60}},  # binds on the real N D
+
+])
+def test_brute_force_agrees(changes):
+    scenario = _scenario(**changes)
+    result = tco.optimize(scenario)
+    cost, n, d = _brute_force(scenario)
+    assert result.optimal.total_cost_usd == pytest.approx(cost, rel=1e-6)
+    assert result.optimal.total_cost_usd <= cost * (1 + 1e-9)
+    for c in result.constraints:
+        assert c.relative_slack > -1e-9
+
+
+def test_binding_caps_are_reported():
+    result = tco.optimize(_scenario(**{"constraints.training_deadline": {"gpus": 12, "days": 60}}))
+    assert result.binding_constraints == ["constraints.training_deadline"]
+    with pytest.raises(InfeasibleError, match="training_deadline.*300B unique tokens"):
+        tco.optimize(_scenario(**{"constraints.training_deadline": {"gpus": 4, "days": 60}}))
+
+
+def test_flops_objective_chinchilla_baseline_is_the_flops_optimum():
+    scenario = _scenario(**{"demand.requests": 0.0})
+    result = tco.optimize(scenario, objective="flops")
+    # with no inference, the FLOPs optimum is the compute-optimal point under the same repetition model
+    assert result.optimal.params == pytest.approx(result.chinchilla.params, rel=1e-6)
+    assert result.optimal.tokens == pytest.approx(result.chinchilla.tokens, rel=1e-6)
+
+
+def test_repetition_none_equals_max_tokens():
+    hard = tco.optimize(_scenario(**{"data.repetition": "none"}))
+    capped = tco.optimize(_scenario(**{"data.max_unique_tokens": None, "constraints.max_tokens": U}))
+    assert hard.optimal.total_cost_usd == pytest.approx(capped.optimal.total_cost_usd, rel=1e-12)
+    assert hard.optimal.tokens == pytest.approx(U, rel=1e-9)
+    assert hard.binding_constraints == ["data.max_unique_tokens"]
+    assert not hard.data_limits
+    # repeating the data is cheaper than stopping at one epoch
+    assert tco.optimize(tco.load_scenario(DOMAIN)).optimal.total_cost_usd < hard.optimal.total_cost_usd
+
+
+def test_unreachable_target_names_the_numbers():
+    scenario = _scenario(**{"data.max_unique_tokens": 1e9})
+    with pytest.raises(InfeasibleError, match=r"1\.00B unique tokens.*16\.4B effective tokens.*needs at least") as exc:
+        tco.optimize(scenario)
+    message = str(exc.value)
+    assert "\n" not in message and "data.max_unique_tokens" in message
+    needed = float(message.rsplit("at least ", 1)[1].split(" ")[0].rstrip("B")) * 1e9
+    # with the unique-token count it names, the target is just reachable
+    assert needed > 1e9
+    tco.optimize(_scenario(**{"data.max_unique_tokens": needed * 1.05}))
+
+
+def test_demand_sweep_loops_the_exact_solver():
+    scenario = tco.load_scenario(DOMAIN)
+    own = scenario.demand.lifetime_prompt_tokens + scenario.demand.lifetime_generated_tokens
+    frame = demand_sweep(scenario, [1e10, own, 1e13])
+    result = tco.optimize(scenario)
+    assert frame["params"].iloc[1] == pytest.approx(result.optimal.params, rel=1e-9)
+    assert frame["total_cost_usd"].iloc[1] == pytest.approx(result.optimal.total_cost_usd, rel=1e-9)
+    assert frame["chinchilla_tokens"].iloc[0] == pytest.approx(result.chinchilla.tokens, rel=1e-9)
+    assert np.all(np.diff(frame["tokens"]) > 0)  # more demand, more epochs
+
+
+def test_cli_json_has_the_data_limit_fields(tco_run):
+    code, out, _ = tco_run("optimize", DOMAIN, "--json", "--no-report")
+    assert code == 0
+    data = json.loads(out)
+    assert data["inputs"]["data"]["max_unique_tokens"] == U
+    assert data["inputs"]["data"]["repetition"] == "muennighoff2023"
+    assert {"unique_tokens", "epochs", "effective_tokens"} <= set(data["data_limits"])
+    assert data["data_limits"]["epochs"] == pytest.approx(data["optimal"]["tokens"] / U, rel=1e-12)
+    assert data["cross_check"]["gp_status"].startswith("not a GP")
+
+
+@pytest.mark.parametrize("command", ["breakeven", "robust"])
+def test_commands_without_repetition_support_refuse_clearly(tco_run, command):
+    code, _, err = tco_run(command, DOMAIN)
+    assert code != 0 and "does not support data repetition yet" in err
