@@ -103,7 +103,7 @@ class TrainingDeadline(Cap):
     days: float = 0.0
 
     def describe(self):
-        return (f"{self.name} = {format_count(self.gpus)} GPUs x {self.days:g} days "
+        return (f"{self.name} = {self.gpus:,.0f} GPUs x {self.days:g} days "
                 f"({self.flops:.3g} training FLOPs)")
 
     @classmethod

@@ -83,7 +83,7 @@ def _realism_lines(result: Result) -> list[Text]:
         lines.append(Text.assemble(("Training cluster: ", "bold"),
                                    f"{sizing['gpus_needed']:,.0f} GPUs finish the optimum in the deadline's "
                                    f"{sizing['deadline_days']:g} days; on the deadline's "
-                                   f"{format_count(sizing['deadline_gpus'])} GPUs it takes "
+                                   f"{sizing['deadline_gpus']:,.0f} GPUs it takes "
                                    f"{sizing['days_needed']:,.1f} days"))
         if "chinchilla_gpus_needed" in sizing:
             lines.append(Text(f"  Chinchilla design: {sizing['chinchilla_gpus_needed']:,.0f} GPUs in the deadline's "
