@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from ..errors import FieldError
-from .fields import Count, NonNegativeCount, Positive, Utilization, _Model, _non_negative
+from .fields import Count, NonNegativeCount, Positive, Utilization, _Model, _non_negative, rule
 
 __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
            "check_ownership", "check_serving_fit", "check_horizon", "DTYPE_BYTES", "HOURS_PER_YEAR"]
@@ -26,28 +26,10 @@ DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "
 NonNegative = Annotated[float, AfterValidator(_non_negative)]
 
 
-def _growth(value: float) -> float:
-    if not value > -1:
-        raise ValueError(f"must be above -1 (-0.2 = demand shrinks 20% a year), got {value:g}")
-    return value
-
-
-def _pue(value: float) -> float:
-    if not value >= 1:
-        raise ValueError(f"must be at least 1 (facility power / IT power), got {value:g}")
-    return value
-
-
-def _batch(value: float) -> float:
-    if not value >= 1:
-        raise ValueError(f"must be at least 1 sequence, got {value:g}")
-    return value
-
-
-def _years(value: float) -> float:
-    if not 0 < value <= MAX_HORIZON_YEARS:
-        raise ValueError(f"must be in (0, {MAX_HORIZON_YEARS:g}] years, got {value:g}")
-    return value
+_growth = rule(lambda v: v > -1, "must be above -1 (-0.2 = demand shrinks 20% a year)")
+_pue = rule(lambda v: v >= 1, "must be at least 1 (facility power / IT power)")
+_batch = rule(lambda v: v >= 1, "must be at least 1 sequence")
+_years = rule(lambda v: 0 < v <= MAX_HORIZON_YEARS, f"must be in (0, {MAX_HORIZON_YEARS:g}] years")
 
 
 # --- owned hardware -------------------------------------------------------------------------------------

@@ -8,31 +8,24 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from ..units import parse_quantity
 
-__all__ = ["Count", "NonNegativeCount", "Positive", "Utilization", "PriceUsdPerHour"]
+__all__ = ["Count", "NonNegativeCount", "Positive", "Utilization", "PriceUsdPerHour", "rule"]
 
 
-def _positive(value: float) -> float:
-    if not value > 0:
-        raise ValueError(f"must be positive, got {value:g}")
-    return value
+def rule(holds, requirement: str):
+    """A pydantic after-validator: `holds(value)` or ValueError("<requirement>, got <value>")."""
+
+    def check(value: float) -> float:
+        if not holds(value):
+            raise ValueError(f"{requirement}, got {value:g}")
+        return value
+
+    return check
 
 
-def _non_negative(value: float) -> float:
-    if not value >= 0:
-        raise ValueError(f"must be zero or positive, got {value:g}")
-    return value
-
-
-def _utilization(value: float) -> float:
-    if not 0 < value <= 1:
-        raise ValueError(f"must be a fraction in (0, 1] (e.g. 0.45 for 45% MFU), got {value:g}")
-    return value
-
-
-def _price(value: float) -> float:
-    if not value > 0:
-        raise ValueError(f"must be a positive price in $ per device-hour, got {value:g}")
-    return value
+_positive = rule(lambda v: v > 0, "must be positive")
+_non_negative = rule(lambda v: v >= 0, "must be zero or positive")
+_utilization = rule(lambda v: 0 < v <= 1, "must be a fraction in (0, 1] (e.g. 0.45 for 45% MFU)")
+_price = rule(lambda v: v > 0, "must be a positive price in $ per device-hour")
 
 
 Count = Annotated[float, BeforeValidator(parse_quantity), AfterValidator(_positive)]
