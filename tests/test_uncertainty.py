@@ -182,3 +182,10 @@ def test_monte_carlo_draws_laws_from_a_fitted_law_files_bootstrap(tmp_path):
     assert spread["p10"] < spread["p50"] < spread["p90"]  # the law's uncertainty moves the optimum
     nominal = tco.optimize(scenario).optimal.params
     assert spread["p10"] < nominal * 1.5 and spread["p90"] > nominal / 1.5
+
+
+def test_monte_carlo_refuses_data_repetition_clearly():
+    data = tco.load_scenario(ROOT / "scenarios" / "data-limited-domain-model.yaml").model_dump()
+    data["uncertainty"] = {"samples": 100, "inputs": {"demand.requests": {"loguniform": ["1B", "5B"]}}}
+    with pytest.raises(tco.TcoError, match="does not support data repetition"):
+        monte_carlo(tco.scenario_from_dict(data), progress=False)
