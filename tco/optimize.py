@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 __all__ = ["optimize", "solve_model_exact", "design_point", "check_feasible", "assemble_result",
-           "CROSS_CHECK_TOLERANCE"]
+           "constraint_reports", "with_source", "CROSS_CHECK_TOLERANCE"]
 
 CROSS_CHECK_TOLERANCE = 1e-6
 #: Sardana et al. 2024 trained up to 10,000 tokens/param and found the Chinchilla form overstates the gains
@@ -58,9 +58,7 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
             check_feasible(model)  # raises with the names of the conflicting constraints
         gp = solve_gp(model)
     except InfeasibleError as exc:
-        if scenario.source is None:
-            raise
-        raise InfeasibleError(f"{scenario.source}: {exc}", exc.constraints) from None
+        raise with_source(scenario, exc) from None
     params, tokens, mu, _, polished = polish(model, gp.params, gp.tokens, gp.loss_dual, gp.cap_duals)
     if not polished:
         params, tokens, mu = gp.params, gp.tokens, np.nan
@@ -86,17 +84,31 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
     else:
         shadow_usd, shadow_flops = _shadow_by_difference(model, measure="usd"), shadow_objective
 
-    reports = tuple(
+    reports = constraint_reports(model, exact.binding, params, tokens, chin_n, chin_d)
+    warnings += _advice(optimal, reports)
+    return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings)
+
+
+def with_source(scenario: "Scenario", exc: InfeasibleError) -> InfeasibleError:
+    """The same infeasibility, its message prefixed with the scenario file when there is one."""
+    if scenario.source is None:
+        return exc
+    return InfeasibleError(f"{scenario.source}: {exc}", exc.constraints)
+
+
+def constraint_reports(model: Model, binding, params: float, tokens: float, chin_n: float, chin_d: float):
+    """One report per cap: value, slack and binding at the optimum; whether the Chinchilla baseline violates it.
+
+    `binding` holds the solver's verdict per cap; a cap counts as binding only if its slack is also ~0."""
+    return tuple(
         ConstraintReport(
             name=c.name, description=c.describe(), limit=c.limit, value=float(c.value(params, tokens)),
             relative_slack=float(c.relative_slack(params, tokens)),
-            binding=bool(exact.binding[m]) and abs(c.relative_slack(params, tokens)) < 1e-6,
+            binding=bool(binding[m]) and abs(c.relative_slack(params, tokens)) < 1e-6,
             chinchilla_violates=bool(c.relative_slack(chin_n, chin_d) < -1e-9),
         )
         for m, c in enumerate(model.caps)
     )
-    warnings += _advice(optimal, reports)
-    return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings)
 
 
 def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, chinchilla: DesignPoint,

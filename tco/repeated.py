@@ -7,13 +7,12 @@ the shared `design_point` at the real (N, D); the loss through the effective dat
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING
 
 from .errors import InfeasibleError
-from .model.repetition import R_D, SATURATION, effective_tokens, solve_model_repetition, solve_repetition
-from .result import ConstraintReport, CrossCheck, Result
+from .model.repetition import R_D, SATURATION, effective_tokens, solve_repetition
+from .result import CrossCheck, Result
 
 if TYPE_CHECKING:
     from .model.compile import Model
@@ -36,29 +35,15 @@ def _solve(model: "Model", *, chinchilla: bool = False, law=None, target=None):
                             cap_names=names, law=law, target_loss=target)
 
 
-def _shadow(model: "Model", measure: str) -> float:
-    """-(d measure / d loss) along the optimal path, by a central difference of exact solves."""
-    h = 1e-5 * max(model.target_loss - model.law.min_loss, 1e-3)
-    values = []
-    for loss in (model.target_loss - h, model.target_loss + h):
-        sol = solve_model_repetition(model.with_loss(loss))
-        if not bool(sol.feasible):
-            return math.inf
-        n, d = float(sol.params), float(sol.tokens)
-        values.append(float(model.usd(n, d) if measure == "usd" else model.flops(n, d)))
-    return (values[0] - values[1]) / (2 * h)
-
-
 def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
-    from .optimize import CROSS_CHECK_TOLERANCE, _advice, _max_rel, assemble_result, design_point
+    from .optimize import (CROSS_CHECK_TOLERANCE, _advice, _max_rel, _shadow_by_difference, assemble_result,
+                           constraint_reports, design_point, with_source)
 
     start = time.perf_counter()
     try:
         sol = _solve(model, law=model.law, target=model.target_loss)
     except InfeasibleError as exc:
-        if scenario.source is None:
-            raise
-        raise InfeasibleError(f"{scenario.source}: {exc}", exc.constraints) from None
+        raise with_source(scenario, exc) from None
     elapsed = time.perf_counter() - start
     chin = _solve(model, chinchilla=True, law=model.law, target=model.target_loss)
     params, tokens = sol.params, sol.tokens
@@ -70,15 +55,7 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
                        elapsed, CROSS_CHECK_TOLERANCE)
     optimal = design_point(scenario, model, params, tokens)
     chinchilla = design_point(scenario, model, chin.params, chin.tokens)
-    reports = tuple(
-        ConstraintReport(
-            name=c.name, description=c.describe(), limit=c.limit, value=float(c.value(params, tokens)),
-            relative_slack=float(c.relative_slack(params, tokens)),
-            binding=sol.binding[m] and abs(c.relative_slack(params, tokens)) < 1e-6,
-            chinchilla_violates=bool(c.relative_slack(chin.params, chin.tokens) < -1e-9),
-        )
-        for m, c in enumerate(model.caps)
-    )
+    reports = constraint_reports(model, sol.binding, params, tokens, chin.params, chin.tokens)
     warnings += _advice(optimal, reports)
     unique = float(model.unique_tokens)
     data_limits = {
@@ -91,7 +68,8 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
         "chinchilla_epochs": chin.tokens / unique,
         "chinchilla_effective_tokens": float(effective_tokens(chin.tokens, unique)),
     }
-    shadow_usd = _shadow(model, "usd")
-    shadow_flops = _shadow(model, "flops")
+    # solve_model_exact routes models with unique_tokens to the repetition solver, so differences work here too
+    shadow_usd = _shadow_by_difference(model, "usd")
+    shadow_flops = _shadow_by_difference(model, "flops")
     return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross,
                            warnings, data_limits=data_limits)

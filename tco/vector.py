@@ -183,13 +183,13 @@ def solve_vector(model: Model) -> VectorSolution:
 
 def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str | None) -> None:
     """Name the conflicting caps when the scenario itself is infeasible; else say how many elements are."""
-    from .optimize import check_feasible
+    from .optimize import check_feasible, with_source
 
     source = scenario.source or scenario.name
     try:
         check_feasible(build_model(scenario, objective))
     except InfeasibleError as exc:
-        raise InfeasibleError(f"{source}: {exc}", exc.constraints) from None
+        raise with_source(scenario, exc) from None
     bad = int(np.size(feasible) - np.count_nonzero(feasible))
     raise InfeasibleError(f"{source}: {bad} of {np.size(feasible)} scenarios have no design that reaches the loss "
                           "target within the constraints")
