@@ -9,8 +9,10 @@ import numpy as np
 
 from .errors import InfeasibleError
 from .model.compile import Model, build_model
-from .model.exact import ExactSolution, cap_interval, solve_exact
-from .realism import deployment_sizing, extra_inputs, ownership_comparison, time_value
+from .model.exact import ExactSolution, cap_interval
+from .model.regimes import regimes
+from .model.regimes import solve_model_exact as solve_regimes_exact
+from .realism import decode_roofline, deployment_sizing, extra_inputs, ownership_comparison, time_value
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .units import format_count
 
@@ -27,16 +29,9 @@ EXTRAPOLATION_TOKENS_PER_PARAM = 1_000.0
 
 
 def solve_model_exact(model: Model) -> ExactSolution:
-    if model.unique_tokens is not None:  # repeated epochs: not a GP, the exact 1-D solve of tco.model.repetition
-        from .model.repetition import solve_model_repetition
-
-        return solve_model_repetition(model)
-    loss = model.loss
-    return solve_exact(
-        loss.a, loss.p, loss.b, loss.q,
-        [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in model.active_terms],
-        [(c.n_exp, c.d_exp, c.limit) for c in model.caps],
-    )
+    """The independent exact optimum: the 1-D reduction (per decode regime with a roofline; by the repetition
+    solver when epochs repeat)."""
+    return solve_regimes_exact(model)
 
 
 def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
@@ -44,8 +39,7 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
 
     Raises InfeasibleError naming the conflicting constraints when no design reaches the loss target.
     """
-    from .model.polish import polish  # imported here: cvxpy is only needed once we solve
-    from .model.problem import solve_gp
+    from .model.problem import solve_gp  # imported here: cvxpy is only needed once we solve
 
     model = build_model(scenario, objective)
     if model.unique_tokens is not None:
@@ -59,9 +53,7 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
         gp = solve_gp(model)
     except InfeasibleError as exc:
         raise with_source(scenario, exc) from None
-    params, tokens, mu, _, polished = polish(model, gp.params, gp.tokens, gp.loss_dual, gp.cap_duals)
-    if not polished:
-        params, tokens, mu = gp.params, gp.tokens, np.nan
+    params, tokens, mu, polished = _polish(model, gp)
     ex_n, ex_d = float(exact.params), float(exact.tokens)
     ex_obj = float(model.objective_value(ex_n, ex_d))
     rel = _max_rel(params, ex_n, tokens, ex_d, float(model.objective_value(params, tokens)), ex_obj)
@@ -87,6 +79,22 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
     reports = constraint_reports(model, exact.binding, params, tokens, chin_n, chin_d)
     warnings += _advice(optimal, reports)
     return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings)
+
+
+def _polish(model: Model, gp):
+    """Newton-polish the GP point in each decode regime and keep the cheapest that converged; else the GP's.
+    A regime's crossover bound starts with no dual: the active-set loop adds it when the point lies across."""
+    from .model.polish import polish  # imported here: cvxpy is only needed once we solve
+
+    best = (gp.params, gp.tokens, np.nan, False)
+    best_value = math.inf
+    for regime in regimes(model):
+        extra = len(regime.model.caps) - len(model.caps)
+        n, d, mu, _, ok = polish(regime.model, gp.params, gp.tokens, gp.loss_dual, (*gp.cap_duals, *[0.0] * extra))
+        value = float(model.objective_value(n, d)) if ok else math.inf
+        if ok and value < best_value:
+            best, best_value = (n, d, mu, True), value
+    return best
 
 
 def with_source(scenario: "Scenario", exc: InfeasibleError) -> InfeasibleError:
@@ -139,6 +147,7 @@ def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, ch
         ownership=ownership_comparison(scenario, optimal),
         sizing=deployment_sizing(scenario, optimal, chinchilla),
         time_value=time_value(scenario),
+        decode_roofline=decode_roofline(scenario, optimal, chinchilla),
         **extra,
     )
 
@@ -247,7 +256,8 @@ def resolved_inputs(scenario: "Scenario", model: Model) -> dict:
         },
         "serving": {
             "hardware": s.device.name, "dtype": s.dtype, "peak_flops": s.peak_flops,
-            "prefill_mfu": s.prefill_mfu, "decode_mfu": s.decode_mfu,
+            "prefill_mfu": s.prefill_mfu, "decode_mfu": None if s.roofline is not None else s.decode_mfu,
+            "decode_model": "roofline" if s.roofline is not None else "decode_mfu",
             "price_usd_per_hour": s.usd_per_hour, "price_source": s.price_source, "source": s.device.source,
         },
         "demand": {

@@ -13,6 +13,10 @@ of N parameters, decoding a batch of b sequences:
     time per token   t(b) = max(t_c(b), t_m(b))
     throughput       b / t(b) generated tokens per second per replica
 
+With `serving.roofline:` the same step uses the roofline's numbers (`tco.scenario.roofline`): compute at its
+compute_efficiency, bandwidth x bandwidth_efficiency, and k = context x KV bytes per token of the design (memory
+holds the full prompt + generation per sequence), so sizing and the decode cost agree.
+
 The batch b is the largest whole number <= batch_size with t(b) <= max_time_per_output_token_ms (when set) and
 W + b k <= R x memory_gb (when the device has a memory figure). A prompt of p tokens takes
 2 N p / (R x peak x prefill_mfu) seconds of the replica (prefill is compute bound). Each request therefore occupies
@@ -35,6 +39,8 @@ import math
 from typing import TYPE_CHECKING
 
 from .scenario.extras import owned_cost_breakdown
+from .scenario.roofline import (PARAMS_PER_LAYER_D2, ShapeRule, decode_context_tokens, kv_bytes_per_token,
+                                roofline_coefficients)
 from .units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -42,7 +48,7 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 __all__ = ["ownership_comparison", "training_sizing", "serving_sizing", "deployment_sizing", "time_value",
-           "extra_inputs", "DEFAULT_REQUEST_NOTE"]
+           "decode_roofline", "extra_inputs", "DEFAULT_REQUEST_NOTE"]
 
 #: Which DesignPoint cost each phase's price multiplies.
 _PHASE_COST = {"training": "training_cost_usd", "serving": "inference_cost_usd"}
@@ -150,10 +156,8 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
         missing = "bytes_per_param" if bytes_per_param is None else "hardware.bandwidth_gb_per_s"
         out["warnings"].append(f"serving sizing needs {missing} for {s.device.name} / dtype {s.dtype}; set it")
         return out
-    replica_flops = s.devices_per_replica * s.peak_flops * s.prefill_mfu
-    bandwidth = s.replica_bandwidth_gb_per_s * 1e9
+    replica_flops, bandwidth, kv_per_seq, kv_resident = _replica_rates(scenario, n)
     weights = bytes_per_param * n
-    kv_per_seq = s.kv_cache_gb * 1e9 / s.batch_size
 
     def step_time(b):
         return max(2.0 * n * b / replica_flops, (weights + b * kv_per_seq) / bandwidth)
@@ -168,8 +172,8 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
                 f"weights > {s.devices_per_replica:g} x {s.device.memory_gb:g} GB; raise devices_per_replica "
                 "(or use a smaller dtype) to size its serving")
             return out
-        if kv_per_seq > 0:
-            limits["memory"] = _whole((memory - weights) / kv_per_seq)
+        if kv_resident > 0:
+            limits["memory"] = _whole((memory - weights) / kv_resident)
     if s.max_time_per_output_token_ms is not None:
         budget = s.max_time_per_output_token_ms / 1000.0
         by_compute = budget * replica_flops / (2.0 * n)
@@ -188,7 +192,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
         out["meets_latency"] = step_time(batch) * 1000.0 <= s.max_time_per_output_token_ms * (1 + 1e-12)
     t = step_time(batch)
     throughput = batch / t
-    prefill = 2.0 * n * prompt / replica_flops
+    prefill = 2.0 * n * prompt / (s.devices_per_replica * s.peak_flops * s.prefill_mfu)
     load = rps * (generated / throughput + prefill)  # busy replicas at the peak
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
     gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
@@ -205,9 +209,70 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
     return out
 
 
+def _replica_rates(scenario: "Scenario", n: float) -> tuple[float, float, float, float]:
+    """Per replica: decode FLOP/s, HBM bytes/s, KV bytes read per sequence per step, and KV bytes resident per
+    sequence. With `serving.roofline:` the roofline's efficiencies and KV model (reads at the average context,
+    residency at the full prompt + generation); else prefill MFU, peak bandwidth and kv_cache_gb / batch_size."""
+    s = scenario.serving
+    roof = s.roofline
+    if roof is None:
+        kv = s.kv_cache_gb * 1e9 / s.batch_size
+        return (s.devices_per_replica * s.peak_flops * s.prefill_mfu, s.replica_bandwidth_gb_per_s * 1e9, kv, kv)
+    compute_eff = roof.compute_efficiency if roof.compute_efficiency is not None else s.prefill_mfu
+    kv_coef, kv_exp = kv_bytes_per_token(roof)
+    per_token = kv_coef * n**kv_exp
+    d = scenario.demand
+    return (s.devices_per_replica * s.peak_flops * compute_eff,
+            s.replica_bandwidth_gb_per_s * 1e9 * roof.bandwidth_efficiency,
+            decode_context_tokens(scenario) * per_token,
+            (d.prompt_tokens_per_request + d.generated_tokens_per_request) * per_token)
+
+
 def _whole(x: float) -> int | float:
     """floor, forgiving rounding error: a design solved exactly onto a cap keeps the batch the cap was set for."""
     return math.floor(x * (1 + 1e-9)) if math.isfinite(x) else x
+
+
+def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "DesignPoint") -> dict:
+    """With `serving.roofline:`: the inputs in force and, per design, what bounds decode and what a generated
+    token costs (`tco.scenario.roofline`)."""
+    s = scenario.serving
+    roof = s.roofline
+    if roof is None:
+        return {}
+    times = roofline_coefficients(scenario)
+    kv_coef, kv_exp = kv_bytes_per_token(roof)
+    shape = None if roof.architecture is not None else (roof.shape or ShapeRule())
+
+    def point(design: "DesignPoint") -> dict:
+        n = design.params
+        compute, memory = float(times.compute_seconds(n)), float(times.memory_seconds(n))
+        seconds = max(compute, memory)
+        out = {"params": n, "bound": ("balanced" if abs(compute / memory - 1) < 1e-6 else
+                                      "compute" if compute > memory else "memory"),
+               "compute_seconds_per_token": compute, "memory_seconds_per_token": memory,
+               "device_seconds_per_token": seconds,
+               "time_per_output_token_ms": seconds * s.batch_size / s.devices_per_replica * 1000.0,
+               "effective_decode_mfu": 2.0 * n / (s.peak_flops * seconds),
+               "kv_bytes_per_token": kv_coef * n**kv_exp,
+               "usd_per_million_generated_tokens": s.usd_per_hour / 3600.0 * seconds * 1e6}
+        if shape is not None:
+            layers = (n / (PARAMS_PER_LAYER_D2 * shape.aspect_ratio**2)) ** (1.0 / 3.0)
+            out.update(derived_layers=layers, derived_d_model=shape.aspect_ratio * layers)
+        return out
+
+    return {
+        "compute_efficiency": roof.compute_efficiency if roof.compute_efficiency is not None else s.prefill_mfu,
+        "bandwidth_efficiency": roof.bandwidth_efficiency, "batch_size": s.batch_size,
+        "context_tokens": decode_context_tokens(scenario), "kv_bytes_per_value": roof.kv_bytes_per_value,
+        "bytes_per_param": s.weight_bytes_per_param, "bandwidth_gb_per_s": s.device.bandwidth_gb_per_s,
+        "kv": (f"architecture: {roof.architecture.layers:g} layers x {roof.architecture.kv_heads:g} KV heads x "
+               f"{roof.architecture.head_dim:g} head dim" if shape is None else
+               f"shape rule: d_model = {shape.aspect_ratio:g} x layers, KV heads = {shape.kv_head_fraction:g} "
+               "x query heads, N = 12 layers d_model^2"),
+        "crossover_params": float(times.crossover_params()),
+        "optimal": point(optimal), "chinchilla": point(chinchilla),
+    }
 
 
 def time_value(scenario: "Scenario") -> dict:

@@ -7,10 +7,12 @@ the shared `design_point` at the real (N, D); the loss through the effective dat
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING
 
 from .errors import InfeasibleError
+from .model.regimes import regimes
 from .model.repetition import R_D, SATURATION, effective_tokens, solve_repetition
 from .result import CrossCheck, Result
 
@@ -24,15 +26,29 @@ GP_STATUS = "not a GP (data repetition): exact 1-D solve"
 
 
 def _solve(model: "Model", *, chinchilla: bool = False, law=None, target=None):
+    """The repetition solve; with a serving roofline, per decode regime (tco.model.regimes), the cheaper kept."""
     loss = model.loss
     if chinchilla:
-        terms, caps, names = [(1, 1, 6.0)], [], ()
-    else:
-        terms = [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in model.terms]
-        caps = [(c.n_exp, c.d_exp, c.limit) for c in model.caps]
-        names = tuple(c.describe() for c in model.caps)
-    return solve_repetition(loss.a, loss.p, loss.b, loss.q, float(model.unique_tokens), terms, caps,
-                            cap_names=names, law=law, target_loss=target)
+        return solve_repetition(loss.a, loss.p, loss.b, loss.q, float(model.unique_tokens), [(1, 1, 6.0)], [],
+                                law=law, target_loss=target)
+    best, error = None, None
+    for regime in regimes(model):
+        part = regime.model
+        try:
+            sol = solve_repetition(
+                loss.a, loss.p, loss.b, loss.q, float(model.unique_tokens),
+                [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in part.terms],
+                [(c.n_exp, c.d_exp, c.limit) for c in part.caps], cap_names=tuple(c.describe() for c in part.caps),
+                law=law, target_loss=target)
+        except InfeasibleError as exc:  # the model's own caps come first, so they are what the error names
+            error = error or exc
+            continue
+        sol = dataclasses.replace(sol, binding=sol.binding[:len(model.caps)])
+        if best is None or sol.objective_value < best.objective_value:
+            best = sol
+    if best is None:
+        raise error
+    return best
 
 
 def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:

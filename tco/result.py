@@ -101,6 +101,8 @@ class Result:
     time_value: dict[str, Any] = field(default_factory=dict)
     #: with `data: {max_unique_tokens}` and repetition: unique tokens, epochs D/U and effective data D'
     data_limits: dict[str, Any] = field(default_factory=dict)
+    #: with `serving.roofline:`: what bounds decode (compute or memory) and the cost per token, per design
+    decode_roofline: dict[str, Any] = field(default_factory=dict)
 
     @property
     def binding_constraints(self) -> list[str]:
@@ -118,8 +120,8 @@ class Result:
             "objective": self.objective,
             "law": self.law,
             "target_loss": self.target_loss,
-            "optimal": self.optimal.to_dict(),
-            "chinchilla": self.chinchilla.to_dict(),
+            "optimal": {**self.optimal.to_dict(), **self._epochs("")},
+            "chinchilla": {**self.chinchilla.to_dict(), **self._epochs("chinchilla_")},
             "savings": asdict(self.savings),
             "over_training": {"tokens_factor": self.tokens_factor, "params_factor": self.params_factor},
             "loss_shadow_price_usd_per_nat": self.loss_shadow_price_usd_per_nat,
@@ -134,7 +136,15 @@ class Result:
             "sizing": self.sizing,
             "time_value": self.time_value,
             **({"data_limits": self.data_limits} if self.data_limits else {}),
+            **({"decode_roofline": self.decode_roofline} if self.decode_roofline else {}),
         })
+
+    def _epochs(self, prefix: str) -> dict[str, float]:
+        """With repeated data: the design's epochs over the unique tokens and its effective data D'."""
+        if not self.data_limits:
+            return {}
+        return {"epochs": self.data_limits[f"{prefix}epochs"],
+                "effective_tokens": self.data_limits[f"{prefix}effective_tokens"]}
 
     def to_frame(self):
         """A pandas DataFrame: one row per metric, columns optimal, chinchilla and optimal/chinchilla."""

@@ -216,6 +216,10 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     from .model.repetition import reject_repetition
 
     reject_repetition(scenario, "tco robust")
+    if scenario.serving.roofline is not None:  # its GP takes sums of monomials; the roofline is a max of two
+        raise TcoError(f"{scenario.source or scenario.name}: tco robust does not support serving.roofline yet "
+                       "(decode priced by max(compute, memory)); price decode with serving.decode_mfu for a robust "
+                       "design, or use tco montecarlo / tco sensitivity, which do support the roofline")
     if not 0 < quantile <= 1:
         raise TcoError(f"--quantile must be in (0, 1], got {quantile:g}")
     if int(samples) != samples or samples < 1:

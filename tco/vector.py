@@ -21,8 +21,8 @@ from pydantic import BaseModel
 
 from .errors import InfeasibleError, ScenarioError
 from .model.compile import Model, build_model
-from .model.exact import solve_exact
 from .model.fast import solve_standard
+from .model.regimes import solve_model_exact
 from .units import SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ def numeric_paths(scenario: "Scenario") -> list[str]:
                 paths.append(f"{prefix}{name}")
 
     walk(scenario, "")
-    paths = [p for p in paths if not p.startswith("law.")]
+    unused = {"serving.decode_mfu"} if scenario.serving.roofline is not None else set()  # the roofline prices decode
+    paths = [p for p in paths if not p.startswith("law.") and p not in unused]
     return paths + [f"law.{k}" for k in scenario.resolved_law.constants()]
 
 
@@ -147,38 +148,35 @@ class VectorSolution:
 
 
 def solve_vector(model: Model) -> VectorSolution:
-    """Exact optimum for every element: the fast kernel for the standard cost shape, else the general solver."""
-    if model.unique_tokens is not None:  # repeated epochs: the scalar 1-D solve, element by element
-        from .model.repetition import solve_model_repetition
+    """Exact optimum for every element: the fast kernel for the standard cost shape, else the general exact
+    solver (per decode regime with a roofline; the repetition solver, element by element, when epochs repeat)."""
+    standard = _solve_standard(model) if model.unique_tokens is None and model.roofline is None else None
+    if standard is not None:
+        return standard
+    sol = solve_model_exact(model)
+    return VectorSolution(sol.params, sol.tokens, sol.feasible,
+                          {c.name: sol.binding[m] for m, c in enumerate(model.caps)})
 
-        sol = solve_model_repetition(model)
-        return VectorSolution(sol.params, sol.tokens, sol.feasible,
-                              {c.name: sol.binding[m] for m, c in enumerate(model.caps)})
-    loss = model.loss
+
+def _solve_standard(model: Model) -> VectorSolution | None:
+    """The fast kernel `tco.model.fast.solve_standard`, or None when the model is not of its shape."""
     coefs = {"kt": 0.0, "ki": 0.0, "kd": 0.0}
-    general = False
     for term in model.terms:
         field = _TERM_FIELDS.get((term.n_exp, term.d_exp))
         if field is None:
-            general = True
-        else:
-            coefs[field] = coefs[field] + term.weight(model.objective)
+            return None
+        coefs[field] = coefs[field] + term.weight(model.objective)
     caps = {"n_max": np.inf, "d_max": np.inf, "nd_max": np.inf}
     for cap in model.caps:
         field = _CAP_FIELDS.get((cap.n_exp, cap.d_exp))
         if field is None:
-            general = True
-        else:
-            caps[field] = np.minimum(caps[field], cap.limit)
-    if not general:
-        n, d, _, feasible, masks = solve_standard(loss.a, loss.p, loss.b, loss.q, **coefs, **caps)
-        by_field = {"n_max": masks["max_params"], "d_max": masks["max_tokens"], "nd_max": masks["training_deadline"]}
-        binding = {c.name: by_field[_CAP_FIELDS[(c.n_exp, c.d_exp)]] for c in model.caps}
-        return VectorSolution(n, d, feasible, binding)
-    terms = [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in model.terms]  # pragma: no cover - future terms
-    sol = solve_exact(loss.a, loss.p, loss.b, loss.q, terms, [(c.n_exp, c.d_exp, c.limit) for c in model.caps])
-    return VectorSolution(sol.params, sol.tokens, sol.feasible,
-                          {c.name: sol.binding[m] for m, c in enumerate(model.caps)})
+            return None
+        caps[field] = np.minimum(caps[field], cap.limit)
+    loss = model.loss
+    n, d, _, feasible, masks = solve_standard(loss.a, loss.p, loss.b, loss.q, **coefs, **caps)
+    by_field = {"n_max": masks["max_params"], "d_max": masks["max_tokens"], "nd_max": masks["training_deadline"]}
+    binding = {c.name: by_field[_CAP_FIELDS[(c.n_exp, c.d_exp)]] for c in model.caps}
+    return VectorSolution(n, d, feasible, binding)
 
 
 def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str | None) -> None:

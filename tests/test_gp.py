@@ -24,7 +24,7 @@ def test_problem_is_dpp_and_reused_across_parameter_changes():
     model = build_model(scenario())
     solve_gp(model)
     before = _program.cache_info()
-    program = _program(model.loss.p, model.loss.q, ((1, 1), (1, 0), (1, 0)), ())
+    program = _program(model.loss.p, model.loss.q, ((1, 1), (1, 0), (1, 0)), (), None)
     assert program.problem.is_dgp(dpp=True)
     for requests in (1e9, 1e11):
         solve_gp(build_model(scenario(demand={**SCENARIO["demand"], "requests": requests})))

@@ -19,8 +19,10 @@ from tco.scenario import scenario_from_dict
 from tco.uncertainty.distributions import replace_law
 
 ROOT = Path(__file__).resolve().parents[1]
-# scenarios with repeated data are refused by this command for now (tests/test_data_limits.py checks that)
-SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not tco.load_scenario(p).data.repeats]
+# scenarios with repeated data or a serving roofline are refused by this command for now (tests/test_data_limits.py
+# and tests/test_roofline.py check that)
+SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml"))
+             if not tco.load_scenario(p).data.repeats and tco.load_scenario(p).serving.roofline is None]
 COST = ROOT / "scenarios" / "sardana-cost-objective.yaml"
 CAPPED = ROOT / "scenarios" / "capped-deadline-and-data.yaml"
 

@@ -39,11 +39,17 @@ class Model:
 
     @property
     def active_terms(self) -> tuple[CostTerm, ...]:
-        """Terms with a positive weight in the objective (GP parameters must be positive)."""
-        return tuple(t for t in self.terms if t.weight(self.objective) > 0)
+        """Monomial terms with a positive weight in the objective (GP parameters must be positive); a term
+        that is not a monomial (the roofline decode) is left to the GP and `tco.model.regimes`."""
+        return tuple(t for t in self.terms if not hasattr(t, "pieces") and t.weight(self.objective) > 0)
+
+    @property
+    def roofline(self):
+        """The roofline decode term, or None when decode is priced at a fixed MFU."""
+        return next((t for t in self.terms if hasattr(t, "pieces")), None)
 
     def objective_value(self, params, tokens):
-        return sum(t.weight(self.objective) * t.monomial(params, tokens) for t in self.terms)
+        return self.usd(params, tokens) if self.objective == "usd" else self.flops(params, tokens)
 
     def usd(self, params, tokens):
         return sum(t.usd(params, tokens) for t in self.terms)

@@ -63,16 +63,20 @@ def cap_interval(n_exp, d_exp, limit, a, p, b, q):
     m(zeta) = n_exp log N + d_exp log D - log limit has derivative n_exp w/p - d_exp r/q, which changes sign
     once, at zeta* = log(d_exp p / (n_exp q)): m falls, then rises. The interval is {m <= 0} around zeta*.
     """
-    log_limit = np.log(limit)
+    with np.errstate(divide="ignore"):  # a limit of 0 (an empty regime, tco.model.regimes) is log 0 = -inf
+        log_limit = np.log(limit)
 
     def m(zeta):
         log_n, log_d = curve_point(zeta, a, p, b, q)
         return _log_monomial(n_exp, d_exp, log_n, log_d) - log_limit
 
+    if n_exp < 0 < d_exp or d_exp < 0 < n_exp or (n_exp < 0 and d_exp < 0):
+        raise ValueError("caps are N^i D^j <= limit with i, j >= 0, or a lower bound on one of N, D alone")
+    # N grows and D shrinks along the curve: a one-variable m is monotone, so its minimum is at an end
     if n_exp == 0:
-        bottom = np.full(np.broadcast(log_limit, a, b).shape, ZETA_MAX)
+        bottom = np.full(np.broadcast(log_limit, a, b).shape, ZETA_MAX if d_exp > 0 else ZETA_MIN)
     elif d_exp == 0:
-        bottom = np.full(np.broadcast(log_limit, a, b).shape, ZETA_MIN)
+        bottom = np.full(np.broadcast(log_limit, a, b).shape, ZETA_MIN if n_exp > 0 else ZETA_MAX)
     else:
         bottom = np.clip(np.log(d_exp * p / (n_exp * q)) + np.zeros(np.broadcast(log_limit, a, b).shape),
                          ZETA_MIN, ZETA_MAX)
@@ -107,7 +111,8 @@ def solve_exact(a, p, b, q, terms, caps=(), rel_tol: float = 1e-9) -> ExactSolut
     """Minimize ``sum_k c_k N^i_k D^j_k`` subject to ``a N^-p + b D^-q <= 1`` and caps, elementwise.
 
     terms: sequence of (i_k, j_k, c_k) with i_k, j_k >= 0 and c_k > 0 (arrays broadcast);
-    caps: sequence of (n_exp, d_exp, limit), limit may be np.inf for "absent".
+    caps: sequence of (n_exp, d_exp, limit), limit may be np.inf for "absent" and 0 for "nothing allowed";
+    n_exp, d_exp >= 0, or one of them negative and the other 0 (a lower bound, e.g. N >= N* as N^-1 <= 1/N*).
     """
     a, p, b, q = (np.asarray(v, dtype=float) for v in (a, p, b, q))
     terms = [(i, j, np.asarray(c, dtype=float)) for i, j, c in terms]
@@ -120,7 +125,7 @@ def solve_exact(a, p, b, q, terms, caps=(), rel_tol: float = 1e-9) -> ExactSolut
     feasible = lo <= hi
     zeta = np.clip(zeta, lo, hi)
     log_n, log_d = curve_point(zeta, a, p, b, q)
-    with np.errstate(invalid="ignore"):  # infeasible elements have no point: inf - inf is "not binding"
+    with np.errstate(invalid="ignore", divide="ignore"):  # infeasible elements: inf - inf is "not binding"
         binding = np.array([
             _log_monomial(n_exp, d_exp, log_n, log_d) - np.log(limit) >= -rel_tol for n_exp, d_exp, limit in caps
         ]).reshape((len(caps), *np.shape(zeta)))

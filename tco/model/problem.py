@@ -42,10 +42,11 @@ class GPSolution:
 
 
 class GeometricProgram:
-    """minimize sum_k w_k n^i_k d^j_k  s.t.  a n^-p + b d^-q <= 1,  c_m n^i_m d^j_m <= 1 (all inputs Parameters)."""
+    """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q <= 1,  c_m n^i_m d^j_m <= 1
+    (all inputs Parameters; the bracket is a roofline decode term, `tco.model.terms.RooflineDecodeCost`)."""
 
     def __init__(self, p: float, q: float, term_exps: tuple[tuple[int, int], ...],
-                 cap_exps: tuple[tuple[int, int], ...]):
+                 cap_exps: tuple[tuple[int, int], ...], roofline: tuple[float, bool] | None = None):
         self.n = cp.Variable(pos=True, name="params_scaled")
         self.d = cp.Variable(pos=True, name="tokens_scaled")
         self.loss_a = cp.Parameter(pos=True, name="loss_a")
@@ -53,7 +54,16 @@ class GeometricProgram:
         self.weights = [cp.Parameter(pos=True, name=f"weight_{k}") for k in range(len(term_exps))]
         self.cap_coefs = [cp.Parameter(pos=True, name=f"cap_{m}") for m in range(len(cap_exps))]
         self.term_exps, self.cap_exps = term_exps, cap_exps
-        objective = cp.sum(cp.hstack([w * self._monomial(i, j) for w, (i, j) in zip(self.weights, term_exps)]))
+        parts = [w * self._monomial(i, j) for w, (i, j) in zip(self.weights, term_exps)]
+        self.roofline = roofline
+        if roofline is not None:  # decode = max(compute, memory): log-log convex, so still a GP
+            kv_exp, has_kv = roofline
+            self.roof = [cp.Parameter(pos=True, name=f"roofline_{k}") for k in ("compute", "weights", "kv")]
+            memory = self.roof[1] * self.n
+            if has_kv:
+                memory = memory + (self.roof[2] * self.n**kv_exp if kv_exp else self.roof[2])
+            parts.append(cp.maximum(self.roof[0] * self.n, memory))
+        objective = cp.sum(cp.hstack(parts))
         self.loss_constraint = self.loss_a * self.n ** (-p) + self.loss_b * self.d ** (-q) <= 1
         self.cap_constraints = [c * self._monomial(i, j) <= 1 for c, (i, j) in zip(self.cap_coefs, cap_exps)]
         self.problem = cp.Problem(cp.Minimize(objective), [self.loss_constraint, *self.cap_constraints])
@@ -71,8 +81,16 @@ class GeometricProgram:
         loss = model.loss
         n0 = (loss.a * (loss.p + loss.q) / loss.q) ** (1 / loss.p)  # equal-loss Chinchilla point: the scales
         d0 = (loss.b * (loss.p + loss.q) / loss.p) ** (1 / loss.q)
-        raw = [t.weight(model.objective) * n0**t.n_exp * d0**t.d_exp for t in model.active_terms]
+        monomials, roof = _gp_terms(model)
+        raw = [t.weight(model.objective) * n0**t.n_exp * d0**t.d_exp for t in monomials]
         f0 = float(sum(raw))
+        if roof is not None:
+            times = roof.times
+            roof_raw = [roof.usd_per_second * times.compute_s * n0, roof.usd_per_second * times.weights_s * n0,
+                        roof.usd_per_second * times.kv_s * n0**times.kv_exp]
+            f0 += max(roof_raw[0], roof_raw[1] + roof_raw[2])
+            for param, value in zip(self.roof, roof_raw):
+                param.value = value / f0
         self.loss_a.value = loss.a * n0 ** (-loss.p)
         self.loss_b.value = loss.b * d0 ** (-loss.q)
         for param, value in zip(self.weights, raw):
@@ -105,13 +123,26 @@ class GeometricProgram:
         )
 
 
+def _gp_terms(model: Model):
+    """(monomial terms with positive weight, the roofline decode term or None) as the GP takes them: a FLOPs
+    objective counts decode as the monomial 2 N per token, and a roofline with no demand costs nothing."""
+    monomials = list(model.active_terms)
+    roof = model.roofline
+    if roof is not None and (model.objective == "flops" or not roof.usd_per_second > 0):
+        monomials += [t for t in roof.pieces("flops", "single") if t.weight(model.objective) > 0]
+        roof = None
+    return monomials, roof
+
+
 @lru_cache(maxsize=64)
-def _program(p: float, q: float, term_exps, cap_exps) -> GeometricProgram:
-    return GeometricProgram(p, q, term_exps, cap_exps)
+def _program(p: float, q: float, term_exps, cap_exps, roofline) -> GeometricProgram:
+    return GeometricProgram(p, q, term_exps, cap_exps, roofline)
 
 
 def solve_gp(model: Model) -> GPSolution:
     """Solve `model` with the cached program of its shape (compiled on first use, then parameter updates)."""
-    terms = tuple((t.n_exp, t.d_exp) for t in model.active_terms)
+    monomials, roof = _gp_terms(model)
+    terms = tuple((t.n_exp, t.d_exp) for t in monomials)
     caps = tuple((c.n_exp, c.d_exp) for c in model.caps)
-    return _program(model.loss.p, model.loss.q, terms, caps).solve(model)
+    shape = None if roof is None else (roof.times.kv_exp, bool(roof.times.kv_s > 0))
+    return _program(model.loss.p, model.loss.q, terms, caps, shape).solve(model)

@@ -161,7 +161,7 @@ def solve_repetition(a, p, b, q, unique, terms, caps=(), *, cap_names=(), law=No
     for (i, j, lim), name in zip(caps, names):
         if not np.isfinite(lim):
             continue
-        interval = _cap_interval(curve, i, j, lim, lo, hi)
+        interval = _cap_interval(curve, i, j, lim, lo, hi) if lim > 0 else None  # 0: an empty decode regime
         if interval is None or max(lo, interval[0]) > min(hi, interval[1]):
             raise InfeasibleError(
                 f"infeasible: {name} and the loss target leave no design with "

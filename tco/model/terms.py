@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from ..hardware import usd_per_flop
+from ..scenario.roofline import RooflineCoefficients, roofline_coefficients
+from ..units import SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["CostTerm", "TrainingCost", "PrefillCost", "DecodeCost", "DataCost", "TERMS"]
+__all__ = ["CostTerm", "TrainingCost", "PrefillCost", "DecodeCost", "RooflineDecodeCost", "DataCost", "Monomial",
+           "TERMS"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ class PrefillCost(_InferenceCost):
 
 @dataclass(frozen=True)
 class DecodeCost(_InferenceCost):
-    """Lifetime generated tokens at the decode MFU (memory bound at small batch, so low)."""
+    """Lifetime generated tokens at the decode MFU (memory bound at small batch, so low); with
+    `serving.roofline:` the `RooflineDecodeCost` instead."""
 
     name = "decode"
     label = "inference: decode"
@@ -107,6 +111,67 @@ class DecodeCost(_InferenceCost):
     @staticmethod
     def _tokens_and_mfu(scenario):
         return scenario.demand.lifetime_generated_tokens, scenario.serving.decode_mfu
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        if scenario.serving.roofline is not None:
+            return RooflineDecodeCost.from_scenario(scenario)
+        return super().from_scenario(scenario)
+
+
+@dataclass(frozen=True)
+class RooflineDecodeCost:
+    """Decode priced by the serving roofline (`tco.scenario.roofline`): lifetime generated tokens T at
+    $/device-second x max(compute_s N, weights_s N + kv_s N^kv_exp). Not a monomial but the max of two
+    posynomials: the GP takes it as is (`cp.maximum`); the exact solvers split N at the crossover into a
+    memory-bound and a compute-bound regime of monomials (`tco.model.regimes`)."""
+
+    name: ClassVar[str] = "decode"
+    label: ClassVar[str] = "inference: decode (roofline)"
+    per_inference_token: ClassVar[bool] = True
+
+    flops_coef: float  # 2 T: FLOPs stay 2N per token whatever bounds the time
+    usd_per_second: float  # T x $/device-hour / 3600
+    times: RooflineCoefficients
+
+    def usd(self, params, tokens):
+        return self.usd_per_second * self.times.seconds(params)
+
+    def flops(self, params, tokens):
+        return self.flops_coef * params
+
+    def pieces(self, objective: str, regime: str) -> tuple["Monomial", ...]:
+        """The monomials this term equals in one regime ('memory' or 'compute'); FLOPs need no regimes."""
+        if objective == "flops":
+            return (Monomial("decode", 1, 0, self.flops_coef, 0.0),)
+        if regime == "compute":
+            return (Monomial("decode", 1, 0, self.flops_coef, self.usd_per_second * self.times.compute_s),)
+        return (Monomial("decode", 1, 0, self.flops_coef, self.usd_per_second * self.times.weights_s),
+                Monomial("decode_kv", self.times.kv_exp, 0, 0.0, self.usd_per_second * self.times.kv_s))
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        serving = scenario.serving
+        tokens = scenario.demand.lifetime_generated_tokens
+        return cls(flops_coef=2.0 * tokens, usd_per_second=tokens * serving.usd_per_hour / SECONDS_PER_HOUR,
+                   times=roofline_coefficients(scenario))
+
+
+@dataclass(frozen=True)
+class Monomial:
+    """One monomial ``coef x N^n_exp x D^d_exp`` with its exponents as data: a regime's share of a term that
+    is not itself a monomial (`RooflineDecodeCost.pieces`). Same interface as `CostTerm`."""
+
+    name: str
+    n_exp: float
+    d_exp: float
+    flops_coef: float
+    usd_coef: float
+
+    monomial = CostTerm.monomial
+    flops = CostTerm.flops
+    usd = CostTerm.usd
+    weight = CostTerm.weight
 
 
 @dataclass(frozen=True)

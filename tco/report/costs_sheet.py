@@ -13,7 +13,7 @@ from .xlsx import define, finish_sheet, header, note, put, put_formula, widths
 if TYPE_CHECKING:
     from ..result import Result
 
-__all__ = ["write_costs", "COST_ROWS"]
+__all__ = ["write_costs", "COST_ROWS", "ROOFLINE_DECODE_COST"]
 
 # key, label, unit, format, formula template ({n}, {d}: the column's N and D cells; {col}: its letter; names)
 COST_ROWS: tuple[tuple[str, str, str, str, str | None], ...] = (
@@ -39,6 +39,13 @@ COST_ROWS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("total_cost_usd", "Total cost", "$", "usd",
      "={col}{training_cost_usd}+{col}{inference_cost_usd}+{col}{data_cost_usd}"),
 )
+#: With `serving.roofline:` decode is priced per token at the longer of compute and memory time
+#: (tco.scenario.roofline): device-seconds x $/device-hour / 3600 x lifetime generated tokens.
+ROOFLINE_DECODE_COST = (
+    "={lifetime_generated_tokens}*{serve_price_usd_per_hour}/3600"
+    "*MAX(2*{n}/({serve_peak_flops}*{roof_compute_efficiency}),"
+    "({roof_bytes_per_param}*{n}/{roof_batch_size}+{roof_context_tokens}*{roof_kv_coef}*{n}^{roof_kv_exp})"
+    "/({roof_bandwidth_gb_per_s}*1000000000*{roof_bandwidth_efficiency}))")
 _FIRST_ROW = 2
 ROW_OF = {key: _FIRST_ROW + i for i, (key, *_rest) in enumerate(COST_ROWS)}
 
@@ -79,6 +86,8 @@ def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, 
             elif template == "LOSS":
                 put_formula(ws, row, col, _loss_formula(law_form, n, _effective_data(d, result), names), fmt)
             else:
+                if key == "decode_cost_usd" and "roof_kv_coef" in names:
+                    template = ROOFLINE_DECODE_COST
                 put_formula(ws, row, col, template.format(n=n, d=d, col=col_letter, **ROW_OF, **names), fmt)
             out[f"{which}_{key}"] = define(wb, f"{prefix}{which}_{key}", ws, row, col)
         put_formula(ws, row, 5, f"=IF(D{row}=0,\"\",C{row}/D{row})", "ratio")

@@ -51,8 +51,9 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
         InputRow("serve_peak_flops", "Serving dense peak", s.peak_flops, "FLOP/s per device", s.device.source),
         InputRow("prefill_mfu", "Prefill MFU", s.prefill_mfu, "fraction",
                  _given(s, "prefill_mfu", _SARDANA_DEFAULT), "fraction"),
-        InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
-                 _given(s, "decode_mfu", _SARDANA_DEFAULT), "fraction"),
+        *([InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
+                    _given(s, "decode_mfu", _SARDANA_DEFAULT), "fraction")] if s.roofline is None else
+          _roofline_rows(scenario)),
         *_ownership_rows("serve", s),
         InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
                  s.price_source, "usd_precise"),
@@ -156,6 +157,39 @@ def _serving_fit_rows(s) -> list[InputRow]:
                      "derived: (ms/1000 x devices x bandwidth - KV) / bytes per parameter", "sci", False),
         ]
     return rows
+
+
+def _roofline_rows(scenario: "Scenario") -> list[InputRow]:
+    """Decode priced by the serving roofline: the inputs of its MAX(compute, memory) formula on Costs."""
+    from ..scenario.roofline import decode_context_tokens, kv_bytes_per_token
+
+    s = scenario.serving
+    roof = s.roofline
+    kv_coef, kv_exp = kv_bytes_per_token(roof)
+    kv_source = ("derived: 2 x layers x kv_heads x head_dim x kv bytes (roofline.architecture)"
+                 if roof.architecture is not None else
+                 "derived: shape rule 2 x kv_head_fraction x kv bytes x r x (12 r^2)^(-2/3), r = d_model/layers")
+    return [
+        InputRow("roof_compute_efficiency", "Decode compute efficiency (roofline)",
+                 roof.compute_efficiency if roof.compute_efficiency is not None else s.prefill_mfu, "fraction",
+                 _given(roof, "compute_efficiency", "default: the prefill MFU"), "fraction"),
+        InputRow("roof_bandwidth_gb_per_s", "Serving HBM bandwidth", s.device.bandwidth_gb_per_s,
+                 "GB/s per device", s.device.source, "plain"),
+        InputRow("roof_bandwidth_efficiency", "Decode bandwidth efficiency (MBU)", roof.bandwidth_efficiency,
+                 "fraction", _given(roof, "bandwidth_efficiency", "default: 0.8 (Databricks 2023 measured 55-60%; "
+                 "llm-analysis calls 90% aggressive)"), "fraction"),
+        InputRow("roof_batch_size", "Decode batch (sequences per replica)", s.batch_size, "sequences",
+                 _given(s, "batch_size", "default: 32 (assumption)"), "plain"),
+        InputRow("roof_context_tokens", "Decode context per generated token", decode_context_tokens(scenario),
+                 "tokens", _given(roof, "context_tokens", "default: prompt + generated / 2 tokens per request"),
+                 "plain"),
+        InputRow("roof_bytes_per_param", "Weight bytes per parameter", s.weight_bytes_per_param, "bytes",
+                 _given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"), "plain"),
+        InputRow("roof_kv_coef", "KV bytes per context token: coefficient", kv_coef, "bytes x N^-exponent",
+                 kv_source, "plain"),
+        InputRow("roof_kv_exp", "KV bytes per context token: exponent of N", kv_exp, "",
+                 "0 for a fixed architecture, 2/3 for the shape rule", "plain", False),
+    ]
 
 
 def _horizon_rows(d) -> list[InputRow]:

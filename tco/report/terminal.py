@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -88,6 +90,7 @@ def _realism_lines(result: Result) -> list[Text]:
         if "chinchilla_gpus_needed" in sizing:
             lines.append(Text(f"  Chinchilla design: {sizing['chinchilla_gpus_needed']:,.0f} GPUs in the deadline's "
                               f"days, {sizing['chinchilla_days_needed']:,.1f} days on its GPUs", style="dim"))
+    lines += _roofline_lines(result.decode_roofline)
     lines += _serving_sizing_lines(result.sizing.get("serving"))
     for phase, own in result.ownership.items():
         text = f"{phase}: owned {format_usd(own['owned_usd_per_hour'])}/device-hour"
@@ -108,6 +111,28 @@ def _realism_lines(result: Result) -> list[Text]:
                                    f"{format_count(dl['unique_tokens'])} unique tokens repeated for {dl['epochs']:.2f} "
                                    f"epochs = {format_count(dl['effective_tokens'])} effective tokens (Muennighoff "
                                    f"et al. 2023; the Chinchilla baseline trains {dl['chinchilla_epochs']:.2f} epochs)"))
+    return lines
+
+
+def _roofline_lines(roof: dict) -> list[Text]:
+    """What bounds decode at each design under the serving roofline (`tco.realism.decode_roofline`)."""
+    if not roof:
+        return []
+    crossover = roof["crossover_params"]
+    where = ("memory bound at every size" if math.isinf(crossover) else
+             f"memory bound below N* = {format_count(crossover)} parameters, compute bound above")
+    lines = [Text.assemble(("Decode roofline: ", "bold"),
+                           f"batch {roof['batch_size']:g}, {roof['context_tokens']:,.0f} tokens of context, "
+                           f"{roof['bandwidth_efficiency']:.0%} of HBM bandwidth, compute at "
+                           f"{roof['compute_efficiency']:.0%} of peak; {where}")]
+    for label in ("optimal", "chinchilla"):
+        d = roof[label]
+        lines.append(Text(
+            f"  {label.capitalize()}: {d['bound']} bound, {d['device_seconds_per_token'] * 1e3:.4g} device-ms per "
+            f"generated token (compute {d['compute_seconds_per_token'] * 1e3:.4g}, memory "
+            f"{d['memory_seconds_per_token'] * 1e3:.4g}), {d['time_per_output_token_ms']:.3g} ms per output token "
+            f"at the batch, effective decode MFU {d['effective_decode_mfu']:.2%}, "
+            f"{_per_million(d['usd_per_million_generated_tokens'])} per 1M generated tokens", style="dim"))
     return lines
 
 

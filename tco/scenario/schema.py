@@ -45,6 +45,7 @@ from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_
 from .data_limits import Data
 from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, _Model,
                      _non_negative)
+from .roofline import Roofline, check_roofline
 
 
 # --- law ------------------------------------------------------------------------------------------------
@@ -261,10 +262,14 @@ class Serving(_Phase, ServingFit):
 
     prefill_mfu: Utilization = Field(default=0.5, description="MFU while processing prompts")
     decode_mfu: Utilization = Field(default=0.01, description="MFU while generating (memory bound, low)")
+    roofline: Roofline | None = Field(
+        default=None, description="price decode by compute and memory time per token instead of decode_mfu "
+        "(`tco.scenario.roofline`)")
 
     @model_validator(mode="after")
     def _fit(self):
         check_serving_fit(self)
+        check_roofline(self)
         return self
 
 

@@ -28,7 +28,8 @@ def default_inputs(scenario: "Scenario") -> list[str]:
 
     paths = []
     for path in numeric_paths(scenario):
-        if path.startswith(_SKIP_PREFIXES) or path in _SIZING_ONLY:
+        if path.startswith(_SKIP_PREFIXES) or (path in _SIZING_ONLY and not (
+                path == "serving.batch_size" and scenario.serving.roofline is not None)):  # the roofline prices it
             continue
         node = scenario
         for part in path.split("."):

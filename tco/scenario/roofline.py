@@ -1,0 +1,170 @@
+"""`serving.roofline:` price decode by the serving roofline instead of a fixed decode MFU (primer section 4).
+
+A replica decoding a batch of b sequences produces b tokens per step, and a step takes the longer of its compute
+and its memory traffic. Per generated token, in device-seconds (devices per replica cancel: R devices bring R
+times the FLOPS and the bandwidth):
+
+    compute   t_c = 2 N / (peak x compute_efficiency)
+    memory    t_m = (bytes_per_param x N / b + context x kv_bytes_per_token) / (bandwidth x bandwidth_efficiency)
+    decode $  = lifetime generated tokens x $/device-hour / 3600 x max(t_c, t_m)
+
+Every step reads all weights once (shared by the batch) and each sequence's KV cache of `context` tokens.
+KV bytes per token of context = 2 (K and V) x layers x kv_heads x head_dim x kv_bytes_per_value, from fixed
+`architecture:` inputs, or from a `shape:` rule that derives the architecture from N: with d_model = aspect_ratio
+x layers and N = 12 layers d_model^2 (Kaplan et al. 2020 eq. 2.1), layers = (N / (12 aspect_ratio^2))^(1/3)
+and kv_heads x head_dim = kv_head_fraction x d_model, so KV bytes per token = 2 kv_head_fraction kv_bytes
+aspect_ratio (N / (12 aspect_ratio^2))^(2/3), a monomial in N^(2/3). Both legs are posynomials in N and their
+max is log-log convex, so the problem stays a geometric program (cvxpy: `maximum`).
+
+Every formula is attribute arithmetic, so it also evaluates on a `tco.vector.ScenarioView` of arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import AfterValidator, Field, model_validator
+
+from ..errors import FieldError
+from .fields import Count, NonNegativeCount, Positive, Utilization, _Model, rule
+
+__all__ = ["Roofline", "Architecture", "ShapeRule", "RooflineCoefficients", "roofline_coefficients",
+           "check_roofline", "decode_context_tokens", "kv_bytes_per_token", "PARAMS_PER_LAYER_D2"]
+
+#: N = 12 layers d_model^2: attention (4 d^2) + MLP with d_ff = 4 d (8 d^2) per layer (Kaplan et al. 2020).
+PARAMS_PER_LAYER_D2 = 12.0
+
+_fraction = rule(lambda v: 0 < v <= 1, "must be a fraction in (0, 1] (kv_heads / query heads; 1 = no GQA)")
+
+
+class Architecture(_Model):
+    """Fixed architecture: the KV cache per token does not change with N (e.g. Llama 2 70B: 80, 8, 128)."""
+
+    layers: Count = Field(description="transformer blocks")
+    kv_heads: Count = Field(description="key/value heads (GQA: fewer than query heads; MQA: 1)")
+    head_dim: Count = Field(description="dimension of one attention head")
+
+
+class ShapeRule(_Model):
+    """Architecture derived from N (see the module docstring)."""
+
+    aspect_ratio: Positive = Field(
+        default=128.0, description="d_model / layers. Default 128: Llama 3 8B (4096 / 32) and 405B "
+        "(16384 / 126 = 130); Llama 2 and 3 70B use 102 (8192 / 80); Kaplan et al. 2020 found loss flat across "
+        "aspect ratios of about 20 to 200")
+    kv_head_fraction: Annotated[float, AfterValidator(_fraction)] = Field(
+        default=0.125, description="KV heads / query heads. Default 1/8: grouped-query attention with 8 KV heads "
+        "of 64, as in Llama 2 70B and Llama 3 70B and 405B (Ainslie et al. 2023, GQA)")
+
+
+class Roofline(_Model):
+    """Decode cost from compute and memory time per generated token (module docstring)."""
+
+    bandwidth_efficiency: Utilization = Field(
+        default=0.8, description="achieved / peak HBM bandwidth while decoding (memory-bandwidth utilization, "
+        "MBU). Default 0.8: an assumption between the ~60% MBU Databricks measured for decoding at small batch "
+        "(LLM Inference Performance Engineering, 2023) and the 90% llm-analysis assumes")
+    compute_efficiency: Utilization | None = Field(
+        default=None, description="achieved / dense peak FLOPS when decode is compute bound (large batch). "
+        "Default: serving.prefill_mfu, the compute efficiency of the same kernels on the same device")
+    context_tokens: NonNegativeCount | None = Field(
+        default=None, description="average tokens of context each generated token attends to (KV cache read per "
+        "sequence). Default: prompt_tokens_per_request + generated_tokens_per_request / 2, the average over a "
+        "generation")
+    kv_bytes_per_value: Positive = Field(
+        default=2.0, description="bytes per cached K or V element. Default 2: a 16-bit KV cache, vLLM's default "
+        "(kv_cache_dtype 'auto' keeps the model's 16-bit activation dtype, also under weight-only quantization)")
+    architecture: Architecture | None = Field(
+        default=None, description="fixed layers / kv_heads / head_dim (KV per token independent of N)")
+    shape: ShapeRule | None = Field(
+        default=None, description="derive the architecture from N. Default when no architecture is given")
+
+    @model_validator(mode="after")
+    def _one_architecture(self):
+        if self.architecture is not None and self.shape is not None:
+            raise FieldError(("shape",), "give either architecture (fixed) or shape (derived from N), not both")
+        return self
+
+
+class RooflineCoefficients:
+    """Device-seconds per generated token: t_c = compute_s x N, t_m = weights_s x N + kv_s x N^kv_exp."""
+
+    __slots__ = ("compute_s", "weights_s", "kv_s", "kv_exp")
+
+    def __init__(self, compute_s, weights_s, kv_s, kv_exp: float):
+        self.compute_s, self.weights_s, self.kv_s, self.kv_exp = compute_s, weights_s, kv_s, kv_exp
+
+    def compute_seconds(self, params):
+        return self.compute_s * params
+
+    def memory_seconds(self, params):
+        return self.weights_s * params + self.kv_s * params**self.kv_exp
+
+    def seconds(self, params):
+        """Device-seconds per generated token: the roofline max of the two legs."""
+        return np.maximum(self.compute_seconds(params), self.memory_seconds(params))
+
+    def crossover_params(self):
+        """N* where the legs meet: memory bound below it, compute bound above (array-safe).
+
+        (compute_s - weights_s) N^(1 - kv_exp) = kv_s; inf when compute never catches up (weights alone cost
+        more per token than the FLOPs: small batch), 0 when nothing but weights is read."""
+        gap = np.asarray(self.compute_s - self.weights_s, dtype=float)
+        kv = np.asarray(self.kv_s, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = (kv / gap) ** (1.0 / (1.0 - self.kv_exp))
+        out = np.where(gap <= 0, np.inf, np.where(kv <= 0, 0.0, root))
+        return out if out.ndim else float(out)
+
+
+def kv_bytes_per_token(roofline):
+    """(coefficient, exponent) of KV-cache bytes per token of context = coefficient x N^exponent."""
+    kvb = roofline.kv_bytes_per_value
+    arch = roofline.architecture
+    if arch is not None:
+        return 2.0 * arch.layers * arch.kv_heads * arch.head_dim * kvb, 0.0
+    shape = roofline.shape if roofline.shape is not None else ShapeRule()
+    r = shape.aspect_ratio
+    return 2.0 * shape.kv_head_fraction * kvb * r * (PARAMS_PER_LAYER_D2 * r**2) ** (-2.0 / 3.0), 2.0 / 3.0
+
+
+def decode_context_tokens(scenario):
+    """Average context per generated token: the roofline's, else prompt + half the generation."""
+    given = scenario.serving.roofline.context_tokens
+    if given is not None:
+        return given
+    d = scenario.demand
+    return d.prompt_tokens_per_request + d.generated_tokens_per_request / 2.0
+
+
+def roofline_coefficients(scenario) -> RooflineCoefficients:
+    """The per-token time coefficients of `scenario` (serving.roofline must be set)."""
+    s = scenario.serving
+    roof = s.roofline
+    compute_eff = roof.compute_efficiency if roof.compute_efficiency is not None else s.prefill_mfu
+    bandwidth = s.device.bandwidth_gb_per_s * 1e9 * roof.bandwidth_efficiency  # bytes/s achieved per device
+    kv_coef, kv_exp = kv_bytes_per_token(roof)
+    return RooflineCoefficients(
+        compute_s=2.0 / (s.peak_flops * compute_eff),
+        weights_s=s.weight_bytes_per_param / (s.batch_size * bandwidth),
+        kv_s=decode_context_tokens(scenario) * kv_coef / bandwidth,
+        kv_exp=kv_exp,
+    )
+
+
+def check_roofline(serving) -> None:
+    """Load-time errors: the roofline needs a bandwidth and weight bytes, and replaces decode_mfu."""
+    if serving.roofline is None:
+        return
+    # by value, not by "was it given": a model_dump() round trip (sweeps) passes the default explicitly
+    if serving.decode_mfu != type(serving).model_fields["decode_mfu"].default:
+        raise FieldError(("decode_mfu",), "decode_mfu prices decode at a fixed MFU and roofline prices it from "
+                         "compute and memory time; give one of them")
+    if serving.device.bandwidth_gb_per_s is None:
+        raise FieldError(("roofline",), f"{serving.device.name} has no bandwidth_gb_per_s; set "
+                         "hardware.bandwidth_gb_per_s")
+    from .extras import DTYPE_BYTES
+
+    if serving.bytes_per_param is None and serving.dtype.lower() not in DTYPE_BYTES:
+        raise FieldError(("bytes_per_param",), f"no default for dtype {serving.dtype!r}; set bytes_per_param")
