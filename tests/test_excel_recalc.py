@@ -147,3 +147,27 @@ def test_changing_inputs_moves_the_costs_as_the_formulas_say(bundled, tmp_path):
         assert named(f"{which}_total_cost_usd") == pytest.approx(total, rel=REL)
     assert named("savings_total_cost_usd") == pytest.approx(
         named("chinchilla_total_cost_usd") - named("optimal_total_cost_usd"), rel=REL)
+
+
+def test_roofline_decode_formula_follows_an_edited_batch(bundled, tmp_path):
+    # Halve the decode batch on Inputs: LibreOffice's MAX(compute, memory) must give the decode cost tco
+    # computes for the same (N, D) at batch 32 (tco.vector.evaluate on a view with the override).
+    from tco.model.compile import build_model
+    from tco.vector import evaluate, view
+
+    entries, paths, _ = bundled
+    index = next(i for i, e in enumerate(entries) if e.scenario.serving.roofline is not None)
+    entry, path = entries[index], paths[index]
+    wb = openpyxl.load_workbook(path)
+    batch = _set_input(wb, "roof_batch_size", 0.5)
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    (out,) = recalc([edited], tmp_path / "out")
+    values = openpyxl.load_workbook(out, data_only=True)
+    halved = view(entry.scenario, {"serving.batch_size": batch})
+    model = build_model(halved)
+    for which, point in (("optimal", entry.result.optimal), ("chinchilla", entry.result.chinchilla)):
+        sheet, ref = next(values.defined_names[f"{which}_decode_cost_usd"].destinations)
+        want = float(evaluate(halved, model, point.params, point.tokens)["decode_cost_usd"])
+        assert want > point.decode_cost_usd * 1.2  # memory bound: fewer sequences share each weight read
+        assert values[sheet][ref.replace("$", "")].value == pytest.approx(want, rel=REL)

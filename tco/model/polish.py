@@ -40,7 +40,8 @@ def polish(model: Model, params: float, tokens: float, loss_dual: float, cap_dua
         if len(active) > 1:  # loss + two caps: a vertex, fixed by the caps alone; nothing to polish
             return failed
         multipliers = np.array([loss_dual] + [duals[m] for m in active], dtype=float)
-        solved = _newton(model, [caps[m] for m in active], start, multipliers, scale, iterations)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging Newton run is detected and refused
+            solved = _newton(model, [caps[m] for m in active], start, multipliers, scale, iterations)
         if solved is None:
             return failed
         z, multipliers = solved

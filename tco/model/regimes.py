@@ -72,9 +72,11 @@ def regimes(model: Model) -> tuple[Regime, ...]:
     if model.objective == "flops":
         return (Regime("single", dataclasses.replace(model, terms=others + roof.pieces("flops", "single"))),)
     crossover = roof.times.crossover_params()
+    with np.errstate(divide="ignore"):  # a crossover of 0 (no KV read) leaves no memory-bound regime
+        above = 1.0 / np.asarray(crossover, dtype=float)
     out = []
     for name, bound, limit in (("memory", BelowCrossover, crossover),
-                               ("compute", AboveCrossover, 1.0 / np.asarray(crossover, dtype=float))):
+                               ("compute", AboveCrossover, above)):
         limit = limit if np.ndim(limit) else float(limit)
         if np.ndim(limit) == 0:
             if limit == 0:
