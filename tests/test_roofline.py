@@ -259,3 +259,56 @@ def test_bad_roofline_input_is_a_one_line_error(tmp_path, tco_run, roofline, ser
 def test_robust_refuses_the_roofline_with_a_clear_error(tco_run):
     code, out, err = tco_run("robust", BUNDLED, "--stderr", "E=0.01")
     assert code == 2 and "does not support serving.roofline yet" in err and err.count("\n") == 1
+
+
+# --- memory fit and latency under the roofline (capability 2 with the roofline's KV model) ----------------
+LLAMA_70B = {"architecture": {"layers": 80, "kv_heads": 8, "head_dim": 128}}
+
+
+def test_memory_fit_counts_the_roofline_kv_of_a_full_batch():
+    # Fixed architecture, 327,680 KV bytes per token: a batch of 512 at 70 + 215 tokens holds
+    # 512 x 285 x 327,680 = 47.815 GB, leaving 80 - 47.815 GB for 1-byte weights: N <= 32.185B.
+    s = scenario(LLAMA_70B, serving={"batch_size": 512, "memory_fit": True})
+    (cap,) = build_model(s).caps
+    assert cap.limit == pytest.approx((80e9 - 512 * 285 * 327_680) / 1.0, rel=1e-12)
+    # Shape rule: the KV grows as N^(2/3); the cap is the root of weights + KV = memory, and it binds here
+    s = scenario(serving={"batch_size": 1024, "memory_fit": True, "dtype": "bf16"})
+    (cap,) = build_model(s).caps
+    kv = 1024 * 285 * 2 * 0.125 * 2 * 128 * (12 * 128**2) ** (-2 / 3)
+    assert 2.0 * cap.limit + kv * cap.limit ** (2 / 3) == pytest.approx(80e9, rel=1e-12)
+    result = tco.optimize(s)
+    assert result.binding_constraints == ["serving.memory_fit"]
+    assert result.optimal.params == pytest.approx(cap.limit, rel=1e-9)
+    assert result.cross_check.max_rel_diff <= 1e-6
+
+
+def test_latency_target_is_the_roofline_step_of_the_full_batch():
+    # 10 ms for a step of 64 sequences: per token 10e-3 / 64 device-seconds. Compute leg: N <= budget / compute_s;
+    # memory leg (fixed architecture): N <= (budget - kv_s) / weights_s. The smaller one is the cap.
+    s = scenario(LLAMA_70B, serving={"batch_size": 64, "max_time_per_output_token_ms": 10})
+    times = roofline_coefficients(s)
+    budget = 10e-3 / 64
+    (cap,) = build_model(s).caps
+    assert cap.limit == pytest.approx(min(budget / times.compute_s, (budget - times.kv_s) / times.weights_s),
+                                      rel=1e-12)
+    result = tco.optimize(scenario(LLAMA_70B, serving={"batch_size": 64, "max_time_per_output_token_ms": 6}))
+    assert result.binding_constraints == ["serving.max_time_per_output_token_ms"]
+    step_ms = result.decode_roofline["optimal"]["time_per_output_token_ms"]
+    assert step_ms == pytest.approx(6.0, rel=1e-9)  # the design decodes its batch in exactly the target
+    assert result.cross_check.max_rel_diff <= 1e-6
+
+
+@pytest.mark.parametrize("serving, message", [
+    ({"batch_size": 2048, "memory_fit": True}, "serving.memory_fit: the model cannot fit any replica: the KV cache "
+     "of batch_size 2048 x 285 tokens x 327,680 bytes per token = 191.3 GB fills devices_per_replica 1 x 80 GB"),
+    ({"batch_size": 512, "max_time_per_output_token_ms": 1}, "serving.max_time_per_output_token_ms: 1 ms per "
+     "output token is too short even for the KV reads: a batch of 512 at 178 tokens of context reads 29.78 GB"),
+    ({"kv_cache_gb": 5}, "serving.kv_cache_gb: with roofline the KV cache is derived"),
+])
+def test_roofline_kv_that_cannot_fit_is_a_load_error(tmp_path, tco_run, serving, message):
+    data = yaml.safe_load(BASE)
+    data["serving"] = {**data["serving"], **serving, "roofline": LLAMA_70B}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, out, err = tco_run("optimize", path, "--no-report")
+    assert code == 2 and err.count("\n") == 1 and message in err, err

@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from ..scenario.roofline import latency_params_limit, memory_params_limit
 from ..units import format_count
+
+#: How MemoryFit describes the KV cache under serving.roofline.
+_ROOFLINE_KV = "KV of batch_size x (prompt + generated) tokens from serving.roofline"
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -127,9 +131,11 @@ class MemoryFit(Cap):
     memory_gb: float = 0.0
     kv_cache_gb: float = 0.0
     bytes_per_param: float = 0.0
+    roofline: bool = False  # the KV cache comes from serving.roofline and grows with N under a shape rule
 
     def describe(self):
-        return (f"{self.name} = ({self.devices:g} x {self.memory_gb:g} GB - {self.kv_cache_gb:g} GB KV) / "
+        kv = _ROOFLINE_KV if self.roofline else f"{self.kv_cache_gb:g} GB KV"
+        return (f"{self.name} = ({self.devices:g} x {self.memory_gb:g} GB - {kv}) / "
                 f"{self.bytes_per_param:g} bytes per parameter ({format_count(self.limit)} parameters)")
 
     @classmethod
@@ -137,8 +143,9 @@ class MemoryFit(Cap):
         s = scenario.serving
         if not s.memory_fit:
             return None
-        return cls(limit=s.memory_params_limit, devices=s.devices_per_replica, memory_gb=s.device.memory_gb,
-                   kv_cache_gb=s.kv_cache_gb, bytes_per_param=s.weight_bytes_per_param)
+        return cls(limit=memory_params_limit(scenario), devices=s.devices_per_replica,
+                   memory_gb=s.device.memory_gb, kv_cache_gb=s.kv_cache_gb, bytes_per_param=s.weight_bytes_per_param,
+                   roofline=s.roofline is not None)
 
 
 @dataclass(frozen=True)
@@ -154,20 +161,21 @@ class DecodeLatency(Cap):
     bandwidth_gb_per_s: float = 0.0
     kv_cache_gb: float = 0.0
     bytes_per_param: float = 0.0
+    roofline: bool = False  # max(compute, memory incl. KV reads) of a full batch step, serving.roofline
 
     def describe(self):
+        kv = "roofline step of the full batch" if self.roofline else f"{self.kv_cache_gb:g} GB KV"
         return (f"{self.name} = {self.ms:g} ms at {self.bandwidth_gb_per_s:g} GB/s per replica, "
-                f"{self.kv_cache_gb:g} GB KV, {self.bytes_per_param:g} bytes per parameter "
-                f"({format_count(self.limit)} parameters)")
+                f"{kv}, {self.bytes_per_param:g} bytes per parameter ({format_count(self.limit)} parameters)")
 
     @classmethod
     def from_scenario(cls, scenario):
         s = scenario.serving
         if s.max_time_per_output_token_ms is None:
             return None
-        return cls(limit=s.latency_params_limit, ms=s.max_time_per_output_token_ms,
+        return cls(limit=latency_params_limit(scenario), ms=s.max_time_per_output_token_ms,
                    bandwidth_gb_per_s=s.replica_bandwidth_gb_per_s, kv_cache_gb=s.kv_cache_gb,
-                   bytes_per_param=s.weight_bytes_per_param)
+                   bytes_per_param=s.weight_bytes_per_param, roofline=s.roofline is not None)
 
 
 CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, MaxUniqueTokens, TrainingDeadline, MemoryFit, DecodeLatency)

@@ -57,7 +57,7 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
         *_ownership_rows("serve", s),
         InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
                  s.price_source, "usd_precise"),
-        *_serving_fit_rows(s),
+        *_serving_fit_rows(scenario),
     ]
     if d.requests_per_year is not None:
         rows += _horizon_rows(d)
@@ -133,8 +133,12 @@ def _price_value(prefix: str, phase):
             f"+{o['other_opex_usd_per_year']}/(8760*{o['utilization']})")
 
 
-def _serving_fit_rows(s) -> list[InputRow]:
+def _serving_fit_rows(scenario: "Scenario") -> list[InputRow]:
     """Memory fit and latency inputs: they set caps that tco solves with, so they are shown, not live."""
+    from ..scenario.roofline import latency_params_limit, memory_params_limit
+
+    s = scenario.serving
+    roof = s.roofline is not None
     if not s.memory_fit and s.max_time_per_output_token_ms is None:
         return []
     rows = [
@@ -143,18 +147,23 @@ def _serving_fit_rows(s) -> list[InputRow]:
         InputRow("bytes_per_param", "Weight bytes per parameter", s.weight_bytes_per_param, "bytes",
                  _given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"),
                  "plain", False),
-        InputRow("kv_cache_gb", "KV cache per replica", s.kv_cache_gb, "GB", _given(s, "kv_cache_gb", "default: 0"),
-                 "plain", False),
     ]
+    if not roof:  # with a roofline the KV cache is derived from its architecture or shape rule
+        rows.append(InputRow("kv_cache_gb", "KV cache per replica", s.kv_cache_gb, "GB",
+                             _given(s, "kv_cache_gb", "default: 0"), "plain", False))
     if s.memory_fit:
-        rows.append(InputRow("memory_params_limit", "Memory fit: max parameters", s.memory_params_limit,
-                             "parameters", "derived: (devices x memory_gb - KV) / bytes per parameter", "sci", False))
+        rows.append(InputRow("memory_params_limit", "Memory fit: max parameters", memory_params_limit(scenario),
+                             "parameters", "derived: largest N with bytes per parameter x N + KV of the batch at "
+                             "prompt + generated tokens <= devices x memory_gb" if roof else
+                             "derived: (devices x memory_gb - KV) / bytes per parameter", "sci", False))
     if s.max_time_per_output_token_ms is not None:
         rows += [
             InputRow("max_time_per_output_token_ms", "Latency target per output token",
                      s.max_time_per_output_token_ms, "ms", "scenario", "plain", False),
-            InputRow("latency_params_limit", "Latency: max parameters", s.latency_params_limit, "parameters",
-                     "derived: (ms/1000 x devices x bandwidth - KV) / bytes per parameter", "sci", False),
+            InputRow("latency_params_limit", "Latency: max parameters", latency_params_limit(scenario), "parameters",
+                     "derived: largest N whose roofline step of the full batch (max of compute and memory) fits "
+                     "the target" if roof else "derived: (ms/1000 x devices x bandwidth - KV) / bytes per parameter",
+                     "sci", False),
         ]
     return rows
 

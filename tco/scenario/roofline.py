@@ -30,7 +30,8 @@ from ..errors import FieldError
 from .fields import Count, NonNegativeCount, Positive, Utilization, _Model, rule
 
 __all__ = ["Roofline", "Architecture", "ShapeRule", "RooflineCoefficients", "roofline_coefficients",
-           "check_roofline", "decode_context_tokens", "kv_bytes_per_token", "PARAMS_PER_LAYER_D2"]
+           "check_roofline", "decode_context_tokens", "kv_bytes_per_token", "memory_params_limit",
+           "latency_params_limit", "check_roofline_fit", "PARAMS_PER_LAYER_D2"]
 
 #: N = 12 layers d_model^2: attention (4 d^2) + MLP with d_ff = 4 d (8 d^2) per layer (Kaplan et al. 2020).
 PARAMS_PER_LAYER_D2 = 12.0
@@ -153,6 +154,53 @@ def roofline_coefficients(scenario) -> RooflineCoefficients:
     )
 
 
+def _largest_params(per_param, kv, kv_exp, budget):
+    """Largest N with per_param x N + kv x N^kv_exp <= budget (array-safe); 0 where not even N = 1 fits.
+
+    The left side increases in N, so the root is unique: closed form for a fixed architecture (kv_exp 0), else
+    bisection on log N in [0, log(budget / per_param)], each step halving the bracket (2^-80 of ~35 nats)."""
+    per_param, kv, budget = (np.asarray(v, dtype=float) for v in (per_param, kv, budget))
+    if kv_exp == 0:
+        out = np.maximum((budget - kv) / per_param, 0.0)
+        return out if out.ndim else float(out)
+    lo = np.zeros(np.broadcast(per_param, kv, budget).shape)
+    hi = np.maximum(np.log(np.maximum(budget / per_param, 1.0)), lo)
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        over = per_param * np.exp(mid) + kv * np.exp(kv_exp * mid) > budget
+        hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
+    fits = per_param + kv <= budget
+    out = np.where(fits, np.exp(lo), 0.0)
+    return out if out.ndim else float(out)
+
+
+def memory_params_limit(scenario):
+    """Largest N whose weights and KV cache fit one replica. With a roofline the KV is the full batch at the
+    full prompt + generation (batch x tokens x KV bytes per token, which grows with N under a shape rule);
+    else `ServingFit.memory_params_limit` with the given kv_cache_gb."""
+    s = scenario.serving
+    if s.roofline is None:
+        return s.memory_params_limit
+    kv_coef, kv_exp = kv_bytes_per_token(s.roofline)
+    d = scenario.demand
+    resident = s.batch_size * (d.prompt_tokens_per_request + d.generated_tokens_per_request) * kv_coef
+    return _largest_params(s.weight_bytes_per_param, resident, kv_exp, s.replica_memory_gb * 1e9)
+
+
+def latency_params_limit(scenario):
+    """Largest N decoding a full batch within max_time_per_output_token_ms. With a roofline both legs count:
+    a step of the batch takes max(compute, memory) = device-seconds per token x batch / devices_per_replica;
+    else `ServingFit.latency_params_limit` (weights and kv_cache_gb read once)."""
+    s = scenario.serving
+    if s.roofline is None:
+        return s.latency_params_limit
+    times = roofline_coefficients(scenario)
+    budget_s = s.max_time_per_output_token_ms / 1000.0 * s.devices_per_replica / s.batch_size  # per token
+    by_memory = _largest_params(times.weights_s, times.kv_s, times.kv_exp, budget_s)
+    return np.minimum(budget_s / times.compute_s, by_memory) if np.ndim(by_memory) else min(
+        budget_s / times.compute_s, by_memory)
+
+
 def check_roofline(serving) -> None:
     """Load-time errors: the roofline needs a bandwidth and weight bytes, and replaces decode_mfu."""
     if serving.roofline is None:
@@ -161,6 +209,9 @@ def check_roofline(serving) -> None:
     if serving.decode_mfu != type(serving).model_fields["decode_mfu"].default:
         raise FieldError(("decode_mfu",), "decode_mfu prices decode at a fixed MFU and roofline prices it from "
                          "compute and memory time; give one of them")
+    if serving.kv_cache_gb != 0:
+        raise FieldError(("kv_cache_gb",), "with roofline the KV cache is derived (batch_size x context x KV bytes "
+                         "per token); remove kv_cache_gb, or set the roofline's architecture or shape")
     if serving.device.bandwidth_gb_per_s is None:
         raise FieldError(("roofline",), f"{serving.device.name} has no bandwidth_gb_per_s; set "
                          "hardware.bandwidth_gb_per_s")
@@ -168,3 +219,26 @@ def check_roofline(serving) -> None:
 
     if serving.bytes_per_param is None and serving.dtype.lower() not in DTYPE_BYTES:
         raise FieldError(("bytes_per_param",), f"no default for dtype {serving.dtype!r}; set bytes_per_param")
+
+
+def check_roofline_fit(scenario) -> None:
+    """Load-time errors when the roofline's KV cache alone breaks memory fit or the latency target (only a fixed
+    architecture can: under a shape rule the KV shrinks with N), naming the numbers that collide."""
+    s = scenario.serving
+    if s.roofline is None:
+        return
+    kv_coef, kv_exp = kv_bytes_per_token(s.roofline)
+    d = scenario.demand
+    if s.memory_fit and memory_params_limit(scenario) <= 0:
+        tokens = d.prompt_tokens_per_request + d.generated_tokens_per_request
+        raise FieldError(("serving", "memory_fit"), (
+            f"the model cannot fit any replica: the KV cache of batch_size {s.batch_size:g} x {tokens:,.0f} tokens "
+            f"x {kv_coef:,.0f} bytes per token = {s.batch_size * tokens * kv_coef / 1e9:,.4g} GB fills "
+            f"devices_per_replica {s.devices_per_replica:g} x {s.device.memory_gb:g} GB (lower batch_size, add "
+            "devices, or shrink the KV cache: fewer KV heads, an 8-bit KV cache)"))
+    if s.max_time_per_output_token_ms is not None and latency_params_limit(scenario) <= 0:
+        context = decode_context_tokens(scenario)
+        raise FieldError(("serving", "max_time_per_output_token_ms"), (
+            f"{s.max_time_per_output_token_ms:g} ms per output token is too short even for the KV reads: a batch "
+            f"of {s.batch_size:g} at {context:,.0f} tokens of context reads "
+            f"{s.batch_size * context * kv_coef / 1e9:,.4g} GB per step (lower batch_size or add devices)"))

@@ -45,7 +45,7 @@ from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_
 from .data_limits import Data
 from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, _Model,
                      _non_negative)
-from .roofline import Roofline, check_roofline
+from .roofline import Roofline, check_roofline, check_roofline_fit
 
 
 # --- law ------------------------------------------------------------------------------------------------
@@ -370,6 +370,7 @@ class Scenario(_Model):
                 f"{law.name}; no model of any size reaches it (choose a loss above {law.min_loss:g})",
             )
         self._law = law
+        check_roofline_fit(self)
         return self
 
     @property
