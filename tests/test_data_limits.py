@@ -80,6 +80,10 @@ def test_the_bundled_scenario_repeats_three_to_four_epochs_and_reaches_the_targe
     assert 3.0 < limits["epochs"] < 4.0
     assert limits["epochs"] == pytest.approx(result.optimal.tokens / U, rel=1e-12)
     assert limits["effective_tokens"] == pytest.approx(effective_tokens(result.optimal.tokens, U), rel=1e-12)
+    as_json = result.to_dict()  # the issue asks for optimal.epochs: next to N and D of each design
+    assert as_json["optimal"]["epochs"] == limits["epochs"]
+    assert as_json["chinchilla"]["epochs"] == pytest.approx(result.chinchilla.tokens / U, rel=1e-12)
+    assert as_json["optimal"]["effective_tokens"] == limits["effective_tokens"]
     # the loss uses D', costs the real D
     assert result.optimal.loss == pytest.approx(result.target_loss, rel=1e-10)
     assert result.chinchilla.loss == pytest.approx(result.target_loss, rel=1e-10)
