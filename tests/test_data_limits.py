@@ -84,6 +84,9 @@ def test_the_bundled_scenario_repeats_three_to_four_epochs_and_reaches_the_targe
     assert as_json["optimal"]["epochs"] == limits["epochs"]
     assert as_json["chinchilla"]["epochs"] == pytest.approx(result.chinchilla.tokens / U, rel=1e-12)
     assert as_json["optimal"]["effective_tokens"] == limits["effective_tokens"]
+    from tco.report.excel import _design_notes
+
+    assert dict(_design_notes(result))["Epochs over unique data"].startswith(f"optimal {limits['epochs']:.3f} ")
     # the loss uses D', costs the real D
     assert result.optimal.loss == pytest.approx(result.target_loss, rel=1e-10)
     assert result.chinchilla.loss == pytest.approx(result.target_loss, rel=1e-10)

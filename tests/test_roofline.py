@@ -234,6 +234,8 @@ def test_workbook_prices_decode_with_a_live_max_formula(tmp_path):
     formula = wb[sheet.strip("'")][cell.replace("$", "")].value
     assert formula.startswith("=") and "MAX(" in formula and "roof_batch_size" in formula
     assert "decode_mfu" not in wb.defined_names
+    summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(values_only=True) if row[0]}
+    assert summary["Decode roofline (optimal)"].startswith("memory bound: 0.1343 device-ms per generated token")
 
 
 @pytest.mark.parametrize("roofline, serving, message", [
