@@ -175,7 +175,10 @@ def _solve_standard(model: Model) -> VectorSolution | None:
     loss = model.loss
     n, d, _, feasible, masks = solve_standard(loss.a, loss.p, loss.b, loss.q, **coefs, **caps)
     by_field = {"n_max": masks["max_params"], "d_max": masks["max_tokens"], "nd_max": masks["training_deadline"]}
-    binding = {c.name: by_field[_CAP_FIELDS[(c.n_exp, c.d_exp)]] for c in model.caps}
+    # two caps of one shape (max_params and a latency cap) share the kernel's limit: only the tighter one binds
+    with np.errstate(invalid="ignore"):
+        binding = {c.name: by_field[_CAP_FIELDS[(c.n_exp, c.d_exp)]] & (c.relative_slack(n, d) <= 1e-9)
+                   for c in model.caps}
     return VectorSolution(n, d, feasible, binding)
 
 

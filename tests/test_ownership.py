@@ -173,6 +173,13 @@ def test_two_size_caps_bind_only_the_tighter_one():
     memory = next(c for c in r.constraints if c.name == "serving.memory_fit")
     assert memory.relative_slack == pytest.approx(1 - 13.5 / 60, rel=1e-9)
     assert r.cross_check.max_rel_diff <= 1e-6
+    # the vectorized kernel merges both into one limit on N; the sweep still marks only the tighter one
+    from tco.vector import solve_frame
+
+    frame = solve_frame(scenario(serving={"memory_fit": True, "kv_cache_gb": 20, "max_time_per_output_token_ms": 10}),
+                        {"training.mfu": [0.3, 0.5]})
+    assert frame["binds:serving.max_time_per_output_token_ms"].all()
+    assert not frame["binds:serving.memory_fit"].any()
 
 
 def test_model_cannot_fit_any_replica_names_the_numbers():
