@@ -135,9 +135,19 @@ class _RobustGP:
         c, self.model, self.seconds = model.loss, model, 0.0
         self.n0 = (c.a * (c.p + c.q) / c.q) ** (1 / c.p)  # the scales: the nominal equal-loss Chinchilla point
         self.d0 = (c.b * (c.p + c.q) / c.p) ** (1 / c.q)
-        terms = model.active_terms
+        from .model.problem import _gp_terms
+
+        terms, roof = _gp_terms(model)
         raw = np.array([t.weight(model.objective) * self.n0**t.n_exp * self.d0**t.d_exp for t in terms])
-        self.log_w = np.log(raw / raw.sum())
+        total = raw.sum()
+        self.roof = None  # a roofline decode term: log weights of its compute, weights and KV legs, KV exponent
+        if roof is not None:
+            legs = roof.usd_per_second * np.array([roof.times.compute_s * self.n0, roof.times.weights_s * self.n0,
+                                                   roof.times.kv_s * self.n0**roof.times.kv_exp])
+            total += max(legs[0], legs[1] + legs[2])
+            with np.errstate(divide="ignore"):
+                self.roof = (*np.log(legs / total), roof.times.kv_exp)
+        self.log_w = np.log(raw / total)
         self.term_i, self.term_j = (np.array([getattr(t, k) for t in terms], float) for k in ("n_exp", "d_exp"))
         self.caps = [(cap.n_exp, cap.d_exp, math.log(self.n0**cap.n_exp * self.d0**cap.d_exp / cap.limit))
                      for cap in model.caps]
@@ -175,8 +185,17 @@ class _RobustGP:
             u, v = self.u[idx] - cp.multiply(self.p[idx], x), self.v[idx] - cp.multiply(self.q[idx], y)
             loss = cp.exp(u) + cp.exp(v) <= 1 if form < 2 else cp.log_sum_exp(cp.vstack([u, v]), axis=0) <= 0
             z = self.log_w + cp.multiply(self.term_i, x) + cp.multiply(self.term_j, y)
+            roofline = []
+            if self.roof is not None:  # log of the decode max: t >= each leg (the objective pushes t down to it)
+                compute, weights, kv, kv_exp = self.roof
+                t = cp.Variable(name="log_decode_scaled")
+                memory = (weights + x if not np.isfinite(kv)  # no KV read (context 0): weights alone
+                          else cp.log_sum_exp(cp.hstack([weights + x, kv + kv_exp * x])))
+                roofline = [t >= compute + x, t >= memory]
+                z = cp.hstack([z, cp.reshape(t, (1,), order="F")])
             objective = cp.log_sum_exp(z) if form % 2 == 0 else cp.sum(cp.exp(z))
-            problem = cp.Problem(cp.Minimize(objective), [loss, *(i * x + j * y + c <= 0 for i, j, c in self.caps)])
+            problem = cp.Problem(cp.Minimize(objective),
+                                 [loss, *roofline, *(i * x + j * y + c <= 0 for i, j, c in self.caps)])
             start, status = time.perf_counter(), "solver error"
             with warnings.catch_warnings():  # "may be inaccurate": the next form, the polish and the check handle it
                 warnings.simplefilter("ignore", UserWarning)
@@ -216,10 +235,6 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     from .model.repetition import reject_repetition
 
     reject_repetition(scenario, "tco robust")
-    if scenario.serving.roofline is not None:  # its GP takes sums of monomials; the roofline is a max of two
-        raise TcoError(f"{scenario.source or scenario.name}: tco robust does not support serving.roofline yet "
-                       "(decode priced by max(compute, memory)); price decode with serving.decode_mfu for a robust "
-                       "design, or use tco montecarlo / tco sensitivity, which do support the roofline")
     if not 0 < quantile <= 1:
         raise TcoError(f"--quantile must be in (0, 1], got {quantile:g}")
     if int(samples) != samples or samples < 1:

@@ -19,12 +19,11 @@ from tco.scenario import scenario_from_dict
 from tco.uncertainty.distributions import replace_law
 
 ROOT = Path(__file__).resolve().parents[1]
-# scenarios with repeated data or a serving roofline are refused by this command for now (tests/test_data_limits.py
-# and tests/test_roofline.py check that)
-SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml"))
-             if not tco.load_scenario(p).data.repeats and tco.load_scenario(p).serving.roofline is None]
+# scenarios with repeated data are refused by this command for now (tests/test_data_limits.py checks that)
+SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not tco.load_scenario(p).data.repeats]
 COST = ROOT / "scenarios" / "sardana-cost-objective.yaml"
 CAPPED = ROOT / "scenarios" / "capped-deadline-and-data.yaml"
+ROOFLINE = ROOT / "scenarios" / "roofline-long-context-assistant.yaml"
 
 
 def with_law(path: Path, law="besiroglu2024", **changes) -> tco.Scenario:
@@ -91,7 +90,8 @@ def brute_force(scenario, draws):
     return values[k], n[k], math.exp(grid[k])
 
 
-@pytest.mark.parametrize("path, binding", [(COST, 2), (CAPPED, 1)], ids=["two-laws-bind", "a-cap-binds"])
+@pytest.mark.parametrize("path, binding", [(COST, 2), (CAPPED, 1), (ROOFLINE, 2)],
+                         ids=["two-laws-bind", "a-cap-binds", "roofline-decode"])
 def test_three_laws_at_quantile_one_match_brute_force(path, binding):
     scenario = with_law(path)
     got = robust_design(scenario, samples=3, quantile=1.0, seed=0,

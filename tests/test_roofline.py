@@ -258,11 +258,6 @@ def test_bad_roofline_input_is_a_one_line_error(tmp_path, tco_run, roofline, ser
     assert err.count("\n") == 1 and err.startswith(f"error: {path}: ") and message in err, err
 
 
-def test_robust_refuses_the_roofline_with_a_clear_error(tco_run):
-    code, out, err = tco_run("robust", BUNDLED, "--stderr", "E=0.01")
-    assert code == 2 and "does not support serving.roofline yet" in err and err.count("\n") == 1
-
-
 # --- memory fit and latency under the roofline (capability 2 with the roofline's KV model) ----------------
 LLAMA_70B = {"architecture": {"layers": 80, "kv_heads": 8, "head_dim": 128}}
 
