@@ -309,3 +309,25 @@ def test_roofline_kv_that_cannot_fit_is_a_load_error(tmp_path, tco_run, serving,
     path.write_text(yaml.safe_dump(data))
     code, out, err = tco_run("optimize", path, "--no-report")
     assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_monte_carlo_samples_roofline_inputs_and_reoptimizes_each_exactly():
+    from tco.uncertainty.distributions import sample
+    from tco.uncertainty.montecarlo import monte_carlo
+
+    data = yaml.safe_load(BUNDLED.read_text())
+    data["uncertainty"] = {"samples": 40, "seed": 3, "inputs": {
+        "serving.roofline.bandwidth_efficiency": {"uniform": [0.5, 0.9]},
+        "serving.batch_size": {"uniform": [8, 1024]}}}
+    s = scenario_from_dict(data)
+    result = monte_carlo(s, keep_draws=True, progress=False)
+    # the same draws (one chunk: the first child of the seed), re-optimized one at a time through the GP
+    drawn = sample(s.uncertainty, 40, np.random.default_rng(np.random.SeedSequence(3).spawn(1)[0]))
+    for k in (0, 1, 2):
+        data_k = yaml.safe_load(BUNDLED.read_text())
+        data_k["serving"]["batch_size"] = float(drawn["serving.batch_size"][k])
+        data_k["serving"]["roofline"]["bandwidth_efficiency"] = float(
+            drawn["serving.roofline.bandwidth_efficiency"][k])
+        single = tco.optimize(scenario_from_dict(data_k))
+        assert result.draws["optimal_params"][k] == pytest.approx(single.optimal.params, rel=1e-9)
+        assert result.draws["optimal_total_cost_usd"][k] == pytest.approx(single.optimal.total_cost_usd, rel=1e-9)
