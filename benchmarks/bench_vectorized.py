@@ -54,6 +54,13 @@ def main() -> None:
     print(f"plain_numpy_bisection_solves_per_second {N / plain:,.0f} 1/s")
     print(f"vectorized_exact_with_three_caps_solves_per_second {N / capped:,.0f} 1/s")
     print(f"ratio_vectorized_to_plain_bisection {plain / ours:.2f} x")
+    # the serving roofline: two regimes, each by the general exact solver (bisection), on 100,000 batch sizes
+    from tco.vector import solve_frame
+
+    roofline = tco.load_scenario(ROOT / "scenarios" / "roofline-long-context-assistant.yaml")
+    batches = np.exp(rng.uniform(0.0, np.log(4096.0), 100_000))
+    roof = best_of(lambda: solve_frame(roofline, {"serving.batch_size": batches}, validate=False), repeat=2)
+    print(f"roofline_sweep_solves_per_second {batches.size / roof:,.0f} 1/s")
     scenario = tco.load_scenario(ROOT / "scenarios" / "uncertain-demand-and-law.yaml")
     monte_carlo(scenario, samples=1000, progress=False)  # warm
     mc = best_of(lambda: monte_carlo(scenario, samples=100_000, progress=False), repeat=2)

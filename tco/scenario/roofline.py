@@ -64,8 +64,9 @@ class Roofline(_Model):
 
     bandwidth_efficiency: Utilization = Field(
         default=0.8, description="achieved / peak HBM bandwidth while decoding (memory-bandwidth utilization, "
-        "MBU). Default 0.8: an assumption between the ~60% MBU Databricks measured for decoding at small batch "
-        "(LLM Inference Performance Engineering, 2023) and the 90% llm-analysis assumes")
+        "MBU). Default 0.8: an assumption between the 55-60% MBU Databricks measured at batch 1 (LLM Inference "
+        "Performance Engineering: Best Practices, 2023) and the 90% the llm-analysis README calls an aggressive "
+        "target")
     compute_efficiency: Utilization | None = Field(
         default=None, description="achieved / dense peak FLOPS when decode is compute bound (large batch). "
         "Default: serving.prefill_mfu, the compute efficiency of the same kernels on the same device")
