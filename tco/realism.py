@@ -126,7 +126,8 @@ def serving_sizing(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "De
         "prompt_tokens_per_request": d.prompt_tokens_per_request,
         "generated_tokens_per_request": d.generated_tokens_per_request,
         "devices_per_replica": s.devices_per_replica, "max_batch_size": s.batch_size, "headroom": s.headroom,
-        "kv_cache_gb": s.kv_cache_gb, "max_time_per_output_token_ms": s.max_time_per_output_token_ms,
+        "kv_cache_gb": s.kv_cache_gb if s.roofline is None else None,  # derived per design under a roofline
+        "max_time_per_output_token_ms": s.max_time_per_output_token_ms,
         "usd_per_device_hour": s.usd_per_hour,
         "notes": notes,
         "optimal": replica_capacity(scenario, optimal),
@@ -143,7 +144,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
     out = {"params": n, "peak_requests_per_second": rps, "fits_one_replica": None, "meets_latency": None,
            "batch_size": None, "batch_limited_by": None, "bound": None, "time_per_output_token_ms": None,
            "tokens_per_second_per_replica": None, "prefill_seconds_per_request": None, "replicas": None,
-           "gpus": None, "usd_per_million_generated_tokens": None,
+           "gpus": None, "usd_per_million_generated_tokens": None, "kv_cache_gb": None,
            "usd_per_million_generated_tokens_at_peak": None,
            "lifetime_usd_per_million_generated_tokens": (design.inference_cost_usd / d.lifetime_generated_tokens
                                                          * 1e6 if d.lifetime_generated_tokens else None),
@@ -201,6 +202,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
         batch_size=int(batch), batch_limited_by=limited_by,
         bound="compute" if 2.0 * n * batch / replica_flops >= (weights + batch * kv_per_seq) / bandwidth else "memory",
         time_per_output_token_ms=t * 1000.0, tokens_per_second_per_replica=throughput,
+        kv_cache_gb=batch * kv_resident / 1e9,
         prefill_seconds_per_request=prefill, busy_replicas_at_peak=load, replicas=replicas, gpus=gpus,
         usd_per_million_generated_tokens=price * s.devices_per_replica / 3600.0 / throughput * 1e6,
         usd_per_million_generated_tokens_at_peak=(gpus * price / 3600.0 / (rps * generated) * 1e6

@@ -45,7 +45,7 @@ def test_kv_bytes_of_llama2_70b_match_databricks_table():
     # 2 (K, V) x 80 layers x 8 KV heads x 128 head dim x 2 bytes = 327,680 bytes per token. Databricks, "LLM
     # Inference Performance Engineering" (2023), table 3: Llama-2-70B at 1,024 tokens, FP16: 0.312 GiB at batch 1,
     # 5 GiB at batch 16.
-    s = scenario({"architecture": {"layers": 80, "kv_heads": 8, "head_dim": 128}})
+    s = scenario({"architecture": {"layers": 80, "heads": 64, "kv_heads": 8, "head_dim": 128}})
     coef, exp = kv_bytes_per_token(s.serving.roofline)
     assert (coef, exp) == (327_680.0, 0.0)
     assert coef * 1024 / 2**30 == pytest.approx(0.3125)
@@ -245,6 +245,8 @@ def test_workbook_prices_decode_with_a_live_max_formula(tmp_path):
     ({"shape": {"kv_head_fraction": 2}}, {}, "serving.roofline.shape.kv_head_fraction: must be a fraction"),
     ({"bandwidth_efficiency": 1.5}, {}, "serving.roofline.bandwidth_efficiency"),
     ({"batch": 8}, {}, "serving.roofline.batch"),
+    ({"architecture": {"layers": 80, "heads": 8, "kv_heads": 64, "head_dim": 128}}, {},
+     "serving.roofline.architecture.kv_heads: 64 KV heads exceed the 8 query heads"),
     ({}, {"hardware": {"name": "chip", "peak_flops": {"bf16": 1e15}, "price_usd_per_hour": 1.0}, "dtype": "bf16"},
      "serving.roofline: chip has no bandwidth_gb_per_s"),
 ])

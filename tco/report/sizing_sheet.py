@@ -25,6 +25,7 @@ _SERVING_ROWS = (  # label, key, unit, format
     ("Fits one replica", "fits_one_replica", "weights <= devices x memory", None),
     ("Meets the latency target", "meets_latency", "", None),
     ("Batch per replica", "batch_size", "sequences", "count"),
+    ("KV cache of the batch", "kv_cache_gb", "GB per replica", "ratio"),
     ("Batch limited by", "batch_limited_by", "", None),
     ("Decode bound", "bound", "", None),
     ("Time per output token", "time_per_output_token_ms", "ms", "0.000"),
@@ -45,7 +46,7 @@ _SERVING_INPUTS = (  # label, key, unit, format
     ("Devices per replica", "devices_per_replica", "devices", "ratio"),
     ("Largest batch (serving.batch_size)", "max_batch_size", "sequences", "count"),
     ("Headroom (serving.headroom)", "headroom", "spare capacity", "fraction"),
-    ("KV cache of the full batch", "kv_cache_gb", "GB", "ratio"),
+    ("KV cache of the full batch (serving.kv_cache_gb)", "kv_cache_gb", "GB", "ratio"),
     ("Latency target", "max_time_per_output_token_ms", "ms per output token", "ratio"),
     ("Serving price", "usd_per_device_hour", "$ per device-hour", "usd_precise"),
 )

@@ -45,6 +45,16 @@ class Architecture(_Model):
     layers: Count = Field(description="transformer blocks")
     kv_heads: Count = Field(description="key/value heads (GQA: fewer than query heads; MQA: 1)")
     head_dim: Count = Field(description="dimension of one attention head")
+    heads: Count | None = Field(
+        default=None, description="query heads; optional (the KV cache depends on kv_heads only), checked to be "
+        "at least kv_heads")
+
+    @model_validator(mode="after")
+    def _gqa(self):
+        if self.heads is not None and self.kv_heads > self.heads:
+            raise FieldError(("kv_heads",), f"{self.kv_heads:g} KV heads exceed the {self.heads:g} query heads "
+                             "(grouped-query attention shares each KV head among several query heads)")
+        return self
 
 
 class ShapeRule(_Model):
