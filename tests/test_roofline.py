@@ -151,6 +151,10 @@ def test_every_regime_agrees_with_the_gp_and_brute_force(batch, bound):
     brute = brute_force_cost(s)
     assert result.optimal.total_cost_usd <= brute * (1 + 1e-12)
     assert result.optimal.total_cost_usd == pytest.approx(brute, rel=1e-9)
+    # the KKT multiplier of the loss target (polish in the winning regime) is d cost / d loss, also at the kink
+    from tco.optimize import _shadow_by_difference
+
+    assert result.loss_shadow_price_usd_per_nat == pytest.approx(_shadow_by_difference(build_model(s)), rel=1e-7)
     if bound == "balanced":
         n_star = build_model(s).roofline.times.crossover_params()
         assert result.optimal.params == pytest.approx(n_star, rel=1e-9)

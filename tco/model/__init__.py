@@ -3,9 +3,11 @@
 from .compile import Model, build_model
 from .constraints import CAPS, Cap, MaxParams, MaxTokens, TrainingDeadline
 from .exact import ExactSolution, solve_exact
-from .terms import TERMS, CostTerm, DataCost, DecodeCost, PrefillCost, TrainingCost
+from .regimes import Regime, regimes, solve_model_exact
+from .terms import TERMS, CostTerm, DataCost, DecodeCost, PrefillCost, RooflineDecodeCost, TrainingCost
 
 __all__ = [
     "Model", "build_model", "CAPS", "Cap", "MaxParams", "MaxTokens", "TrainingDeadline",
-    "ExactSolution", "solve_exact", "TERMS", "CostTerm", "DataCost", "DecodeCost", "PrefillCost", "TrainingCost",
+    "ExactSolution", "solve_exact", "Regime", "regimes", "solve_model_exact",
+    "TERMS", "CostTerm", "DataCost", "DecodeCost", "PrefillCost", "RooflineDecodeCost", "TrainingCost",
 ]
