@@ -113,8 +113,9 @@ class ServingFit(_Model):
         default=None, description="decode latency target: each output token reads all weights and the KV "
         "cache once from HBM (memory-bound at small batch)")
     batch_size: Annotated[float, AfterValidator(_batch)] = Field(
-        default=32.0, description="sequences one replica decodes together at most, for deployment sizing "
-        "(`tco.realism.serving_sizing`; its whole part); kv_cache_gb is the KV cache of this full batch. "
+        default=32.0, description="sequences one replica decodes together: the decode batch that "
+        "serving.roofline prices, and the most deployment sizing allows (`tco.realism.serving_sizing`; its "
+        "whole part); kv_cache_gb is the KV cache of this full batch. "
         "Default 32: a user assumption (a moderate continuous-batching batch); the latency target and memory "
         "can lower it")
     headroom: NonNegative = Field(

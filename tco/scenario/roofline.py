@@ -8,7 +8,9 @@ times the FLOPS and the bandwidth):
     memory    t_m = (bytes_per_param x N / b + context x kv_bytes_per_token) / (bandwidth x bandwidth_efficiency)
     decode $  = lifetime generated tokens x $/device-hour / 3600 x max(t_c, t_m)
 
-Every step reads all weights once (shared by the batch) and each sequence's KV cache of `context` tokens.
+Every step reads all weights once (shared by the batch) and each sequence's KV cache of `context` tokens. `peak`
+is the device's dense peak in serving.dtype; with weight-only quantization (int8 weights, 16-bit math) lower
+compute_efficiency accordingly, or serve in the compute dtype and set bytes_per_param.
 KV bytes per token of context = 2 (K and V) x layers x kv_heads x head_dim x kv_bytes_per_value, from fixed
 `architecture:` inputs, or from a `shape:` rule that derives the architecture from N: with d_model = aspect_ratio
 x layers and N = 12 layers d_model^2 (Kaplan et al. 2020 eq. 2.1), layers = (N / (12 aspect_ratio^2))^(1/3)
