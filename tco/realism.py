@@ -39,8 +39,8 @@ import math
 from typing import TYPE_CHECKING
 
 from .scenario.extras import owned_cost_breakdown
-from .scenario.roofline import (PARAMS_PER_LAYER_D2, ShapeRule, decode_context_tokens, kv_bytes_per_token,
-                                roofline_coefficients)
+from .scenario.roofline import (PARAMS_PER_LAYER_D2, ShapeRule, decode_compute_efficiency, decode_context_tokens,
+                                kv_bytes_per_token, roofline_coefficients)
 from .units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -220,11 +220,10 @@ def _replica_rates(scenario: "Scenario", n: float) -> tuple[float, float, float,
     if roof is None:
         kv = s.kv_cache_gb * 1e9 / s.batch_size
         return (s.devices_per_replica * s.peak_flops * s.prefill_mfu, s.replica_bandwidth_gb_per_s * 1e9, kv, kv)
-    compute_eff = roof.compute_efficiency if roof.compute_efficiency is not None else s.prefill_mfu
     kv_coef, kv_exp = kv_bytes_per_token(roof)
     per_token = kv_coef * n**kv_exp
     d = scenario.demand
-    return (s.devices_per_replica * s.peak_flops * compute_eff,
+    return (s.devices_per_replica * s.peak_flops * decode_compute_efficiency(s),
             s.replica_bandwidth_gb_per_s * 1e9 * roof.bandwidth_efficiency,
             decode_context_tokens(scenario) * per_token,
             (d.prompt_tokens_per_request + d.generated_tokens_per_request) * per_token)
@@ -264,7 +263,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "D
         return out
 
     return {
-        "compute_efficiency": roof.compute_efficiency if roof.compute_efficiency is not None else s.prefill_mfu,
+        "compute_efficiency": decode_compute_efficiency(s),
         "bandwidth_efficiency": roof.bandwidth_efficiency, "batch_size": s.batch_size,
         "context_tokens": decode_context_tokens(scenario), "kv_bytes_per_value": roof.kv_bytes_per_value,
         "bytes_per_param": s.weight_bytes_per_param, "bandwidth_gb_per_s": s.device.bandwidth_gb_per_s,

@@ -170,7 +170,7 @@ def _serving_fit_rows(scenario: "Scenario") -> list[InputRow]:
 
 def _roofline_rows(scenario: "Scenario") -> list[InputRow]:
     """Decode priced by the serving roofline: the inputs of its MAX(compute, memory) formula on Costs."""
-    from ..scenario.roofline import decode_context_tokens, kv_bytes_per_token
+    from ..scenario.roofline import decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token
 
     s = scenario.serving
     roof = s.roofline
@@ -180,7 +180,7 @@ def _roofline_rows(scenario: "Scenario") -> list[InputRow]:
                  "derived: shape rule 2 x kv_head_fraction x kv bytes x r x (12 r^2)^(-2/3), r = d_model/layers")
     return [
         InputRow("roof_compute_efficiency", "Decode compute efficiency (roofline)",
-                 roof.compute_efficiency if roof.compute_efficiency is not None else s.prefill_mfu, "fraction",
+                 decode_compute_efficiency(s), "fraction",
                  _given(roof, "compute_efficiency", "default: the prefill MFU"), "fraction"),
         InputRow("roof_bandwidth_gb_per_s", "Serving HBM bandwidth", s.device.bandwidth_gb_per_s,
                  "GB/s per device", s.device.source, "plain"),

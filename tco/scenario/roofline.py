@@ -32,8 +32,8 @@ from ..errors import FieldError
 from .fields import Count, NonNegativeCount, Positive, Utilization, _Model, rule
 
 __all__ = ["Roofline", "Architecture", "ShapeRule", "RooflineCoefficients", "roofline_coefficients",
-           "check_roofline", "decode_context_tokens", "kv_bytes_per_token", "memory_params_limit",
-           "latency_params_limit", "check_roofline_fit", "PARAMS_PER_LAYER_D2"]
+           "check_roofline", "decode_compute_efficiency", "decode_context_tokens", "kv_bytes_per_token",
+           "memory_params_limit", "latency_params_limit", "check_roofline_fit", "PARAMS_PER_LAYER_D2"]
 
 #: N = 12 layers d_model^2: attention (4 d^2) + MLP with d_ff = 4 d (8 d^2) per layer (Kaplan et al. 2020).
 PARAMS_PER_LAYER_D2 = 12.0
@@ -143,6 +143,12 @@ def kv_bytes_per_token(roofline):
     return 2.0 * shape.kv_head_fraction * kvb * r * (PARAMS_PER_LAYER_D2 * r**2) ** (-2.0 / 3.0), 2.0 / 3.0
 
 
+def decode_compute_efficiency(serving):
+    """The roofline's compute efficiency, else the prefill MFU (the same kernels on the same device)."""
+    given = serving.roofline.compute_efficiency
+    return given if given is not None else serving.prefill_mfu
+
+
 def decode_context_tokens(scenario):
     """Average context per generated token: the roofline's, else prompt + half the generation."""
     given = scenario.serving.roofline.context_tokens
@@ -156,11 +162,10 @@ def roofline_coefficients(scenario) -> RooflineCoefficients:
     """The per-token time coefficients of `scenario` (serving.roofline must be set)."""
     s = scenario.serving
     roof = s.roofline
-    compute_eff = roof.compute_efficiency if roof.compute_efficiency is not None else s.prefill_mfu
     bandwidth = s.device.bandwidth_gb_per_s * 1e9 * roof.bandwidth_efficiency  # bytes/s achieved per device
     kv_coef, kv_exp = kv_bytes_per_token(roof)
     return RooflineCoefficients(
-        compute_s=2.0 / (s.peak_flops * compute_eff),
+        compute_s=2.0 / (s.peak_flops * decode_compute_efficiency(s)),
         weights_s=s.weight_bytes_per_param / (s.batch_size * bandwidth),
         kv_s=decode_context_tokens(scenario) * kv_coef / bandwidth,
         kv_exp=kv_exp,
