@@ -9,9 +9,8 @@ import numpy as np
 
 from .errors import InfeasibleError
 from .model.compile import Model, build_model
-from .model.exact import ExactSolution, cap_interval
-from .model.regimes import regimes
-from .model.regimes import solve_model_exact as solve_regimes_exact
+from .model.exact import cap_interval
+from .model.regimes import regimes, solve_model_exact
 from .realism import decode_roofline, deployment_sizing, extra_inputs, ownership_comparison, time_value
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .units import format_count
@@ -26,12 +25,6 @@ CROSS_CHECK_TOLERANCE = 1e-6
 #: Sardana et al. 2024 trained up to 10,000 tokens/param and found the Chinchilla form overstates the gains
 #: of over-training beyond ~1,000.
 EXTRAPOLATION_TOKENS_PER_PARAM = 1_000.0
-
-
-def solve_model_exact(model: Model) -> ExactSolution:
-    """The independent exact optimum: the 1-D reduction (per decode regime with a roofline; by the repetition
-    solver when epochs repeat)."""
-    return solve_regimes_exact(model)
 
 
 def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:

@@ -135,9 +135,9 @@ class _RobustGP:
         c, self.model, self.seconds = model.loss, model, 0.0
         self.n0 = (c.a * (c.p + c.q) / c.q) ** (1 / c.p)  # the scales: the nominal equal-loss Chinchilla point
         self.d0 = (c.b * (c.p + c.q) / c.p) ** (1 / c.q)
-        from .model.problem import _gp_terms
+        from .model.problem import gp_terms
 
-        terms, roof = _gp_terms(model)
+        terms, roof = gp_terms(model)
         raw = np.array([t.weight(model.objective) * self.n0**t.n_exp * self.d0**t.d_exp for t in terms])
         total = raw.sum()
         self.roof = None  # a roofline decode term: log weights of its compute, weights and KV legs, KV exponent

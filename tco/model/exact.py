@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ExactSolution", "solve_exact", "cap_interval", "ZETA_MIN", "ZETA_MAX", "curve_point"]
+__all__ = ["ExactSolution", "solve_exact", "cap_interval", "bisect_increasing", "ZETA_MIN", "ZETA_MAX", "curve_point"]
 
 #: The curve is followed for zeta in this range: w from e^-300 to 1 - e^-300, far beyond any real design.
 ZETA_MIN, ZETA_MAX = -300.0, 300.0
@@ -43,7 +43,7 @@ def curve_point(zeta, a, p, b, q):
     return log_n, log_d
 
 
-def _bisect(f, lo, hi):
+def bisect_increasing(f, lo, hi):
     """Root of f, increasing in its argument, on [lo, hi] (elementwise; f(lo) <= 0 <= f(hi) assumed)."""
     lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
     lo, hi = lo.copy(), hi.copy()
@@ -81,8 +81,8 @@ def cap_interval(n_exp, d_exp, limit, a, p, b, q):
         bottom = np.clip(np.log(d_exp * p / (n_exp * q)) + np.zeros(np.broadcast(log_limit, a, b).shape),
                          ZETA_MIN, ZETA_MAX)
     empty = m(bottom) > 0
-    lo = np.where(m(ZETA_MIN) <= 0, ZETA_MIN, _bisect(lambda z: -m(z), ZETA_MIN, bottom))
-    hi = np.where(m(ZETA_MAX) <= 0, ZETA_MAX, _bisect(m, bottom, ZETA_MAX))
+    lo = np.where(m(ZETA_MIN) <= 0, ZETA_MIN, bisect_increasing(lambda z: -m(z), ZETA_MIN, bottom))
+    hi = np.where(m(ZETA_MAX) <= 0, ZETA_MAX, bisect_increasing(m, bottom, ZETA_MAX))
     lo = np.where(empty, np.inf, lo)
     hi = np.where(empty, -np.inf, hi)
     return lo, hi
@@ -116,7 +116,7 @@ def solve_exact(a, p, b, q, terms, caps=(), rel_tol: float = 1e-9) -> ExactSolut
     """
     a, p, b, q = (np.asarray(v, dtype=float) for v in (a, p, b, q))
     terms = [(i, j, np.asarray(c, dtype=float)) for i, j, c in terms]
-    zeta = _bisect(lambda z: _cost_slope_sign(z, a, p, b, q, terms), ZETA_MIN, ZETA_MAX)
+    zeta = bisect_increasing(lambda z: _cost_slope_sign(z, a, p, b, q, terms), ZETA_MIN, ZETA_MAX)
     shape = np.broadcast(zeta, a, b, *[c for *_, c in terms]).shape
     lo, hi = np.full(shape, ZETA_MIN), np.full(shape, ZETA_MAX)
     for n_exp, d_exp, limit in caps:

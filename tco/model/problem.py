@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InfeasibleError, SolverError
 from .compile import Model
 
-__all__ = ["GeometricProgram", "GPSolution", "solve_gp", "SOLVER_OPTIONS"]
+__all__ = ["GeometricProgram", "GPSolution", "solve_gp", "gp_terms", "SOLVER_OPTIONS"]
 
 #: Clarabel's defaults (gap 1e-8, feasibility 1e-8) leave ~1e-5 relative error in N; these give ~1e-10.
 SOLVER_OPTIONS: dict[str, float | int] = {
@@ -55,7 +55,6 @@ class GeometricProgram:
         self.cap_coefs = [cp.Parameter(pos=True, name=f"cap_{m}") for m in range(len(cap_exps))]
         self.term_exps, self.cap_exps = term_exps, cap_exps
         parts = [w * self._monomial(i, j) for w, (i, j) in zip(self.weights, term_exps)]
-        self.roofline = roofline
         if roofline is not None:  # decode = max(compute, memory): log-log convex, so still a GP
             kv_exp, has_kv = roofline
             self.roof = [cp.Parameter(pos=True, name=f"roofline_{k}") for k in ("compute", "weights", "kv")]
@@ -81,7 +80,7 @@ class GeometricProgram:
         loss = model.loss
         n0 = (loss.a * (loss.p + loss.q) / loss.q) ** (1 / loss.p)  # equal-loss Chinchilla point: the scales
         d0 = (loss.b * (loss.p + loss.q) / loss.p) ** (1 / loss.q)
-        monomials, roof = _gp_terms(model)
+        monomials, roof = gp_terms(model)
         raw = [t.weight(model.objective) * n0**t.n_exp * d0**t.d_exp for t in monomials]
         f0 = float(sum(raw))
         if roof is not None:
@@ -123,7 +122,7 @@ class GeometricProgram:
         )
 
 
-def _gp_terms(model: Model):
+def gp_terms(model: Model):
     """(monomial terms with positive weight, the roofline decode term or None) as the GP takes them: a FLOPs
     objective counts decode as the monomial 2 N per token, and a roofline with no demand costs nothing."""
     monomials = list(model.active_terms)
@@ -141,7 +140,7 @@ def _program(p: float, q: float, term_exps, cap_exps, roofline) -> GeometricProg
 
 def solve_gp(model: Model) -> GPSolution:
     """Solve `model` with the cached program of its shape (compiled on first use, then parameter updates)."""
-    monomials, roof = _gp_terms(model)
+    monomials, roof = gp_terms(model)
     terms = tuple((t.n_exp, t.d_exp) for t in monomials)
     caps = tuple((c.n_exp, c.d_exp) for c in model.caps)
     shape = None if roof is None else (roof.times.kv_exp, bool(roof.times.kv_s > 0))

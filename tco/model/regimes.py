@@ -75,15 +75,13 @@ def regimes(model: Model) -> tuple[Regime, ...]:
     with np.errstate(divide="ignore"):  # a crossover of 0 (no KV read) leaves no memory-bound regime
         above = 1.0 / np.asarray(crossover, dtype=float)
     out = []
-    for name, bound, limit in (("memory", BelowCrossover, crossover),
-                               ("compute", AboveCrossover, above)):
-        limit = limit if np.ndim(limit) else float(limit)
-        if np.ndim(limit) == 0:
-            if limit == 0:
-                continue  # the regime is empty
-            caps = model.caps if np.isinf(limit) else (*model.caps, bound(limit=limit, crossover_params=crossover))
-        else:
-            caps = (*model.caps, bound(limit=limit, crossover_params=crossover))
+    for name, bound, limit in (("memory", BelowCrossover, crossover), ("compute", AboveCrossover, above)):
+        scalar = np.ndim(limit) == 0
+        if scalar and limit == 0:
+            continue  # one scenario whose regime is empty
+        extra = () if scalar and np.isinf(limit) else (  # an infinite scalar bound bounds nothing
+            bound(limit=float(limit) if scalar else limit, crossover_params=crossover),)
+        caps = (*model.caps, *extra)
         out.append(Regime(name, dataclasses.replace(model, terms=others + roof.pieces("usd", name), caps=caps)))
     return tuple(out)
 

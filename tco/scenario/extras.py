@@ -153,7 +153,7 @@ def check_serving_fit(serving) -> None:
     """Load-time errors for memory fit and latency that name the binding numbers."""
     device = serving.device
     if serving.bytes_per_param is None and serving.dtype.lower() not in DTYPE_BYTES:
-        if serving.memory_fit or serving.max_time_per_output_token_ms is not None:
+        if serving.memory_fit or serving.max_time_per_output_token_ms is not None or serving.roofline is not None:
             raise FieldError(("bytes_per_param",), f"no default for dtype {serving.dtype!r}; set bytes_per_param")
     if serving.memory_fit:
         if device.memory_gb is None:

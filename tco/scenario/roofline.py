@@ -176,19 +176,17 @@ def _largest_params(per_param, kv, kv_exp, budget):
     """Largest N with per_param x N + kv x N^kv_exp <= budget (array-safe); 0 where not even N = 1 fits.
 
     The left side increases in N, so the root is unique: closed form for a fixed architecture (kv_exp 0), else
-    bisection on log N in [0, log(budget / per_param)], each step halving the bracket (2^-80 of ~35 nats)."""
+    the exact solver's vectorized bisection on log N in [0, log(budget / per_param)]."""
+    from ..model.exact import bisect_increasing  # imported here: tco.model imports this module
+
     per_param, kv, budget = (np.asarray(v, dtype=float) for v in (per_param, kv, budget))
     if kv_exp == 0:
         out = np.maximum((budget - kv) / per_param, 0.0)
         return out if out.ndim else float(out)
     lo = np.zeros(np.broadcast(per_param, kv, budget).shape)
     hi = np.maximum(np.log(np.maximum(budget / per_param, 1.0)), lo)
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        over = per_param * np.exp(mid) + kv * np.exp(kv_exp * mid) > budget
-        hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
-    fits = per_param + kv <= budget
-    out = np.where(fits, np.exp(lo), 0.0)
+    root = bisect_increasing(lambda x: per_param * np.exp(x) + kv * np.exp(kv_exp * x) - budget, lo, hi)
+    out = np.where(per_param + kv <= budget, np.exp(root), 0.0)
     return out if out.ndim else float(out)
 
 
@@ -220,7 +218,8 @@ def latency_params_limit(scenario):
 
 
 def check_roofline(serving) -> None:
-    """Load-time errors: the roofline needs a bandwidth and weight bytes, and replaces decode_mfu."""
+    """Load-time errors: the roofline needs a bandwidth and replaces decode_mfu and kv_cache_gb (weight bytes:
+    `check_serving_fit`)."""
     if serving.roofline is None:
         return
     # by value, not by "was it given": a model_dump() round trip (sweeps) passes the default explicitly
@@ -233,10 +232,6 @@ def check_roofline(serving) -> None:
     if serving.device.bandwidth_gb_per_s is None:
         raise FieldError(("roofline",), f"{serving.device.name} has no bandwidth_gb_per_s; set "
                          "hardware.bandwidth_gb_per_s")
-    from .extras import DTYPE_BYTES
-
-    if serving.bytes_per_param is None and serving.dtype.lower() not in DTYPE_BYTES:
-        raise FieldError(("bytes_per_param",), f"no default for dtype {serving.dtype!r}; set bytes_per_param")
 
 
 def check_roofline_fit(scenario) -> None:

@@ -18,7 +18,8 @@ __all__ = ["sensitivity", "DEFAULT_FRACTION", "default_inputs"]
 DEFAULT_FRACTION = 0.20
 # Inputs a budget owner can move; law constants belong to the uncertainty analysis, not a +-20% tornado.
 _SKIP_PREFIXES = ("law.",)
-# Deployment-sizing inputs (tco.realism.serving_sizing) size the fleet but do not enter the optimization.
+# Deployment-sizing inputs (tco.realism.serving_sizing) size the fleet but do not enter the optimization
+# (except the batch, which serving.roofline prices decode at).
 _SIZING_ONLY = ("serving.batch_size", "serving.headroom", "demand.peak_requests_per_second")
 
 
@@ -26,10 +27,10 @@ def default_inputs(scenario: "Scenario") -> list[str]:
     """Every numeric input the scenario actually sets (or that has a cited default), except law constants."""
     from ..vector import numeric_paths
 
+    sizing_only = set(_SIZING_ONLY) - ({"serving.batch_size"} if scenario.serving.roofline is not None else set())
     paths = []
     for path in numeric_paths(scenario):
-        if path.startswith(_SKIP_PREFIXES) or (path in _SIZING_ONLY and not (
-                path == "serving.batch_size" and scenario.serving.roofline is not None)):  # the roofline prices it
+        if path.startswith(_SKIP_PREFIXES) or path in sizing_only:
             continue
         node = scenario
         for part in path.split("."):
