@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import InfeasibleError
 from .model.compile import Model, build_model
+from .model.costs import layout
 from .model.exact import cap_interval
 from .model.regimes import regimes, solve_model_exact
 from .realism import decode_roofline, deployment_sizing, extra_inputs, ownership_comparison, time_value
@@ -141,15 +142,14 @@ def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, ch
         sizing=deployment_sizing(scenario, optimal, chinchilla),
         time_value=time_value(scenario),
         decode_roofline=decode_roofline(scenario, optimal, chinchilla),
+        layout=layout(model.terms),
         **extra,
     )
 
 
 def design_point(scenario: "Scenario", model: Model, params: float, tokens: float) -> DesignPoint:
     """Evaluate every cost term of `model` at (params, tokens)."""
-    from .vector import evaluate
-
-    return DesignPoint(**{k: float(v) for k, v in evaluate(scenario, model, params, tokens).items()})
+    return DesignPoint.from_figures(model.figures(params, tokens), [t.name for t in model.terms])
 
 
 def _max_rel(n1, n2, d1, d2, f1, f2) -> float:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = ["DesignPoint", "Savings", "ConstraintReport", "CrossCheck", "Result"]
@@ -11,27 +12,55 @@ __all__ = ["DesignPoint", "Savings", "ConstraintReport", "CrossCheck", "Result"]
 
 @dataclass(frozen=True)
 class DesignPoint:
-    """One (N, D) design with its lifetime FLOPs and costs. Inference = prefill + decode."""
+    """One (N, D) design with its lifetime FLOPs and costs, broken down by cost term.
 
-    params: float
-    tokens: float
-    tokens_per_param: float
-    loss: float
-    training_flops: float
-    prefill_flops: float
-    decode_flops: float
-    inference_flops: float
-    total_flops: float
-    training_gpu_hours: float
-    training_cost_usd: float
-    prefill_cost_usd: float
-    decode_cost_usd: float
-    inference_cost_usd: float
-    data_cost_usd: float
-    total_cost_usd: float
+    `figures` holds every reported quantity in report order (`tco.model.costs.layout`): N, D, tokens per
+    parameter, the loss, each term's FLOPs and $ (`training_flops`, `prefill_cost_usd`, ...), the group
+    aggregates (`inference_cost_usd` = prefill + decode) and the totals. Each is also an attribute
+    (`point.training_cost_usd`); `breakdown` gives each term's $ by term name.
+    """
+
+    figures: Mapping[str, float]
+    #: term name -> $ of that term (training, prefill, decode, data, ... as registered)
+    breakdown: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_figures(cls, figures: Mapping[str, Any], term_names: Sequence[str]) -> "DesignPoint":
+        values = {k: float(v) for k, v in figures.items()}
+        return cls(values, {name: values[f"{name}_cost_usd"] for name in term_names})
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self.__dict__["figures"][name]
+        except KeyError:
+            raise AttributeError(f"DesignPoint has no figure {name!r}") from None
+
+    @property
+    def params(self) -> float:
+        return self.figures["params"]
+
+    @property
+    def tokens(self) -> float:
+        return self.figures["tokens"]
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.figures["tokens_per_param"]
+
+    @property
+    def loss(self) -> float:
+        return self.figures["loss"]
+
+    @property
+    def total_cost_usd(self) -> float:
+        return self.figures["total_cost_usd"]
+
+    @property
+    def total_flops(self) -> float:
+        return self.figures["total_flops"]
 
     def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return dict(self.figures)
 
 
 @dataclass(frozen=True)
@@ -103,6 +132,9 @@ class Result:
     data_limits: dict[str, Any] = field(default_factory=dict)
     #: with `serving.roofline:`: what bounds decode (compute or memory) and the cost per token, per design
     decode_roofline: dict[str, Any] = field(default_factory=dict)
+    #: every figure of a design in report order, with label, unit and Excel formula (`tco.model.costs.layout`):
+    #: what the terminal, the Costs sheet, the sweep tables and the charts iterate. Not part of the JSON.
+    layout: tuple[Any, ...] = ()
 
     @property
     def binding_constraints(self) -> list[str]:
@@ -150,8 +182,8 @@ class Result:
         """A pandas DataFrame: one row per metric, columns optimal, chinchilla and optimal/chinchilla."""
         import pandas as pd
 
-        names = [f.name for f in fields(DesignPoint)]
         opt, chin = self.optimal.to_dict(), self.chinchilla.to_dict()
+        names = list(opt)
         frame = pd.DataFrame(
             {"optimal": [opt[n] for n in names], "chinchilla": [chin[n] for n in names]}, index=names
         )

@@ -23,12 +23,8 @@ __all__ = ["demand_sweep", "DEFAULT_SWEEP_TOKENS"]
 DEFAULT_SWEEP_TOKENS = (1e9, 1e16)
 #: Prompt:generated mix used when a scenario has no demand to take its mix from (LMSYS-Chat, Sardana et al.).
 _DEFAULT_PROMPT_SHARE = 70.0 / (70.0 + 215.0)
-_RENAMED = {  # the sweep table's historical column names
-    "optimal_params": "params", "optimal_tokens": "tokens", "optimal_tokens_per_param": "tokens_per_param",
-    "optimal_training_cost_usd": "training_cost_usd", "optimal_inference_cost_usd": "inference_cost_usd",
-    "optimal_data_cost_usd": "data_cost_usd", "optimal_total_cost_usd": "total_cost_usd",
-    "savings_total_cost_usd": "savings_usd", "optimal_total_flops": "total_flops",
-}
+#: The sweep table's historical column names: the optimum's figures lose their `optimal_` prefix.
+_RENAMED = {"savings_total_cost_usd": "savings_usd"}
 
 
 def demand_sweep(
@@ -56,7 +52,9 @@ def demand_sweep(
                  "demand.generated_tokens": tokens * (1.0 - share)}
     frame = solve_frame(scenario, overrides, objective=objective, validate=False)
     frame.insert(0, "inference_tokens", tokens)
-    frame = frame.rename(columns=_RENAMED)
+    optimal = {c: c.removeprefix("optimal_") for c in frame.columns if c.startswith("optimal_")
+               and c.removeprefix("optimal_") not in frame.columns}
+    frame = frame.rename(columns={**optimal, **_RENAMED})
     frame.attrs.update({"target_loss": float(frame["target_loss"].iloc[0]),
                         "chinchilla_params": float(frame["chinchilla_params"].iloc[0]),
                         "chinchilla_tokens": float(frame["chinchilla_tokens"].iloc[0])})

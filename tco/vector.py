@@ -23,7 +23,6 @@ from .errors import InfeasibleError, ScenarioError
 from .model.compile import Model, build_model
 from .model.fast import solve_standard
 from .model.regimes import solve_model_exact
-from .units import SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,28 +206,9 @@ def _chinchilla(model: Model, target_loss):
 
 
 def evaluate(scenario, model: Model, params, tokens) -> dict[str, np.ndarray]:
-    """Every DesignPoint quantity at (params, tokens), as arrays (scenario may be a ScenarioView)."""
-    usd = {t.name: t.usd(params, tokens) for t in model.terms}
-    flops = {t.name: t.flops(params, tokens) for t in model.terms}
-    training = scenario.training
-    return {
-        "params": params,
-        "tokens": tokens,
-        "tokens_per_param": tokens / params,
-        "loss": model.loss_of(params, tokens),
-        "training_flops": flops["training"],
-        "prefill_flops": flops["prefill"],
-        "decode_flops": flops["decode"],
-        "inference_flops": flops["prefill"] + flops["decode"],
-        "total_flops": sum(flops.values()),
-        "training_gpu_hours": flops["training"] / (training.peak_flops * training.mfu * SECONDS_PER_HOUR),
-        "training_cost_usd": usd["training"],
-        "prefill_cost_usd": usd["prefill"],
-        "decode_cost_usd": usd["decode"],
-        "inference_cost_usd": usd["prefill"] + usd["decode"],
-        "data_cost_usd": usd["data"],
-        "total_cost_usd": sum(usd.values()),
-    }
+    """Every DesignPoint figure at (params, tokens), as arrays (`Model.figures`; `scenario` is unused and kept
+    for callers that pass their view)."""
+    return model.figures(params, tokens)
 
 
 def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective: str | None = None,

@@ -4,7 +4,7 @@ from .compile import Model, build_model
 from .constraints import CAPS, Cap, MaxParams, MaxTokens, TrainingDeadline
 from .exact import ExactSolution, solve_exact
 from .regimes import Regime, regimes, solve_model_exact
-from .terms import TERMS, CostTerm, DataCost, DecodeCost, PrefillCost, RooflineDecodeCost, TrainingCost
+from .costs import TERMS, CostTerm, DataCost, DecodeCost, PrefillCost, RooflineDecodeCost, TrainingCost
 
 __all__ = [
     "Model", "build_model", "CAPS", "Cap", "MaxParams", "MaxTokens", "TrainingDeadline",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..laws import Law, LossConstraint
 from .constraints import CAPS, Cap
-from .terms import TERMS, CostTerm
+from .costs import TERMS, CostTerm, aggregate
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -41,12 +41,12 @@ class Model:
     def active_terms(self) -> tuple[CostTerm, ...]:
         """Monomial terms with a positive weight in the objective (GP parameters must be positive); a term
         that is not a monomial (the roofline decode) is left to the GP and `tco.model.regimes`."""
-        return tuple(t for t in self.terms if not hasattr(t, "pieces") and t.weight(self.objective) > 0)
+        return tuple(t for t in self.terms if not _has_regimes(t) and t.weight(self.objective) > 0)
 
     @property
     def roofline(self):
         """The roofline decode term, or None when decode is priced at a fixed MFU."""
-        return next((t for t in self.terms if hasattr(t, "pieces")), None)
+        return next((t for t in self.terms if _has_regimes(t)), None)
 
     def objective_value(self, params, tokens):
         return self.usd(params, tokens) if self.objective == "usd" else self.flops(params, tokens)
@@ -57,6 +57,12 @@ class Model:
     def flops(self, params, tokens):
         return sum(t.flops(params, tokens) for t in self.terms)
 
+    def figures(self, params, tokens) -> dict[str, Any]:
+        """Every reported figure at (params, tokens), floats or arrays: N, D, tokens per parameter, the loss,
+        then each term's FLOPs and $ with the group aggregates and totals (`tco.model.costs.layout`)."""
+        return {"params": params, "tokens": tokens, "tokens_per_param": tokens / params,
+                "loss": self.loss_of(params, tokens), **aggregate(self.terms, params, tokens)}
+
     def term(self, name: str) -> CostTerm:
         return next(t for t in self.terms if t.name == name)
 
@@ -64,6 +70,11 @@ class Model:
         """The same model at another loss target (for shadow prices by differences and sweeps)."""
         return Model(self.law, loss, self.law.constraint(loss), self.terms, self.caps, self.objective,
                      self.unique_tokens)
+
+
+def _has_regimes(term) -> bool:
+    """A term that is not one monomial in $ (the roofline decode): the exact solvers split it into regimes."""
+    return bool(getattr(type(term), "regimes", ()))
 
 
 def build_model(scenario: "Scenario", objective: str | None = None) -> Model:

@@ -43,7 +43,7 @@ class GPSolution:
 
 class GeometricProgram:
     """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q <= 1,  c_m n^i_m d^j_m <= 1
-    (all inputs Parameters; the bracket is a roofline decode term, `tco.model.terms.RooflineDecodeCost`)."""
+    (all inputs Parameters; the bracket is a roofline decode term, `tco.model.costs.RooflineDecodeCost`)."""
 
     def __init__(self, p: float, q: float, term_exps: tuple[tuple[int, int], ...],
                  cap_exps: tuple[tuple[int, int], ...], roofline: tuple[float, bool] | None = None):

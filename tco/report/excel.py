@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..result import Result
     from ..scenario import Scenario
 
-__all__ = ["ReportEntry", "prepare", "write_report", "recommendation"]
+__all__ = ["ReportEntry", "prepare", "write_report", "recommendation", "key_figures"]
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,13 @@ def _resolve_command(scenario: "Scenario") -> str:
     return f"tco optimize {scenario.source or '<scenario.yaml>'}"
 
 
-_KEY_FIGURES = (  # label, defined name (from Costs), unit, format
+_DESIGN_FIGURES = (  # label, defined name (from Costs), unit, format
     ("Parameters N", "optimal_params", "parameters", "count"),
     ("Training tokens D", "optimal_tokens", "tokens", "count"),
     ("Tokens per parameter", "optimal_tokens_per_param", "tokens/parameter", "ratio"),
     ("Loss", "optimal_loss", "nats/token", "loss"),
-    ("Training cost", "optimal_training_cost_usd", "$", "usd"),
-    ("Lifetime inference cost", "optimal_inference_cost_usd", "$", "usd"),
-    ("Data cost", "optimal_data_cost_usd", "$", "usd"),
+)
+_OUTCOME_FIGURES = (
     ("Total lifetime cost", "optimal_total_cost_usd", "$", "usd"),
     ("Chinchilla design, total cost", "chinchilla_total_cost_usd", "$", "usd"),
     ("Savings vs Chinchilla", "savings_total_cost_usd", "$", "usd"),
@@ -84,6 +83,12 @@ _KEY_FIGURES = (  # label, defined name (from Costs), unit, format
 )
 
 
+def key_figures(result: "Result") -> list[tuple[str, str, str, str]]:
+    """Summary rows: the design, each cost that adds up to the total (from the term registry), the outcome."""
+    costs = [(f.label, f"optimal_{f.key}", f.unit, f.fmt) for f in result.layout if f.total_of == "usd"]
+    return [*_DESIGN_FIGURES, *costs, *_OUTCOME_FIGURES]
+
+
 def _write_summary(ws, entry: ReportEntry, results: dict[str, str]) -> None:
     result, scenario = entry.result, entry.scenario
     put(ws, 1, 1, f"tco report: {result.scenario}", bold=True)
@@ -91,7 +96,7 @@ def _write_summary(ws, entry: ReportEntry, results: dict[str, str]) -> None:
     put(ws, 3, 1, recommendation(result), bold=True)
     header(ws, 5, ["key figure", "value", "unit"])
     r = 6
-    for label, key, unit, fmt in _KEY_FIGURES:
+    for label, key, unit, fmt in key_figures(result):
         put(ws, r, 1, label)
         put_formula(ws, r, 2, f"={results[key]}", fmt)
         put(ws, r, 3, unit)
@@ -149,8 +154,8 @@ def _write_scenario(wb: Workbook, entry: ReportEntry, prefix: str, sheet_prefix:
     names = write_inputs(wb, inputs, entry.scenario, prefix)
     results = write_costs(wb, costs, entry.result, names, entry.scenario.resolved_law.form,
                           _resolve_command(entry.scenario), prefix)
-    last_row = write_sweep(sweep, entry.sweep)
-    write_charts(charts, sweep, costs, last_row)
+    last_row = write_sweep(sweep, entry.sweep, entry.result)
+    write_charts(charts, sweep, costs, last_row, entry.result)
     write_sizing(sizing, entry.result)
     write_hardware(sheet("Hardware"), entry.scenario)
     write_law(sheet("Law"), entry.scenario)
@@ -167,10 +172,12 @@ def _write_comparison(ws, entries: Sequence[ReportEntry], results: list[dict[str
         ("shadow price ($ per 0.01 nats)", lambda e: e.result.loss_shadow_price_usd_per_centinat),
     ]
     r = 2
-    for label, _key, unit, fmt in _KEY_FIGURES:
+    rows = list(dict.fromkeys(row for e in entries for row in key_figures(e.result)))
+    for label, _key, unit, fmt in rows:
         put(ws, r, 1, f"{label} ({unit})")
         for c, res in enumerate(results, start=2):
-            put_formula(ws, r, c, f"={res[_key]}", fmt)
+            if _key in res:
+                put_formula(ws, r, c, f"={res[_key]}", fmt)
         r += 1
     for label, get in text_rows:
         put(ws, r, 1, label)

@@ -6,9 +6,9 @@ or an MFU here recomputes every cost in Excel or LibreOffice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..model.costs import SARDANA_DEFAULT, TERMS, InputRow, given
 from .xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
 
 if TYPE_CHECKING:
@@ -16,23 +16,13 @@ if TYPE_CHECKING:
 
 __all__ = ["InputRow", "input_rows", "write_inputs"]
 
-_SARDANA_DEFAULT = "default: Sardana et al. 2024 code defaults"
 _LMSYS_DEFAULT = "default: LMSYS-Chat average (Sardana et al. 2024)"
 
 
-@dataclass(frozen=True)
-class InputRow:
-    key: str  # defined name (before any per-scenario prefix)
-    label: str
-    value: object  # a number, a string, or a formula template "={requests}*{prompt_tokens_per_request}"
-    unit: str
-    source: str
-    fmt: str = "sci"
-    editable: bool = True
-
-
-def _given(model, field: str, default_source: str) -> str:
-    return "scenario" if field in model.model_fields_set else default_source
+def _term_rows(scenario: "Scenario") -> list[InputRow]:
+    """The inputs only one cost term reads (prefill and decode MFUs, the roofline, data $/token, ...), from
+    the term registry: a new term brings its own rows."""
+    return [row for term in TERMS for row in term.input_rows(scenario)]
 
 
 def input_rows(scenario: "Scenario") -> list[InputRow]:
@@ -40,20 +30,16 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
     law = scenario.resolved_law
     rows = [
         InputRow("train_hardware", "Training device", t.device.name, "", t.device.source, "plain", False),
-        InputRow("train_dtype", "Training dtype", t.dtype, "", _given(t, "dtype", "default: bf16"), "plain", False),
+        InputRow("train_dtype", "Training dtype", t.dtype, "", given(t, "dtype", "default: bf16"), "plain", False),
         InputRow("train_peak_flops", "Training dense peak", t.peak_flops, "FLOP/s per device", t.device.source),
-        InputRow("train_mfu", "Training MFU", t.mfu, "fraction", _given(t, "mfu", _SARDANA_DEFAULT), "fraction"),
+        InputRow("train_mfu", "Training MFU", t.mfu, "fraction", given(t, "mfu", SARDANA_DEFAULT), "fraction"),
         *_ownership_rows("train", t),
         InputRow("train_price_usd_per_hour", "Training price", _price_value("train", t), "$ per device-hour",
                  t.price_source, "usd_precise"),
         InputRow("serve_hardware", "Serving device", s.device.name, "", s.device.source, "plain", False),
-        InputRow("serve_dtype", "Serving dtype", s.dtype, "", _given(s, "dtype", "default: bf16"), "plain", False),
+        InputRow("serve_dtype", "Serving dtype", s.dtype, "", given(s, "dtype", "default: bf16"), "plain", False),
         InputRow("serve_peak_flops", "Serving dense peak", s.peak_flops, "FLOP/s per device", s.device.source),
-        InputRow("prefill_mfu", "Prefill MFU", s.prefill_mfu, "fraction",
-                 _given(s, "prefill_mfu", _SARDANA_DEFAULT), "fraction"),
-        *([InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
-                    _given(s, "decode_mfu", _SARDANA_DEFAULT), "fraction")] if s.roofline is None else
-          _roofline_rows(scenario)),
+        *_term_rows(scenario),
         *_ownership_rows("serve", s),
         InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
                  s.price_source, "usd_precise"),
@@ -65,10 +51,10 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
         rows += [
             InputRow("requests", "Lifetime requests", d.requests, "requests", "scenario", "count"),
             InputRow("prompt_tokens_per_request", "Prompt tokens per request", d.prompt_tokens_per_request,
-                     "tokens", _given(d, "prompt_tokens_per_request", _LMSYS_DEFAULT), "count"),
+                     "tokens", given(d, "prompt_tokens_per_request", _LMSYS_DEFAULT), "count"),
             InputRow("generated_tokens_per_request", "Generated tokens per request",
                      d.generated_tokens_per_request, "tokens",
-                     _given(d, "generated_tokens_per_request", _LMSYS_DEFAULT), "count"),
+                     given(d, "generated_tokens_per_request", _LMSYS_DEFAULT), "count"),
             InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens", "={requests}*{prompt_tokens_per_request}",
                      "tokens", "derived", "sci", False),
             InputRow("lifetime_generated_tokens", "Lifetime generated tokens",
@@ -80,8 +66,6 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
             InputRow("lifetime_generated_tokens", "Lifetime generated tokens", d.lifetime_generated_tokens,
                      "tokens", "scenario"),
         ]
-    rows.append(InputRow("data_cost_usd_per_token", "Data acquisition cost", scenario.data.cost_usd_per_token,
-                         "$ per training token", _given(scenario.data, "cost_usd_per_token", "default: 0")))
     rows.append(InputRow("target_loss", "Loss target", scenario.target_loss, "nats/token",
                          _target_source(scenario), "loss", False))
     for key, value in law.constants().items():
@@ -118,7 +102,7 @@ def _ownership_rows(prefix: str, phase) -> list[InputRow]:
     power_kw = own.power_kw if own.power_kw is not None else phase.device.tdp_w / 1000.0
     return [
         InputRow(f"{prefix}_own_{field}", f"Owned ({prefix}): {label}",
-                 power_kw if field == "power_kw" else getattr(own, field), unit, _given(own, field, default), fmt)
+                 power_kw if field == "power_kw" else getattr(own, field), unit, given(own, field, default), fmt)
         for field, label, unit, fmt, default in _OWNERSHIP_FIELDS
     ]
 
@@ -143,14 +127,14 @@ def _serving_fit_rows(scenario: "Scenario") -> list[InputRow]:
         return []
     rows = [
         InputRow("devices_per_replica", "Devices per serving replica", s.devices_per_replica, "devices",
-                 _given(s, "devices_per_replica", "default: 1"), "plain", False),
+                 given(s, "devices_per_replica", "default: 1"), "plain", False),
         InputRow("bytes_per_param", "Weight bytes per parameter", s.weight_bytes_per_param, "bytes",
-                 _given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"),
+                 given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"),
                  "plain", False),
     ]
     if not roof:  # with a roofline the KV cache is derived from its architecture or shape rule
         rows.append(InputRow("kv_cache_gb", "KV cache per replica", s.kv_cache_gb, "GB",
-                             _given(s, "kv_cache_gb", "default: 0"), "plain", False))
+                             given(s, "kv_cache_gb", "default: 0"), "plain", False))
     if s.memory_fit:
         rows.append(InputRow("memory_params_limit", "Memory fit: max parameters", memory_params_limit(scenario),
                              "parameters", "derived: largest N with bytes per parameter x N + KV of the batch at "
@@ -168,39 +152,6 @@ def _serving_fit_rows(scenario: "Scenario") -> list[InputRow]:
     return rows
 
 
-def _roofline_rows(scenario: "Scenario") -> list[InputRow]:
-    """Decode priced by the serving roofline: the inputs of its MAX(compute, memory) formula on Costs."""
-    from ..scenario.roofline import decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token
-
-    s = scenario.serving
-    roof = s.roofline
-    kv_coef, kv_exp = kv_bytes_per_token(roof)
-    kv_source = ("derived: 2 x layers x kv_heads x head_dim x kv bytes (roofline.architecture)"
-                 if roof.architecture is not None else
-                 "derived: shape rule 2 x kv_head_fraction x kv bytes x r x (12 r^2)^(-2/3), r = d_model/layers")
-    return [
-        InputRow("roof_compute_efficiency", "Decode compute efficiency (roofline)",
-                 decode_compute_efficiency(s), "fraction",
-                 _given(roof, "compute_efficiency", "default: the prefill MFU"), "fraction"),
-        InputRow("roof_bandwidth_gb_per_s", "Serving HBM bandwidth", s.device.bandwidth_gb_per_s,
-                 "GB/s per device", s.device.source, "plain"),
-        InputRow("roof_bandwidth_efficiency", "Decode bandwidth efficiency (MBU)", roof.bandwidth_efficiency,
-                 "fraction", _given(roof, "bandwidth_efficiency", "default: 0.8 (Databricks 2023 measured 55-60%; "
-                 "llm-analysis calls 90% aggressive)"), "fraction"),
-        InputRow("roof_batch_size", "Decode batch (sequences per replica)", s.batch_size, "sequences",
-                 _given(s, "batch_size", "default: 32 (assumption)"), "plain"),
-        InputRow("roof_context_tokens", "Decode context per generated token", decode_context_tokens(scenario),
-                 "tokens", _given(roof, "context_tokens", "default: prompt + generated / 2 tokens per request"),
-                 "plain"),
-        InputRow("roof_bytes_per_param", "Weight bytes per parameter", s.weight_bytes_per_param, "bytes",
-                 _given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"), "plain"),
-        InputRow("roof_kv_coef", "KV bytes per context token: coefficient", kv_coef, "bytes x N^-exponent",
-                 kv_source, "plain"),
-        InputRow("roof_kv_exp", "KV bytes per context token: exponent of N", kv_exp, "",
-                 "0 for a fixed architecture, 2/3 for the shape rule", "plain", False),
-    ]
-
-
 def _horizon_rows(d) -> list[InputRow]:
     """A demand horizon: inference is priced on the present value of its requests (mid-year discounting)."""
     return [
@@ -208,17 +159,17 @@ def _horizon_rows(d) -> list[InputRow]:
                  "count", False),
         InputRow("horizon_years", "Deployment horizon", d.years, "years", "scenario", "plain", False),
         InputRow("growth_per_year", "Demand growth", d.growth_per_year, "per year",
-                 _given(d, "growth_per_year", "default: 0"), "fraction", False),
+                 given(d, "growth_per_year", "default: 0"), "fraction", False),
         InputRow("discount_rate", "Discount rate", d.discount_rate, "per year",
-                 _given(d, "discount_rate", "default: 0"), "fraction", False),
+                 given(d, "discount_rate", "default: 0"), "fraction", False),
         InputRow("nominal_requests", "Lifetime requests (nominal)", d.nominal_requests, "requests",
                  "derived: sum of first-year requests x (1 + growth)^year", "count", False),
         InputRow("requests", "Lifetime requests (present value)", d.pv_requests, "requests",
                  "derived: each year discounted by (1 + rate)^-(year + 0.5), mid-year", "count"),
         InputRow("prompt_tokens_per_request", "Prompt tokens per request", d.prompt_tokens_per_request,
-                 "tokens", _given(d, "prompt_tokens_per_request", _LMSYS_DEFAULT), "count"),
+                 "tokens", given(d, "prompt_tokens_per_request", _LMSYS_DEFAULT), "count"),
         InputRow("generated_tokens_per_request", "Generated tokens per request", d.generated_tokens_per_request,
-                 "tokens", _given(d, "generated_tokens_per_request", _LMSYS_DEFAULT), "count"),
+                 "tokens", given(d, "generated_tokens_per_request", _LMSYS_DEFAULT), "count"),
         InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens (present value)",
                  "={requests}*{prompt_tokens_per_request}", "tokens", "derived", "sci", False),
         InputRow("lifetime_generated_tokens", "Lifetime generated tokens (present value)",

@@ -6,23 +6,23 @@ from typing import TYPE_CHECKING
 
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 
-from .costs_sheet import ROW_OF
+from .costs_sheet import row_of
 from .xlsx import finish_sheet, header, put, widths
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["write_sweep", "write_charts", "SWEEP_COLUMNS"]
+    from ..result import Result
 
-# frame column -> (header with unit, number format)
-SWEEP_COLUMNS = {
+__all__ = ["write_sweep", "write_charts", "sweep_columns"]
+
+_DESIGN_COLUMNS = {  # frame column -> (header with unit, number format)
     "inference_tokens": ("lifetime inference tokens", "sci"),
     "params": ("optimal N (parameters)", "sci"),
     "tokens": ("optimal D (tokens)", "sci"),
     "tokens_per_param": ("tokens per parameter", "ratio"),
-    "training_cost_usd": ("training cost ($)", "usd"),
-    "inference_cost_usd": ("inference cost ($)", "usd"),
-    "data_cost_usd": ("data cost ($)", "usd"),
+}
+_OUTCOME_COLUMNS = {
     "total_cost_usd": ("total cost ($)", "usd"),
     "chinchilla_total_cost_usd": ("Chinchilla total cost ($)", "usd"),
     "savings_usd": ("savings vs Chinchilla ($)", "usd"),
@@ -32,15 +32,23 @@ SWEEP_COLUMNS = {
 }
 
 
-def write_sweep(ws, frame: "pd.DataFrame") -> int:
+def sweep_columns(result: "Result") -> dict[str, tuple[str, str]]:
+    """The sweep table's columns: the design, each cost that adds up to the total (from the term registry,
+    e.g. training, inference, data), then totals and savings."""
+    costs = {f.key: (f"{f.label.lower()} ($)", "usd") for f in result.layout if f.total_of == "usd"}
+    return {**_DESIGN_COLUMNS, **costs, **_OUTCOME_COLUMNS}
+
+
+def write_sweep(ws, frame: "pd.DataFrame", result: "Result") -> int:
     """Write the sweep table; returns the last data row."""
-    columns = [c for c in SWEEP_COLUMNS if c in frame.columns]
+    spec = sweep_columns(result)
+    columns = [c for c in spec if c in frame.columns]
     binds = [c for c in frame.columns if c.startswith("binds:")]
-    header(ws, 1, [SWEEP_COLUMNS[c][0] for c in columns] + [f"binding: {c.split(':', 1)[1]}" for c in binds])
+    header(ws, 1, [spec[c][0] for c in columns] + [f"binding: {c.split(':', 1)[1]}" for c in binds])
     for r, record in enumerate(frame[columns + binds].itertuples(index=False), start=2):
         for c, (name, value) in enumerate(zip(columns + binds, record), start=1):
-            if name in SWEEP_COLUMNS:
-                put(ws, r, c, float(value), SWEEP_COLUMNS[name][1])
+            if name in spec:
+                put(ws, r, c, float(value), spec[name][1])
             else:
                 put(ws, r, c, "yes" if bool(value) else "")
     widths(ws, [18] * (len(columns) + len(binds)))
@@ -72,9 +80,9 @@ def _series(sweep_ws, col: int, last_row: int, title: str) -> Series:
     return series
 
 
-def write_charts(ws, sweep_ws, costs_ws, last_row: int) -> None:
-    """Three native charts: N and tokens/param vs demand, cost breakdown bars, savings vs demand."""
-    col = {name: i for i, name in enumerate(SWEEP_COLUMNS, start=1)}
+def write_charts(ws, sweep_ws, costs_ws, last_row: int, result: "Result") -> None:
+    """Four native charts: N and tokens/param vs demand, savings vs demand, and the cost breakdown by term."""
+    col = {name: i for i, name in enumerate(sweep_columns(result), start=1)}
     size = _log_scatter("Optimal model size vs lifetime demand", "lifetime inference tokens", "parameters", "0E+00")
     size.series.append(_series(sweep_ws, col["params"], last_row, "optimal N"))
     ws.add_chart(size, "A1")
@@ -94,9 +102,9 @@ def write_charts(ws, sweep_ws, costs_ws, last_row: int) -> None:
     bars.title, bars.y_axis.title = "Lifetime cost: optimal vs Chinchilla", "$"
     bars.x_axis.delete = bars.y_axis.delete = False
     bars.height, bars.width = 9, 16
-    for key, label in (("training_cost_usd", "training"), ("prefill_cost_usd", "prefill"),
-                       ("decode_cost_usd", "decode"), ("data_cost_usd", "data")):
-        row = ROW_OF[key]
+    rows = row_of(result)
+    for name in result.optimal.breakdown:  # one stacked series per cost term
+        row, label = rows[f"{name}_cost_usd"], name
         bars.series.append(Series(Reference(costs_ws, min_col=3, max_col=4, min_row=row, max_row=row), title=label))
     bars.set_categories(Reference(costs_ws, min_col=3, max_col=4, min_row=1, max_row=1))
     ws.add_chart(bars, "K20")

@@ -14,22 +14,22 @@ from ..units import format_count, format_usd
 
 __all__ = ["render_result", "print_result"]
 
-_ROWS = (
+_DESIGN_ROWS = (
     ("Parameters N", "params", format_count),
     ("Training tokens D", "tokens", format_count),
     ("Tokens per parameter", "tokens_per_param", lambda v: f"{v:,.1f}"),
     ("Loss (nats/token)", "loss", lambda v: f"{v:.4f}"),
-    ("Training FLOPs", "training_flops", lambda v: f"{v:.3e}"),
-    ("Training GPU-hours", "training_gpu_hours", lambda v: f"{v:,.0f}"),
-    ("Training cost", "training_cost_usd", format_usd),
-    ("Lifetime inference FLOPs", "inference_flops", lambda v: f"{v:.3e}"),
-    ("  prefill cost", "prefill_cost_usd", format_usd),
-    ("  decode cost", "decode_cost_usd", format_usd),
-    ("Lifetime inference cost", "inference_cost_usd", format_usd),
-    ("Data cost", "data_cost_usd", format_usd),
-    ("Total FLOPs", "total_flops", lambda v: f"{v:.3e}"),
-    ("Total cost", "total_cost_usd", format_usd),
 )
+#: How a figure of the cost layout prints, by its number format.
+_FORMATTERS = {"flops": lambda v: f"{v:.3e}", "usd": format_usd, "count": lambda v: f"{v:,.0f}"}
+
+
+def _rows(result: Result):
+    """The design rows, then every figure of the result's cost layout that has a terminal label."""
+    yield from ((label, key, fmt, False) for label, key, fmt in _DESIGN_ROWS)
+    for f in result.layout:
+        if f.terminal is not None:
+            yield f.terminal, f.key, _FORMATTERS.get(f.fmt, lambda v: f"{v:.4g}"), f.optional
 
 
 def render_result(result: Result) -> Group:
@@ -39,8 +39,8 @@ def render_result(result: Result) -> Group:
     table.add_column("Optimal", justify="right", style="bold green")
     table.add_column("Chinchilla (same loss)", justify="right")
     table.add_column("Optimal / Chinchilla", justify="right", style="dim")
-    for label, key, fmt in _ROWS:
-        if key == "data_cost_usd" and opt[key] == 0 and chin[key] == 0:
+    for label, key, fmt, optional in _rows(result):
+        if optional and opt[key] == 0 and chin[key] == 0:
             continue
         ratio = f"{opt[key] / chin[key]:.3f}x" if chin[key] else ""
         table.add_row(label, fmt(opt[key]), fmt(chin[key]), ratio)

@@ -1,0 +1,129 @@
+"""Decode: 2 N FLOPs per lifetime generated token, priced either at a fixed decode MFU (memory bound at small
+batch, so low) or, with `serving.roofline:`, by the serving roofline: $/device-second x max(compute, memory incl.
+KV reads) per token (`tco.scenario.roofline`). The roofline term is not a monomial but the max of two
+posynomials: the GP takes it as is (`cp.maximum`); the exact solvers split N at the crossover into a
+memory-bound and a compute-bound regime of monomials (`pieces`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ...hardware import usd_per_flop
+from ...scenario.roofline import (decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token,
+                                  roofline_coefficients)
+from ...units import SECONDS_PER_HOUR
+from .base import SARDANA_DEFAULT, CostTerm, InputRow, Monomial, given
+
+__all__ = ["DecodeCost", "RooflineDecodeCost"]
+
+
+@dataclass(frozen=True)
+class DecodeCost(CostTerm):
+    """Lifetime generated tokens at the decode MFU; with `serving.roofline:` the `RooflineDecodeCost` instead."""
+
+    name = "decode"
+    label = "Decode"
+    group = "inference"
+    n_exp = 1
+    d_exp = 0
+    per_inference_token = True
+    flops_formula = "=2*{n}*{lifetime_generated_tokens}"
+    usd_formula = "={col}{decode_flops}/({serve_peak_flops}*{decode_mfu}*3600)*{serve_price_usd_per_hour}"
+
+    @classmethod
+    def input_rows(cls, scenario):
+        s = scenario.serving
+        if s.roofline is not None:
+            return RooflineDecodeCost.input_rows(scenario)
+        return [InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
+                         given(s, "decode_mfu", SARDANA_DEFAULT), "fraction")]
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        if scenario.serving.roofline is not None:
+            return RooflineDecodeCost.from_scenario(scenario)
+        s = scenario.serving
+        tokens = scenario.demand.lifetime_generated_tokens
+        return cls(flops_coef=2.0 * tokens,
+                   usd_coef=2.0 * tokens * usd_per_flop(s.usd_per_hour, s.peak_flops, s.decode_mfu))
+
+
+@dataclass(frozen=True)
+class RooflineDecodeCost(CostTerm):
+    """Lifetime generated tokens T at $/device-second x max(compute_s N, weights_s N + kv_s N^kv_exp)."""
+
+    name = "decode"
+    label = "Decode"
+    group = "inference"
+    n_exp = 1  # the FLOPs: 2N per token whatever bounds the time
+    d_exp = 0
+    per_inference_token = True
+    #: the roofline's regimes: the exact solvers split N at `times.crossover_params()`
+    regimes: ClassVar[tuple[str, str]] = ("memory", "compute")
+    flops_formula = DecodeCost.flops_formula
+    usd_formula = (
+        "={lifetime_generated_tokens}*{serve_price_usd_per_hour}/3600"
+        "*MAX(2*{n}/({serve_peak_flops}*{roof_compute_efficiency}),"
+        "({roof_bytes_per_param}*{n}/{roof_batch_size}+{roof_context_tokens}*{roof_kv_coef}*{n}^{roof_kv_exp})"
+        "/({roof_bandwidth_gb_per_s}*1000000000*{roof_bandwidth_efficiency}))")
+
+    usd_per_second: Any = 0.0  # T x $/device-hour / 3600
+    times: Any = None  # tco.scenario.roofline.RooflineCoefficients
+
+    def usd(self, params, tokens):
+        return self.usd_per_second * self.times.seconds(params)
+
+    def weight(self, objective: str):
+        if objective == "flops":
+            return self.flops_coef
+        raise TypeError("the roofline decode term is not a monomial in $; use pieces('usd', regime)")
+
+    def pieces(self, objective: str, regime: str = "single") -> tuple[Monomial, ...]:
+        """The monomials this term equals in one regime ('memory' or 'compute'); FLOPs need no regimes."""
+        if objective == "flops":
+            return (Monomial("decode", 1, 0, self.flops_coef, 0.0),)
+        if regime == "compute":
+            return (Monomial("decode", 1, 0, self.flops_coef, self.usd_per_second * self.times.compute_s),)
+        return (Monomial("decode", 1, 0, self.flops_coef, self.usd_per_second * self.times.weights_s),
+                Monomial("decode_kv", self.times.kv_exp, 0, 0.0, self.usd_per_second * self.times.kv_s))
+
+    @classmethod
+    def input_rows(cls, scenario):
+        """The inputs of the MAX(compute, memory) formula on Costs."""
+        s = scenario.serving
+        roof = s.roofline
+        kv_coef, kv_exp = kv_bytes_per_token(roof)
+        kv_source = ("derived: 2 x layers x kv_heads x head_dim x kv bytes (roofline.architecture)"
+                     if roof.architecture is not None else
+                     "derived: shape rule 2 x kv_head_fraction x kv bytes x r x (12 r^2)^(-2/3), r = d_model/layers")
+        return [
+            InputRow("roof_compute_efficiency", "Decode compute efficiency (roofline)",
+                     decode_compute_efficiency(s), "fraction",
+                     given(roof, "compute_efficiency", "default: the prefill MFU"), "fraction"),
+            InputRow("roof_bandwidth_gb_per_s", "Serving HBM bandwidth", s.device.bandwidth_gb_per_s,
+                     "GB/s per device", s.device.source, "plain"),
+            InputRow("roof_bandwidth_efficiency", "Decode bandwidth efficiency (MBU)", roof.bandwidth_efficiency,
+                     "fraction", given(roof, "bandwidth_efficiency", "default: 0.8 (Databricks 2023 measured "
+                     "55-60%; llm-analysis calls 90% aggressive)"), "fraction"),
+            InputRow("roof_batch_size", "Decode batch (sequences per replica)", s.batch_size, "sequences",
+                     given(s, "batch_size", "default: 32 (assumption)"), "plain"),
+            InputRow("roof_context_tokens", "Decode context per generated token", decode_context_tokens(scenario),
+                     "tokens", given(roof, "context_tokens", "default: prompt + generated / 2 tokens per request"),
+                     "plain"),
+            InputRow("roof_bytes_per_param", "Weight bytes per parameter", s.weight_bytes_per_param, "bytes",
+                     given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"),
+                     "plain"),
+            InputRow("roof_kv_coef", "KV bytes per context token: coefficient", kv_coef, "bytes x N^-exponent",
+                     kv_source, "plain"),
+            InputRow("roof_kv_exp", "KV bytes per context token: exponent of N", kv_exp, "",
+                     "0 for a fixed architecture, 2/3 for the shape rule", "plain", False),
+        ]
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        serving = scenario.serving
+        tokens = scenario.demand.lifetime_generated_tokens
+        return cls(flops_coef=2.0 * tokens, usd_coef=0.0,
+                   usd_per_second=tokens * serving.usd_per_hour / SECONDS_PER_HOUR,
+                   times=roofline_coefficients(scenario))

@@ -1,0 +1,36 @@
+"""Prefill: 2 N FLOPs per lifetime prompt token at the serving device's $ per useful FLOP at the prefill MFU
+(prompt processing is compute bound)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...hardware import usd_per_flop
+from .base import SARDANA_DEFAULT, CostTerm, InputRow, given
+
+__all__ = ["PrefillCost"]
+
+
+@dataclass(frozen=True)
+class PrefillCost(CostTerm):
+    name = "prefill"
+    label = "Prefill"
+    group = "inference"
+    n_exp = 1
+    d_exp = 0
+    per_inference_token = True
+    flops_formula = "=2*{n}*{lifetime_prompt_tokens}"
+    usd_formula = "={col}{prefill_flops}/({serve_peak_flops}*{prefill_mfu}*3600)*{serve_price_usd_per_hour}"
+
+    @classmethod
+    def input_rows(cls, scenario):
+        s = scenario.serving
+        return [InputRow("prefill_mfu", "Prefill MFU", s.prefill_mfu, "fraction",
+                         given(s, "prefill_mfu", SARDANA_DEFAULT), "fraction")]
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        s = scenario.serving
+        tokens = scenario.demand.lifetime_prompt_tokens
+        return cls(flops_coef=2.0 * tokens, usd_coef=2.0 * tokens * usd_per_flop(s.usd_per_hour, s.peak_flops,
+                                                                                  s.prefill_mfu))
