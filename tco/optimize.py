@@ -143,6 +143,7 @@ def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, ch
         time_value=time_value(scenario),
         decode_roofline=decode_roofline(scenario, optimal, chinchilla),
         layout=layout(model.terms),
+        term_inputs=tuple(row for term in model.terms for row in type(term).input_rows(scenario)),
         **extra,
     )
 

@@ -135,6 +135,8 @@ class Result:
     #: every figure of a design in report order, with label, unit and Excel formula (`tco.model.costs.layout`):
     #: what the terminal, the Costs sheet, the sweep tables and the charts iterate. Not part of the JSON.
     layout: tuple[Any, ...] = ()
+    #: the Inputs-sheet rows that only one cost term reads, from the terms of this result's model
+    term_inputs: tuple[Any, ...] = ()
 
     @property
     def binding_constraints(self) -> list[str]:

@@ -151,7 +151,7 @@ def _write_scenario(wb: Workbook, entry: ReportEntry, prefix: str, sheet_prefix:
 
     summary, inputs, costs, sizing = sheet("Summary"), sheet("Inputs"), sheet("Costs"), sheet("Sizing")
     sweep, charts = sheet("Demand sweep"), sheet("Charts")
-    names = write_inputs(wb, inputs, entry.scenario, prefix)
+    names = write_inputs(wb, inputs, entry.scenario, prefix, entry.result.term_inputs)
     results = write_costs(wb, costs, entry.result, names, entry.scenario.resolved_law.form,
                           _resolve_command(entry.scenario), prefix)
     last_row = write_sweep(sweep, entry.sweep, entry.result)

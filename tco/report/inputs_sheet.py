@@ -6,6 +6,7 @@ or an MFU here recomputes every cost in Excel or LibreOffice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..model.costs import SARDANA_DEFAULT, TERMS, InputRow, given
@@ -19,13 +20,11 @@ __all__ = ["InputRow", "input_rows", "write_inputs"]
 _LMSYS_DEFAULT = "default: LMSYS-Chat average (Sardana et al. 2024)"
 
 
-def _term_rows(scenario: "Scenario") -> list[InputRow]:
-    """The inputs only one cost term reads (prefill and decode MFUs, the roofline, data $/token, ...), from
-    the term registry: a new term brings its own rows."""
-    return [row for term in TERMS for row in term.input_rows(scenario)]
-
-
-def input_rows(scenario: "Scenario") -> list[InputRow]:
+def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None) -> list[InputRow]:
+    """Every input in force. `term_rows` are the inputs only one cost term reads (a result's `term_inputs`);
+    by default those of the registered terms."""
+    if term_rows is None:
+        term_rows = [row for term in TERMS for row in term.input_rows(scenario)]
     t, s, d = scenario.training, scenario.serving, scenario.demand
     law = scenario.resolved_law
     rows = [
@@ -39,7 +38,7 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
         InputRow("serve_hardware", "Serving device", s.device.name, "", s.device.source, "plain", False),
         InputRow("serve_dtype", "Serving dtype", s.dtype, "", given(s, "dtype", "default: bf16"), "plain", False),
         InputRow("serve_peak_flops", "Serving dense peak", s.peak_flops, "FLOP/s per device", s.device.source),
-        *_term_rows(scenario),
+        *term_rows,
         *_ownership_rows("serve", s),
         InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
                  s.price_source, "usd_precise"),
@@ -187,9 +186,10 @@ def _target_source(scenario: "Scenario") -> str:
     return "scenario"
 
 
-def write_inputs(wb, ws, scenario: "Scenario", prefix: str = "") -> dict[str, str]:
+def write_inputs(wb, ws, scenario: "Scenario", prefix: str = "", term_rows: Sequence[InputRow] | None = None
+                 ) -> dict[str, str]:
     """Fill `ws`; returns {key: defined name}. Solved values (N, D) are not inputs: they live on Costs."""
-    rows = input_rows(scenario)
+    rows = input_rows(scenario, term_rows)
     header(ws, 1, ["name", "input", "value", "unit", "source"])
     names: dict[str, str] = {}
     for r, row in enumerate(rows, start=2):
