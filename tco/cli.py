@@ -167,7 +167,9 @@ def laws(json_output: Annotated[bool, typer.Option("--json", help="Print JSON in
 
 
 @app.command()
-def hardware(json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
+def hardware(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
     """List the accelerator catalog: dense peak FLOPS per dtype, memory, bandwidth, TDP, default price, source."""
     from .hardware import CATALOG
 
@@ -178,7 +180,7 @@ def hardware(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
     for col in ("name", "BF16 TFLOPS", "FP8 TFLOPS", "INT8 TOPS", "memory GB", "TB/s", "TDP W", "$/hour"):
         table.add_column(col, justify="left" if col == "name" else "right")
     for d in CATALOG.values():
-        peak = lambda k: f"{d.peak_flops[k] / 1e12:,.1f}" if k in d.peak_flops else "-"  # noqa: E731
+        peak = lambda k, d=d: f"{d.peak_flops[k] / 1e12:,.1f}" if k in d.peak_flops else "-"  # noqa: E731
         table.add_row(
             d.name, peak("bf16"), peak("fp8"), peak("int8"), f"{d.memory_gb:g}",
             f"{d.bandwidth_gb_per_s / 1000:g}", f"{d.tdp_w:g}" if d.tdp_w else "-",
@@ -204,7 +206,7 @@ def loss(
     tokens: Annotated[str, typer.Option(help="Training tokens D, e.g. 1.4T.", show_default=False)] = ...,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Loss of a model with N parameters trained on D tokens, e.g. tco loss --law sardana2024 --params 70B --tokens 1T."""
+    """Loss of N parameters trained on D tokens, e.g. tco loss --law sardana2024 --params 70B --tokens 1T."""
     the_law = _law(law)
     n, d = _quantity("--params", params), _quantity("--tokens", tokens)
     if n <= 0 or d <= 0:

@@ -27,7 +27,7 @@ def synthetic(sigma=0.005, seed=0):
 
 
 def write_csv(path, params, tokens, loss, names=("params", "tokens", "loss")):
-    lines = [",".join(names)] + [f"{n:.17g},{d:.17g},{l:.17g}" for n, d, l in zip(params, tokens, loss)]
+    lines = [",".join(names)] + [f"{n:.17g},{d:.17g},{y:.17g}" for n, d, y in zip(params, tokens, loss)]
     path.write_text("\n".join(lines) + "\n")
     return path
 

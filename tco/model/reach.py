@@ -28,7 +28,8 @@ def best_reachable_loss(law: Law, caps: list[Cap]) -> tuple[float, float, float]
     n, d = cp.Variable(pos=True), cp.Variable(pos=True)
     objective = law.a0 * n_scale ** (-law.p) * n ** (-law.p) + law.b0 * d_scale ** (-law.q) * d ** (-law.q)
     constraints = [
-        (n_scale**c.n_exp * d_scale**c.d_exp / c.limit) * (n**c.n_exp if c.n_exp else 1) * (d**c.d_exp if c.d_exp else 1) <= 1
+        (n_scale**c.n_exp * d_scale**c.d_exp / c.limit)
+        * (n**c.n_exp if c.n_exp else 1) * (d**c.d_exp if c.d_exp else 1) <= 1
         for c in caps
     ]
     cp.Problem(cp.Minimize(objective), constraints).solve(gp=True, solver=cp.CLARABEL)

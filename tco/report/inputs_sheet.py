@@ -76,7 +76,8 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
         ]
     else:
         rows += [
-            InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens", d.lifetime_prompt_tokens, "tokens", "scenario"),
+            InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens", d.lifetime_prompt_tokens,
+                     "tokens", "scenario"),
             InputRow("lifetime_generated_tokens", "Lifetime generated tokens", d.lifetime_generated_tokens,
                      "tokens", "scenario"),
         ]
@@ -93,7 +94,8 @@ def input_rows(scenario: "Scenario") -> list[InputRow]:
         rows.append(InputRow("max_tokens", "Max training tokens", c.max_tokens, "tokens", "scenario", "sci", False))
     if c.training_deadline is not None:
         rows += [
-            InputRow("deadline_gpus", "Deadline: GPUs", c.training_deadline.gpus, "devices", "scenario", "count", False),
+            InputRow("deadline_gpus", "Deadline: GPUs", c.training_deadline.gpus, "devices", "scenario", "count",
+                     False),
             InputRow("deadline_days", "Deadline: days", c.training_deadline.days, "days", "scenario", "plain", False),
         ]
     return rows

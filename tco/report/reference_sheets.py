@@ -26,7 +26,8 @@ def write_hardware(ws, scenario: "Scenario") -> None:
         ("dtype in use", "", *(p.dtype for p in phases.values()), None),
     ]
     for dtype in dtypes:
-        rows.append((f"dense peak {dtype}", "FLOP/s", *(p.device.peak_flops.get(dtype) for p in phases.values()), "sci"))
+        peaks = (p.device.peak_flops.get(dtype) for p in phases.values())
+        rows.append((f"dense peak {dtype}", "FLOP/s", *peaks, "sci"))
     rows += [
         ("memory", "GB", *(p.device.memory_gb for p in phases.values()), "plain"),
         ("memory bandwidth", "GB/s", *(p.device.bandwidth_gb_per_s for p in phases.values()), "plain"),

@@ -285,8 +285,10 @@ class Demand(DemandHorizon):
     requests: NonNegativeCount | None = Field(default=None, description="lifetime requests served")
     prompt_tokens_per_request: NonNegativeCount = 70
     generated_tokens_per_request: NonNegativeCount = 215
-    prompt_tokens: NonNegativeCount | None = Field(default=None, description="lifetime prompt tokens (instead of requests)")
-    generated_tokens: NonNegativeCount | None = Field(default=None, description="lifetime generated tokens (instead of requests)")
+    prompt_tokens: NonNegativeCount | None = Field(
+        default=None, description="lifetime prompt tokens (instead of requests)")
+    generated_tokens: NonNegativeCount | None = Field(
+        default=None, description="lifetime generated tokens (instead of requests)")
 
     @model_validator(mode="after")
     def _one_form(self) -> "Demand":
