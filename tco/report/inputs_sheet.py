@@ -176,6 +176,7 @@ def _roofline_rows(scenario: "Scenario") -> list[InputRow]:
 
     s = scenario.serving
     roof = s.roofline
+    assert roof is not None  # only called with serving.roofline
     kv_coef, kv_exp = kv_bytes_per_token(roof)
     kv_source = ("derived: 2 x layers x kv_heads x head_dim x kv bytes (roofline.architecture)"
                  if roof.architecture is not None else

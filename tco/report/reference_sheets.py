@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .xlsx import finish_sheet, header, put, widths
 
@@ -21,7 +21,7 @@ def write_hardware(ws, scenario: "Scenario") -> None:
     phases = {"training": scenario.training, "serving": scenario.serving}
     header(ws, 1, ["field", "unit", "training", "serving"])
     dtypes = sorted({k for p in phases.values() for k in p.device.peak_flops})
-    rows: list[tuple[str, str, object, object, str | None]] = [
+    rows: list[tuple[Any, ...]] = [  # field, unit, training, serving, format
         ("device", "", *(p.device.name for p in phases.values()), None),
         ("dtype in use", "", *(p.dtype for p in phases.values()), None),
     ]

@@ -231,7 +231,9 @@ class _Phase(_Model):
         """The price in force: owned hardware's effective price, the scenario's override, else the catalog's."""
         if self.ownership is not None:
             return owned_usd_per_hour(self.ownership, self.device)
-        return self.price_usd_per_hour if self.price_usd_per_hour is not None else self._device.price_usd_per_hour
+        price = self.price_usd_per_hour if self.price_usd_per_hour is not None else self._device.price_usd_per_hour
+        assert price is not None  # the validator above requires one when the catalog has none
+        return price
 
     @property
     def rental_usd_per_hour(self) -> float | None:
