@@ -18,6 +18,8 @@ METHODS = ("parametric", "isoflop")
 
 @dataclass(frozen=True)
 class FitResult:
+    """Everything `tco fit` reports for one set of runs: the parametric fit, optional bootstrap and IsoFLOP."""
+
     runs: Runs
     method: str
     parametric: ParametricFit

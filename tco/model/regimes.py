@@ -58,6 +58,8 @@ class AboveCrossover(_Crossover):
 
 @dataclass(frozen=True)
 class Regime:
+    """One decode regime ("memory", "compute" or "single"): a model of monomial terms, with the regime's cap."""
+
     name: str  # "memory", "compute", or "single" (no roofline term)
     model: Model  # only monomial terms; caps = the original caps, then this regime's crossover bound
 
