@@ -52,7 +52,7 @@ def main() -> None:
         solve_gp(model)
     print(f"gp_resolve_ms {(time.perf_counter() - start) / len(models) * 1e3:.3f} ms")
     start = time.perf_counter()
-    for model in models:
+    for _ in models:
         tco.optimize(tco.scenario_from_dict({**base, "demand": {**base["demand"], "requests": 1e10}}))
     print(f"full_optimize_call_ms {(time.perf_counter() - start) / len(models) * 1e3:.3f} ms")
     start = time.perf_counter()

@@ -19,7 +19,7 @@ def _umask() -> int:
     return current
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp_path)`, then atomically move tmp_path to `path`. Creates the folder if missing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -113,6 +113,7 @@ def implied_demand_command(
     if catalog == (params is not None or tokens is not None) or (not catalog and None in (params, tokens)):
         _fail("give --params and --tokens, or --catalog (not both)")
     if not catalog:
+        assert params is not None and tokens is not None  # checked just above
         n, d = _quantity("--params", params), _quantity("--tokens", tokens)
         if n <= 0 or d <= 0:
             _fail("--params and --tokens must be positive")
@@ -122,8 +123,8 @@ def implied_demand_command(
             return
         _out.print(f"{the_law.name}: N = {format_count(n)}, D = {format_count(d)} ({one.tokens_per_param:,.1f} "
                    f"tokens/param), loss {one.loss:.4f}\n"
-                   f"Chinchilla point at this loss: N = {format_count(one.chinchilla_params)}, "
-                   f"D = {format_count(one.chinchilla_tokens)}\n"
+                   f"Chinchilla point at this loss: N = {format_count(float(one.chinchilla_params))}, "
+                   f"D = {format_count(float(one.chinchilla_tokens))}\n"
                    f"implied lifetime inference: {one.inference_tokens:.3g} tokens (cost ratio {cost_ratio:g})\n"
                    f"verdict: {one.verdict}", highlight=False)
         return

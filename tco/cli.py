@@ -10,7 +10,7 @@ import re
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import numpy as np
 import typer
@@ -48,7 +48,7 @@ class Objective(str, Enum):
     flops = "flops"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise TcoError(message)  # main() prints it as one line and exits 2
 
 
@@ -167,7 +167,9 @@ def laws(json_output: Annotated[bool, typer.Option("--json", help="Print JSON in
 
 
 @app.command()
-def hardware(json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
+def hardware(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
     """List the accelerator catalog: dense peak FLOPS per dtype, memory, bandwidth, TDP, default price, source."""
     from .hardware import CATALOG
 
@@ -178,10 +180,10 @@ def hardware(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
     for col in ("name", "BF16 TFLOPS", "FP8 TFLOPS", "INT8 TOPS", "memory GB", "TB/s", "TDP W", "$/hour"):
         table.add_column(col, justify="left" if col == "name" else "right")
     for d in CATALOG.values():
-        peak = lambda k: f"{d.peak_flops[k] / 1e12:,.1f}" if k in d.peak_flops else "-"  # noqa: E731
+        peak = lambda k, d=d: f"{d.peak_flops[k] / 1e12:,.1f}" if k in d.peak_flops else "-"  # noqa: E731
         table.add_row(
             d.name, peak("bf16"), peak("fp8"), peak("int8"), f"{d.memory_gb:g}",
-            f"{d.bandwidth_gb_per_s / 1000:g}", f"{d.tdp_w:g}" if d.tdp_w else "-",
+            f"{d.bandwidth_gb_per_s / 1000:g}" if d.bandwidth_gb_per_s else "-", f"{d.tdp_w:g}" if d.tdp_w else "-",
             f"{d.price_usd_per_hour:.2f}" if d.price_usd_per_hour else "-",
         )
     _out.print(table)
@@ -199,12 +201,12 @@ def _law(name: str):
 
 @app.command()
 def loss(
+    params: Annotated[str, typer.Option(help="Parameters N, e.g. 70B.", show_default=False)],
+    tokens: Annotated[str, typer.Option(help="Training tokens D, e.g. 1.4T.", show_default=False)],
     law: Annotated[str, typer.Option(help="Law preset (see `tco laws`).")] = "hoffmann2022",
-    params: Annotated[str, typer.Option(help="Parameters N, e.g. 70B.", show_default=False)] = ...,
-    tokens: Annotated[str, typer.Option(help="Training tokens D, e.g. 1.4T.", show_default=False)] = ...,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Loss of a model with N parameters trained on D tokens, e.g. tco loss --law sardana2024 --params 70B --tokens 1T."""
+    """Loss of N parameters trained on D tokens, e.g. tco loss --law sardana2024 --params 70B --tokens 1T."""
     the_law = _law(law)
     n, d = _quantity("--params", params), _quantity("--tokens", tokens)
     if n <= 0 or d <= 0:
@@ -246,7 +248,7 @@ def _budgets(text: str) -> list[float]:
 @app.command()
 def allocate(
     flops: Annotated[str, typer.Option(help="Budget in FLOPs (1e24), or a range 1e20..1e24 (one per decade) "
-                                            "or 1e20..1e24:9 (9 log-spaced).", show_default=False)] = ...,
+                                            "or 1e20..1e24:9 (9 log-spaced).", show_default=False)],
     law: Annotated[str, typer.Option(help="Law preset (see `tco laws`).")] = "hoffmann2022",
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -299,10 +301,10 @@ for _name, _command in (
     app.command(_name)(_command)
 
 
-def _click_errors() -> tuple[type[Exception], ...]:
+def _click_errors() -> tuple[type[Any], ...]:
     """The ClickException classes typer may raise: its bundled copy (typer >= 0.20 has no click dependency)
     and click's own (older typer, or click installed beside it); neither is a subclass of the other."""
-    found: list[type[Exception]] = []
+    found: list[type[Any]] = []  # found at run time: the checker knows neither class
     for module in ("typer._click.exceptions", "click.exceptions"):
         try:
             found.append(__import__(module, fromlist=["ClickException"]).ClickException)

@@ -51,7 +51,7 @@ def load_law_file(path: str | Path) -> LawFile:
 
     from .errors import ScenarioError
     from .scenario.load import read_yaml
-    from .scenario.schema import ConstantsSpec
+    from .scenario.schema import ChinchillaConstants, ConstantsSpec, KaplanConstants
 
     path = Path(path)
     try:
@@ -61,7 +61,7 @@ def load_law_file(path: str | Path) -> LawFile:
     if not isinstance(data, dict) or not isinstance(data.get("law"), dict):
         raise ValueError(f"law file {path}: needs a top-level `law:` mapping of constants (E, A, B, alpha, beta)")
     try:
-        spec = TypeAdapter(ConstantsSpec).validate_python(data["law"])
+        spec: ChinchillaConstants | KaplanConstants = TypeAdapter(ConstantsSpec).validate_python(data["law"])
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"] if p not in ("chinchilla", "kaplan"))

@@ -12,6 +12,7 @@ constraint ``(a0 / r(l)) N^-p + (b0 / r(l)) D^-q <= 1``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,6 +50,23 @@ class Law:
     # Subclasses provide: the properties a0, b0, p, q (the posynomial P = a0 N^-p + b0 D^-q) and min_loss
     # (the infimum of the loss, never attained); _rhs(loss) and _dlog_rhs(loss) (the target as P <= r(loss),
     # and d log r / d loss); _loss_of_posynomial(P); constants() (for reports).
+    if TYPE_CHECKING:  # that interface, for the type checker only: at run time each subclass defines it
+        form: str
+
+        @property
+        def a0(self) -> float: ...
+        @property
+        def b0(self) -> float: ...
+        @property
+        def p(self) -> float: ...
+        @property
+        def q(self) -> float: ...
+        @property
+        def min_loss(self) -> float: ...
+        def _rhs(self, loss: Any) -> Any: ...
+        def _dlog_rhs(self, loss: Any) -> Any: ...
+        def _loss_of_posynomial(self, value: Any) -> Any: ...
+        def constants(self) -> dict[str, float]: ...
 
     # --- shared -------------------------------------------------------------------------------------------
     def loss(self, params, tokens):

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .scenario.extras import owned_cost_breakdown
 from .scenario.roofline import (PARAMS_PER_LAYER_D2, ShapeRule, decode_compute_efficiency, decode_context_tokens,
@@ -141,6 +141,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
     d, s = scenario.demand, scenario.serving
     rps, n = d.peak_requests_per_second, design.params
     prompt, generated = d.prompt_tokens_per_request, d.generated_tokens_per_request
+    out: dict[str, Any]
     out = {"params": n, "peak_requests_per_second": rps, "fits_one_replica": None, "meets_latency": None,
            "batch_size": None, "batch_limited_by": None, "bound": None, "time_per_output_token_ms": None,
            "tokens_per_second_per_replica": None, "prefill_seconds_per_request": None, "replicas": None,
@@ -163,7 +164,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
     def step_time(b):
         return max(2.0 * n * b / replica_flops, (weights + b * kv_per_seq) / bandwidth)
 
-    limits = {"batch_size": math.floor(s.batch_size)}
+    limits: dict[str, float] = {"batch_size": math.floor(s.batch_size)}
     if s.device.memory_gb is not None:
         memory = s.replica_memory_gb * 1e9
         out["fits_one_replica"] = weights <= memory
@@ -194,6 +195,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
     t = step_time(batch)
     throughput = batch / t
     prefill = 2.0 * n * prompt / (s.devices_per_replica * s.peak_flops * s.prefill_mfu)
+    assert rps is not None  # the load needs the peak rate (serving_sizing sizes only with one)
     load = rps * (generated / throughput + prefill)  # busy replicas at the peak
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
     gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
@@ -243,7 +245,8 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "D
         return {}
     times = roofline_coefficients(scenario)
     kv_coef, kv_exp = kv_bytes_per_token(roof)
-    shape = None if roof.architecture is not None else (roof.shape or ShapeRule())
+    arch, rule = roof.architecture, roof.shape or ShapeRule()
+    shape = None if arch is not None else rule  # the shape rule in force, if any
 
     def point(design: "DesignPoint") -> dict:
         n = design.params
@@ -267,9 +270,9 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "D
         "bandwidth_efficiency": roof.bandwidth_efficiency, "batch_size": s.batch_size,
         "context_tokens": decode_context_tokens(scenario), "kv_bytes_per_value": roof.kv_bytes_per_value,
         "bytes_per_param": s.weight_bytes_per_param, "bandwidth_gb_per_s": s.device.bandwidth_gb_per_s,
-        "kv": (f"architecture: {roof.architecture.layers:g} layers x {roof.architecture.kv_heads:g} KV heads x "
-               f"{roof.architecture.head_dim:g} head dim" if shape is None else
-               f"shape rule: d_model = {shape.aspect_ratio:g} x layers, KV heads = {shape.kv_head_fraction:g} "
+        "kv": (f"architecture: {arch.layers:g} layers x {arch.kv_heads:g} KV heads x "
+               f"{arch.head_dim:g} head dim" if arch is not None else
+               f"shape rule: d_model = {rule.aspect_ratio:g} x layers, KV heads = {rule.kv_head_fraction:g} "
                "x query heads, N = 12 layers d_model^2"),
         "crossover_params": float(times.crossover_params()),
         "optimal": point(optimal), "chinchilla": point(chinchilla),

@@ -47,6 +47,7 @@ def _solve(model: "Model", *, chinchilla: bool = False, law=None, target=None):
         if best is None or sol.objective_value < best.objective_value:
             best = sol
     if best is None:
+        assert error is not None  # every regime failed, so one raised
         raise error
     return best
 

@@ -207,7 +207,7 @@ class _RobustGP:
             self.seconds += time.perf_counter() - start
             if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
                 return None
-            if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and x.value is not None:
+            if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and x.value is not None and y.value is not None:
                 n, d = self.n0 * math.exp(float(x.value)), self.d0 * math.exp(float(y.value))
                 duals = np.zeros(kept.size)
                 duals[idx] = np.atleast_1d(np.asarray(loss.dual_value, dtype=float))

@@ -9,9 +9,12 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["robust_command", "parse_stderr"]
 
@@ -40,7 +43,9 @@ class _LazyProgress:
     """A rich progress bar that only appears when the solve loop turns out to be slow."""
 
     def __init__(self, console, enabled: bool):
-        self.console, self.enabled, self.start, self.bar, self.task = console, enabled, time.perf_counter(), None, None
+        self.console, self.enabled, self.start = console, enabled, time.perf_counter()
+        self.bar: Progress | None = None  # created once the solves take long enough to show it
+        self.task: Any = None  # the bar's rich TaskID
 
     def __call__(self, done: int, most: int) -> None:
         if not self.enabled:

@@ -74,7 +74,7 @@ def _significant(x: float, digits: int) -> str:
     return f"{x:.{decimals}f}"
 
 
-def format_usd(value: float) -> str:
+def format_usd(value: float | None) -> str:
     """Money for people: $1,234,567 (no cents above $1,000)."""
     if value is None or not math.isfinite(value):
         return str(value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pydantic import BaseModel
@@ -33,7 +33,7 @@ __all__ = ["ScenarioView", "view", "vector_model", "VectorSolution", "solve_vect
            "numeric_paths", "validate_overrides"]
 
 _CAP_FIELDS = {(1, 0): "n_max", (0, 1): "d_max", (1, 1): "nd_max"}
-_TERM_FIELDS = {(1, 1): "kt", (1, 0): "ki", (0, 1): "kd"}
+_TERM_FIELDS: dict[tuple[float, float], str] = {(1, 1): "kt", (1, 0): "ki", (0, 1): "kd"}
 
 
 class ScenarioView:
@@ -49,7 +49,7 @@ class ScenarioView:
         if key in self._overrides:
             return self._overrides[key]
         attr = getattr(type(self._obj), name, None)
-        if isinstance(attr, property):  # derived values are recomputed against the overrides
+        if isinstance(attr, property) and attr.fget is not None:  # derived values are recomputed against the overrides
             return attr.fget(self)
         value = getattr(self._obj, name)
         if isinstance(value, BaseModel) and any(k.startswith(f"{key}.") for k in self._overrides):
@@ -135,7 +135,7 @@ def vector_model(scenario: "Scenario", overrides: Mapping[str, Any], objective: 
             f"{int(np.count_nonzero(below))} of {below.size} loss targets are at or below the irreducible loss "
             f"of law {law.name} (E = {np.min(law.min_loss):g}); no model reaches them",
             source=scenario.source or "<scenario>", path=("target",))
-    return build_model(the_view, objective)
+    return build_model(cast("Scenario", the_view), objective)  # the view stands in for the Scenario
 
 
 @dataclass(frozen=True)

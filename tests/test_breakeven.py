@@ -2,14 +2,12 @@
 
 import functools
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tco
-from tco import cli
 from tco.breakeven import RECIPES, SHIFT_TOLERANCE, breakeven, implied_demand
 from tco.laws import get_law
 from tco.model.compile import build_model

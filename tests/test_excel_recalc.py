@@ -49,7 +49,8 @@ def expected_by_name(entry, prefix: str = "") -> dict[str, float]:
               for k, v in point.to_dict().items()}
     values.update({
         f"{prefix}savings_total_cost_usd": r.savings.total_cost_usd, f"{prefix}savings_fraction": r.savings.fraction,
-        f"{prefix}savings_total_flops": r.savings.total_flops, f"{prefix}savings_flops_fraction": r.savings.flops_fraction,
+        f"{prefix}savings_total_flops": r.savings.total_flops,
+        f"{prefix}savings_flops_fraction": r.savings.flops_fraction,
         f"{prefix}tokens_factor": r.tokens_factor, f"{prefix}params_factor": r.params_factor,
         f"{prefix}lifetime_prompt_tokens": d.lifetime_prompt_tokens,
         f"{prefix}lifetime_generated_tokens": d.lifetime_generated_tokens,

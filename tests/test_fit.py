@@ -13,8 +13,7 @@ from tco.fit import FitDataError, fit_isoflop, fit_parametric, fit_runs, read_ru
 from tco.fit.parametric import huber_objective, log_data, minimize_from, start_grid, to_constants
 
 TRUE = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-SARDANA = REFERENCE / "sardana_training_runs.csv"
+SARDANA = Path(__file__).resolve().parent / "data" / "sardana_training_runs.csv"
 LAW = tco.ChinchillaLaw(name="truth", source="test", **TRUE)
 
 
@@ -28,7 +27,7 @@ def synthetic(sigma=0.005, seed=0):
 
 
 def write_csv(path, params, tokens, loss, names=("params", "tokens", "loss")):
-    lines = [",".join(names)] + [f"{n:.17g},{d:.17g},{l:.17g}" for n, d, l in zip(params, tokens, loss)]
+    lines = [",".join(names)] + [f"{n:.17g},{d:.17g},{y:.17g}" for n, d, y in zip(params, tokens, loss)]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -100,8 +99,6 @@ def test_analytic_gradient_matches_finite_differences():
 
 
 def test_sardana_runs_fit_with_sane_constants():
-    if not SARDANA.exists():
-        pytest.skip(f"reference data not found at {SARDANA} (shared/reference is outside the repository)")
     runs = read_runs(SARDANA, params_col="Parameters", tokens_col="Tokens", loss_col="Smoothed Loss")
     fit = fit_parametric(runs, starts=600)
     c = fit.constants

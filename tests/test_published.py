@@ -1,4 +1,4 @@
-"""Published results (shared/reference/published_cases.json) reproduced through the public API only.
+"""Published results (tests/data/published_cases.json) reproduced through the public API only.
 
 Every case in the JSON becomes one test, by its id. An unknown `kind`, input key or `expect` key fails the
 test: a new case must come with code here that checks it, never pass silently.
@@ -15,35 +15,27 @@ import pytest
 
 import tco
 
-CASES_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "published_cases.json"
+CASES_PATH = Path(__file__).resolve().parent / "data" / "published_cases.json"
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
-MISSING_REASON = (
-    f"published cases not found at {CASES_PATH} (expected a copy of shared/ beside the repository clone)"
-)
 CROSS_CHECK_TOLERANCE = 1e-6
 
 
-def _load_cases() -> dict | None:
-    if not CASES_PATH.is_file():
-        return None
+def _load_cases() -> dict:
+    # The file is part of the repository: a missing or unreadable copy is an error, never a skip.
     with CASES_PATH.open(encoding="utf-8") as fh:
         return json.load(fh)
 
 
 DATA = _load_cases()
-CASES = DATA["cases"] if DATA is not None else []
+CASES = DATA["cases"]
 
 
 def _case_params():
-    if DATA is None:
-        return [pytest.param(None, id="published-cases-file-missing")]
     return [pytest.param(case, id=case["id"]) for case in CASES]
 
 
 @pytest.fixture
 def published():
-    if DATA is None:
-        pytest.skip(MISSING_REASON)
     return DATA
 
 
@@ -228,8 +220,6 @@ def _run_case(case: dict) -> tuple[dict, tco.Result | None]:
 # --- the cases ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", _case_params())
 def test_published_case(case):
-    if case is None:
-        pytest.skip(MISSING_REASON)
     _validate_case(case)
     actual, result = _run_case(case)
     _assert_expected(case, actual)

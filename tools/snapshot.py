@@ -16,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 #: Fields that are measurements of this run, not answers.
-VOLATILE = {"solve_seconds", "table", "workbook", "out", "gp_solve_seconds", "gp_unpolished_rel_diff", "max_rel_diff", "seconds", "elapsed_seconds"}
+VOLATILE = {"solve_seconds", "table", "workbook", "out", "gp_solve_seconds", "gp_unpolished_rel_diff", "max_rel_diff",
+            "seconds", "elapsed_seconds"}
 
 
 def commands(out: Path) -> list[tuple[str, list[str]]]:

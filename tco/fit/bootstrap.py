@@ -48,7 +48,7 @@ class BootstrapResult:
     seed: int
     budgets: tuple[float, ...]
     columns: tuple[str, ...] = COLUMNS
-    objectives: np.ndarray = field(default=None, repr=False)
+    objectives: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -86,7 +86,7 @@ def bootstrap_fit(runs, best_theta, *, resamples: int = 1000, seed: int = 0, bud
     grid = start_grid(4500, seed)
     picks = rng.integers(0, len(grid), size=(resamples, grid_starts))
     per = 1 + grid_starts
-    starts = np.empty((resamples, per, 5))
+    starts: np.ndarray = np.empty((resamples, per, 5))  # reshaped to (resamples * per, 5) below
     starts[:, 0] = best_theta
     starts[:, 1:] = grid[picks]
     starts = starts.reshape(-1, 5)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +59,7 @@ def _where(name: str, row: int, column: str) -> str:
     return f"{name}: row {row} (file line {row + 1}), column {column!r}"
 
 
-def _check_values(name: str, columns: dict[str, object], rows=None) -> dict[str, np.ndarray]:
+def _check_values(name: str, columns: dict[str, Iterable[Any]], rows=None) -> dict[str, np.ndarray]:
     """Every cell a finite positive number; raises FitDataError naming the first bad row and column."""
     out = {}
     for column, values in columns.items():

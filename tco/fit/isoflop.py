@@ -22,6 +22,8 @@ MIN_BUDGETS = 2  # a power law has two
 
 @dataclass(frozen=True)
 class IsoflopFit:
+    """Approach 2's allocation: N_opt = k C^a and D_opt = k' C^b fitted across the used budgets."""
+
     a: float  # N_opt = k C^a
     k: float
     b: float  # D_opt = k' C^b

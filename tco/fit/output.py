@@ -86,6 +86,7 @@ def law_document(result, *, samples: bool = True) -> dict:
 
 
 def write_law_file(result, path: str | Path) -> Path:
+    """Write the fit as a law file (YAML) that a scenario loads with `law: <path>`; returns the path."""
     import yaml
 
     doc = law_document(result)

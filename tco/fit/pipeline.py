@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .bootstrap import DEFAULT_BUDGETS, BootstrapResult, bootstrap_fit, derived
+from .data import Runs
+from .isoflop import IsoflopFit
 from .parametric import HUBER_DELTA, ParametricFit, fit_parametric
 
 __all__ = ["FitResult", "fit_runs", "METHODS"]
@@ -16,14 +18,16 @@ METHODS = ("parametric", "isoflop")
 
 @dataclass(frozen=True)
 class FitResult:
-    runs: object  # tco.fit.Runs
+    """Everything `tco fit` reports for one set of runs: the parametric fit, optional bootstrap and IsoFLOP."""
+
+    runs: Runs
     method: str
     parametric: ParametricFit
     name: str
     seed: int
     budgets: tuple[float, ...]
     bootstrap: BootstrapResult | None = None
-    isoflop: object | None = None  # tco.fit.IsoflopFit
+    isoflop: IsoflopFit | None = None
     columns: dict = field(default_factory=dict)  # which CSV columns held params, tokens, loss
 
     @property

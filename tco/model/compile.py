@@ -78,6 +78,7 @@ def _has_regimes(term) -> bool:
 
 
 def build_model(scenario: "Scenario", objective: str | None = None) -> Model:
+    """The Model of `scenario`: its cost terms and caps for the `usd` or `flops` objective (default: its own)."""
     objective = objective or scenario.objective
     if objective not in ("usd", "flops"):
         raise ValueError(f"objective must be 'usd' or 'flops', got {objective!r}")

@@ -23,6 +23,8 @@ __all__ = ["Cap", "MaxParams", "MaxTokens", "MaxUniqueTokens", "TrainingDeadline
 
 @dataclass(frozen=True)
 class Cap:
+    """A monomial cap ``N^n_exp * D^d_exp <= limit``; subclasses name the scenario field it comes from."""
+
     name: ClassVar[str]  # the scenario field path, used in messages and `binding_constraints`
     n_exp: ClassVar[int]
     d_exp: ClassVar[int]
@@ -62,6 +64,8 @@ class _FieldLimit(Cap):
 
 @dataclass(frozen=True)
 class MaxParams(_FieldLimit):
+    """`constraints.max_params`: N <= limit."""
+
     name = "constraints.max_params"
     field = "max_params"
     unit = "parameters"
@@ -71,6 +75,8 @@ class MaxParams(_FieldLimit):
 
 @dataclass(frozen=True)
 class MaxTokens(_FieldLimit):
+    """`constraints.max_tokens`: D <= limit."""
+
     name = "constraints.max_tokens"
     field = "max_tokens"
     unit = "tokens"

@@ -28,6 +28,8 @@ _ITERATIONS = 200  # each halves the bracket; stops early once every element has
 
 @dataclass(frozen=True)
 class ExactSolution:
+    """The exact optimum per scenario: N, D, the curve coordinate zeta, feasibility and the binding caps."""
+
     params: np.ndarray
     tokens: np.ndarray
     zeta: np.ndarray

@@ -66,7 +66,8 @@ class GeometricProgram:
         self.loss_constraint = self.loss_a * self.n ** (-p) + self.loss_b * self.d ** (-q) <= 1
         self.cap_constraints = [c * self._monomial(i, j) <= 1 for c, (i, j) in zip(self.cap_coefs, cap_exps)]
         self.problem = cp.Problem(cp.Minimize(objective), [self.loss_constraint, *self.cap_constraints])
-        if not self.problem.is_dgp(dpp=True):  # pragma: no cover - guards future terms
+        # cvxpy's @compute_once decorator types is_dgp as taking no arguments; it takes dpp.
+        if not self.problem.is_dgp(dpp=True):  # type: ignore[call-arg]  # pragma: no cover - guards future terms
             raise SolverError("internal: the cost model is not a DPP geometric program")
 
     def _monomial(self, i: int, j: int):
@@ -109,7 +110,7 @@ class GeometricProgram:
         status = self.problem.status
         if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
             raise InfeasibleError("the constraints leave no design that reaches the loss target")
-        if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or self.n.value is None:
+        if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or self.n.value is None or self.d.value is None:
             raise SolverError(f"the convex solver stopped with status {status!r}")
         return GPSolution(
             params=float(self.n.value) * n0,

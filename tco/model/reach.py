@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import cvxpy as cp
 
+from ..errors import SolverError
 from ..laws import Law
 from .constraints import Cap
 
@@ -27,10 +28,13 @@ def best_reachable_loss(law: Law, caps: list[Cap]) -> tuple[float, float, float]
     d_scale = next((c.limit for c in caps if (c.n_exp, c.d_exp) == (0, 1)), 1e12)
     n, d = cp.Variable(pos=True), cp.Variable(pos=True)
     objective = law.a0 * n_scale ** (-law.p) * n ** (-law.p) + law.b0 * d_scale ** (-law.q) * d ** (-law.q)
-    constraints = [
-        (n_scale**c.n_exp * d_scale**c.d_exp / c.limit) * (n**c.n_exp if c.n_exp else 1) * (d**c.d_exp if c.d_exp else 1) <= 1
-        for c in caps
+    constraints: list[cp.Constraint] = [
+        (n_scale**c.n_exp * d_scale**c.d_exp / c.limit)
+        * (n**c.n_exp if c.n_exp else 1) * (d**c.d_exp if c.d_exp else 1) <= 1  # type: ignore[misc]
+        for c in caps  # every cap has a nonzero exponent, so no item is a plain bool
     ]
     cp.Problem(cp.Minimize(objective), constraints).solve(gp=True, solver=cp.CLARABEL)
+    if n.value is None or d.value is None:
+        raise SolverError("the best-reachable-loss problem did not solve")
     params, tokens = float(n.value) * n_scale, float(d.value) * d_scale
     return float(law.loss(params, tokens)), params, tokens

@@ -58,6 +58,8 @@ class AboveCrossover(_Crossover):
 
 @dataclass(frozen=True)
 class Regime:
+    """One decode regime ("memory", "compute" or "single"): a model of monomial terms, with the regime's cap."""
+
     name: str  # "memory", "compute", or "single" (no roofline term)
     model: Model  # only monomial terms; caps = the original caps, then this regime's crossover bound
 
@@ -80,7 +82,8 @@ def regimes(model: Model) -> tuple[Regime, ...]:
         if scalar and limit == 0:
             continue  # one scenario whose regime is empty
         extra = () if scalar and np.isinf(limit) else (  # an infinite scalar bound bounds nothing
-            bound(limit=float(limit) if scalar else limit, crossover_params=crossover),)
+            # Cap.limit is typed for one scenario; a vectorized model (tco.vector) carries an array of limits.
+            bound(limit=float(limit) if scalar else limit, crossover_params=crossover),)  # type: ignore[arg-type]
         caps = (*model.caps, *extra)
         out.append(Regime(name, dataclasses.replace(model, terms=others + roof.pieces("usd", name), caps=caps)))
     return tuple(out)

@@ -61,7 +61,8 @@ def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None
         ]
     else:
         rows += [
-            InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens", d.lifetime_prompt_tokens, "tokens", "scenario"),
+            InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens", d.lifetime_prompt_tokens,
+                     "tokens", "scenario"),
             InputRow("lifetime_generated_tokens", "Lifetime generated tokens", d.lifetime_generated_tokens,
                      "tokens", "scenario"),
         ]
@@ -76,7 +77,8 @@ def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None
         rows.append(InputRow("max_tokens", "Max training tokens", c.max_tokens, "tokens", "scenario", "sci", False))
     if c.training_deadline is not None:
         rows += [
-            InputRow("deadline_gpus", "Deadline: GPUs", c.training_deadline.gpus, "devices", "scenario", "count", False),
+            InputRow("deadline_gpus", "Deadline: GPUs", c.training_deadline.gpus, "devices", "scenario", "count",
+                     False),
             InputRow("deadline_days", "Deadline: days", c.training_deadline.days, "days", "scenario", "plain", False),
         ]
     return rows

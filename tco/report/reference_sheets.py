@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .xlsx import finish_sheet, header, put, widths
 
@@ -21,12 +21,13 @@ def write_hardware(ws, scenario: "Scenario") -> None:
     phases = {"training": scenario.training, "serving": scenario.serving}
     header(ws, 1, ["field", "unit", "training", "serving"])
     dtypes = sorted({k for p in phases.values() for k in p.device.peak_flops})
-    rows: list[tuple[str, str, object, object, str | None]] = [
+    rows: list[tuple[Any, ...]] = [  # field, unit, training, serving, format
         ("device", "", *(p.device.name for p in phases.values()), None),
         ("dtype in use", "", *(p.dtype for p in phases.values()), None),
     ]
     for dtype in dtypes:
-        rows.append((f"dense peak {dtype}", "FLOP/s", *(p.device.peak_flops.get(dtype) for p in phases.values()), "sci"))
+        peaks = (p.device.peak_flops.get(dtype) for p in phases.values())
+        rows.append((f"dense peak {dtype}", "FLOP/s", *peaks, "sci"))
     rows += [
         ("memory", "GB", *(p.device.memory_gb for p in phases.values()), "plain"),
         ("memory bandwidth", "GB/s", *(p.device.bandwidth_gb_per_s for p in phases.values()), "plain"),

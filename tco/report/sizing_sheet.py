@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
 __all__ = ["write_sizing"]
 
-_TRAINING_ROWS = (  # label, optimal key, chinchilla key, unit, format
+# label, optimal key, chinchilla key, unit, format
+_TRAINING_ROWS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("Training GPUs to finish by the deadline", "gpus_needed", "chinchilla_gpus_needed", "GPUs", "ratio"),
     ("Training days on the deadline's GPUs", "days_needed", "chinchilla_days_needed", "days", "ratio"),
 )
-_SERVING_ROWS = (  # label, key, unit, format
+_SERVING_ROWS: tuple[tuple[str, str, str, str | None], ...] = (  # label, key, unit, format
     ("Parameters N", "params", "parameters", "count"),
     ("Fits one replica", "fits_one_replica", "weights <= devices x memory", None),
     ("Meets the latency target", "meets_latency", "", None),
@@ -39,7 +40,7 @@ _SERVING_ROWS = (  # label, key, unit, format
     ("$ per 1M generated tokens, lifetime average", "lifetime_usd_per_million_generated_tokens", "$",
      "usd_precise"),
 )
-_SERVING_INPUTS = (  # label, key, unit, format
+_SERVING_INPUTS: tuple[tuple[str, str, str, str | None], ...] = (  # label, key, unit, format
     ("Peak requests per second", "peak_requests_per_second", "requests/s", "ratio"),
     ("Prompt tokens per request", "prompt_tokens_per_request", "tokens", "count"),
     ("Generated tokens per request", "generated_tokens_per_request", "tokens", "count"),

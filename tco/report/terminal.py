@@ -110,7 +110,8 @@ def _realism_lines(result: Result) -> list[Text]:
         lines.append(Text.assemble(("Data limits: ", "bold"),
                                    f"{format_count(dl['unique_tokens'])} unique tokens repeated for {dl['epochs']:.2f} "
                                    f"epochs = {format_count(dl['effective_tokens'])} effective tokens (Muennighoff "
-                                   f"et al. 2023; the Chinchilla baseline trains {dl['chinchilla_epochs']:.2f} epochs)"))
+                                   "et al. 2023; the Chinchilla baseline trains "
+                                   f"{dl['chinchilla_epochs']:.2f} epochs)"))
     return lines
 
 

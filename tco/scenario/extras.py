@@ -7,7 +7,7 @@ whose fields are numpy arrays (sweeps, sensitivity, Monte Carlo).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 from pydantic import AfterValidator, Field
@@ -191,6 +191,11 @@ class DemandHorizon(_Model):
         default=0.0, description="yearly demand growth (0.5 = +50% a year). Default 0")
     discount_rate: NonNegative = Field(
         default=0.0, description="yearly discount rate (cost of capital) for future serving spend. Default 0")
+    if TYPE_CHECKING:  # fields of `Demand`, which mixes this in and which the nominal counts read
+        prompt_tokens_per_request: float
+        generated_tokens_per_request: float
+        prompt_tokens: float | None
+        generated_tokens: float | None
     peak_requests_per_second: Count | None = Field(
         default=None, description="peak request rate to provision serving for (deployment sizing, "
         "`tco.realism.serving_sizing`); does not change the lifetime demand that prices inference")

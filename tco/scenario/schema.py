@@ -231,7 +231,9 @@ class _Phase(_Model):
         """The price in force: owned hardware's effective price, the scenario's override, else the catalog's."""
         if self.ownership is not None:
             return owned_usd_per_hour(self.ownership, self.device)
-        return self.price_usd_per_hour if self.price_usd_per_hour is not None else self._device.price_usd_per_hour
+        price = self.price_usd_per_hour if self.price_usd_per_hour is not None else self._device.price_usd_per_hour
+        assert price is not None  # the validator above requires one when the catalog has none
+        return price
 
     @property
     def rental_usd_per_hour(self) -> float | None:
@@ -285,8 +287,10 @@ class Demand(DemandHorizon):
     requests: NonNegativeCount | None = Field(default=None, description="lifetime requests served")
     prompt_tokens_per_request: NonNegativeCount = 70
     generated_tokens_per_request: NonNegativeCount = 215
-    prompt_tokens: NonNegativeCount | None = Field(default=None, description="lifetime prompt tokens (instead of requests)")
-    generated_tokens: NonNegativeCount | None = Field(default=None, description="lifetime generated tokens (instead of requests)")
+    prompt_tokens: NonNegativeCount | None = Field(
+        default=None, description="lifetime prompt tokens (instead of requests)")
+    generated_tokens: NonNegativeCount | None = Field(
+        default=None, description="lifetime generated tokens (instead of requests)")
 
     @model_validator(mode="after")
     def _one_form(self) -> "Demand":

@@ -6,7 +6,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -89,7 +89,7 @@ def sweep_command(
             writer.close()
 
     atomic_write(table, write_table)
-    summary = {"scenario": loaded.name, "points": total, "feasible": feasible, "table": str(table)}
+    summary: dict[str, Any] = {"scenario": loaded.name, "points": total, "feasible": feasible, "table": str(table)}
     if report and keep:
         import pandas as pd
 

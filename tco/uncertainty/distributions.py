@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Union
+from typing import Annotated, Any, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -205,5 +205,6 @@ def sample_laws(law: Law, n: int, rng: np.random.Generator, *, stderr: dict[str,
 
 def replace_law(law: Law, samples: dict[str, np.ndarray]) -> Law:
     """The law with array constants (for vectorized evaluation)."""
-    return dataclasses.replace(law, **{k.split(".", 1)[1]: v for k, v in samples.items()})
+    changes: dict[str, Any] = {k.split(".", 1)[1]: v for k, v in samples.items()}  # floats become arrays
+    return dataclasses.replace(law, **changes)
 

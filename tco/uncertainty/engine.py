@@ -10,8 +10,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 __all__ = ["chunk_ranges", "run_chunks", "DEFAULT_CHUNK", "progress_bar"]
+
+T = TypeVar("T")
 
 #: Elements per chunk: ~1M keeps each chunk's arrays around 100-200 MB.
 DEFAULT_CHUNK = 1_000_000
@@ -36,9 +39,9 @@ def progress_bar(description: str, total: int, *, enabled: bool = True) -> Itera
         yield lambda advance: bar.advance(task, advance)
 
 
-def run_chunks(work: Callable[[int, int, int], object], total: int, *, chunk: int = DEFAULT_CHUNK,
+def run_chunks(work: Callable[[int, int, int], T], total: int, *, chunk: int = DEFAULT_CHUNK,
                engine: str = "local", scheduler: str | None = None, progress: bool = True,
-               description: str = "solving") -> Iterator[object]:
+               description: str = "solving") -> Iterator[T]:
     """Yield work(index, start, stop) for every chunk, in chunk order.
 
     engine="local" runs in this process; engine="dask" submits chunks to a Dask cluster (`scheduler` address,

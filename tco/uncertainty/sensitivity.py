@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,7 +47,7 @@ def default_inputs(scenario: "Scenario") -> list[str]:
 def _moved(scenario: "Scenario", path: str, fraction: float) -> tuple[float, np.ndarray]:
     """(value, [low, high]) for one input. The loss target moves its reducible part (l - E), since +-20% of
     a loss would cross the irreducible loss; MFUs are capped at 1."""
-    node = scenario
+    node: Any = scenario
     for part in path.split("."):
         node = getattr(node, part)
     value = float(node)

@@ -93,6 +93,7 @@ class RooflineDecodeCost(CostTerm):
         """The inputs of the MAX(compute, memory) formula on Costs."""
         s = scenario.serving
         roof = s.roofline
+        assert roof is not None  # only with serving.roofline
         kv_coef, kv_exp = kv_bytes_per_token(roof)
         kv_source = ("derived: 2 x layers x kv_heads x head_dim x kv bytes (roofline.architecture)"
                      if roof.architecture is not None else

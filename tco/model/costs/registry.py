@@ -52,9 +52,13 @@ def registered(term: type[CostTerm], *, before: str | None = None) -> Iterator[t
         unregister(term)
 
 
+def _classes(terms: Sequence[Any]) -> list[type[CostTerm]]:
+    return [t if isinstance(t, type) else type(t) for t in terms]
+
+
 def layout(terms: Sequence[Any]) -> tuple[Figure, ...]:
     """Every reported figure of a design, in report order, for these terms (instances or classes)."""
-    classes = [t if isinstance(t, type) else type(t) for t in terms]
+    classes = _classes(terms)
     out: list[Figure] = []
     for i, cls in enumerate(classes):
         out += cls.figures()
@@ -78,9 +82,11 @@ def layout(terms: Sequence[Any]) -> tuple[Figure, ...]:
     return tuple(out)
 
 
-def _top_level(classes) -> tuple[list[str], list[str]]:
+def _top_level(classes: Sequence[type[CostTerm]]) -> tuple[list[str], list[str]]:
     """FLOPs and $ keys that add up to the totals: each ungrouped term, and each group's aggregate."""
-    flops, usd, seen = [], [], set()
+    flops: list[str] = []
+    usd: list[str] = []
+    seen: set[str] = set()
     for cls in classes:
         name = cls.group or cls.name
         if name in seen:
@@ -95,12 +101,12 @@ def _top_level(classes) -> tuple[list[str], list[str]]:
 
 def top_level_cost_keys(terms: Sequence[Any]) -> list[str]:
     """The $ figures that add up to the total (training, inference, data, ...), in report order."""
-    return _top_level([t if isinstance(t, type) else type(t) for t in terms])[1]
+    return _top_level(_classes(terms))[1]
 
 
 def cost_keys(terms: Sequence[Any]) -> list[str]:
     """Each term's own $ figure (training, prefill, decode, data, ...), in report order."""
-    return [f"{(t if isinstance(t, type) else type(t)).name}_cost_usd" for t in terms]
+    return [f"{cls.name}_cost_usd" for cls in _classes(terms)]
 
 
 def aggregate(terms: Sequence[CostTerm], params, tokens) -> dict[str, Any]:
