@@ -10,7 +10,7 @@ from tco import cli
 @pytest.fixture
 def tco_run(monkeypatch, capsys):
     """Run `tco ARGS...` through its real entry point in-process; returns (exit status, stdout, stderr)."""
-    monkeypatch.setattr(cli._out, "_width", 250)  # tables unwrapped, whatever the terminal
+    monkeypatch.setattr(cli.console, "_width", 250)  # tables unwrapped, whatever the terminal
 
     def call(*args):
         monkeypatch.setattr(sys, "argv", ["tco", *map(str, args)])

@@ -14,7 +14,7 @@ from tco import cli
 from tco.errors import InfeasibleError, ScenarioError, TcoError
 from tco.model.compile import build_model
 from tco.robust import VALIDATION_SAMPLES, robust_design
-from tco.robust_cli import parse_stderr
+from tco.cli.robust import parse_stderr
 from tco.scenario import scenario_from_dict
 from tco.uncertainty.distributions import replace_law
 

@@ -6,12 +6,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from .fields import Count, NonNegativeCount, _Model
+from .fields import Count, NonNegativeCount, StrictModel
 
 __all__ = ["Data"]
 
 
-class Data(_Model):
+class Data(StrictModel):
     cost_usd_per_token: NonNegativeCount = Field(default=0.0, description="data acquisition $ per training token")
     max_unique_tokens: Count | None = Field(
         default=None, description="unique training tokens available (repeated epochs beyond it, see repetition)")

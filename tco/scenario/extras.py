@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from ..errors import FieldError
-from .fields import Count, NonNegativeCount, Positive, Utilization, _Model, _non_negative, rule
+from .fields import Count, NonNegativeCount, Positive, Utilization, StrictModel, non_negative, rule
 
 __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
            "check_ownership", "check_serving_fit", "check_horizon", "DTYPE_BYTES", "HOURS_PER_YEAR"]
@@ -23,7 +23,7 @@ MAX_HORIZON_YEARS = 100.0
 #: Weights are stored in the serving dtype: bytes per parameter by dtype.
 DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
 
-NonNegative = Annotated[float, AfterValidator(_non_negative)]
+NonNegative = Annotated[float, AfterValidator(non_negative)]
 
 
 _growth = rule(lambda v: v > -1, "must be above -1 (-0.2 = demand shrinks 20% a year)")
@@ -33,7 +33,7 @@ _years = rule(lambda v: 0 < v <= MAX_HORIZON_YEARS, f"must be in (0, {MAX_HORIZO
 
 
 # --- owned hardware -------------------------------------------------------------------------------------
-class Ownership(_Model):
+class Ownership(StrictModel):
     """Owned devices instead of rented ones: the phase's $/device-hour becomes
 
         capex_usd / (lifetime_years * 8760 * utilization) + power_kw * pue * usd_per_kwh
@@ -97,7 +97,7 @@ def check_ownership(phase, device) -> None:
 
 
 # --- memory fit and latency -----------------------------------------------------------------------------
-class ServingFit(_Model):
+class ServingFit(StrictModel):
     """How one serving replica holds the model, and an optional decode latency target (primer section 4)."""
 
     devices_per_replica: Positive = Field(default=1.0, description="devices one model replica spans")
@@ -178,7 +178,7 @@ def check_serving_fit(serving) -> None:
 
 
 # --- time value -----------------------------------------------------------------------------------------
-class DemandHorizon(_Model):
+class DemandHorizon(StrictModel):
     """Demand as a yearly rate over a deployment horizon. Year y (y = 0, 1, ...) serves
     requests_per_year x (1 + growth_per_year)^y requests (a fractional final year serves its fraction), and
     its tokens are discounted to training time (time zero) at (1 + discount_rate)^-(y + 0.5): mid-year

@@ -8,7 +8,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from ..units import parse_quantity
 
-__all__ = ["Count", "NonNegativeCount", "Positive", "Utilization", "PriceUsdPerHour", "rule"]
+__all__ = ["Count", "NonNegativeCount", "Positive", "Utilization", "PriceUsdPerHour", "rule", "non_negative",
+           "StrictModel"]
 
 
 def rule(holds, requirement: str):
@@ -23,17 +24,17 @@ def rule(holds, requirement: str):
 
 
 _positive = rule(lambda v: v > 0, "must be positive")
-_non_negative = rule(lambda v: v >= 0, "must be zero or positive")
+non_negative = rule(lambda v: v >= 0, "must be zero or positive")
 _utilization = rule(lambda v: 0 < v <= 1, "must be a fraction in (0, 1] (e.g. 0.45 for 45% MFU)")
 _price = rule(lambda v: v > 0, "must be a positive price in $ per device-hour")
 
 
 Count = Annotated[float, BeforeValidator(parse_quantity), AfterValidator(_positive)]
-NonNegativeCount = Annotated[float, BeforeValidator(parse_quantity), AfterValidator(_non_negative)]
+NonNegativeCount = Annotated[float, BeforeValidator(parse_quantity), AfterValidator(non_negative)]
 Positive = Annotated[float, AfterValidator(_positive)]
 Utilization = Annotated[float, AfterValidator(_utilization)]
 PriceUsdPerHour = Annotated[float, AfterValidator(_price)]
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)

@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import AfterValidator, Field, model_validator
 
 from ..errors import FieldError
-from .fields import Count, NonNegativeCount, Positive, Utilization, _Model, rule
+from .fields import Count, NonNegativeCount, Positive, Utilization, StrictModel, rule
 
 __all__ = ["Roofline", "Architecture", "ShapeRule", "RooflineCoefficients", "roofline_coefficients",
            "check_roofline", "decode_compute_efficiency", "decode_context_tokens", "kv_bytes_per_token",
@@ -41,7 +41,7 @@ PARAMS_PER_LAYER_D2 = 12.0
 _fraction = rule(lambda v: 0 < v <= 1, "must be a fraction in (0, 1] (kv_heads / query heads; 1 = no GQA)")
 
 
-class Architecture(_Model):
+class Architecture(StrictModel):
     """Fixed architecture: the KV cache per token does not change with N (e.g. Llama 2 70B: 80, 8, 128)."""
 
     layers: Count = Field(description="transformer blocks")
@@ -59,7 +59,7 @@ class Architecture(_Model):
         return self
 
 
-class ShapeRule(_Model):
+class ShapeRule(StrictModel):
     """Architecture derived from N (see the module docstring)."""
 
     aspect_ratio: Positive = Field(
@@ -71,7 +71,7 @@ class ShapeRule(_Model):
         "of 64, as in Llama 2 70B and Llama 3 70B and 405B (Ainslie et al. 2023, GQA)")
 
 
-class Roofline(_Model):
+class Roofline(StrictModel):
     """Decode cost from compute and memory time per generated token (module docstring)."""
 
     bandwidth_efficiency: Utilization = Field(

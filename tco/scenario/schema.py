@@ -43,18 +43,18 @@ __all__ = [
 from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_ownership, check_serving_fit,
                      owned_usd_per_hour)
 from .data_limits import Data
-from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, _Model,
-                     _non_negative)
+from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, StrictModel,
+                     non_negative)
 from .roofline import Roofline, check_roofline, check_roofline_fit
 
 
 # --- law ------------------------------------------------------------------------------------------------
-class ChinchillaConstants(_Model):
+class ChinchillaConstants(StrictModel):
     """Your own fitted constants for L = E + A/N^alpha + B/D^beta."""
 
     form: Literal["chinchilla"] = "chinchilla"
     name: str = "custom"
-    E: Annotated[float, AfterValidator(_non_negative)]
+    E: Annotated[float, AfterValidator(non_negative)]
     A: Positive
     B: Positive
     alpha: Positive
@@ -66,7 +66,7 @@ class ChinchillaConstants(_Model):
                              alpha=self.alpha, beta=self.beta)
 
 
-class KaplanConstants(_Model):
+class KaplanConstants(StrictModel):
     """Constants for Kaplan et al.'s joint form L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d."""
 
     form: Literal["kaplan"]
@@ -122,14 +122,14 @@ def resolve_law(spec: "str | ChinchillaConstants | KaplanConstants") -> Law:
 
 
 # --- target ---------------------------------------------------------------------------------------------
-class QualityOf(_Model):
+class QualityOf(StrictModel):
     """The loss that a model of `params` trained on `tokens` reaches under the scenario's law."""
 
     params: Count
     tokens: Count
 
 
-class Target(_Model):
+class Target(StrictModel):
     """The quality to reach: exactly one of a loss, the quality of a given (N, D), or of a Chinchilla-optimal N."""
 
     loss: Positive | None = Field(default=None, description="loss target in nats/token")
@@ -150,7 +150,7 @@ class Target(_Model):
 
 
 # --- hardware phases ------------------------------------------------------------------------------------
-class HardwareSpec(_Model):
+class HardwareSpec(StrictModel):
     """A catalog device with some fields overridden (name matches the catalog), or an inline device."""
 
     name: str
@@ -185,7 +185,7 @@ def _resolve_device(spec: str | HardwareSpec) -> Device:
     return Device(**{**merged, **overrides})
 
 
-class _Phase(_Model):
+class _Phase(StrictModel):
     hardware: str | HardwareSpec = Field(description="catalog name (see `tco hardware`) or an inline device")
     dtype: str = Field(default="bf16", description="number format whose dense peak applies")
     price_usd_per_hour: PriceUsdPerHour | None = Field(
@@ -319,14 +319,14 @@ class Demand(DemandHorizon):
         return self.nominal_generated_tokens
 
 
-class TrainingDeadline(_Model):
+class TrainingDeadline(StrictModel):
     """Train within `days` on `gpus` devices of the training hardware: 6 N D <= gpus * peak * mfu * seconds."""
 
     gpus: Count
     days: Positive
 
 
-class Constraints(_Model):
+class Constraints(StrictModel):
     max_params: Count | None = Field(default=None, description="largest model you can serve (memory, latency)")
     max_tokens: Count | None = Field(default=None, description="training tokens available")
     training_deadline: TrainingDeadline | None = None
@@ -342,7 +342,7 @@ def _target_loss(law: Law, target: Target):
 
 
 # --- the scenario ---------------------------------------------------------------------------------------
-class Scenario(_Model):
+class Scenario(StrictModel):
     """One decision to make: law, quality target, hardware and prices, demand, constraints."""
 
     name: str = Field(default="scenario", min_length=1)

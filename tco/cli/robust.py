@@ -1,11 +1,10 @@
-"""`tco robust`: the command function, registered in tco/cli.py.
+"""`tco robust`: the cheapest design under a share of sampled scaling laws.
 
-Heavy imports (the solver, rich tables and progress bars) stay inside the function so `tco --help` stays fast.
+Heavy imports (the solver, rich tables and progress bars) stay inside the functions so `tco --help` stays fast.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -13,10 +12,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from ._common import console, fail, print_json, quantity
+
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-__all__ = ["robust_command", "parse_stderr"]
+__all__ = ["robust_command", "parse_stderr", "PROGRESS_AFTER_SECONDS"]
 
 #: The progress bar appears once the solve loop has run this long (and stdout is a terminal, without --json).
 PROGRESS_AFTER_SECONDS = 1.0
@@ -24,18 +25,16 @@ PROGRESS_AFTER_SECONDS = 1.0
 
 def parse_stderr(text: str) -> dict[str, float]:
     """'E=0.03,A=124.58' -> {'E': 0.03, 'A': 124.58}; TcoError naming the bad item otherwise."""
-    from .cli import _fail, _quantity
-
     out: dict[str, float] = {}
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            _fail(f"--stderr: expected NAME=VALUE items such as E=0.03,A=124.58, got {item!r}")
-        out[name.strip()] = _quantity("--stderr", value.strip())
+            fail(f"--stderr: expected NAME=VALUE items such as E=0.03,A=124.58, got {item!r}")
+        out[name.strip()] = quantity("--stderr", value.strip())
     if not out:
-        _fail("--stderr: give at least one NAME=VALUE, e.g. E=0.03,A=124.58,B=1293.23,alpha=0.02,beta=0.02")
+        fail("--stderr: give at least one NAME=VALUE, e.g. E=0.03,A=124.58,B=1293.23,alpha=0.02,beta=0.02")
     return out
 
 
@@ -88,30 +87,29 @@ def robust_command(
 
     Example:  tco robust scenarios/sardana-cost-objective.yaml --quantile 0.9 --stderr E=0.01,A=40,B=400
     """
-    from . import load_scenario
-    from .cli import _fail, _out
-    from .robust import robust_design
+    from .. import load_scenario
+    from ..robust import robust_design
 
     if samples < 1 or seed < 0:
-        _fail("--samples must be at least 1 and --seed at least 0")
+        fail("--samples must be at least 1 and --seed at least 0")
     errors = parse_stderr(stderr) if stderr is not None else None
     loaded = load_scenario(scenario)
-    progress = _LazyProgress(_out, enabled=not json_output and sys.stdout.isatty())
+    progress = _LazyProgress(console, enabled=not json_output and sys.stdout.isatty())
     try:
         result = robust_design(loaded, quantile=quantile, samples=samples, seed=seed, stderr=errors,
                                progress=progress)
     finally:
         progress.close()
     if json_output:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+        print_json(result.to_dict(), allow_nan=False)
         return
-    _print(result, _out)
+    _print(result)
 
 
-def _print(result, console) -> None:
+def _print(result) -> None:
     from rich.table import Table
 
-    from .units import format_count, format_usd
+    from ..units import format_count, format_usd
 
     table = Table(title=f"Robust design: {result.scenario} ({result.objective} objective, law {result.law}, "
                         f"loss {result.target_loss:.4f}, {result.quantile:.0%} of sampled laws)",

@@ -1,12 +1,10 @@
 """`tco fit`: fit a scaling law to your own training runs and write a law file that scenarios can load.
 
-Registered on the main app in tco/cli.py. scipy, pandas and matplotlib are imported only when the command runs.
+scipy, pandas and matplotlib are imported only when the command runs.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,8 +12,9 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import TcoError
+from ._common import console, print_json
 
-__all__ = ["fit_command", "FitOptionError"]
+__all__ = ["fit_command", "FitOptionError", "Method"]
 
 
 class FitOptionError(TcoError, ValueError):
@@ -83,9 +82,7 @@ def fit_command(
 
     Example:  tco fit runs.csv --params-col Parameters --tokens-col Tokens --loss-col "Smoothed Loss"
     """
-    from .data import read_runs
-    from .output import json_document, write_law_file
-    from .pipeline import fit_runs
+    from ..fit import fit_runs, json_document, read_runs, write_law_file
 
     _check_options(starts, bootstrap, budget_tolerance)
     flops = _budgets(budgets)
@@ -96,15 +93,15 @@ def fit_command(
                       seed=seed, budgets=flops, budget_tolerance=budget_tolerance, columns=columns)
     written = {"law": str(write_law_file(result, out))}
     if plot is not None:
-        from .plot import write_plot
+        from ..fit import write_plot
 
         written["plot"] = str(write_plot(result, plot))
     if xlsx is not None:
-        from .output import write_workbook
+        from ..fit import write_workbook
 
         written["xlsx"] = str(write_workbook(result, xlsx))
     if json_output:
-        sys.stdout.write(json.dumps(json_document(result, written), indent=2, allow_nan=False) + "\n")
+        print_json(json_document(result, written), allow_nan=False)
         return
     _print(result, written)
 
@@ -117,8 +114,7 @@ def _print(result, written: dict[str, str]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..cli import _out as console  # the app's console (tco.cli is loaded by the time a command runs)
-    from .output import label
+    from ..fit.output import label
 
     fit = result.parametric
     boot = result.bootstrap

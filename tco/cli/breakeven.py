@@ -1,26 +1,21 @@
-"""`tco breakeven` and `tco implied-demand`: command functions registered in tco/cli.py.
-
-Heavy imports (the solver, pandas, rich tables) stay inside the functions so `tco --help` stays fast.
+"""`tco breakeven` and `tco implied-demand`: the demand at which over-training pays, and what published recipes
+imply. Heavy imports (the solver, pandas, rich tables) stay inside the functions so `tco --help` stays fast.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from ._common import console, fail, print_json, quantity
+
 __all__ = ["breakeven_command", "implied_demand_command"]
 
 
-def _print_json(data: dict) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
-
-
 def _count(value) -> str:
-    from .units import format_count
+    from ..units import format_count
 
     return "never" if value is None else format_count(value)
 
@@ -39,16 +34,15 @@ def breakeven_command(
     """
     from rich.table import Table
 
-    from . import load_scenario
-    from .breakeven import breakeven
-    from .cli import _fail, _out, _quantity
+    from .. import load_scenario
+    from ..breakeven import breakeven
 
-    targets = [_quantity("--tokens-per-param", t) for t in tokens_per_param.split(",") if t.strip()]
+    targets = [quantity("--tokens-per-param", t) for t in tokens_per_param.split(",") if t.strip()]
     if not targets or min(targets) <= 0:
-        _fail("--tokens-per-param: give one or more positive numbers, e.g. 100,200,500,1000")
+        fail("--tokens-per-param: give one or more positive numbers, e.g. 100,200,500,1000")
     result = breakeven(load_scenario(scenario), tokens_per_param=targets)
     if json_output:
-        _print_json(result.to_dict())
+        print_json(result.to_dict(), allow_nan=False)
         return
     table = Table(title=f"Break-even demand: {result.scenario} ({result.objective} objective, law {result.law}, "
                         f"loss {result.target_loss:.4f})", header_style="bold")
@@ -72,11 +66,11 @@ def breakeven_command(
         for m in milestones:
             row(label.format(m.target), m.inference_tokens, m.requests, m.params, m.tokens, m.tokens_per_param,
                 m.savings_fraction)
-    _out.print(table)
-    _out.print(result.note, style="dim", highlight=False)
-    _out.print("Demand is lifetime inference tokens (prompt + generated) at which the optimum first reaches each "
-               "milestone; 'never' = not up to 1e22 tokens (the caps stop it). Savings are vs the Chinchilla point "
-               "at the same loss and prices.", style="dim", highlight=False)
+    console.print(table)
+    console.print(result.note, style="dim", highlight=False)
+    console.print("Demand is lifetime inference tokens (prompt + generated) at which the optimum first reaches each "
+                  "milestone; 'never' = not up to 1e22 tokens (the caps stop it). Savings are vs the Chinchilla "
+                  "point at the same loss and prices.", style="dim", highlight=False)
 
 
 def implied_demand_command(
@@ -96,51 +90,50 @@ def implied_demand_command(
     Examples:  tco implied-demand --law sardana2024 --params 70B --tokens 15T
                tco implied-demand --law besiroglu2024 --catalog
     """
-    from .breakeven import RECIPES, implied_demand
-    from .cli import _fail, _out, _quantity
-    from .errors import TcoError
-    from .scenario.schema import resolve_law
-    from .units import format_count
+    from ..breakeven import RECIPES, implied_demand
+    from ..errors import TcoError
+    from ..scenario.schema import resolve_law
+    from ..units import format_count
 
     try:
         the_law = resolve_law(law)
     except TcoError:
         raise
     except ValueError as exc:
-        _fail(f"--law: {exc}")
+        fail(f"--law: {exc}")
     if not cost_ratio > 0:
-        _fail(f"--cost-ratio must be positive, got {cost_ratio:g}")
+        fail(f"--cost-ratio must be positive, got {cost_ratio:g}")
     if catalog == (params is not None or tokens is not None) or (not catalog and None in (params, tokens)):
-        _fail("give --params and --tokens, or --catalog (not both)")
+        fail("give --params and --tokens, or --catalog (not both)")
     if not catalog:
         assert params is not None and tokens is not None  # checked just above
-        n, d = _quantity("--params", params), _quantity("--tokens", tokens)
+        n, d = quantity("--params", params), quantity("--tokens", tokens)
         if n <= 0 or d <= 0:
-            _fail("--params and --tokens must be positive")
+            fail("--params and --tokens must be positive")
         one = implied_demand(the_law, n, d, cost_ratio)
         if json_output:
-            _print_json(one.to_dict())
+            print_json(one.to_dict(), allow_nan=False)
             return
-        _out.print(f"{the_law.name}: N = {format_count(n)}, D = {format_count(d)} ({one.tokens_per_param:,.1f} "
-                   f"tokens/param), loss {one.loss:.4f}\n"
-                   f"Chinchilla point at this loss: N = {format_count(float(one.chinchilla_params))}, "
-                   f"D = {format_count(float(one.chinchilla_tokens))}\n"
-                   f"implied lifetime inference: {one.inference_tokens:.3g} tokens (cost ratio {cost_ratio:g})\n"
-                   f"verdict: {one.verdict}", highlight=False)
+        console.print(f"{the_law.name}: N = {format_count(n)}, D = {format_count(d)} ({one.tokens_per_param:,.1f} "
+                      f"tokens/param), loss {one.loss:.4f}\n"
+                      f"Chinchilla point at this loss: N = {format_count(float(one.chinchilla_params))}, "
+                      f"D = {format_count(float(one.chinchilla_tokens))}\n"
+                      f"implied lifetime inference: {one.inference_tokens:.3g} tokens (cost ratio {cost_ratio:g})\n"
+                      f"verdict: {one.verdict}", highlight=False)
         return
     rows = implied_demand(the_law, [r.params for r in RECIPES], [r.tokens for r in RECIPES], cost_ratio).to_dict()
     recipes = [{"name": r.name, **{k: rows[k][i] for k in rows if isinstance(rows[k], list)}, "source": r.source}
                for i, r in enumerate(RECIPES)]
     if json_output:
-        _print_json({"law": the_law.name, "cost_ratio": cost_ratio, "recipes": recipes})
+        print_json({"law": the_law.name, "cost_ratio": cost_ratio, "recipes": recipes}, allow_nan=False)
         return
-    _print_catalog(the_law.name, cost_ratio, recipes, _out)
+    _print_catalog(the_law.name, cost_ratio, recipes)
 
 
-def _print_catalog(law_name: str, cost_ratio: float, recipes: list[dict], console) -> None:
+def _print_catalog(law_name: str, cost_ratio: float, recipes: list[dict]) -> None:
     from rich.table import Table
 
-    from .units import format_count
+    from ..units import format_count
 
     table = Table(title=f"Implied lifetime inference of published recipes under {law_name} "
                         f"(cost ratio {cost_ratio:g})", header_style="bold")
@@ -148,9 +141,10 @@ def _print_catalog(law_name: str, cost_ratio: float, recipes: list[dict], consol
         table.add_column(col, justify="right" if col in ("N", "D", "D/N", "loss", "implied inference tokens")
                          else "left", overflow="fold")
     for r in recipes:
-        table.add_row(r["name"], format_count(r["params"]), format_count(r["tokens"]), f"{r['tokens_per_param']:,.1f}",
-                      f"{r['loss']:.4f}", f"{r['inference_tokens']:.3g}", r["verdict"], r["source"])
+        table.add_row(r["name"], format_count(r["params"]), format_count(r["tokens"]),
+                      f"{r['tokens_per_param']:,.1f}", f"{r['loss']:.4f}", f"{r['inference_tokens']:.3g}",
+                      r["verdict"], r["source"])
     console.print(table)
-    console.print("Implied inference: the lifetime tokens served (2N FLOPs each) at which the recipe is the cheapest "
-                  "design reaching its own loss; negative = under-trained even with no inference.",
+    console.print("Implied inference: the lifetime tokens served (2N FLOPs each) at which the recipe is the "
+                  "cheapest design reaching its own loss; negative = under-trained even with no inference.",
                   style="dim", highlight=False)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-__all__ = ["sweep_command", "sensitivity_command", "montecarlo_command"]
+from ._common import default_report_path, print_json
+
+__all__ = ["sweep_command", "sensitivity_command", "montecarlo_command", "Engine"]
 
 
 class Engine(str, Enum):
@@ -23,16 +23,11 @@ _SCHEDULER = typer.Option(help="Dask scheduler address; default: a LocalCluster 
 _CHUNK = typer.Option(help="Scenarios per chunk (memory use grows with it).")
 
 
-def _console(stderr: bool = False):
+def _console():
+    """A console of its own for each command (not the shared one, whose width the tests widen)."""
     from rich.console import Console
 
-    return Console(stderr=stderr)
-
-
-def _default_path(name: str, suffix: str) -> Path:
-    from ..cli import _safe_filename
-
-    return Path("reports") / f"{_safe_filename(name)}{suffix}"
+    return Console()
 
 
 def sweep_command(
@@ -61,12 +56,12 @@ def sweep_command(
     from .. import load_scenario
     from ..atomic import atomic_write
     from ..errors import TcoError
-    from .excel import EXCEL_MAX_ROWS, write_sweep_workbook
-    from .grid import grid_size, iter_grid_sweep, parse_vary
+    from ..uncertainty.excel import EXCEL_MAX_ROWS, write_sweep_workbook
+    from ..uncertainty.grid import grid_size, iter_grid_sweep, parse_vary
 
     loaded = load_scenario(scenario)
     axes = dict(parse_vary(spec) for spec in vary)
-    table = out or _default_path(loaded.name, "-sweep.csv")
+    table = out or default_report_path(loaded.name, "-sweep.csv")
     if table.suffix not in (".csv", ".parquet"):
         raise TcoError(f"--out {table}: use a .csv or .parquet file name")
     total, keep = grid_size(axes), []
@@ -95,7 +90,7 @@ def sweep_command(
 
         frame = pd.concat(keep, ignore_index=True)
         summary["workbook"] = str(write_sweep_workbook(frame, axes, loaded,
-                                                       xlsx or _default_path(loaded.name, "-sweep.xlsx")))
+                                                       xlsx or default_report_path(loaded.name, "-sweep.xlsx")))
         ok = frame[frame["feasible"]]
         if len(ok):
             summary["optimal_params_range"] = [float(ok["optimal_params"].min()), float(ok["optimal_params"].max())]
@@ -105,7 +100,7 @@ def sweep_command(
         summary["workbook"] = None
         summary["note"] = f"{total:,} rows exceed Excel's limit; the table is in {table}"
     if json_output:
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        print_json(summary)
         return
     console = _console()
     console.print(f"{loaded.name}: {total:,} scenarios ({feasible:,} feasible) over "
@@ -155,19 +150,19 @@ def sensitivity_command(
     from .. import load_scenario
     from ..errors import TcoError
     from ..units import format_count, format_usd
-    from .excel import write_sensitivity_workbook
-    from .sensitivity import sensitivity
+    from ..uncertainty.excel import write_sensitivity_workbook
+    from ..uncertainty.sensitivity import sensitivity
 
     if not 0 < pct < 100:
         raise TcoError(f"--pct must be between 0 and 100, got {pct:g}")
     loaded = load_scenario(scenario)
     frame = sensitivity(loaded, fraction=pct / 100)
-    written = write_sensitivity_workbook(frame, loaded, out or _default_path(loaded.name, "-sensitivity.xlsx")) \
-        if report else None
+    path = out or default_report_path(loaded.name, "-sensitivity.xlsx")
+    written = write_sensitivity_workbook(frame, loaded, path) if report else None
     if json_output:
-        sys.stdout.write(json.dumps({"scenario": loaded.name, "fraction": pct / 100, **{
-            k: v for k, v in frame.attrs.items() if k.startswith("base_")},
-            "inputs": frame.to_dict(orient="records")}, indent=2) + "\n")
+        print_json({"scenario": loaded.name, "fraction": pct / 100,
+                    **{k: v for k, v in frame.attrs.items() if k.startswith("base_")},
+                    "inputs": frame.to_dict(orient="records")})
         return
     table = Table(title=f"{loaded.name}: optimal total cost {format_usd(frame.attrs['base_total_cost_usd'])}, "
                         f"inputs moved +-{pct:g}%", header_style="bold")
@@ -205,16 +200,16 @@ def montecarlo_command(
     from rich.table import Table
 
     from .. import load_scenario
-    from .excel import write_montecarlo_workbook
-    from .montecarlo import monte_carlo
+    from ..uncertainty.excel import write_montecarlo_workbook
+    from ..uncertainty.montecarlo import monte_carlo
 
     loaded = load_scenario(scenario)
     result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report, chunk=chunk,
                          engine=engine.value, scheduler=scheduler, progress=not json_output)
-    written = write_montecarlo_workbook(result, loaded, out or _default_path(loaded.name, "-montecarlo.xlsx")) \
-        if report else None
+    path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
+    written = write_montecarlo_workbook(result, loaded, path) if report else None
     if json_output:
-        sys.stdout.write(json.dumps({"scenario": loaded.name, **result.to_dict()}, indent=2) + "\n")
+        print_json({"scenario": loaded.name, **result.to_dict()})
         return
     table = Table(title=f"{loaded.name}: {result.samples:,} samples (seed {result.seed})", header_style="bold")
     quantile_columns = [c for c in result.summary.columns if c.startswith("p")]

@@ -1,0 +1,5 @@
+"""`python -m tco.cli`, the same as `python -m tco`."""
+
+from .entry import main
+
+main()

@@ -1,0 +1,94 @@
+"""What the command modules of tco/cli share: the consoles, the one-line failure and option parsing.
+
+Private to the package (only tco/cli/* imports it); the names are public so the command modules import them
+without reaching into another module's privates. Heavy imports stay inside the functions so `tco --help` stays
+fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+from rich.console import Console
+
+from ..errors import TcoError
+from ..units import parse_quantity
+
+__all__ = [
+    "console",
+    "err_console",
+    "SWEEP_HELP",
+    "fail",
+    "quantity",
+    "parse_range",
+    "safe_filename",
+    "default_report_path",
+    "print_json",
+    "prepare_report",
+]
+
+#: stdout for tables and messages (the tests widen it through `tco.cli.console`), and stderr for errors
+console = Console()
+err_console = Console(stderr=True)
+
+SWEEP_HELP = "Lifetime inference tokens swept in the workbook, as LOW..HIGH[:POINTS] (log-spaced)."
+
+
+def fail(message: str) -> NoReturn:
+    raise TcoError(message)  # main() prints it as one line and exits 2
+
+
+def quantity(option: str, text: str) -> float:
+    """'70B' -> 7e10; a TcoError naming the option otherwise."""
+    try:
+        return parse_quantity(text)
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
+
+
+def parse_range(option: str, text: str, default_points: int | None = None) -> tuple[float, float, int]:
+    """'LOW..HIGH[:N]' -> (low, high, n). Without :N, one point per decade unless a default is given."""
+    lo_text, _, rest = text.partition("..")
+    hi_text, _, count = rest.partition(":")
+    if not rest:
+        fail(f"{option}: expected LOW..HIGH or LOW..HIGH:POINTS, got {text!r}")
+    lo, hi = quantity(option, lo_text), quantity(option, hi_text)
+    if not 0 < lo < hi:
+        fail(f"{option}: range {text!r} must go from a smaller positive value to a larger one")
+    if count.strip():
+        if not count.strip().isdigit():
+            fail(f"{option}: the number of points after ':' must be a whole number, got {count!r}")
+        n = int(count)
+    else:
+        n = default_points or max(int(round(np.log10(hi / lo))) + 1, 2)
+    return lo, hi, n
+
+
+def safe_filename(name: str) -> str:
+    """A scenario name as a file name: runs of other characters become '-'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "scenario"
+
+
+def default_report_path(name: str, suffix: str) -> Path:
+    """reports/<name><suffix>, the default output of the commands that write files."""
+    return Path("reports") / f"{safe_filename(name)}{suffix}"
+
+
+def print_json(data, *, allow_nan: bool = True) -> None:
+    """One indented JSON document on stdout (bypassing rich, so nothing is wrapped or highlighted)."""
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=allow_nan) + "\n")
+
+
+def prepare_report(scenario, objective: str | None, sweep: str):
+    """Solve a scenario and its workbook's demand sweep (`--sweep LOW..HIGH[:POINTS]`): a report entry."""
+    from ..report.excel import prepare
+
+    low, high, points = parse_range("--sweep", sweep, default_points=50)
+    if points < 2:
+        fail("--sweep: give at least 2 points")
+    return prepare(scenario, objective=objective, sweep_points=points, sweep_low=low, sweep_high=high)

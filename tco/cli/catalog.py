@@ -1,0 +1,134 @@
+"""`tco laws`, `tco hardware`, `tco loss`, `tco allocate`: the presets and the law's closed forms, no scenario."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from ..units import format_count, pf_days
+from ._common import console, fail, parse_range, print_json, quantity
+
+__all__ = ["laws_command", "hardware_command", "loss_command", "allocate_command"]
+
+
+def laws_command(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the scaling-law presets with their constants and sources."""
+    from ..laws import PRESETS
+
+    if json_output:
+        print_json([law.to_dict() for law in PRESETS.values()])
+        return
+    table = Table(title="Scaling-law presets", header_style="bold")
+    for col in ("name", "form", "constants", "source"):
+        table.add_column(col, overflow="fold")
+    for law in PRESETS.values():
+        constants = ", ".join(f"{k}={v:g}" for k, v in law.constants().items())
+        table.add_row(law.name, law.form, constants, law.source)
+    console.print(table)
+    console.print("Chinchilla form: L = E + A/N^alpha + B/D^beta.  Kaplan form: "
+                  "L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d.  Custom constants go inline under `law:`.",
+                  style="dim")
+
+
+def hardware_command(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the accelerator catalog: dense peak FLOPS per dtype, memory, bandwidth, TDP, default price, source."""
+    from ..hardware import CATALOG
+
+    if json_output:
+        print_json([d.model_dump() for d in CATALOG.values()])
+        return
+    table = Table(title="Hardware catalog (dense peaks; override any field in a scenario)", header_style="bold")
+    for col in ("name", "BF16 TFLOPS", "FP8 TFLOPS", "INT8 TOPS", "memory GB", "TB/s", "TDP W", "$/hour"):
+        table.add_column(col, justify="left" if col == "name" else "right")
+    for d in CATALOG.values():
+        def peak(kind: str, d=d) -> str:
+            return f"{d.peak_flops[kind] / 1e12:,.1f}" if kind in d.peak_flops else "-"
+
+        table.add_row(
+            d.name, peak("bf16"), peak("fp8"), peak("int8"), f"{d.memory_gb:g}",
+            f"{d.bandwidth_gb_per_s / 1000:g}" if d.bandwidth_gb_per_s else "-", f"{d.tdp_w:g}" if d.tdp_w else "-",
+            f"{d.price_usd_per_hour:.2f}" if d.price_usd_per_hour else "-",
+        )
+    console.print(table)
+    console.print("[bold]Sources[/bold]")
+    for d in CATALOG.values():
+        price = f"; price: {d.price_source}" if d.price_source else "; no default price (set price_usd_per_hour)"
+        console.print(f"  {d.name}: {d.source}{price}", highlight=False)
+
+
+def _law(name: str):
+    from ..laws import get_law
+
+    return get_law(name)
+
+
+def loss_command(
+    law: Annotated[str, typer.Option(help="Law preset (see `tco laws`).")] = "hoffmann2022",
+    params: Annotated[str, typer.Option(help="Parameters N, e.g. 70B.", show_default=False)] = ...,  # type: ignore[assignment]  # typer: required
+    tokens: Annotated[str, typer.Option(help="Training tokens D, e.g. 1.4T.", show_default=False)] = ...,  # type: ignore[assignment]  # typer: required
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Loss of a model with N parameters trained on D tokens, e.g. tco loss --law sardana2024 --params 70B --tokens 1T."""  # noqa: E501
+    the_law = _law(law)
+    n, d = quantity("--params", params), quantity("--tokens", tokens)
+    if n <= 0 or d <= 0:
+        fail("--params and --tokens must be positive")
+    value = the_law.loss(n, d)
+    if json_output:
+        sys.stdout.write(json.dumps({"law": the_law.name, "params": n, "tokens": d, "loss": value}) + "\n")
+    else:
+        console.print(f"{the_law.name}: L(N={format_count(n)}, D={format_count(d)}) = {value:.6f} nats/token "
+                      f"({d / n:,.1f} tokens per parameter)", highlight=False)
+
+
+def _budgets(text: str) -> list[float]:
+    """'1e24' -> [1e24]; '1e20..1e24' -> one per decade; '1e20..1e24:9' -> 9 log-spaced budgets."""
+    if ".." not in text:
+        return [quantity("--flops", text)]
+    lo, hi, n = parse_range("--flops", text)
+    return list(np.logspace(np.log10(lo), np.log10(hi), n))
+
+
+def allocate_command(
+    flops: Annotated[str, typer.Option(help="Budget in FLOPs (1e24), or a range 1e20..1e24 (one per decade) "
+                                            "or 1e20..1e24:9 (9 log-spaced).", show_default=False)] = ...,  # type: ignore[assignment]  # typer: required
+    law: Annotated[str, typer.Option(help="Law preset (see `tco laws`).")] = "hoffmann2022",
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compute-optimal N and D for training budgets, next to the ~20-tokens-per-parameter rule of thumb.
+
+    Shows where the fitted law and the rule of thumb disagree: Hoffmann's rounded constants give ~50-70 tokens
+    per parameter, Besiroglu et al.'s refit about 20.
+    """
+    the_law = _law(law)
+    rows = []
+    for c in _budgets(flops):
+        n, d = the_law.allocate(c)
+        n20 = (c / 120.0) ** 0.5  # 6 N (20 N) = C
+        rows.append({
+            "flops": c, "pf_days": pf_days(c), "params": n, "tokens": d, "tokens_per_param": d / n,
+            "loss": the_law.loss(n, d), "rule_of_thumb_params": n20, "rule_of_thumb_tokens": 20 * n20,
+            "rule_of_thumb_loss": the_law.loss(n20, 20 * n20),
+        })
+    if json_output:
+        print_json({"law": the_law.name, "allocations": rows})
+        return
+    table = Table(title=f"Compute-optimal allocation under {the_law.name}", header_style="bold")
+    for col in ("FLOPs", "PF-days", "N", "D", "D/N", "loss", "N@20", "D@20", "loss@20"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(f"{r['flops']:.3g}", f"{r['pf_days']:,.3g}", format_count(r["params"]),
+                      format_count(r["tokens"]), f"{r['tokens_per_param']:.1f}", f"{r['loss']:.4f}",
+                      format_count(r["rule_of_thumb_params"]), format_count(r["rule_of_thumb_tokens"]),
+                      f"{r['rule_of_thumb_loss']:.4f}")
+    console.print(table)
+    console.print("N@20, D@20, loss@20: the ~20 tokens-per-parameter rule of thumb at the same budget.", style="dim")

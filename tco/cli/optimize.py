@@ -1,0 +1,60 @@
+"""`tco optimize`: the optimum of one scenario, next to the Chinchilla point, and its workbook."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import SWEEP_HELP, console, default_report_path, err_console, prepare_report, print_json
+
+__all__ = ["optimize_command", "Objective"]
+
+
+class Objective(str, Enum):
+    usd = "usd"
+    flops = "flops"
+
+
+def optimize_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/ for examples).",
+                                             show_default=False)],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+    objective: Annotated[Optional[Objective], typer.Option(
+        help="Override the scenario's objective: minimize lifetime $ (usd) or FLOPs (flops).")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Workbook path. Default: reports/<scenario name>.xlsx.", show_default=False)] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write the Excel workbook.")] = True,
+    sweep: Annotated[str, typer.Option(help=SWEEP_HELP)] = "1e9..1e16:50",
+) -> None:
+    """Find the lifetime-cost-optimal model size N and training tokens D for a scenario.
+
+    Prints the optimum next to the Chinchilla (compute-optimal, same loss) design at the same prices, the
+    savings, the over-training factor, the shadow price of the loss target and which constraints bind, and
+    writes an Excel workbook: inputs, costs as live formulas, a demand sweep with charts, hardware and law.
+
+    Example:  tco optimize scenarios/chat-assistant-70b-quality.yaml --json > result.json
+    """
+    from .. import load_scenario
+    from .. import optimize as run_optimize
+    from ..report.terminal import print_result
+
+    loaded = load_scenario(scenario)
+    objective_name = objective.value if objective else None
+    if report:
+        entry = prepare_report(loaded, objective_name, sweep)
+        result = entry.result
+    else:
+        result = run_optimize(loaded, objective=objective_name)
+    if json_output:
+        print_json(result.to_dict(), allow_nan=False)
+    else:
+        print_result(result, console)
+    if report:
+        from ..report.excel import write_report
+
+        path = out or default_report_path(result.scenario, ".xlsx")
+        written = write_report(entry, path)
+        (err_console if json_output else console).print(f"report written to {written}", highlight=False)

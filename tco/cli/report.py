@@ -1,0 +1,35 @@
+"""`tco report`: one workbook comparing several scenarios side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import SWEEP_HELP, console, prepare_report
+
+__all__ = ["report_command"]
+
+
+def report_command(
+    scenarios: Annotated[list[Path], typer.Argument(help="Two or more scenario files to compare (one also works).",
+                                                    show_default=False)],
+    out: Annotated[Path, typer.Option(help="Workbook path.")] = Path("reports/compare.xlsx"),
+    sweep: Annotated[str, typer.Option(help=SWEEP_HELP)] = "1e9..1e16:50",
+) -> None:
+    """Write one workbook comparing several scenarios side by side (a Comparison sheet plus each one's sheets).
+
+    Example:  tco report scenarios/sardana-cost-objective.yaml scenarios/capped-deadline-and-data.yaml
+    """
+    from .. import load_scenario
+    from ..report.excel import write_report
+    from ..units import format_count, format_usd
+
+    entries = [prepare_report(load_scenario(path), None, sweep) for path in scenarios]
+    for entry in entries:
+        r = entry.result
+        console.print(f"{r.scenario}: N = {format_count(r.optimal.params)}, D = {format_count(r.optimal.tokens)}, "
+                      f"total {format_usd(r.optimal.total_cost_usd)}, saves {r.savings.fraction:.1%} vs Chinchilla",
+                      highlight=False)
+    console.print(f"report written to {write_report(entries, out)}", highlight=False)
