@@ -11,6 +11,8 @@ __all__ = ["DataCost"]
 
 @dataclass(frozen=True)
 class DataCost(CostTerm):
+    """$ per training token acquired (no FLOPs)."""
+
     name = "data"
     label = "Data"
     n_exp = 0

@@ -13,6 +13,8 @@ __all__ = ["PrefillCost"]
 
 @dataclass(frozen=True)
 class PrefillCost(CostTerm):
+    """Lifetime prompt tokens x 2 N FLOPs at the prefill MFU (compute bound)."""
+
     name = "prefill"
     label = "Prefill"
     group = "inference"

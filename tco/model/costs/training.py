@@ -14,6 +14,8 @@ __all__ = ["TrainingCost"]
 
 @dataclass(frozen=True)
 class TrainingCost(CostTerm):
+    """6 N D training FLOPs at the training device's $ per useful FLOP."""
+
     name = "training"
     label = "Training"
     n_exp = 1
