@@ -36,7 +36,9 @@ def write_sweep(ws, frame: "pd.DataFrame") -> int:
     """Write the sweep table; returns the last data row."""
     columns = [c for c in SWEEP_COLUMNS if c in frame.columns]
     binds = [c for c in frame.columns if c.startswith("binds:")]
-    header(ws, 1, [SWEEP_COLUMNS[c][0] for c in columns] + [f"binding: {c.split(':', 1)[1]}" for c in binds])
+    labels = {**{c: SWEEP_COLUMNS[c][0] for c in columns},  # the demand's own label: present values with a horizon
+              "inference_tokens": frame.attrs.get("inference_tokens_label", SWEEP_COLUMNS["inference_tokens"][0])}
+    header(ws, 1, [labels[c] for c in columns] + [f"binding: {c.split(':', 1)[1]}" for c in binds])
     for r, record in enumerate(frame[columns + binds].itertuples(index=False), start=2):
         for c, (name, value) in enumerate(zip(columns + binds, record), start=1):
             if name in SWEEP_COLUMNS:
@@ -75,16 +77,17 @@ def _series(sweep_ws, col: int, last_row: int, title: str) -> Series:
 def write_charts(ws, sweep_ws, costs_ws, last_row: int) -> None:
     """Three native charts: N and tokens/param vs demand, cost breakdown bars, savings vs demand."""
     col = {name: i for i, name in enumerate(SWEEP_COLUMNS, start=1)}
-    size = _log_scatter("Optimal model size vs lifetime demand", "lifetime inference tokens", "parameters", "0E+00")
+    demand = sweep_ws.cell(1, col["inference_tokens"]).value or SWEEP_COLUMNS["inference_tokens"][0]
+    size = _log_scatter("Optimal model size vs lifetime demand", demand, "parameters", "0E+00")
     size.series.append(_series(sweep_ws, col["params"], last_row, "optimal N"))
     ws.add_chart(size, "A1")
 
-    ratio = _log_scatter("Tokens per parameter vs lifetime demand", "lifetime inference tokens",
+    ratio = _log_scatter("Tokens per parameter vs lifetime demand", demand,
                          "tokens per parameter", "#,##0")
     ratio.series.append(_series(sweep_ws, col["tokens_per_param"], last_row, "tokens per parameter"))
     ws.add_chart(ratio, "K1")
 
-    savings = _log_scatter("Savings vs Chinchilla", "lifetime inference tokens", "share of Chinchilla cost", "0%",
+    savings = _log_scatter("Savings vs Chinchilla", demand, "share of Chinchilla cost", "0%",
                            log_y=False)
     savings.series.append(_series(sweep_ws, col["savings_fraction"], last_row, "savings"))
     ws.add_chart(savings, "A20")
