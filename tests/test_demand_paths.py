@@ -222,8 +222,10 @@ def test_workbook_demand_sweep_of_a_horizon_equals_its_twin(pair, tmp_path):
         np.testing.assert_allclose(x0, x1, rtol=REL)
         np.testing.assert_allclose(y0, y1, rtol=REL)
         assert len(set(y0)) > 5  # the chart is not flat
-    titles = [c.x_axis.title for c in books[0]["Charts"]._charts if c.x_axis.title is not None]
-    assert titles  # the axes name the present-value demand
+    for wb, label in zip(books, (sheets[0]["A1"].value, "lifetime inference tokens")):
+        titles = ["".join(r.t for p in c.x_axis.title.tx.rich.p for r in p.r or [])
+                  for c in wb["Charts"]._charts if c.x_axis.title is not None]
+        assert titles == [label] * 3  # the axes name the swept demand (present value with a horizon)
 
 
 # --- sensitivity and Monte Carlo ---------------------------------------------------------------------------
