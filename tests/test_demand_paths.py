@@ -17,7 +17,7 @@ from tco.breakeven import breakeven
 from tco.report.excel import prepare, write_report
 from tco.sweep import demand_sweep
 from tco.uncertainty.montecarlo import monte_carlo
-from tco.uncertainty.sensitivity import sensitivity
+from tco.uncertainty.sensitivity import default_inputs, sensitivity
 from tco.vector import demand_overrides, numeric_paths, solve_frame, validate_overrides, view
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -366,3 +366,18 @@ def test_sensitivity_runs_on_a_scenario_with_an_uncertainty_section(tco_run):
     status, out, err = tco_run("sensitivity", path, "--json", "--no-report")
     assert status == 0, err
     assert "uncertainty" not in out and "demand.requests" in out
+
+
+def test_numeric_paths_skip_the_resolved_hardware_and_sensitivity_skips_sizing_only_fit_inputs():
+    chat = tco.load_scenario(SCENARIOS / "chat-assistant-70b-quality.yaml")
+    data = chat.model_dump()
+    data["training"]["hardware"] = {"name": "H100 SXM", "memory_gb": 90}  # resolved into the device at load time
+    assert not [p for p in numeric_paths(_from(data)) if ".hardware." in p]
+    # the replica's devices only size the deployment without memory fit or a latency target ...
+    assert "serving.devices_per_replica" in numeric_paths(chat)
+    assert "serving.devices_per_replica" not in set(sensitivity(chat)["input"])
+    # ... and cap N with them: then the tornado moves it, and more devices allow a larger model
+    owned = tco.load_scenario(SCENARIOS / "owned-cluster-latency-bound.yaml")
+    assert "serving.devices_per_replica" in default_inputs(owned)
+    row = sensitivity(owned, inputs=["serving.devices_per_replica"]).iloc[0]
+    assert row["params_high"] > 1.1 * row["params_low"]
