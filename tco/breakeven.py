@@ -160,7 +160,8 @@ class Breakeven:
     savings: tuple[Milestone, ...]
     tokens_per_param: tuple[Milestone, ...]
     note: str
-    uses_requests: bool
+    uses_requests: bool  # requests are reported (lifetime requests; present-value requests with a horizon)
+    demand_basis: str = "lifetime inference tokens"  # what the demands are (present values with a horizon)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -170,16 +171,20 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
               savings=SAVINGS_TARGETS) -> Breakeven:
     """Demands at which over-training starts to pay, saves 1/5/10%, and reaches given tokens per parameter.
 
-    All demands are lifetime inference tokens with the scenario's prompt:generated mix (and requests when the
-    scenario states its demand in requests). Every reported demand is re-solved to confirm its target.
+    All demands are lifetime inference tokens with the scenario's prompt:generated mix, set as
+    `tco.vector.demand_overrides` sets them (via `demand_sweep`): with a demand horizon they are present values
+    at training time, as the scenario's own demand is priced. Requests are reported when the scenario counts
+    requests (present-value requests with a horizon). Every reported demand is re-solved to confirm its target.
     """
     from .model.repetition import reject_repetition
 
     reject_repetition(scenario, "tco breakeven")
-    from .sweep import demand_sweep
+    from .sweep import demand_sweep, horizon_words, inference_tokens_label
 
     d = scenario.demand
-    per_request = d.prompt_tokens_per_request + d.generated_tokens_per_request if d.requests is not None else None
+    per_request = (d.prompt_tokens_per_request + d.generated_tokens_per_request
+                   if d.requests is not None or d.requests_per_year is not None else None)
+    per_request = per_request or None  # zero tokens per request: no request count to report
     column = "savings_fraction" if scenario.objective == "usd" else "savings_flops_fraction"
     law, loss = scenario.resolved_law, scenario.target_loss
     chin_n, chin_d = law.chinchilla_point(loss)
@@ -231,6 +236,10 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     if off:  # the re-solve at a found demand must meet its target; say so if it does not
         note += f" (warning: the re-solve misses {', '.join(off)} by more than 1e-6 relative)"
 
+    if d.requests_per_year is not None:
+        note += ("; demands and requests are present values at training time, as the horizon's demand is priced "
+                 f"({horizon_words(scenario)})")
+
     def milestone(i, target):
         if found[i] is None:
             return Milestone(target, None, None)
@@ -247,7 +256,7 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
         shift=milestone(0, 1 + SHIFT_TOLERANCE),
         savings=tuple(milestone(1 + i, s) for i, s in enumerate(savings)),
         tokens_per_param=tuple(milestone(1 + len(savings) + i, t) for i, t in enumerate(tokens_per_param)),
-        note=note, uses_requests=per_request is not None,
+        note=note, uses_requests=per_request is not None, demand_basis=inference_tokens_label(scenario),
     )
 
 

@@ -10,19 +10,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .vector import solve_frame
+from .vector import demand_overrides, solve_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .scenario import Scenario
 
-__all__ = ["demand_sweep", "DEFAULT_SWEEP_TOKENS"]
+__all__ = ["demand_sweep", "inference_tokens_label", "horizon_words", "DEFAULT_SWEEP_TOKENS"]
 
 #: Lifetime inference tokens swept by default: from a research prototype to a global product.
 DEFAULT_SWEEP_TOKENS = (1e9, 1e16)
-#: Prompt:generated mix used when a scenario has no demand to take its mix from (LMSYS-Chat, Sardana et al.).
-_DEFAULT_PROMPT_SHARE = 70.0 / (70.0 + 215.0)
 #: The sweep table's historical column names: the optimum's figures lose their `optimal_` prefix.
 _RENAMED = {"savings_total_cost_usd": "savings_usd"}
 
@@ -38,24 +36,37 @@ def demand_sweep(
 ) -> "pd.DataFrame":
     """Optimal design and costs for each lifetime inference demand (total prompt + generated tokens).
 
-    The scenario's prompt:generated mix is kept; everything else (law, target, prices, caps) is fixed. Returns
-    one row per demand with the optimum, its cost breakdown, the Chinchilla baseline and the savings.
+    The demand is set by `tco.vector.demand_overrides`: the lifetime tokens that price inference, with the
+    scenario's prompt:generated mix; with a demand horizon (requests_per_year) these are present values at
+    training time (frame.attrs["inference_tokens_label"] says which). Everything else (law, target, prices,
+    caps) is fixed. Returns one row per demand with the optimum, its cost breakdown, the Chinchilla baseline
+    and the savings.
     """
     tokens = (np.logspace(np.log10(low), np.log10(high), points) if inference_tokens is None
               else np.asarray(inference_tokens, dtype=float))
     if tokens.ndim != 1 or np.any(tokens < 0) or not np.all(np.isfinite(tokens)):
         raise ValueError("inference_tokens must be a 1-D array of non-negative finite token counts")
-    demand = scenario.demand
-    total = demand.lifetime_prompt_tokens + demand.lifetime_generated_tokens
-    share = demand.lifetime_prompt_tokens / total if total > 0 else _DEFAULT_PROMPT_SHARE
-    overrides = {"demand.requests": None, "demand.prompt_tokens": tokens * share,
-                 "demand.generated_tokens": tokens * (1.0 - share)}
-    frame = solve_frame(scenario, overrides, objective=objective, validate=False)
+    frame = solve_frame(scenario, demand_overrides(scenario, tokens), objective=objective, validate=False)
     frame.insert(0, "inference_tokens", tokens)
     optimal = {c: c.removeprefix("optimal_") for c in frame.columns if c.startswith("optimal_")
                and c.removeprefix("optimal_") not in frame.columns}
     frame = frame.rename(columns={**optimal, **_RENAMED})
     frame.attrs.update({"target_loss": float(frame["target_loss"].iloc[0]),
                         "chinchilla_params": float(frame["chinchilla_params"].iloc[0]),
-                        "chinchilla_tokens": float(frame["chinchilla_tokens"].iloc[0])})
+                        "chinchilla_tokens": float(frame["chinchilla_tokens"].iloc[0]),
+                        "inference_tokens_label": inference_tokens_label(scenario)})
     return frame
+
+
+def inference_tokens_label(scenario: "Scenario") -> str:
+    """What the swept demand is: lifetime inference tokens, present values when the scenario has a horizon."""
+    horizon = horizon_words(scenario)
+    return f"lifetime inference tokens (present value, {horizon})" if horizon else "lifetime inference tokens"
+
+
+def horizon_words(scenario: "Scenario") -> str | None:
+    """'3-year horizon discounted at 10%/year' for a demand horizon, else None."""
+    d = scenario.demand
+    if d.requests_per_year is None:
+        return None
+    return f"{d.years:g}-year horizon discounted at {100 * d.discount_rate:.4g}%/year"

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 __all__ = ["ScenarioView", "view", "vector_model", "VectorSolution", "solve_vector", "evaluate", "solve_frame",
-           "numeric_paths", "validate_overrides"]
+           "numeric_paths", "validate_overrides", "demand_overrides", "replaced_forms", "DEFAULT_PROMPT_SHARE"]
 
 _CAP_FIELDS = {(1, 0): "n_max", (0, 1): "d_max", (1, 1): "nd_max"}
 _TERM_FIELDS: dict[tuple[float, float], str] = {(1, 1): "kt", (1, 0): "ki", (0, 1): "kd"}
@@ -58,26 +58,113 @@ class ScenarioView:
 
 
 def view(scenario: "Scenario", overrides: Mapping[str, Any]) -> ScenarioView:
-    """A view of `scenario` with `overrides` ({field path: value or array}); `law.X` replaces a law constant."""
+    """A view of `scenario` with `overrides` ({field path: value or array}); `law.X` replaces a law constant.
+    A field of one form of the target or the demand replaces the scenario's other forms (`replaced_forms`)."""
     overrides = {k: (np.asarray(v, dtype=float) if v is not None else None) for k, v in overrides.items()}
+    for path in list(overrides):
+        for other, unset in replaced_forms(path).items():
+            overrides.setdefault(other, unset)
     law_changes = {k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith("law.")}
     if law_changes:
         overrides["_law"] = dataclasses.replace(scenario.resolved_law, **law_changes)
     return ScenarioView(scenario, overrides)
 
 
+# --- alternative forms of one quantity -------------------------------------------------------------------
+#: Sections that state one quantity in alternative forms, of which a scenario gives exactly one: overriding a
+#: field of one form replaces the others, in validation (`_with`) and in the view alike.
+_FORMS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "target": (("loss",), ("quality_of",), ("chinchilla_optimal_params",)),
+    "demand": (("requests",), ("prompt_tokens", "generated_tokens"),
+               ("requests_per_year", "years", "growth_per_year", "discount_rate")),
+}
+#: A replaced form's fields are unset (None) except these, whose "unset" is their default.
+_UNSET = {"demand.growth_per_year": 0.0, "demand.discount_rate": 0.0}
+
+
+def replaced_forms(path: str) -> dict[str, float | None]:
+    """{field path: unset value} of the forms that overriding `path` replaces: target.loss replaces
+    target.quality_of and target.chinchilla_optimal_params; demand.requests (lifetime requests) replaces
+    lifetime token totals and a horizon (requests_per_year, years, ...); and so on. Empty for other paths."""
+    section, _, rest = path.partition(".")
+    field = rest.split(".", 1)[0]
+    forms = _FORMS.get(section, ())
+    if not any(field in form for form in forms):
+        return {}
+    return {f"{section}.{name}": _UNSET.get(f"{section}.{name}") for form in forms if field not in form
+            for name in form}
+
+
+# --- demand ----------------------------------------------------------------------------------------------
+#: Prompt share of the inference tokens when a scenario has no demand to take its mix from (the LMSYS-Chat
+#: averages, 70 prompt : 215 generated tokens per request, as in Sardana et al. 2024).
+DEFAULT_PROMPT_SHARE = 70.0 / (70.0 + 215.0)
+
+
+def demand_overrides(scenario: "Scenario", lifetime_inference_tokens) -> dict[str, np.ndarray]:
+    """The overrides that set the scenario's lifetime inference demand to `lifetime_inference_tokens`
+    (prompt + generated; a number or an array): the one way sweeps and break-even vary demand.
+
+    The demand is set where it prices inference: the resolved `demand.lifetime_prompt_tokens` and
+    `demand.lifetime_generated_tokens`, which a `ScenarioView` answers before it evaluates any Demand property.
+    So it works whatever form the scenario states its demand in (lifetime requests, token totals, or a yearly
+    rate over a horizon, where these are present values at training time: the swept quantity is then the
+    present value of the horizon's tokens). The scenario's prompt:generated mix is kept (its per-request mix
+    when it counts requests; LMSYS-Chat's 70:215 when it has no demand to take a mix from). The counts that
+    sizing and time-value figures read move with it: the nominal (undiscounted) tokens by the horizon's
+    nominal:present-value ratio, and the requests (lifetime, or a horizon's present-value and nominal requests)
+    at the scenario's tokens per request.
+    """
+    d = scenario.demand
+    tokens = np.asarray(lifetime_inference_tokens, dtype=float)
+    per_request = d.prompt_tokens_per_request + d.generated_tokens_per_request
+    by_request = d.requests is not None or d.requests_per_year is not None
+    total = d.lifetime_prompt_tokens + d.lifetime_generated_tokens
+    if by_request and per_request > 0:
+        share = d.prompt_tokens_per_request / per_request
+    elif total > 0:
+        share = d.lifetime_prompt_tokens / total
+    else:
+        share = DEFAULT_PROMPT_SHARE
+    nominal_per_pv = 1.0
+    if d.requests_per_year is not None:  # the horizon's shape (years, growth, discounting), whatever its size
+        unit = d.model_copy(update={"requests_per_year": 1.0})
+        nominal_per_pv = unit.nominal_requests / unit.pv_requests
+    prompt, generated = tokens * share, tokens * (1.0 - share)
+    out = {"demand.lifetime_prompt_tokens": prompt, "demand.lifetime_generated_tokens": generated,
+           "demand.nominal_prompt_tokens": prompt * nominal_per_pv,
+           "demand.nominal_generated_tokens": generated * nominal_per_pv}
+    if by_request and per_request > 0:
+        requests = tokens / per_request
+        if d.requests_per_year is not None:
+            out.update({"demand.pv_requests": requests, "demand.nominal_requests": requests * nominal_per_pv,
+                        "demand.requests_per_year": requests / unit.pv_requests})
+        else:
+            out["demand.requests"] = requests
+    return out
+
+
+#: Sections that are not inputs of the cost model: `uncertainty:` configures Monte Carlo (samples, seed,
+#: distributions), and a phase's `hardware:` is resolved into its device when the scenario loads (vary the
+#: phase's price_usd_per_hour, not the device's).
+_NOT_INPUTS = ("uncertainty", "hardware")
+
+
 def numeric_paths(scenario: "Scenario") -> list[str]:
-    """Field paths that may be overridden: every numeric field of the scenario, plus the law constants."""
+    """Field paths that may be overridden: every numeric input of the cost model (set or left unset), plus the
+    law constants. Sensitivity, `tco sweep --vary` and Monte Carlo all draw on this list."""
     paths: list[str] = []
 
     def walk(model: BaseModel, prefix: str) -> None:
         for name, field in type(model).model_fields.items():
+            if name in _NOT_INPUTS:
+                continue
             value = getattr(model, name)
             if isinstance(value, BaseModel):
                 walk(value, f"{prefix}{name}.")
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            elif isinstance(value, float):
                 paths.append(f"{prefix}{name}")
-            elif value is None and "float" in str(field.annotation):  # an optional number left unset
+            elif value is None and _optional_number(field.annotation):  # an optional number left unset
                 paths.append(f"{prefix}{name}")
 
     walk(scenario, "")
@@ -86,9 +173,24 @@ def numeric_paths(scenario: "Scenario") -> list[str]:
     return paths + [f"law.{k}" for k in scenario.resolved_law.constants()]
 
 
+def _optional_number(annotation) -> bool:
+    """Whether a field's annotation is `float | None` (possibly Annotated): not a dict or model of floats."""
+    import typing
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) != 1:
+        return False
+    inner = args[0]
+    while typing.get_origin(inner) is typing.Annotated:
+        inner = typing.get_args(inner)[0]
+    return inner is float
+
+
 def validate_overrides(scenario: "Scenario", overrides: Mapping[str, Any]) -> None:
     """Check every override against the schema: each field's smallest and largest value is validated as a
-    scenario of its own, so a bad value gets the usual one-line error with its field path."""
+    scenario of its own, so a bad value gets the usual one-line error with its field path. A field of one form
+    of the target or the demand replaces the scenario's other forms (`replaced_forms`); two forms of one
+    quantity cannot be varied together."""
     from .scenario.load import scenario_from_dict
 
     allowed = set(numeric_paths(scenario))
@@ -98,6 +200,10 @@ def validate_overrides(scenario: "Scenario", overrides: Mapping[str, Any]) -> No
         if path not in allowed:
             raise ScenarioError(f"cannot vary {path!r}: not a numeric field of this scenario (try one of "
                                 f"{', '.join(sorted(allowed))})", source=source)
+        clash = sorted(set(replaced_forms(path)) & set(overrides))
+        if clash:
+            raise ScenarioError(f"cannot vary {path!r} together with {clash[0]!r}: they are alternative forms of "
+                                "one quantity (give one)", source=source, path=tuple(path.split(".")))
         array = np.asarray(values, dtype=float)
         if array.size == 0 or not np.all(np.isfinite(array)):
             raise ScenarioError("values must be finite numbers", source=source, path=tuple(path.split(".")))
@@ -113,15 +219,15 @@ def validate_overrides(scenario: "Scenario", overrides: Mapping[str, Any]) -> No
 
 
 def _with(data: dict, path: str, value: float) -> dict:
+    """`data` (a scenario dump) with `path` set to `value` and the forms it replaces unset."""
     out = dict(data)
-    node = out
-    parts = path.split(".")
-    for part in parts[:-1]:
-        node[part] = dict(node.get(part) or {})
-        node = node[part]
-    node[parts[-1]] = value
-    if parts[0] == "demand" and parts[-1] in ("prompt_tokens", "generated_tokens"):
-        node["requests"] = None
+    for target, unset in [*replaced_forms(path).items(), (path, value)]:
+        node = out
+        parts = target.split(".")
+        for part in parts[:-1]:
+            node[part] = dict(node.get(part) or {})
+            node = node[part]
+        node[parts[-1]] = unset
     return out
 
 

@@ -44,7 +44,9 @@ def write_sweep(ws, frame: "pd.DataFrame", result: "Result") -> int:
     spec = sweep_columns(result)
     columns = [c for c in spec if c in frame.columns]
     binds = [c for c in frame.columns if c.startswith("binds:")]
-    header(ws, 1, [spec[c][0] for c in columns] + [f"binding: {c.split(':', 1)[1]}" for c in binds])
+    labels = {**{c: spec[c][0] for c in columns},  # the demand's own label: present values with a horizon
+              "inference_tokens": frame.attrs.get("inference_tokens_label", spec["inference_tokens"][0])}
+    header(ws, 1, [labels[c] for c in columns] + [f"binding: {c.split(':', 1)[1]}" for c in binds])
     for r, record in enumerate(frame[columns + binds].itertuples(index=False), start=2):
         for c, (name, value) in enumerate(zip(columns + binds, record), start=1):
             if name in spec:
@@ -83,16 +85,17 @@ def _series(sweep_ws, col: int, last_row: int, title: str) -> Series:
 def write_charts(ws, sweep_ws, costs_ws, last_row: int, result: "Result") -> None:
     """Four native charts: N and tokens/param vs demand, savings vs demand, and the cost breakdown by term."""
     col = {name: i for i, name in enumerate(sweep_columns(result), start=1)}
-    size = _log_scatter("Optimal model size vs lifetime demand", "lifetime inference tokens", "parameters", "0E+00")
+    demand = sweep_ws.cell(1, col["inference_tokens"]).value or _DESIGN_COLUMNS["inference_tokens"][0]
+    size = _log_scatter("Optimal model size vs lifetime demand", demand, "parameters", "0E+00")
     size.series.append(_series(sweep_ws, col["params"], last_row, "optimal N"))
     ws.add_chart(size, "A1")
 
-    ratio = _log_scatter("Tokens per parameter vs lifetime demand", "lifetime inference tokens",
+    ratio = _log_scatter("Tokens per parameter vs lifetime demand", demand,
                          "tokens per parameter", "#,##0")
     ratio.series.append(_series(sweep_ws, col["tokens_per_param"], last_row, "tokens per parameter"))
     ws.add_chart(ratio, "K1")
 
-    savings = _log_scatter("Savings vs Chinchilla", "lifetime inference tokens", "share of Chinchilla cost", "0%",
+    savings = _log_scatter("Savings vs Chinchilla", demand, "share of Chinchilla cost", "0%",
                            log_y=False)
     savings.series.append(_series(sweep_ws, col["savings_fraction"], last_row, "savings"))
     ws.add_chart(savings, "A20")
@@ -104,7 +107,7 @@ def write_charts(ws, sweep_ws, costs_ws, last_row: int, result: "Result") -> Non
     bars.height, bars.width = 9, 16
     rows = row_of(result)
     for name in result.optimal.breakdown:  # one stacked series per cost term
-        row, label = rows[f"{name}_cost_usd"], name
+        row, label = rows[f"{name}_cost_usd"], name.replace("_", " ")
         bars.series.append(Series(Reference(costs_ws, min_col=3, max_col=4, min_row=row, max_row=row), title=label))
     bars.set_categories(Reference(costs_ws, min_col=3, max_col=4, min_row=1, max_row=1))
     ws.add_chart(bars, "K20")

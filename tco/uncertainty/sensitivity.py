@@ -28,6 +28,7 @@ def default_inputs(scenario: "Scenario") -> list[str]:
     from ..vector import numeric_paths
 
     sizing_only = set(_SIZING_ONLY) - ({"serving.batch_size"} if scenario.serving.roofline is not None else set())
+    sizing_only |= _unused_fit_inputs(scenario)
     paths = []
     for path in numeric_paths(scenario):
         if path.startswith(_SKIP_PREFIXES) or path in sizing_only:
@@ -42,6 +43,22 @@ def default_inputs(scenario: "Scenario") -> list[str]:
             continue
         paths.append(path)
     return paths
+
+
+def _unused_fit_inputs(scenario: "Scenario") -> set[str]:
+    """Replica-fit inputs that do not enter this scenario's optimization (only deployment sizing): the replica's
+    devices and KV cache cap N only with memory_fit or a latency target (the roofline prices its own KV), and
+    the weight bytes also price a roofline's decode."""
+    s = scenario.serving
+    caps = s.memory_fit or s.max_time_per_output_token_ms is not None
+    unused = set()
+    if not caps:
+        unused.add("serving.devices_per_replica")
+    if not caps or s.roofline is not None:
+        unused.add("serving.kv_cache_gb")
+    if not caps and s.roofline is None:
+        unused.add("serving.bytes_per_param")
+    return unused
 
 
 def _moved(scenario: "Scenario", path: str, fraction: float) -> tuple[float, np.ndarray]:
