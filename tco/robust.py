@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
@@ -142,11 +141,13 @@ class _RobustGP:
         total = raw.sum()
         self.roof = None  # a roofline decode term: log weights of its compute, weights and KV legs, KV exponent
         if roof is not None:
+            from .model.gp import RooflineLegs
+
             legs = roof.usd_per_second * np.array([roof.times.compute_s * self.n0, roof.times.weights_s * self.n0,
                                                    roof.times.kv_s * self.n0**roof.times.kv_exp])
             total += max(legs[0], legs[1] + legs[2])
-            with np.errstate(divide="ignore"):
-                self.roof = (*np.log(legs / total), roof.times.kv_exp)
+            compute, weights, kv = (float(np.log(v / total)) if v > 0 else None for v in legs)
+            self.roof = RooflineLegs(compute, weights, kv, roof.times.kv_exp)
         self.log_w = np.log(raw / total)
         self.term_i, self.term_j = (np.array([getattr(t, k) for t in terms], float) for k in ("n_exp", "d_exp"))
         self.caps = [(cap.n_exp, cap.d_exp, math.log(self.n0**cap.n_exp * self.d0**cap.d_exp / cap.limit))
@@ -177,40 +178,24 @@ class _RobustGP:
         """(N, D, duals over all samples (0 where not kept), status), or None when infeasible."""
         import cvxpy as cp
 
-        from .model.problem import SOLVER_OPTIONS
+        from .model.gp import build_log_program, solve_log_program
 
         idx, best = np.flatnonzero(kept), None
         for form in range(4):  # equivalent forms of one program: Clarabel can stall on one and not another
-            x, y = cp.Variable(name="log_params_scaled"), cp.Variable(name="log_tokens_scaled")
-            u, v = self.u[idx] - cp.multiply(self.p[idx], x), self.v[idx] - cp.multiply(self.q[idx], y)
-            loss = cp.exp(u) + cp.exp(v) <= 1 if form < 2 else cp.log_sum_exp(cp.vstack([u, v]), axis=0) <= 0
-            z = self.log_w + cp.multiply(self.term_i, x) + cp.multiply(self.term_j, y)
-            roofline = []
-            if self.roof is not None:  # log of the decode max: t >= each leg (the objective pushes t down to it)
-                compute, weights, kv, kv_exp = self.roof
-                t = cp.Variable(name="log_decode_scaled")
-                memory = (weights + x if not np.isfinite(kv)  # no KV read (context 0): weights alone
-                          else cp.log_sum_exp(cp.hstack([weights + x, kv + kv_exp * x])))
-                roofline = [t >= compute + x, t >= memory]
-                z = cp.hstack([z, cp.reshape(t, (1,), order="F")])
-            objective = cp.log_sum_exp(z) if form % 2 == 0 else cp.sum(cp.exp(z))
-            problem = cp.Problem(cp.Minimize(objective),
-                                 [loss, *roofline, *(i * x + j * y + c <= 0 for i, j, c in self.caps)])
-            start, status = time.perf_counter(), "solver error"
-            with warnings.catch_warnings():  # "may be inaccurate": the next form, the polish and the check handle it
-                warnings.simplefilter("ignore", UserWarning)
-                try:
-                    problem.solve(solver=cp.CLARABEL, **SOLVER_OPTIONS)
-                    status = problem.status
-                except cp.error.SolverError:
-                    pass
+            program = build_log_program(
+                self.log_w, self.term_i, self.term_j, loss_rows=(self.u[idx], self.p[idx], self.v[idx], self.q[idx]),
+                caps=self.caps, roofline=self.roof, sum_objective=form % 2 == 1, exp_loss=form < 2)
+            start = time.perf_counter()
+            status = solve_log_program(program)
             self.seconds += time.perf_counter() - start
             if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
                 return None
-            if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and x.value is not None and y.value is not None:
-                n, d = self.n0 * math.exp(float(x.value)), self.d0 * math.exp(float(y.value))
+            x, y = program.x.value, program.y.value
+            if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and x is not None and y is not None:
+                n, d = self.n0 * math.exp(float(x)), self.d0 * math.exp(float(y))
                 duals = np.zeros(kept.size)
-                duals[idx] = np.atleast_1d(np.asarray(loss.dual_value, dtype=float))
+                assert program.loss is not None  # one row per kept sample
+                duals[idx] = np.atleast_1d(np.asarray(program.loss.dual_value, dtype=float))
                 miss = float(np.max(self.g(n, d)[idx])) - 1.0
                 best = min(best or (n, d, duals, status, np.inf), (n, d, duals, status, miss), key=lambda s: s[-1])
                 if status == cp.OPTIMAL or miss <= 1e-10:

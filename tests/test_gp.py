@@ -25,24 +25,26 @@ def test_problem_is_dpp_and_reused_across_parameter_changes():
     solve_gp(model)
     before = _program.cache_info()
     program = _program(model.loss.p, model.loss.q, ((1, 1), (1, 0), (1, 0)), (), None)
-    assert program.problem.is_dgp(dpp=True)
+    assert program.program.problem.is_dcp(dpp=True)  # the log form of the GP, DPP: compiled once
     for requests in (1e9, 1e11):
         solve_gp(build_model(scenario(demand={**SCENARIO["demand"], "requests": requests})))
     after = _program.cache_info()
     assert after.misses == before.misses  # same shape, new numbers: no new program was compiled
-    assert all(p.attributes["pos"] for p in program.problem.parameters())
+    # every scenario number is a Parameter: log weights (3 terms), the loss row's two log coefficients
+    assert sorted(p.name() for p in program.program.problem.parameters()) == ["log_loss_a", "log_loss_b",
+                                                                              "log_weights"]
 
 
 @pytest.mark.parametrize("tokens", [2e12, 1e14])
 def test_tightened_tolerances_beat_the_defaults(monkeypatch, tokens):
     """Fresh programs (no solver cache to inherit settings from), defaults vs SOLVER_OPTIONS."""
-    from tco.model import problem
+    from tco.model import gp, problem
 
     model = build_model(scenario(objective="flops", demand={"generated_tokens": tokens}))
     exact = float(solve_model_exact(model).params)
     shape = (model.loss.p, model.loss.q, ((1, 1), (1, 0)), ())
     tight = problem.GeometricProgram(*shape).solve(model)
-    monkeypatch.setattr(problem, "SOLVER_OPTIONS", {})
+    monkeypatch.setattr(gp, "SOLVER_OPTIONS", {})
     default = problem.GeometricProgram(*shape).solve(model)
     assert SOLVER_OPTIONS["tol_gap_rel"] <= 1e-10
     assert abs(tight.params / exact - 1) < abs(default.params / exact - 1)

@@ -1,6 +1,7 @@
 """The cvxpy geometric program, compiled once per problem shape and re-solved by updating parameters (DPP).
 
-Variables are scaled to the equal-loss Chinchilla point (n = N / N0, d = D / D0) and the objective to its cost
+The program is built by `tco.model.gp` (the one builder, in log form). Variables are scaled to the equal-loss
+Chinchilla point (n = N / N0, d = D / D0) and the objective to its cost
 there, so every number the solver sees is near 1 (raw N ~ 1e10, D ~ 1e12, FLOPs ~ 1e24 make conic solvers
 stop "inaccurate"). The scales are folded into parameter values, so they never force a recompile.
 """
@@ -8,7 +9,6 @@ stop "inaccurate"). The scales are folded into parameter values, so they never f
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,18 +17,9 @@ import numpy as np
 
 from ..errors import InfeasibleError, SolverError
 from .compile import Model
+from .gp import SOLVER_OPTIONS, RooflineLegs, build_log_program, solve_log_program
 
 __all__ = ["GeometricProgram", "GPSolution", "solve_gp", "gp_terms", "SOLVER_OPTIONS"]
-
-#: Clarabel's defaults (gap 1e-8, feasibility 1e-8) leave ~1e-5 relative error in N; these give ~1e-10.
-SOLVER_OPTIONS: dict[str, float | int] = {
-    "tol_gap_abs": 1e-11,
-    "tol_gap_rel": 1e-11,
-    "tol_feas": 1e-11,
-    "tol_ktratio": 1e-9,
-    "max_iter": 200,
-}
-
 
 @dataclass(frozen=True)
 class GPSolution:
@@ -42,40 +33,27 @@ class GPSolution:
 
 
 class GeometricProgram:
-    """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q <= 1,  c_m n^i_m d^j_m <= 1
-    (all inputs Parameters; the bracket is a roofline decode term, `tco.model.costs.RooflineDecodeCost`)."""
+    """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q <= 1,  c_m n^i_m d^j_m <= 1,
+    in the log form of `tco.model.gp` with every input a Parameter (the bracket is a roofline decode term,
+    `tco.model.costs.RooflineDecodeCost`)."""
 
-    def __init__(self, p: float, q: float, term_exps: tuple[tuple[int, int], ...],
-                 cap_exps: tuple[tuple[int, int], ...], roofline: tuple[float, bool] | None = None):
-        self.n = cp.Variable(pos=True, name="params_scaled")
-        self.d = cp.Variable(pos=True, name="tokens_scaled")
-        self.loss_a = cp.Parameter(pos=True, name="loss_a")
-        self.loss_b = cp.Parameter(pos=True, name="loss_b")
-        self.weights = [cp.Parameter(pos=True, name=f"weight_{k}") for k in range(len(term_exps))]
-        self.cap_coefs = [cp.Parameter(pos=True, name=f"cap_{m}") for m in range(len(cap_exps))]
-        self.term_exps, self.cap_exps = term_exps, cap_exps
-        parts = [w * self._monomial(i, j) for w, (i, j) in zip(self.weights, term_exps)]
+    def __init__(self, p: float, q: float, term_exps: tuple[tuple[float, float], ...],
+                 cap_exps: tuple[tuple[float, float], ...], roofline: tuple[float, bool] | None = None):
+        self.log_w = cp.Parameter(len(term_exps), name="log_weights") if term_exps else None
+        self.u, self.v = cp.Parameter(name="log_loss_a"), cp.Parameter(name="log_loss_b")
+        self.cap_logs = [cp.Parameter(name=f"log_cap_{m}") for m in range(len(cap_exps))]
+        legs = None
         if roofline is not None:  # decode = max(compute, memory): log-log convex, so still a GP
             kv_exp, has_kv = roofline
-            self.roof = [cp.Parameter(pos=True, name=f"roofline_{k}") for k in ("compute", "weights", "kv")]
-            memory = self.roof[1] * self.n
-            if has_kv:
-                memory = memory + (self.roof[2] * self.n**kv_exp if kv_exp else self.roof[2])
-            parts.append(cp.maximum(self.roof[0] * self.n, memory))
-        objective = cp.sum(cp.hstack(parts))
-        self.loss_constraint = self.loss_a * self.n ** (-p) + self.loss_b * self.d ** (-q) <= 1
-        self.cap_constraints = [c * self._monomial(i, j) <= 1 for c, (i, j) in zip(self.cap_coefs, cap_exps)]
-        self.problem = cp.Problem(cp.Minimize(objective), [self.loss_constraint, *self.cap_constraints])
-        # cvxpy's @compute_once decorator types is_dgp as taking no arguments; it takes dpp.
-        if not self.problem.is_dgp(dpp=True):  # type: ignore[call-arg]  # pragma: no cover - guards future terms
+            self.roof = [cp.Parameter(name=f"log_roofline_{k}") for k in ("compute", "weights", "kv")]
+            legs = RooflineLegs(self.roof[0], self.roof[1], self.roof[2] if has_kv else None, kv_exp)
+        term_i = np.array([i for i, _ in term_exps], dtype=float)
+        term_j = np.array([j for _, j in term_exps], dtype=float)
+        self.program = build_log_program(
+            self.log_w if self.log_w is not None else np.zeros(0), term_i, term_j, loss_rows=(self.u, p, self.v, q),
+            caps=[(i, j, c) for (i, j), c in zip(cap_exps, self.cap_logs)], roofline=legs)
+        if not self.program.problem.is_dcp(dpp=True):  # type: ignore[call-arg]  # pragma: no cover - cvxpy hides dpp
             raise SolverError("internal: the cost model is not a DPP geometric program")
-
-    def _monomial(self, i: int, j: int):
-        factors = [self.n**i if i != 1 else self.n] * (i != 0) + [self.d**j if j != 1 else self.d] * (j != 0)
-        out = factors[0]
-        for f in factors[1:]:
-            out = out * f
-        return out
 
     def solve(self, model: Model) -> GPSolution:
         loss = model.loss
@@ -89,35 +67,32 @@ class GeometricProgram:
             roof_raw = [roof.usd_per_second * times.compute_s * n0, roof.usd_per_second * times.weights_s * n0,
                         roof.usd_per_second * times.kv_s * n0**times.kv_exp]
             f0 += max(roof_raw[0], roof_raw[1] + roof_raw[2])
-            for param, value in zip(self.roof, roof_raw):
-                param.value = value / f0
-        self.loss_a.value = loss.a * n0 ** (-loss.p)
-        self.loss_b.value = loss.b * d0 ** (-loss.q)
-        for param, value in zip(self.weights, raw):
-            param.value = value / f0
-        for param, cap in zip(self.cap_coefs, model.caps):
-            param.value = n0**cap.n_exp * d0**cap.d_exp / cap.limit
+            with np.errstate(divide="ignore"):  # no KV read: that leg is left out of the program
+                for param, value in zip(self.roof, roof_raw):
+                    param.value = float(np.log(value / f0)) if value > 0 else 0.0
+        self.u.value = float(np.log(loss.a * n0 ** (-loss.p)))
+        self.v.value = float(np.log(loss.b * d0 ** (-loss.q)))
+        if self.log_w is not None:
+            self.log_w.value = np.log(np.array(raw) / f0)
+        for param, cap in zip(self.cap_logs, model.caps):
+            param.value = float(np.log(n0**cap.n_exp * d0**cap.d_exp / cap.limit))
         start = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
-                # "Solution may be inaccurate" is handled here: the status travels into the cross-check and
-                # the Newton polish, so cvxpy's own warning would only be noise on the user's terminal.
-                warnings.simplefilter("ignore", UserWarning)
-                self.problem.solve(gp=True, solver=cp.CLARABEL, **SOLVER_OPTIONS)
-        except cp.error.SolverError as exc:
-            raise SolverError(f"the convex solver failed: {exc}") from None
+        status = solve_log_program(self.program)
         elapsed = time.perf_counter() - start
-        status = self.problem.status
+        x, y = self.program.x.value, self.program.y.value
+        if status == "solver error":
+            raise SolverError("the convex solver failed")
         if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
             raise InfeasibleError("the constraints leave no design that reaches the loss target")
-        if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or self.n.value is None or self.d.value is None:
+        if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or x is None or y is None:
             raise SolverError(f"the convex solver stopped with status {status!r}")
+        assert self.program.loss is not None  # the scenario's program always has its loss row
         return GPSolution(
-            params=float(self.n.value) * n0,
-            tokens=float(self.d.value) * d0,
-            objective_value=float(self.problem.value) * f0,
-            loss_dual=float(np.squeeze(self.loss_constraint.dual_value)),
-            cap_duals=tuple(float(np.squeeze(c.dual_value)) for c in self.cap_constraints),
+            params=float(np.exp(x)) * n0,
+            tokens=float(np.exp(y)) * d0,
+            objective_value=float(np.exp(self.program.problem.value)) * f0,
+            loss_dual=float(np.squeeze(self.program.loss.dual_value)),
+            cap_duals=tuple(float(np.squeeze(c.dual_value)) for c in self.program.caps),
             status=status,
             solve_seconds=elapsed,
         )

@@ -1,16 +1,20 @@
 """The best loss reachable within a set of caps: what an infeasibility message quotes.
 
-minimize the law's posynomial a0 N^-p + b0 D^-q subject to the caps: a small geometric program, solved only on
-the error path (so its compile time never touches a successful run).
+minimize the law's posynomial a0 N^-p + b0 D^-q subject to the caps: a small geometric program (built by
+`tco.model.gp`, like every other), solved only on the error path (so its compile time never touches a
+successful run).
 """
 
 from __future__ import annotations
 
-import cvxpy as cp
+import math
+
+import numpy as np
 
 from ..errors import SolverError
 from ..laws import Law
 from .constraints import Cap
+from .gp import build_log_program, solve_log_program
 
 __all__ = ["best_reachable_loss"]
 
@@ -26,15 +30,13 @@ def best_reachable_loss(law: Law, caps: list[Cap]) -> tuple[float, float, float]
     # Scale to the caps themselves so the solver sees numbers near 1.
     n_scale = next((c.limit for c in caps if (c.n_exp, c.d_exp) == (1, 0)), 1e10)
     d_scale = next((c.limit for c in caps if (c.n_exp, c.d_exp) == (0, 1)), 1e12)
-    n, d = cp.Variable(pos=True), cp.Variable(pos=True)
-    objective = law.a0 * n_scale ** (-law.p) * n ** (-law.p) + law.b0 * d_scale ** (-law.q) * d ** (-law.q)
-    constraints: list[cp.Constraint] = [
-        (n_scale**c.n_exp * d_scale**c.d_exp / c.limit)
-        * (n**c.n_exp if c.n_exp else 1) * (d**c.d_exp if c.d_exp else 1) <= 1  # type: ignore[misc]
-        for c in caps  # every cap has a nonzero exponent, so no item is a plain bool
-    ]
-    cp.Problem(cp.Minimize(objective), constraints).solve(gp=True, solver=cp.CLARABEL)
-    if n.value is None or d.value is None:
-        raise SolverError("the best-reachable-loss problem did not solve")
-    params, tokens = float(n.value) * n_scale, float(d.value) * d_scale
+    program = build_log_program(  # the loss posynomial is the objective; no loss row, only the caps
+        np.log([law.a0 * n_scale ** (-law.p), law.b0 * d_scale ** (-law.q)]), np.array([-law.p, 0.0]),
+        np.array([0.0, -law.q]),
+        caps=[(c.n_exp, c.d_exp, math.log(n_scale**c.n_exp * d_scale**c.d_exp / c.limit)) for c in caps])
+    solve_log_program(program)
+    if program.x.value is None or program.y.value is None:
+        raise SolverError("the convex solver found no best reachable loss within the caps")
+    params = float(np.exp(program.x.value)) * n_scale
+    tokens = float(np.exp(program.y.value)) * d_scale
     return float(law.loss(params, tokens)), params, tokens

@@ -1,0 +1,99 @@
+"""The one builder of every geometric program tco solves, in its convex log form.
+
+With x = log(N / N0) and y = log(D / D0) (scaled so every number is near 1), each program is
+
+    minimize   log sum_k exp(log_w_k + i_k x + j_k y)   [ + a decode roofline leg t, see below ]
+    subject to log(exp(u_m - p_m x) + exp(v_m - q_m y)) <= 0      one row per loss law (none for `reach`)
+               i_c x + j_c y + c_c <= 0                           one row per monomial cap
+
+and a roofline decode term max(compute N, weights N + kv N^e) enters through an epigraph variable t with
+t >= log_compute + x and t >= log(exp(log_weights + x) + exp(log_kv + e x)). This is exactly the program
+cvxpy's DGP mode produces from the posynomial form; writing it once here lets the scenario's GP
+(`tco.model.problem`, compiled once per shape with Parameters and re-solved), the robust GP with one loss row
+per sampled law (`tco.robust`) and the best-reachable-loss program of infeasibility messages (`tco.model.reach`)
+share it. Inputs may be numbers, arrays or cvxpy Parameters (every expression stays DPP).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import cvxpy as cp
+
+__all__ = ["LogProgram", "RooflineLegs", "build_log_program", "solve_log_program", "SOLVER_OPTIONS"]
+
+#: Clarabel's defaults (gap 1e-8, feasibility 1e-8) leave ~1e-5 relative error in N; these give ~1e-10.
+SOLVER_OPTIONS: dict[str, float | int] = {
+    "tol_gap_abs": 1e-11,
+    "tol_gap_rel": 1e-11,
+    "tol_feas": 1e-11,
+    "tol_ktratio": 1e-9,
+    "max_iter": 200,
+}
+
+
+@dataclass(frozen=True)
+class RooflineLegs:
+    """Log weights of the roofline decode legs (compute, weights, KV) and the KV exponent of N; `log_kv` is
+    None when decode reads no KV cache."""
+
+    log_compute: Any
+    log_weights: Any
+    log_kv: Any
+    kv_exp: float
+
+
+@dataclass(frozen=True)
+class LogProgram:
+    problem: cp.Problem
+    x: cp.Variable  # log(N / N0)
+    y: cp.Variable  # log(D / D0)
+    loss: Any  # the loss constraint (one row per law), or None
+    caps: tuple[Any, ...]
+
+
+def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), roofline: RooflineLegs | None = None,
+                      sum_objective: bool = False, exp_loss: bool = False) -> LogProgram:
+    """The program of the module docstring.
+
+    `log_w`, `term_i`, `term_j`: the objective's monomials (vectors; `log_w` may be a Parameter).
+    `loss_rows`: (u, p, v, q), scalars or vectors of one row per law, or None for no loss constraint.
+    `caps`: (i, j, c) per cap. `sum_objective` minimizes sum exp(.) instead of its log, and `exp_loss` writes
+    the loss rows as exp(.) + exp(.) <= 1: equivalent forms, for a solver that stalls on one of them.
+    """
+    x, y = cp.Variable(name="log_params_scaled"), cp.Variable(name="log_tokens_scaled")
+    parts = [log_w + cp.multiply(term_i, x) + cp.multiply(term_j, y)] if len(term_i) else []
+    constraints = []
+    if roofline is not None:  # the decode max: the objective pushes t down onto the larger leg
+        t = cp.Variable(name="log_decode_scaled")
+        memory = (roofline.log_weights + x if roofline.log_kv is None
+                  else cp.log_sum_exp(cp.hstack([roofline.log_weights + x, roofline.log_kv + roofline.kv_exp * x])))
+        constraints += [t >= roofline.log_compute + x, t >= memory]
+        parts.append(cp.reshape(t, (1,), order="F"))
+    z = cp.hstack(parts) if len(parts) > 1 else parts[0]
+    objective = cp.sum(cp.exp(z)) if sum_objective else cp.log_sum_exp(z)
+    loss = None
+    if loss_rows is not None:
+        u, p, v, q = loss_rows
+        first, second = u - cp.multiply(p, x), v - cp.multiply(q, y)
+        loss = (cp.exp(first) + cp.exp(second) <= 1 if exp_loss
+                else cp.log_sum_exp(cp.vstack([first, second]), axis=0) <= 0)
+        constraints.insert(0, loss)
+    cap_constraints = tuple(i * x + j * y + c <= 0 for i, j, c in caps)
+    problem = cp.Problem(cp.Minimize(objective), [*constraints, *cap_constraints])
+    return LogProgram(problem, x, y, loss, cap_constraints)
+
+
+def solve_log_program(program: LogProgram) -> str:
+    """Solve with Clarabel at tight tolerances; returns the status ("solver error" when Clarabel raises).
+
+    "Solution may be inaccurate" is not printed: the status travels into the caller's checks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            program.problem.solve(solver=cp.CLARABEL, **SOLVER_OPTIONS)
+        except cp.error.SolverError:
+            return "solver error"
+    return str(program.problem.status)
