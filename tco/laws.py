@@ -39,6 +39,14 @@ class LossConstraint:
     #: d log r / d loss: turns the constraint's dual (a log-sensitivity) into $ per nat.
     dlog_rhs_dloss: float
 
+    def chinchilla_point(self):
+        """The training-compute-optimal (N, D) on this iso-loss curve (minimum 6 N D): the two terms of the
+        constraint split as q : p, i.e. a N^-p = q / (p + q). The one formula of the Chinchilla point: the
+        baseline of every result, and the scales of every geometric program."""
+        params = (self.a * (self.p + self.q) / self.q) ** (1.0 / self.p)
+        tokens = (self.b * (self.p + self.q) / self.p) ** (1.0 / self.q)
+        return params, tokens
+
 
 @dataclass(frozen=True)
 class Law:
@@ -119,12 +127,9 @@ class Law:
     def chinchilla_point(self, loss: float) -> tuple[float, float]:
         """Training-compute-optimal (N, D) reaching `loss`: minimizes 6 N D on the iso-loss curve.
 
-        At the optimum the two terms of the constraint split as q : p, i.e. a N^-p = q / (p + q).
+        See `LossConstraint.chinchilla_point`.
         """
-        c = self.constraint(loss)
-        params = (c.a * (c.p + c.q) / c.q) ** (1.0 / c.p)
-        tokens = (c.b * (c.p + c.q) / c.p) ** (1.0 / c.q)
-        return params, tokens
+        return self.constraint(loss).chinchilla_point()
 
     def to_dict(self) -> dict:
         return {"name": self.name, "form": self.form, **self.constants(), "source": self.source}

@@ -132,8 +132,7 @@ class _RobustGP:
                 [(v > 0) & np.isfinite(v) for v in (rhs, a0, b0, p, q)], axis=0)
             self.log_a, self.p, self.log_b, self.q = np.log(a0 / rhs), p, np.log(b0 / rhs), q
         c, self.model, self.seconds = model.loss, model, 0.0
-        self.n0 = (c.a * (c.p + c.q) / c.q) ** (1 / c.p)  # the scales: the nominal equal-loss Chinchilla point
-        self.d0 = (c.b * (c.p + c.q) / c.p) ** (1 / c.q)
+        self.n0, self.d0 = c.chinchilla_point()  # the scales: the nominal equal-loss Chinchilla point
         from .model.problem import gp_terms
 
         terms, roof = gp_terms(model)

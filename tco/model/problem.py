@@ -57,8 +57,7 @@ class GeometricProgram:
 
     def solve(self, model: Model) -> GPSolution:
         loss = model.loss
-        n0 = (loss.a * (loss.p + loss.q) / loss.q) ** (1 / loss.p)  # equal-loss Chinchilla point: the scales
-        d0 = (loss.b * (loss.p + loss.q) / loss.p) ** (1 / loss.q)
+        n0, d0 = loss.chinchilla_point()  # the scales: the equal-loss Chinchilla point
         monomials, roof = gp_terms(model)
         raw = [t.weight(model.objective) * n0**t.n_exp * d0**t.d_exp for t in monomials]
         f0 = float(sum(raw))
