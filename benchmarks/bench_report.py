@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     import tco
-    from tco.report.excel import prepare, write_report
+    from tco.report.excel import write_report
+    from tco.studies import prepare
     from tco.sweep import demand_sweep
 
     scenario = tco.load_scenario(ROOT / "scenarios" / "capped-deadline-and-data.yaml")

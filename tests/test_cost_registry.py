@@ -16,7 +16,8 @@ import tco
 from tco.model.compile import build_model
 from tco.model.costs import TERMS, CostTerm, InputRow, layout, registered
 from tco.model.regimes import solve_model_exact
-from tco.report.excel import prepare, write_report
+from tco.report.excel import write_report
+from tco.studies import prepare
 from tco.report.terminal import print_result
 from tco.sweep import demand_sweep
 

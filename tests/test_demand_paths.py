@@ -14,7 +14,8 @@ import yaml
 
 import tco
 from tco.breakeven import breakeven
-from tco.report.excel import prepare, write_report
+from tco.report.excel import write_report
+from tco.studies import prepare
 from tco.sweep import demand_sweep
 from tco.uncertainty.montecarlo import monte_carlo
 from tco.uncertainty.sensitivity import default_inputs, sensitivity

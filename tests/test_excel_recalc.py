@@ -15,7 +15,8 @@ import openpyxl
 import pytest
 
 import tco
-from tco.report.excel import prepare, write_report
+from tco.report.excel import write_report
+from tco.studies import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

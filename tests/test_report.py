@@ -7,7 +7,8 @@ import pytest
 
 import tco
 from tco.atomic import atomic_write
-from tco.report.excel import prepare, recommendation, write_report
+from tco.report.excel import recommendation, write_report
+from tco.studies import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 SHEETS = ["Summary", "Inputs", "Costs", "Sizing", "Demand sweep", "Charts", "Hardware", "Law"]

@@ -229,7 +229,8 @@ def test_bundled_scenario_sizes_serving_with_the_same_roofline(tco_run):
 def test_workbook_prices_decode_with_a_live_max_formula(tmp_path):
     import openpyxl
 
-    from tco.report.excel import prepare, write_report
+    from tco.report.excel import write_report
+    from tco.studies import prepare
 
     path = write_report(prepare(tco.load_scenario(BUNDLED), sweep_points=5), tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(path)

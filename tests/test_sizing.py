@@ -12,7 +12,8 @@ import yaml
 
 import tco
 from tco.realism import DEFAULT_REQUEST_NOTE, replica_capacity
-from tco.report.excel import prepare, write_report
+from tco.report.excel import write_report
+from tco.studies import prepare
 from tco.scenario.load import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]

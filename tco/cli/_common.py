@@ -86,7 +86,7 @@ def print_json(data, *, allow_nan: bool = True) -> None:
 
 def prepare_report(scenario, objective: str | None, sweep: str):
     """Solve a scenario and its workbook's demand sweep (`--sweep LOW..HIGH[:POINTS]`): a report entry."""
-    from ..report.excel import prepare
+    from ..studies import prepare
 
     low, high, points = parse_range("--sweep", sweep, default_points=50)
     if points < 2:

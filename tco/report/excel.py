@@ -28,28 +28,16 @@ if TYPE_CHECKING:
     from ..result import Result
     from ..scenario import Scenario
 
-__all__ = ["ReportEntry", "prepare", "write_report", "recommendation", "key_figures"]
+__all__ = ["ReportEntry", "write_report", "recommendation", "key_figures"]
 
 
 @dataclass(frozen=True)
 class ReportEntry:
-    """Everything one scenario contributes to a workbook."""
+    """Everything one scenario contributes to a workbook, solved beforehand (`tco.studies.prepare`)."""
 
     scenario: "Scenario"
     result: "Result"
     sweep: "pd.DataFrame"
-
-
-def prepare(scenario: "Scenario", *, objective: str | None = None, sweep_points: int = 50,
-            sweep_low: float | None = None, sweep_high: float | None = None) -> ReportEntry:
-    """Optimize `scenario` and sweep its demand: the inputs of `write_report`."""
-    from ..optimize import optimize
-    from ..sweep import DEFAULT_SWEEP_TOKENS, demand_sweep
-
-    result = optimize(scenario, objective=objective)
-    sweep = demand_sweep(scenario, points=sweep_points, low=sweep_low or DEFAULT_SWEEP_TOKENS[0],
-                         high=sweep_high or DEFAULT_SWEEP_TOKENS[1], objective=objective)
-    return ReportEntry(scenario, result, sweep)
 
 
 def recommendation(result: "Result") -> str:

@@ -1,0 +1,25 @@
+"""What a workbook needs solved: the optimum and the demand sweep of one scenario. The exporters in
+`tco.report` only read what this returns; they never solve."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..report.excel import ReportEntry
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+__all__ = ["prepare"]
+
+
+def prepare(scenario: "Scenario", *, objective: str | None = None, sweep_points: int = 50,
+            sweep_low: float | None = None, sweep_high: float | None = None) -> ReportEntry:
+    """Optimize `scenario` and sweep its demand: the inputs of `tco.report.excel.write_report`."""
+    from ..optimize import optimize
+    from ..sweep import DEFAULT_SWEEP_TOKENS, demand_sweep
+
+    result = optimize(scenario, objective=objective)
+    sweep = demand_sweep(scenario, points=sweep_points, low=sweep_low or DEFAULT_SWEEP_TOKENS[0],
+                         high=sweep_high or DEFAULT_SWEEP_TOKENS[1], objective=objective)
+    return ReportEntry(scenario, result, sweep)
