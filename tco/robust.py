@@ -133,24 +133,12 @@ class _RobustGP:
             self.log_a, self.p, self.log_b, self.q = np.log(a0 / rhs), p, np.log(b0 / rhs), q
         c, self.model, self.seconds = model.loss, model, 0.0
         self.n0, self.d0 = c.chinchilla_point()  # the scales: the nominal equal-loss Chinchilla point
-        from .model.problem import gp_terms
+        from .model.problem import scaled_caps, scaled_objective
 
-        terms, roof = gp_terms(model)
-        raw = np.array([t.weight(model.objective) * self.n0**t.n_exp * self.d0**t.d_exp for t in terms])
-        total = raw.sum()
-        self.roof = None  # a roofline decode term: log weights of its compute, weights and KV legs, KV exponent
-        if roof is not None:
-            from .model.gp import RooflineLegs
-
-            legs = roof.usd_per_second * np.array([roof.times.compute_s * self.n0, roof.times.weights_s * self.n0,
-                                                   roof.times.kv_s * self.n0**roof.times.kv_exp])
-            total += max(legs[0], legs[1] + legs[2])
-            compute, weights, kv = (float(np.log(v / total)) if v > 0 else None for v in legs)
-            self.roof = RooflineLegs(compute, weights, kv, roof.times.kv_exp)
-        self.log_w = np.log(raw / total)
-        self.term_i, self.term_j = (np.array([getattr(t, k) for t in terms], float) for k in ("n_exp", "d_exp"))
-        self.caps = [(cap.n_exp, cap.d_exp, math.log(self.n0**cap.n_exp * self.d0**cap.d_exp / cap.limit))
-                     for cap in model.caps]
+        objective = scaled_objective(model, self.n0, self.d0)
+        self.log_w, self.term_i, self.term_j, self.roof = (objective.log_w, objective.term_i, objective.term_j,
+                                                           objective.roofline)
+        self.caps = scaled_caps(model, self.n0, self.d0)
         self.u, self.v = self.log_a - p * math.log(self.n0), self.log_b - q * math.log(self.d0)
 
     def g(self, n, d) -> np.ndarray:
@@ -159,19 +147,48 @@ class _RobustGP:
             return np.exp(self.log_a - self.p * math.log(n)) + np.exp(self.log_b - self.q * math.log(d))
 
     def polish(self, kept, n, d):
-        """Where one sample binds, its exact 1-D solve (tco.model.exact) replaces the solver's ~1e-8 answer."""
+        """Where one sample binds, its exact 1-D solve replaces the solver's ~1e-8 answer; where two bind (a
+        vertex of two laws), Newton on the two loss equations in (log N, log D) puts the design on both."""
         from .optimize import solve_model_exact
 
         binding = np.flatnonzero(kept & (self.g(n, d) > 1 - 1e-6))
+        value = self.model.objective_value
+        if binding.size == 2:
+            vertex = self._vertex(binding, n, d)
+            if vertex is None:
+                return n, d, False
+            n2, d2 = vertex
+            ok = np.all(self.g(n2, d2)[kept] <= 1 + 1e-12) and value(n2, d2) <= value(n, d) * (1 + 1e-9)
+            return (n2, d2, True) if ok else (n, d, False)
         if binding.size != 1:
             return n, d, False
         m = int(binding[0])
         loss = dataclasses.replace(self.model.loss, a=math.exp(self.log_a[m]), p=float(self.p[m]),
                                    b=math.exp(self.log_b[m]), q=float(self.q[m]))
         sol = solve_model_exact(dataclasses.replace(self.model, loss=loss))
-        n2, d2, value = float(sol.params), float(sol.tokens), self.model.objective_value
+        n2, d2 = float(sol.params), float(sol.tokens)
         ok = bool(sol.feasible) and np.all(self.g(n2, d2)[kept] <= 1 + 1e-12)
         return (n2, d2, True) if ok and value(n2, d2) <= value(n, d) * (1 + 1e-9) else (n, d, False)
+
+    def _vertex(self, pair, n, d, iterations: int = 50):
+        """(N, D) where both sampled laws of `pair` meet the target exactly, by Newton from (n, d); None when
+        it does not converge (the two curves do not cross near the solver's point)."""
+        m = np.asarray(pair)
+        z = np.array([math.log(n), math.log(d)])
+        for _ in range(iterations):
+            first, second = np.exp(self.log_a[m] - self.p[m] * z[0]), np.exp(self.log_b[m] - self.q[m] * z[1])
+            residual = first + second - 1.0
+            jacobian = np.column_stack([-self.p[m] * first, -self.q[m] * second])
+            try:
+                step = np.linalg.solve(jacobian, residual)
+            except np.linalg.LinAlgError:
+                return None
+            z = z - step
+            if np.max(np.abs(step)) < 1e-13 * max(1.0, float(np.max(np.abs(z)))):  # quadratic: done
+                break
+        else:
+            return None
+        return float(np.exp(z[0])), float(np.exp(z[1]))
 
     def solve(self, kept: np.ndarray):
         """(N, D, duals over all samples (0 where not kept), status), or None when infeasible."""

@@ -19,7 +19,8 @@ from ..errors import InfeasibleError, SolverError
 from .compile import Model
 from .gp import SOLVER_OPTIONS, RooflineLegs, build_log_program, solve_log_program
 
-__all__ = ["GeometricProgram", "GPSolution", "solve_gp", "gp_terms", "SOLVER_OPTIONS"]
+__all__ = ["GeometricProgram", "GPSolution", "solve_gp", "gp_terms", "scaled_objective", "scaled_caps",
+           "ScaledObjective", "SOLVER_OPTIONS"]
 
 @dataclass(frozen=True)
 class GPSolution:
@@ -58,23 +59,18 @@ class GeometricProgram:
     def solve(self, model: Model) -> GPSolution:
         loss = model.loss
         n0, d0 = loss.chinchilla_point()  # the scales: the equal-loss Chinchilla point
-        monomials, roof = gp_terms(model)
-        raw = [t.weight(model.objective) * n0**t.n_exp * d0**t.d_exp for t in monomials]
-        f0 = float(sum(raw))
-        if roof is not None:
-            times = roof.times
-            roof_raw = [roof.usd_per_second * times.compute_s * n0, roof.usd_per_second * times.weights_s * n0,
-                        roof.usd_per_second * times.kv_s * n0**times.kv_exp]
-            f0 += max(roof_raw[0], roof_raw[1] + roof_raw[2])
-            with np.errstate(divide="ignore"):  # no KV read: that leg is left out of the program
-                for param, value in zip(self.roof, roof_raw):
-                    param.value = float(np.log(value / f0)) if value > 0 else 0.0
+        objective = scaled_objective(model, n0, d0)
+        f0 = objective.f0
+        if objective.roofline is not None:
+            legs = objective.roofline
+            for param, value in zip(self.roof, (legs.log_compute, legs.log_weights, legs.log_kv)):
+                param.value = 0.0 if value is None else value  # no KV read: that leg is not in the program
         self.u.value = float(np.log(loss.a * n0 ** (-loss.p)))
         self.v.value = float(np.log(loss.b * d0 ** (-loss.q)))
         if self.log_w is not None:
-            self.log_w.value = np.log(np.array(raw) / f0)
-        for param, cap in zip(self.cap_logs, model.caps):
-            param.value = float(np.log(n0**cap.n_exp * d0**cap.d_exp / cap.limit))
+            self.log_w.value = objective.log_w
+        for param, (_i, _j, log_c) in zip(self.cap_logs, scaled_caps(model, n0, d0)):
+            param.value = log_c
         start = time.perf_counter()
         status = solve_log_program(self.program)
         elapsed = time.perf_counter() - start
@@ -106,6 +102,42 @@ def gp_terms(model: Model):
         monomials += [t for t in roof.pieces("flops", "single") if t.weight(model.objective) > 0]
         roof = None
     return monomials, roof
+
+
+@dataclass(frozen=True)
+class ScaledObjective:
+    """The objective as every geometric program takes it, at the scales (n0, d0) and divided by its value
+    there (f0), in logs: monomials log_w + i x + j y and the roofline decode legs, if any."""
+
+    log_w: np.ndarray
+    term_i: np.ndarray
+    term_j: np.ndarray
+    roofline: RooflineLegs | None
+    f0: float
+
+
+def scaled_objective(model: Model, n0: float, d0: float) -> ScaledObjective:
+    """Each cost term's GP expression (its monomials, or the roofline's legs) at the scales: the one place
+    both the scenario's program and the robust program read the terms."""
+    monomials, roof = gp_terms(model)
+    raw = np.array([t.weight(model.objective) * n0**t.n_exp * d0**t.d_exp for t in monomials], dtype=float)
+    f0 = float(sum(raw.tolist()))  # left to right, as the terms are listed
+    legs = None
+    if roof is not None:
+        times = roof.times
+        usd = roof.usd_per_second
+        leg_values = np.array([usd * times.compute_s * n0, usd * times.weights_s * n0,
+                               usd * times.kv_s * n0**times.kv_exp])
+        f0 += float(max(leg_values[0], leg_values[1] + leg_values[2]))
+        compute, weights, kv = (float(np.log(v / f0)) if v > 0 else None for v in leg_values)
+        legs = RooflineLegs(compute, weights, kv, times.kv_exp)
+    return ScaledObjective(np.log(raw / f0), np.array([t.n_exp for t in monomials], dtype=float),
+                           np.array([t.d_exp for t in monomials], dtype=float), legs, f0)
+
+
+def scaled_caps(model: Model, n0: float, d0: float) -> list[tuple[float, float, float]]:
+    """Each cap N^i D^j <= limit as the log-form row i x + j y + log(n0^i d0^j / limit) <= 0."""
+    return [(cap.n_exp, cap.d_exp, float(np.log(n0**cap.n_exp * d0**cap.d_exp / cap.limit))) for cap in model.caps]
 
 
 @lru_cache(maxsize=64)
