@@ -13,7 +13,7 @@ from .model.costs import layout
 from .model.exact import cap_interval
 from .model.regimes import regimes, solve_model_exact
 from .realism import decode_roofline, deployment_sizing, extra_inputs, ownership_comparison, time_value
-from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
+from .results import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .units import format_count
 
 if TYPE_CHECKING:

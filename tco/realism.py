@@ -44,7 +44,7 @@ from .scenario.roofline import (PARAMS_PER_LAYER_D2, ShapeRule, decode_compute_e
 from .units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
-    from .result import DesignPoint
+    from .results import DesignPoint
     from .scenario import Scenario
 
 __all__ = ["ownership_comparison", "training_sizing", "serving_sizing", "deployment_sizing", "time_value",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .errors import InfeasibleError
 from .model.regimes import regimes
 from .model.repetition import R_D, SATURATION, effective_tokens, solve_repetition
-from .result import CrossCheck, Result
+from .results import CrossCheck, Result
 
 if TYPE_CHECKING:
     from .model.compile import Model

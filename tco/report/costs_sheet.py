@@ -13,7 +13,7 @@ from ..model.costs import Figure
 from .xlsx import define, finish_sheet, header, note, put, put_formula, widths
 
 if TYPE_CHECKING:
-    from ..result import Result
+    from ..results import Result
 
 __all__ = ["write_costs", "cost_rows", "row_of"]
 

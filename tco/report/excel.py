@@ -25,7 +25,7 @@ from .xlsx import finish_sheet, header, note, put, put_formula, sheet_title, wid
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..result import Result
+    from ..results import Result
     from ..scenario import Scenario
 
 __all__ = ["ReportEntry", "prepare", "write_report", "recommendation", "key_figures"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .xlsx import finish_sheet, header, note, put, widths
 
 if TYPE_CHECKING:
-    from ..result import Result
+    from ..results import Result
 
 __all__ = ["write_sizing"]
 

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result import Result
+from ..results import Result
 from ..units import format_count, format_usd
 
 __all__ = ["render_result", "print_result"]

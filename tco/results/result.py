@@ -75,6 +75,8 @@ class Savings:
 
 @dataclass(frozen=True)
 class ConstraintReport:
+    """One cap at the optimum: its limit and value, the relative slack, and whether Chinchilla violates it."""
+
     name: str
     description: str
     limit: float
