@@ -13,7 +13,7 @@ from .errors import FieldError, InfeasibleError, ScenarioError, SolverError, Tco
 from .hardware import CATALOG, Device, get_device
 from .laws import PRESETS, ChinchillaLaw, KaplanLaw, Law, get_law
 from .optimize import optimize
-from .result import DesignPoint, Result
+from .results import DesignPoint, Result
 from .scenario import Scenario, load_scenario, scenario_from_dict
 
 __version__ = "0.1.0"

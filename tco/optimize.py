@@ -12,8 +12,10 @@ from .model.compile import Model, build_model
 from .model.costs import layout
 from .model.exact import cap_interval
 from .model.regimes import regimes, solve_model_exact
-from .realism import decode_roofline, deployment_sizing, extra_inputs, ownership_comparison, time_value
-from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
+from .realism import (decode_roofline, deployment_sizing, ownership_comparison, ownership_inputs, serving_fit_inputs,
+                      time_value)
+from .results import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
+from .results.sections import DataInputs, DemandInputs, Inputs, ServingInputs, TrainingInputs
 from .units import format_count
 
 if TYPE_CHECKING:
@@ -236,40 +238,45 @@ def _advice(optimal: DesignPoint, reports) -> list[str]:
     return notes
 
 
-def resolved_inputs(scenario: "Scenario", model: Model) -> dict:
+def resolved_inputs(scenario: "Scenario", model: Model) -> Inputs:
     """The inputs in force after defaults and catalog look-ups: what every export records."""
     t, s, d = scenario.training, scenario.serving, scenario.demand
     per_request = d.requests is not None or d.requests_per_year is not None
-    return {
-        "law": model.law.to_dict(),
-        "target_loss": model.target_loss,
-        "objective": model.objective,
-        "training": {
-            "hardware": t.device.name, "dtype": t.dtype, "peak_flops": t.peak_flops, "mfu": t.mfu,
-            "price_usd_per_hour": t.usd_per_hour, "price_source": t.price_source, "source": t.device.source,
-        },
-        "serving": {
-            "hardware": s.device.name, "dtype": s.dtype, "peak_flops": s.peak_flops,
-            "prefill_mfu": s.prefill_mfu, "decode_mfu": None if s.roofline is not None else s.decode_mfu,
-            "decode_model": "roofline" if s.roofline is not None else "decode_mfu",
-            "price_usd_per_hour": s.usd_per_hour, "price_source": s.price_source, "source": s.device.source,
-        },
-        "demand": {
-            "requests": d.requests,
-            "prompt_tokens_per_request": d.prompt_tokens_per_request if per_request else None,
-            "generated_tokens_per_request": d.generated_tokens_per_request if per_request else None,
-            "lifetime_prompt_tokens": d.lifetime_prompt_tokens,
-            "lifetime_generated_tokens": d.lifetime_generated_tokens,
-            "requests_per_year": d.requests_per_year,
-            "years": d.years,
-            "growth_per_year": d.growth_per_year,
-            "discount_rate": d.discount_rate,
-            "nominal_lifetime_prompt_tokens": d.nominal_prompt_tokens,
-            "nominal_lifetime_generated_tokens": d.nominal_generated_tokens,
-        },
-        "constraints": {c.name.split(".")[-1]: c.limit for c in model.caps},
-        "data": {"cost_usd_per_token": scenario.data.cost_usd_per_token,
-                 **({"max_unique_tokens": scenario.data.max_unique_tokens, "repetition": scenario.data.repetition}
-                    if scenario.data.max_unique_tokens is not None else {})},
-        **extra_inputs(scenario),
-    }
+    capped_data = scenario.data.max_unique_tokens is not None
+    return Inputs(
+        law=model.law.to_dict(),
+        target_loss=model.target_loss,
+        objective=model.objective,
+        training=TrainingInputs(
+            hardware=t.device.name, dtype=t.dtype, peak_flops=t.peak_flops, mfu=t.mfu,
+            price_usd_per_hour=t.usd_per_hour, price_source=t.price_source, source=t.device.source,
+        ),
+        serving=ServingInputs(
+            hardware=s.device.name, dtype=s.dtype, peak_flops=s.peak_flops,
+            prefill_mfu=s.prefill_mfu, decode_mfu=None if s.roofline is not None else s.decode_mfu,
+            decode_model="roofline" if s.roofline is not None else "decode_mfu",
+            price_usd_per_hour=s.usd_per_hour, price_source=s.price_source, source=s.device.source,
+        ),
+        demand=DemandInputs(
+            requests=d.requests,
+            prompt_tokens_per_request=d.prompt_tokens_per_request if per_request else None,
+            generated_tokens_per_request=d.generated_tokens_per_request if per_request else None,
+            lifetime_prompt_tokens=d.lifetime_prompt_tokens,
+            lifetime_generated_tokens=d.lifetime_generated_tokens,
+            requests_per_year=d.requests_per_year,
+            years=d.years,
+            growth_per_year=d.growth_per_year,
+            discount_rate=d.discount_rate,
+            nominal_lifetime_prompt_tokens=d.nominal_prompt_tokens,
+            nominal_lifetime_generated_tokens=d.nominal_generated_tokens,
+        ),
+        constraints={c.name.split(".")[-1]: c.limit for c in model.caps},
+        data=DataInputs(
+            cost_usd_per_token=scenario.data.cost_usd_per_token,
+            max_unique_tokens=scenario.data.max_unique_tokens if capped_data else None,
+            repetition=scenario.data.repetition if capped_data else None,
+        ),
+        training_ownership=ownership_inputs(scenario, "training"),
+        serving_ownership=ownership_inputs(scenario, "serving"),
+        serving_fit=serving_fit_inputs(scenario),
+    )

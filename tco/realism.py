@@ -1,6 +1,6 @@
 """Result sections for real ownership and serving costs (issue 7): renting vs owning per phase, the training
-cluster the optimum needs, the serving fleet for a peak load, and the time value of the demand. Each is a plain
-dict in `Result.to_dict()`.
+cluster the optimum needs, the serving fleet for a peak load, and the time value of the demand. Each is a typed
+section of `tco.results.sections`.
 
 Serving capacity (`serving_sizing`, primer section 4), per replica of R = devices_per_replica devices, for a model
 of N parameters, decoding a batch of b sequences:
@@ -34,63 +34,74 @@ design's own lifetime average, lifetime inference cost / lifetime generated toke
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import TYPE_CHECKING
 
-from typing import TYPE_CHECKING, Any
-
+from .results.sections import (DecodeBound, DecodeRoofline, DeploymentSizing, Ownership, OwnershipInputs,
+                               OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingSizing, TimeValue,
+                               TrainingSizing)
 from .scenario.extras import owned_cost_breakdown
 from .scenario.roofline import (PARAMS_PER_LAYER_D2, ShapeRule, decode_compute_efficiency, decode_context_tokens,
                                 kv_bytes_per_token, roofline_coefficients)
 from .units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
-    from .result import DesignPoint
+    from .results import DesignPoint
     from .scenario import Scenario
 
 __all__ = ["ownership_comparison", "training_sizing", "serving_sizing", "deployment_sizing", "time_value",
-           "decode_roofline", "extra_inputs", "DEFAULT_REQUEST_NOTE"]
+           "decode_roofline", "replica_capacity", "ownership_inputs", "serving_fit_inputs", "DEFAULT_REQUEST_NOTE"]
 
 #: Which DesignPoint cost each phase's price multiplies.
 _PHASE_COST = {"training": "training_cost_usd", "serving": "inference_cost_usd"}
 
 
-def ownership_comparison(scenario: "Scenario", optimal: "DesignPoint") -> dict:
-    """Per phase with `ownership:`: owned vs rented $/device-hour and the optimum's total cost under each.
+def ownership_comparison(scenario: "Scenario", optimal: "DesignPoint") -> Ownership | None:
+    """Per phase with `ownership:`: owned vs rented $/device-hour and the optimum's total cost under each
+    (None when no phase owns).
 
     The design (N, D) is held fixed; only the phase's price changes, so its cost scales with the price."""
-    out = {}
+    out: dict[str, OwnershipPhase] = {}
     for phase_name, cost_key in _PHASE_COST.items():
         phase = getattr(scenario, phase_name)
         if phase.ownership is None:
             continue
         owned = owned_cost_breakdown(phase.ownership, phase.device)
         rented = phase.rental_usd_per_hour
-        entry = {"owned_usd_per_hour": owned.pop("usd_per_hour"), **owned, "rented_usd_per_hour": rented,
-                 "rented_price_source": phase.device.price_source if rented is not None else None,
-                 "owned_total_cost_usd": optimal.total_cost_usd}
+        entry = OwnershipPhase(
+            owned_usd_per_hour=owned["usd_per_hour"], capex_usd_per_hour=owned["capex_usd_per_hour"],
+            power_usd_per_hour=owned["power_usd_per_hour"], other_opex_usd_per_hour=owned["other_opex_usd_per_hour"],
+            power_kw=owned["power_kw"], rented_usd_per_hour=rented,
+            rented_price_source=phase.device.price_source if rented is not None else None,
+            owned_total_cost_usd=optimal.total_cost_usd)
         if rented is not None:
             phase_cost = getattr(optimal, cost_key)
-            rented_total = optimal.total_cost_usd + phase_cost * (rented / entry["owned_usd_per_hour"] - 1.0)
-            entry.update(rented_total_cost_usd=rented_total, owning_saves_usd=rented_total - optimal.total_cost_usd,
-                         cheaper="own" if rented_total > optimal.total_cost_usd else "rent")
+            rented_total = optimal.total_cost_usd + phase_cost * (rented / entry.owned_usd_per_hour - 1.0)
+            entry = dataclasses.replace(
+                entry, rented_total_cost_usd=rented_total, owning_saves_usd=rented_total - optimal.total_cost_usd,
+                cheaper="own" if rented_total > optimal.total_cost_usd else "rent")
         out[phase_name] = entry
-    return out
+    return Ownership(**out) if out else None
 
 
-def training_sizing(scenario: "Scenario", optimal: "DesignPoint") -> dict:
-    """With a training deadline: the GPUs that finish the optimum in the deadline's days, and the wall-clock days
-    it takes on the deadline's GPUs (training FLOPs / (gpus x peak x MFU x 86400))."""
+def training_sizing(scenario: "Scenario", optimal: "DesignPoint",
+                    chinchilla: "DesignPoint") -> TrainingSizing | None:
+    """With a training deadline: for each design, the GPUs that finish it in the deadline's days and the
+    wall-clock days it takes on the deadline's GPUs (training FLOPs / (gpus x peak x MFU x 86400))."""
     deadline = scenario.constraints.training_deadline
     if deadline is None:
-        return {}
+        return None
     t = scenario.training
     per_gpu_day = t.peak_flops * t.mfu * SECONDS_PER_DAY
-    return {"training": {
-        "deadline_gpus": deadline.gpus,
-        "deadline_days": deadline.days,
-        "gpus_needed": optimal.training_flops / (per_gpu_day * deadline.days),
-        "days_needed": optimal.training_flops / (per_gpu_day * deadline.gpus),
-    }}
+    return TrainingSizing(
+        deadline_gpus=deadline.gpus,
+        deadline_days=deadline.days,
+        gpus_needed=optimal.training_flops / (per_gpu_day * deadline.days),
+        days_needed=optimal.training_flops / (per_gpu_day * deadline.gpus),
+        chinchilla_gpus_needed=chinchilla.training_flops / (per_gpu_day * deadline.days),
+        chinchilla_days_needed=chinchilla.training_flops / (per_gpu_day * deadline.gpus),
+    )
 
 
 DEFAULT_REQUEST_NOTE = ("demand is given as lifetime tokens, so the per-request sizes are the defaults 70 prompt / "
@@ -98,66 +109,63 @@ DEFAULT_REQUEST_NOTE = ("demand is given as lifetime tokens, so the per-request 
                         "demand.prompt_tokens_per_request / generated_tokens_per_request to size for yours")
 
 
-def deployment_sizing(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "DesignPoint") -> dict:
+def deployment_sizing(scenario: "Scenario", optimal: "DesignPoint",
+                      chinchilla: "DesignPoint") -> DeploymentSizing | None:
     """`Result.sizing`: the training cluster (with a deadline) and the serving fleet (with a peak request rate),
-    for the optimum and, next to it, the Chinchilla design of the same loss."""
-    out = training_sizing(scenario, optimal)
-    if out:
-        chin = training_sizing(scenario, chinchilla)["training"]
-        out["training"].update(chinchilla_gpus_needed=chin["gpus_needed"], chinchilla_days_needed=chin["days_needed"])
-    out.update(serving_sizing(scenario, optimal, chinchilla))
-    return out
+    for the optimum and, next to it, the Chinchilla design of the same loss (None with neither)."""
+    training = training_sizing(scenario, optimal, chinchilla)
+    serving = serving_sizing(scenario, optimal, chinchilla)
+    if training is None and serving is None:
+        return None
+    return DeploymentSizing(training=training, serving=serving)
 
 
-def serving_sizing(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "DesignPoint") -> dict:
+def serving_sizing(scenario: "Scenario", optimal: "DesignPoint",
+                   chinchilla: "DesignPoint") -> ServingSizing | None:
     """With demand.peak_requests_per_second: replicas, GPUs, latency, throughput and $ per 1M generated tokens
     that serve the peak, for both designs (formulas in the module docstring)."""
     d, s = scenario.demand, scenario.serving
     rps = d.peak_requests_per_second
     if rps is None:
-        return {}
+        return None
     notes = []
     per_request_given = d.requests is not None or d.requests_per_year is not None or bool(
         {"prompt_tokens_per_request", "generated_tokens_per_request"} & d.model_fields_set)
     if not per_request_given:
         notes.append(DEFAULT_REQUEST_NOTE)
-    out = {
-        "peak_requests_per_second": rps,
-        "prompt_tokens_per_request": d.prompt_tokens_per_request,
-        "generated_tokens_per_request": d.generated_tokens_per_request,
-        "devices_per_replica": s.devices_per_replica, "max_batch_size": s.batch_size, "headroom": s.headroom,
-        "kv_cache_gb": s.kv_cache_gb if s.roofline is None else None,  # derived per design under a roofline
-        "max_time_per_output_token_ms": s.max_time_per_output_token_ms,
-        "usd_per_device_hour": s.usd_per_hour,
-        "notes": notes,
-        "optimal": replica_capacity(scenario, optimal),
-        "chinchilla": replica_capacity(scenario, chinchilla),
-    }
-    return {"serving": out}
+    return ServingSizing(
+        peak_requests_per_second=rps,
+        prompt_tokens_per_request=d.prompt_tokens_per_request,
+        generated_tokens_per_request=d.generated_tokens_per_request,
+        devices_per_replica=s.devices_per_replica, max_batch_size=s.batch_size, headroom=s.headroom,
+        kv_cache_gb=s.kv_cache_gb if s.roofline is None else None,  # derived per design under a roofline
+        max_time_per_output_token_ms=s.max_time_per_output_token_ms,
+        usd_per_device_hour=s.usd_per_hour,
+        notes=tuple(notes),
+        optimal=replica_capacity(scenario, optimal),
+        chinchilla=replica_capacity(scenario, chinchilla),
+    )
 
 
-def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
+def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizing:
     """The serving sizing of one design at the scenario's peak (see the module docstring)."""
     d, s = scenario.demand, scenario.serving
     rps, n = d.peak_requests_per_second, design.params
+    assert rps is not None  # the load needs the peak rate (serving_sizing sizes only with one)
     prompt, generated = d.prompt_tokens_per_request, d.generated_tokens_per_request
-    out: dict[str, Any]
-    out = {"params": n, "peak_requests_per_second": rps, "fits_one_replica": None, "meets_latency": None,
-           "batch_size": None, "batch_limited_by": None, "bound": None, "time_per_output_token_ms": None,
-           "tokens_per_second_per_replica": None, "prefill_seconds_per_request": None, "replicas": None,
-           "gpus": None, "usd_per_million_generated_tokens": None, "kv_cache_gb": None,
-           "usd_per_million_generated_tokens_at_peak": None,
-           "lifetime_usd_per_million_generated_tokens": (design.inference_cost_usd / d.lifetime_generated_tokens
-                                                         * 1e6 if d.lifetime_generated_tokens else None),
-           "warnings": []}
+    unsized = ReplicaSizing(
+        params=n, peak_requests_per_second=rps,
+        lifetime_usd_per_million_generated_tokens=(design.inference_cost_usd / d.lifetime_generated_tokens * 1e6
+                                                   if d.lifetime_generated_tokens else None))
+    warnings: list[str] = []
     bytes_per_param = s.bytes_per_param
     if bytes_per_param is None:
         from .scenario.extras import DTYPE_BYTES
         bytes_per_param = DTYPE_BYTES.get(s.dtype.lower())
     if bytes_per_param is None or s.device.bandwidth_gb_per_s is None:
         missing = "bytes_per_param" if bytes_per_param is None else "hardware.bandwidth_gb_per_s"
-        out["warnings"].append(f"serving sizing needs {missing} for {s.device.name} / dtype {s.dtype}; set it")
-        return out
+        warnings.append(f"serving sizing needs {missing} for {s.device.name} / dtype {s.dtype}; set it")
+        return dataclasses.replace(unsized, warnings=tuple(warnings))
     replica_flops, bandwidth, kv_per_seq, kv_resident = _replica_rates(scenario, n)
     weights = bytes_per_param * n
 
@@ -165,15 +173,16 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
         return max(2.0 * n * b / replica_flops, (weights + b * kv_per_seq) / bandwidth)
 
     limits: dict[str, float] = {"batch_size": math.floor(s.batch_size)}
+    fits: bool | None = None  # None: the device has no memory figure
     if s.device.memory_gb is not None:
         memory = s.replica_memory_gb * 1e9
-        out["fits_one_replica"] = weights <= memory
-        if not out["fits_one_replica"]:
-            out["warnings"].append(
+        fits = weights <= memory
+        if not fits:
+            warnings.append(
                 f"the {n / 1e9:,.1f}B-parameter model does not fit one replica: {weights / 1e9:,.1f} GB of "
                 f"weights > {s.devices_per_replica:g} x {s.device.memory_gb:g} GB; raise devices_per_replica "
                 "(or use a smaller dtype) to size its serving")
-            return out
+            return dataclasses.replace(unsized, fits_one_replica=fits, warnings=tuple(warnings))
         if kv_resident > 0:
             limits["memory"] = _whole((memory - weights) / kv_resident)
     if s.max_time_per_output_token_ms is not None:
@@ -188,19 +197,20 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
     if batch < 1:
         what = ("the latency target" if limited_by == "latency" else "memory (weights leave no room for one "
                 "sequence's KV cache)")
-        out["warnings"].append(f"even batch 1 exceeds {what}; sized at batch 1")
+        warnings.append(f"even batch 1 exceeds {what}; sized at batch 1")
         batch = 1
+    meets_latency = None  # None: no latency target
     if s.max_time_per_output_token_ms is not None:
-        out["meets_latency"] = step_time(batch) * 1000.0 <= s.max_time_per_output_token_ms * (1 + 1e-12)
+        meets_latency = step_time(batch) * 1000.0 <= s.max_time_per_output_token_ms * (1 + 1e-12)
     t = step_time(batch)
     throughput = batch / t
     prefill = 2.0 * n * prompt / (s.devices_per_replica * s.peak_flops * s.prefill_mfu)
-    assert rps is not None  # the load needs the peak rate (serving_sizing sizes only with one)
     load = rps * (generated / throughput + prefill)  # busy replicas at the peak
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
     gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
     price = s.usd_per_hour
-    out.update(
+    return dataclasses.replace(
+        unsized, fits_one_replica=fits, meets_latency=meets_latency,
         batch_size=int(batch), batch_limited_by=limited_by,
         bound="compute" if 2.0 * n * batch / replica_flops >= (weights + batch * kv_per_seq) / bandwidth else "memory",
         time_per_output_token_ms=t * 1000.0, tokens_per_second_per_replica=throughput,
@@ -209,8 +219,8 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
         usd_per_million_generated_tokens=price * s.devices_per_replica / 3600.0 / throughput * 1e6,
         usd_per_million_generated_tokens_at_peak=(gpus * price / 3600.0 / (rps * generated) * 1e6
                                                   if generated else None),
+        warnings=tuple(warnings),
     )
-    return out
 
 
 def _replica_rates(scenario: "Scenario", n: float) -> tuple[float, float, float, float]:
@@ -236,75 +246,82 @@ def _whole(x: float) -> int | float:
     return math.floor(x * (1 + 1e-9)) if math.isfinite(x) else x
 
 
-def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "DesignPoint") -> dict:
+def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
+                    chinchilla: "DesignPoint") -> DecodeRoofline | None:
     """With `serving.roofline:`: the inputs in force and, per design, what bounds decode and what a generated
-    token costs (`tco.scenario.roofline`)."""
+    token costs (`tco.scenario.roofline`); None without a roofline."""
     s = scenario.serving
     roof = s.roofline
     if roof is None:
-        return {}
+        return None
     times = roofline_coefficients(scenario)
     kv_coef, kv_exp = kv_bytes_per_token(roof)
     arch, rule = roof.architecture, roof.shape or ShapeRule()
     shape = None if arch is not None else rule  # the shape rule in force, if any
 
-    def point(design: "DesignPoint") -> dict:
+    def point(design: "DesignPoint") -> DecodeBound:
         n = design.params
         compute, memory = float(times.compute_seconds(n)), float(times.memory_seconds(n))
         seconds = max(compute, memory)
-        out = {"params": n, "bound": ("balanced" if abs(compute / memory - 1) < 1e-6 else
-                                      "compute" if compute > memory else "memory"),
-               "compute_seconds_per_token": compute, "memory_seconds_per_token": memory,
-               "device_seconds_per_token": seconds,
-               "time_per_output_token_ms": seconds * s.batch_size / s.devices_per_replica * 1000.0,
-               "effective_decode_mfu": 2.0 * n / (s.peak_flops * seconds),
-               "kv_bytes_per_token": kv_coef * n**kv_exp,
-               "usd_per_million_generated_tokens": s.usd_per_hour / 3600.0 * seconds * 1e6}
+        layers = d_model = None  # derived only under a shape rule
         if shape is not None:
             layers = (n / (PARAMS_PER_LAYER_D2 * shape.aspect_ratio**2)) ** (1.0 / 3.0)
-            out.update(derived_layers=layers, derived_d_model=shape.aspect_ratio * layers)
-        return out
+            d_model = shape.aspect_ratio * layers
+        return DecodeBound(
+            params=n, bound=("balanced" if abs(compute / memory - 1) < 1e-6 else
+                             "compute" if compute > memory else "memory"),
+            compute_seconds_per_token=compute, memory_seconds_per_token=memory,
+            device_seconds_per_token=seconds,
+            time_per_output_token_ms=seconds * s.batch_size / s.devices_per_replica * 1000.0,
+            effective_decode_mfu=2.0 * n / (s.peak_flops * seconds),
+            kv_bytes_per_token=kv_coef * n**kv_exp,
+            usd_per_million_generated_tokens=s.usd_per_hour / 3600.0 * seconds * 1e6,
+            derived_layers=layers, derived_d_model=d_model)
 
-    return {
-        "compute_efficiency": decode_compute_efficiency(s),
-        "bandwidth_efficiency": roof.bandwidth_efficiency, "batch_size": s.batch_size,
-        "context_tokens": decode_context_tokens(scenario), "kv_bytes_per_value": roof.kv_bytes_per_value,
-        "bytes_per_param": s.weight_bytes_per_param, "bandwidth_gb_per_s": s.device.bandwidth_gb_per_s,
-        "kv": (f"architecture: {arch.layers:g} layers x {arch.kv_heads:g} KV heads x "
-               f"{arch.head_dim:g} head dim" if arch is not None else
-               f"shape rule: d_model = {rule.aspect_ratio:g} x layers, KV heads = {rule.kv_head_fraction:g} "
-               "x query heads, N = 12 layers d_model^2"),
-        "crossover_params": float(times.crossover_params()),
-        "optimal": point(optimal), "chinchilla": point(chinchilla),
-    }
+    return DecodeRoofline(
+        compute_efficiency=decode_compute_efficiency(s),
+        bandwidth_efficiency=roof.bandwidth_efficiency, batch_size=s.batch_size,
+        context_tokens=decode_context_tokens(scenario), kv_bytes_per_value=roof.kv_bytes_per_value,
+        bytes_per_param=s.weight_bytes_per_param, bandwidth_gb_per_s=s.device.bandwidth_gb_per_s,
+        kv=(f"architecture: {arch.layers:g} layers x {arch.kv_heads:g} KV heads x "
+            f"{arch.head_dim:g} head dim" if arch is not None else
+            f"shape rule: d_model = {rule.aspect_ratio:g} x layers, KV heads = {rule.kv_head_fraction:g} "
+            "x query heads, N = 12 layers d_model^2"),
+        crossover_params=float(times.crossover_params()),
+        optimal=point(optimal), chinchilla=point(chinchilla),
+    )
 
 
-def time_value(scenario: "Scenario") -> dict:
+def time_value(scenario: "Scenario") -> TimeValue | None:
     """With a demand horizon: nominal lifetime requests and tokens next to their present values."""
     d = scenario.demand
     if d.requests_per_year is None:
-        return {}
-    return {
-        "requests_per_year": d.requests_per_year, "years": d.years, "growth_per_year": d.growth_per_year,
-        "discount_rate": d.discount_rate, "convention": "mid-year: year y discounted by (1+r)^-(y+0.5)",
-        "nominal_requests": d.nominal_requests, "pv_requests": d.pv_requests,
-        "nominal_prompt_tokens": d.nominal_prompt_tokens, "pv_prompt_tokens": d.lifetime_prompt_tokens,
-        "nominal_generated_tokens": d.nominal_generated_tokens, "pv_generated_tokens": d.lifetime_generated_tokens,
-    }
+        return None
+    assert d.years is not None  # a horizon has both (the schema checks)
+    return TimeValue(
+        requests_per_year=d.requests_per_year, years=d.years, growth_per_year=d.growth_per_year,
+        discount_rate=d.discount_rate, convention="mid-year: year y discounted by (1+r)^-(y+0.5)",
+        nominal_requests=d.nominal_requests, pv_requests=d.pv_requests,
+        nominal_prompt_tokens=d.nominal_prompt_tokens, pv_prompt_tokens=d.lifetime_prompt_tokens,
+        nominal_generated_tokens=d.nominal_generated_tokens, pv_generated_tokens=d.lifetime_generated_tokens,
+    )
 
 
-def extra_inputs(scenario: "Scenario") -> dict:
-    """Ownership, memory-fit and horizon inputs in force, for `Result.inputs` (keys only where they apply)."""
-    out: dict = {}
-    for phase_name in ("training", "serving"):
-        own = getattr(scenario, phase_name).ownership
-        if own is not None:
-            power_kw = owned_cost_breakdown(own, getattr(scenario, phase_name).device)["power_kw"]
-            out[f"{phase_name}_ownership"] = {**own.model_dump(), "power_kw": power_kw}
+def ownership_inputs(scenario: "Scenario", phase_name: str) -> OwnershipInputs | None:
+    """A phase's `ownership:` inputs in force (power_kw resolved from the device), for `Result.inputs`."""
+    phase = getattr(scenario, phase_name)
+    if phase.ownership is None:
+        return None
+    power_kw = owned_cost_breakdown(phase.ownership, phase.device)["power_kw"]
+    return OwnershipInputs(**{**phase.ownership.model_dump(), "power_kw": power_kw})
+
+
+def serving_fit_inputs(scenario: "Scenario") -> ServingFitInputs | None:
+    """With serving.memory_fit or a latency target: the replica-fit inputs in force, for `Result.inputs`."""
     s = scenario.serving
-    if s.memory_fit or s.max_time_per_output_token_ms is not None:
-        out["serving_fit"] = {
-            "devices_per_replica": s.devices_per_replica, "bytes_per_param": s.weight_bytes_per_param,
-            "kv_cache_gb": s.kv_cache_gb, "memory_fit": s.memory_fit,
-            "max_time_per_output_token_ms": s.max_time_per_output_token_ms}
-    return out
+    if not (s.memory_fit or s.max_time_per_output_token_ms is not None):
+        return None
+    return ServingFitInputs(
+        devices_per_replica=s.devices_per_replica, bytes_per_param=s.weight_bytes_per_param,
+        kv_cache_gb=s.kv_cache_gb, memory_fit=s.memory_fit,
+        max_time_per_output_token_ms=s.max_time_per_output_token_ms)

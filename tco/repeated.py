@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from .errors import InfeasibleError
 from .model.regimes import regimes
 from .model.repetition import R_D, SATURATION, effective_tokens, solve_repetition
-from .result import CrossCheck, Result
+from .results import CrossCheck, Result
+from .results.sections import DataLimits
 
 if TYPE_CHECKING:
     from .model.compile import Model
@@ -75,16 +76,16 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
     reports = constraint_reports(model, sol.binding, params, tokens, chin.params, chin.tokens)
     warnings += _advice(optimal, reports)
     unique = float(model.unique_tokens)
-    data_limits = {
-        "unique_tokens": unique,
-        "repetition": "muennighoff2023",
-        "r_star_d": R_D,
-        "max_effective_tokens": unique * SATURATION,
-        "epochs": tokens / unique,
-        "effective_tokens": float(effective_tokens(tokens, unique)),
-        "chinchilla_epochs": chin.tokens / unique,
-        "chinchilla_effective_tokens": float(effective_tokens(chin.tokens, unique)),
-    }
+    data_limits = DataLimits(
+        unique_tokens=unique,
+        repetition="muennighoff2023",
+        r_star_d=R_D,
+        max_effective_tokens=unique * SATURATION,
+        epochs=tokens / unique,
+        effective_tokens=float(effective_tokens(tokens, unique)),
+        chinchilla_epochs=chin.tokens / unique,
+        chinchilla_effective_tokens=float(effective_tokens(chin.tokens, unique)),
+    )
     # solve_model_exact routes models with unique_tokens to the repetition solver, so differences work here too
     shadow_usd = _shadow_by_difference(model, "usd")
     shadow_flops = _shadow_by_difference(model, "flops")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .errors import InfeasibleError, ScenarioError, SolverError, TcoError
-from .result import DesignPoint
+from .results import DesignPoint
 
 if TYPE_CHECKING:
     from .scenario import Scenario

@@ -77,16 +77,16 @@ def test_effective_data_never_exceeds_the_saturation():
 def test_the_bundled_scenario_repeats_three_to_four_epochs_and_reaches_the_target():
     result = tco.optimize(tco.load_scenario(DOMAIN))
     limits = result.data_limits
-    assert 3.0 < limits["epochs"] < 4.0
-    assert limits["epochs"] == pytest.approx(result.optimal.tokens / U, rel=1e-12)
-    assert limits["effective_tokens"] == pytest.approx(effective_tokens(result.optimal.tokens, U), rel=1e-12)
+    assert 3.0 < limits.epochs < 4.0
+    assert limits.epochs == pytest.approx(result.optimal.tokens / U, rel=1e-12)
+    assert limits.effective_tokens == pytest.approx(effective_tokens(result.optimal.tokens, U), rel=1e-12)
     as_json = result.to_dict()  # the issue asks for optimal.epochs: next to N and D of each design
-    assert as_json["optimal"]["epochs"] == limits["epochs"]
+    assert as_json["optimal"]["epochs"] == limits.epochs
     assert as_json["chinchilla"]["epochs"] == pytest.approx(result.chinchilla.tokens / U, rel=1e-12)
-    assert as_json["optimal"]["effective_tokens"] == limits["effective_tokens"]
+    assert as_json["optimal"]["effective_tokens"] == limits.effective_tokens
     from tco.report.excel import _design_notes
 
-    assert dict(_design_notes(result))["Epochs over unique data"].startswith(f"optimal {limits['epochs']:.3f} ")
+    assert dict(_design_notes(result))["Epochs over unique data"].startswith(f"optimal {limits.epochs:.3f} ")
     # the loss uses D', costs the real D
     assert result.optimal.loss == pytest.approx(result.target_loss, rel=1e-10)
     assert result.chinchilla.loss == pytest.approx(result.target_loss, rel=1e-10)
@@ -135,7 +135,7 @@ def test_repetition_none_equals_max_tokens():
     assert hard.optimal.total_cost_usd == pytest.approx(capped.optimal.total_cost_usd, rel=1e-12)
     assert hard.optimal.tokens == pytest.approx(U, rel=1e-9)
     assert hard.binding_constraints == ["data.max_unique_tokens"]
-    assert not hard.data_limits
+    assert hard.data_limits is None and "data_limits" not in hard.to_dict()
     # repeating the data is cheaper than stopping at one epoch
     assert tco.optimize(tco.load_scenario(DOMAIN)).optimal.total_cost_usd < hard.optimal.total_cost_usd
 

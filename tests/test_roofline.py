@@ -105,13 +105,13 @@ def test_decode_cost_is_the_roofline_max_by_hand():
     generated = 10e9 * 215
     assert result.optimal.decode_cost_usd == pytest.approx(generated * 2.0 / 3600 * memory, rel=1e-12)
     assert result.optimal.decode_flops == pytest.approx(2 * n * generated, rel=1e-12)  # FLOPs stay 2N per token
-    roof = result.decode_roofline["optimal"]
-    assert roof["bound"] == "memory"
-    assert roof["device_seconds_per_token"] == pytest.approx(memory, rel=1e-12)
-    assert roof["kv_bytes_per_token"] == pytest.approx(kv, rel=1e-12)
-    assert roof["effective_decode_mfu"] == pytest.approx(2 * n / (1978.9e12 * memory), rel=1e-12)
-    assert roof["time_per_output_token_ms"] == pytest.approx(memory * 64 * 1000, rel=1e-12)
-    assert roof["usd_per_million_generated_tokens"] == pytest.approx(2.0 / 3600 * memory * 1e6, rel=1e-12)
+    roof = result.decode_roofline.optimal
+    assert roof.bound == "memory"
+    assert roof.device_seconds_per_token == pytest.approx(memory, rel=1e-12)
+    assert roof.kv_bytes_per_token == pytest.approx(kv, rel=1e-12)
+    assert roof.effective_decode_mfu == pytest.approx(2 * n / (1978.9e12 * memory), rel=1e-12)
+    assert roof.time_per_output_token_ms == pytest.approx(memory * 64 * 1000, rel=1e-12)
+    assert roof.usd_per_million_generated_tokens == pytest.approx(2.0 / 3600 * memory * 1e6, rel=1e-12)
     assert math.isinf(build_model(s).roofline.times.crossover_params())  # weights/batch alone outweigh compute
 
 
@@ -145,7 +145,7 @@ def test_every_regime_agrees_with_the_gp_and_brute_force(batch, bound):
     # batch 234 puts the optimum exactly on the crossover: the kink of max(compute, memory) is the optimum
     s = scenario(serving={"batch_size": batch})
     result = tco.optimize(s)
-    assert result.decode_roofline["optimal"]["bound"] == bound
+    assert result.decode_roofline.optimal.bound == bound
     assert result.cross_check.max_rel_diff <= 1e-6 and result.cross_check.polished
     assert result.binding_constraints == []  # the crossover is not a constraint of the scenario
     brute = brute_force_cost(s)
@@ -202,7 +202,7 @@ def test_roofline_with_repeated_data_picks_the_cheaper_regime():
     s = scenario(serving={"batch_size": 234}, data={"max_unique_tokens": "2T"})
     result = tco.optimize(s)
     model = build_model(s)
-    assert result.data_limits["epochs"] > 1
+    assert result.data_limits.epochs > 1
     assert result.to_dict()["optimal"]["epochs"] == pytest.approx(result.optimal.tokens / 2e12)
     assert result.cross_check.max_rel_diff <= 1e-6
     # brute force along the repetition iso-loss curve, parametrized by the effective data D' (x = log D')
@@ -217,10 +217,10 @@ def test_roofline_with_repeated_data_picks_the_cheaper_regime():
 # --- the bundled scenario, reports and errors ------------------------------------------------------------
 def test_bundled_scenario_sizes_serving_with_the_same_roofline(tco_run):
     result = tco.optimize(tco.load_scenario(BUNDLED))
-    roof, fleet = result.decode_roofline["optimal"], result.sizing["serving"]["optimal"]
-    assert fleet["batch_size"] == 64 and fleet["bound"] == "memory"
-    assert fleet["time_per_output_token_ms"] == pytest.approx(roof["time_per_output_token_ms"], rel=1e-12)
-    assert fleet["usd_per_million_generated_tokens"] == pytest.approx(roof["usd_per_million_generated_tokens"],
+    roof, fleet = result.decode_roofline.optimal, result.sizing.serving.optimal
+    assert fleet.batch_size == 64 and fleet.bound == "memory"
+    assert fleet.time_per_output_token_ms == pytest.approx(roof.time_per_output_token_ms, rel=1e-12)
+    assert fleet.usd_per_million_generated_tokens == pytest.approx(roof.usd_per_million_generated_tokens,
                                                                        rel=1e-12)
     code, out, err = tco_run("optimize", BUNDLED, "--no-report")
     assert code == 0 and "Decode roofline: batch 64, 2,150 tokens of context" in out
@@ -297,7 +297,7 @@ def test_latency_target_is_the_roofline_step_of_the_full_batch():
                                       rel=1e-12)
     result = tco.optimize(scenario(LLAMA_70B, serving={"batch_size": 64, "max_time_per_output_token_ms": 6}))
     assert result.binding_constraints == ["serving.max_time_per_output_token_ms"]
-    step_ms = result.decode_roofline["optimal"]["time_per_output_token_ms"]
+    step_ms = result.decode_roofline.optimal.time_per_output_token_ms
     assert step_ms == pytest.approx(6.0, rel=1e-9)  # the design decodes its batch in exactly the target
     assert result.cross_check.max_rel_diff <= 1e-6
 

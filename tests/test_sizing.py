@@ -47,65 +47,65 @@ def size(s, params=10e9, inference_cost_usd=1.0):
 def test_memory_bound_decode_at_batch_one_is_weights_over_bandwidth():
     d = size(scenario(serving={"batch_size": 1}))
     assert T_MEM == pytest.approx(5.9701e-3, rel=1e-4)
-    assert d["time_per_output_token_ms"] == pytest.approx(5.9701, rel=1e-4)
-    assert d["tokens_per_second_per_replica"] == pytest.approx(167.5, rel=1e-12)  # 3.35e12 / 20e9
-    assert d["bound"] == "memory" and d["batch_size"] == 1 and d["fits_one_replica"] is True
+    assert d.time_per_output_token_ms == pytest.approx(5.9701, rel=1e-4)
+    assert d.tokens_per_second_per_replica == pytest.approx(167.5, rel=1e-12)  # 3.35e12 / 20e9
+    assert d.bound == "memory" and d.batch_size == 1 and d.fits_one_replica is True
 
 
 def test_peak_to_replicas_and_dollars_per_million_tokens():
     d = size(scenario())
     # batch 32 (default), no KV: one step still reads 20 GB (5.97 ms > 32 x 0.0404 ms compute): 32 x 167.5 = 5,360 t/s
-    assert d["batch_size"] == 32 and d["batch_limited_by"] == "batch_size" and d["bound"] == "memory"
-    assert d["tokens_per_second_per_replica"] == pytest.approx(5360.0, rel=1e-12)
+    assert d.batch_size == 32 and d.batch_limited_by == "batch_size" and d.bound == "memory"
+    assert d.tokens_per_second_per_replica == pytest.approx(5360.0, rel=1e-12)
     # prefill of 70 prompt tokens: 70 x 4.0429e-5 = 2.830 ms
-    assert d["prefill_seconds_per_request"] == pytest.approx(70 * T_SEQ, rel=1e-12)
-    assert d["prefill_seconds_per_request"] == pytest.approx(2.830e-3, rel=1e-3)
+    assert d.prefill_seconds_per_request == pytest.approx(70 * T_SEQ, rel=1e-12)
+    assert d.prefill_seconds_per_request == pytest.approx(2.830e-3, rel=1e-3)
     # 100 req/s x (215 / 5360 + 0.002830) = 4.294 busy replicas; x 1.3 headroom = 5.582 -> 6 replicas, 6 GPUs
-    assert d["busy_replicas_at_peak"] == pytest.approx(100 * (215 / 5360 + 70 * T_SEQ), rel=1e-12)
-    assert d["busy_replicas_at_peak"] == pytest.approx(4.2942, rel=1e-4)
-    assert d["replicas"] == 6 and d["gpus"] == 6
+    assert d.busy_replicas_at_peak == pytest.approx(100 * (215 / 5360 + 70 * T_SEQ), rel=1e-12)
+    assert d.busy_replicas_at_peak == pytest.approx(4.2942, rel=1e-4)
+    assert d.replicas == 6 and d.gpus == 6
     # $2/h / 3600 / 5,360 t/s x 1e6 = $0.10365 per 1M at full load; fleet: 6 x $2/h / 3600 / 21,500 t/s x 1e6 = $0.15504
-    assert d["usd_per_million_generated_tokens"] == pytest.approx(2 / 3600 / 5360 * 1e6, rel=1e-12)
-    assert d["usd_per_million_generated_tokens"] == pytest.approx(0.10365, rel=1e-4)
-    assert d["usd_per_million_generated_tokens_at_peak"] == pytest.approx(6 * 2 / 3600 / 21500 * 1e6, rel=1e-12)
+    assert d.usd_per_million_generated_tokens == pytest.approx(2 / 3600 / 5360 * 1e6, rel=1e-12)
+    assert d.usd_per_million_generated_tokens == pytest.approx(0.10365, rel=1e-4)
+    assert d.usd_per_million_generated_tokens_at_peak == pytest.approx(6 * 2 / 3600 / 21500 * 1e6, rel=1e-12)
     # lifetime average: inference cost / lifetime generated tokens (1B x 215) x 1e6
-    assert d["lifetime_usd_per_million_generated_tokens"] == pytest.approx(1.0 / 215e9 * 1e6, rel=1e-12)
+    assert d.lifetime_usd_per_million_generated_tokens == pytest.approx(1.0 / 215e9 * 1e6, rel=1e-12)
 
 
 def test_headroom_and_devices_per_replica():
     # no headroom: ceil(4.294) = 5 replicas; 2 devices per replica: twice the bandwidth and FLOPs per replica,
     # 10,720 t/s, prefill 1.415 ms: 100 x (215/10720 + 0.001415) = 2.147 -> 3 replicas = 6 GPUs
-    assert size(scenario(serving={"headroom": 0}))["replicas"] == 5
+    assert size(scenario(serving={"headroom": 0})).replicas == 5
     d = size(scenario(serving={"headroom": 0, "devices_per_replica": 2}))
-    assert d["tokens_per_second_per_replica"] == pytest.approx(10720.0, rel=1e-12)
-    assert d["replicas"] == 3 and d["gpus"] == 6
-    assert d["usd_per_million_generated_tokens"] == pytest.approx(2 * 2 / 3600 / 10720 * 1e6, rel=1e-12)
+    assert d.tokens_per_second_per_replica == pytest.approx(10720.0, rel=1e-12)
+    assert d.replicas == 3 and d.gpus == 6
+    assert d.usd_per_million_generated_tokens == pytest.approx(2 * 2 / 3600 / 10720 * 1e6, rel=1e-12)
 
 
 def test_latency_target_limits_the_batch():
     # kv_cache_gb 16 for the full batch of 32: 0.5 GB per sequence. 10 ms reads 33.5 GB: (33.5 - 20) / 0.5 = 27
     d = size(scenario(serving={"kv_cache_gb": 16, "max_time_per_output_token_ms": 10}))
-    assert d["batch_size"] == 27 and d["batch_limited_by"] == "latency" and d["meets_latency"] is True
-    assert d["time_per_output_token_ms"] == pytest.approx(10.0, rel=1e-12)  # (20 + 13.5) GB / 3.35 TB/s
-    assert d["tokens_per_second_per_replica"] == pytest.approx(2700.0, rel=1e-12)
+    assert d.batch_size == 27 and d.batch_limited_by == "latency" and d.meets_latency is True
+    assert d.time_per_output_token_ms == pytest.approx(10.0, rel=1e-12)  # (20 + 13.5) GB / 3.35 TB/s
+    assert d.tokens_per_second_per_replica == pytest.approx(2700.0, rel=1e-12)
 
 
 def test_memory_limits_the_batch_and_compute_bound_decode():
     # kv_cache_gb 80 for 32 sequences = 2.5 GB each; 80 GB - 20 GB weights holds 24 sequences
     d = size(scenario(serving={"kv_cache_gb": 80}))
-    assert d["batch_size"] == 24 and d["batch_limited_by"] == "memory"
+    assert d.batch_size == 24 and d.batch_limited_by == "memory"
     # batch up to 256, no KV, 8 ms target: the compute roof 8e-3 / 4.0429e-5 = 197.9 -> 197 sequences, compute-bound
     d = size(scenario(serving={"batch_size": 256, "max_time_per_output_token_ms": 8}))
-    assert d["batch_size"] == 197 and d["bound"] == "compute" and d["batch_limited_by"] == "latency"
-    assert d["time_per_output_token_ms"] == pytest.approx(197 * T_SEQ * 1000, rel=1e-12)
-    assert d["tokens_per_second_per_replica"] == pytest.approx(1 / T_SEQ, rel=1e-12)
+    assert d.batch_size == 197 and d.bound == "compute" and d.batch_limited_by == "latency"
+    assert d.time_per_output_token_ms == pytest.approx(197 * T_SEQ * 1000, rel=1e-12)
+    assert d.tokens_per_second_per_replica == pytest.approx(1 / T_SEQ, rel=1e-12)
 
 
 def test_a_model_that_fits_no_replica_is_reported_not_a_crash():
     # 70B in BF16 = 140 GB > 80 GB of one H100
     d = size(scenario(), params=70e9)
-    assert d["fits_one_replica"] is False and d["replicas"] is None and d["gpus"] is None
-    assert "does not fit one replica" in d["warnings"][0] and "140.0 GB" in d["warnings"][0]
+    assert d.fits_one_replica is False and d.replicas is None and d.gpus is None
+    assert "does not fit one replica" in d.warnings[0] and "140.0 GB" in d.warnings[0]
     r = tco.optimize(scenario(target={"chinchilla_optimal_params": 70e9}, demand={"requests": 1e3}))
     serving = r.to_dict()["sizing"]["serving"]
     assert serving["optimal"]["fits_one_replica"] is False and serving["optimal"]["replicas"] is None
@@ -115,18 +115,18 @@ def test_a_model_that_fits_no_replica_is_reported_not_a_crash():
 def test_latency_target_missed_even_at_batch_one():
     # 6 ms reads 20.1 GB: the weights fit the budget but not 20 GB + one 0.5 GB sequence -> batch 1, flagged
     d = size(scenario(serving={"kv_cache_gb": 16, "max_time_per_output_token_ms": 6}))
-    assert d["batch_size"] == 1 and d["meets_latency"] is False and "batch 1" in d["warnings"][0]
+    assert d.batch_size == 1 and d.meets_latency is False and "batch 1" in d.warnings[0]
 
 
 def test_no_peak_no_serving_sizing_and_lifetime_tokens_use_default_request_sizes():
     data = yaml.safe_load(BASE)
     del data["demand"]["peak_requests_per_second"]
-    assert "serving" not in tco.optimize(scenario_from_dict(data)).sizing
+    assert tco.optimize(scenario_from_dict(data)).sizing is None  # no deadline either: no sizing at all
     r = tco.optimize(scenario(demand={"requests": None, "prompt_tokens": 7e10, "generated_tokens": 2.15e11}))
-    serving = r.sizing["serving"]
-    assert serving["notes"] == [DEFAULT_REQUEST_NOTE]
-    assert (serving["prompt_tokens_per_request"], serving["generated_tokens_per_request"]) == (70, 215)
-    assert tco.optimize(scenario()).sizing["serving"]["notes"] == []
+    serving = r.sizing.serving
+    assert serving.notes == (DEFAULT_REQUEST_NOTE,)
+    assert (serving.prompt_tokens_per_request, serving.generated_tokens_per_request) == (70, 215)
+    assert tco.optimize(scenario()).sizing.serving.notes == ()
 
 
 def test_both_designs_sized_and_json_keys_via_cli(tco_run):
@@ -159,11 +159,11 @@ def test_sizing_sheet(tmp_path):
     ws = wb["Sizing"]
     rows = {r[0].value: [c.value for c in r[1:]] for r in ws.iter_rows() if r[0].value}
     result = tco.optimize(tco.load_scenario(BUNDLED))
-    serving, training = result.sizing["serving"], result.sizing["training"]
-    assert rows["Serving GPUs"][:2] == [serving["optimal"]["gpus"], serving["chinchilla"]["gpus"]]
-    assert rows["Replicas to serve the peak"][0] == serving["optimal"]["replicas"]
+    serving, training = result.sizing.serving, result.sizing.training
+    assert rows["Serving GPUs"][:2] == [serving.optimal.gpus, serving.chinchilla.gpus]
+    assert rows["Replicas to serve the peak"][0] == serving.optimal.replicas
     assert rows["Training GPUs to finish by the deadline"][:2] == pytest.approx(
-        [training["gpus_needed"], training["chinchilla_gpus_needed"]])
+        [training.gpus_needed, training.chinchilla_gpus_needed])
     assert rows["$ per 1M generated tokens, full load (decode)"][1] == pytest.approx(
-        serving["chinchilla"]["usd_per_million_generated_tokens"])
+        serving.chinchilla.usd_per_million_generated_tokens)
     assert not any(isinstance(c.value, str) and c.value.startswith("=") for r in ws.iter_rows() for c in r)

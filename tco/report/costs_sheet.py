@@ -13,7 +13,7 @@ from ..model.costs import Figure
 from .xlsx import define, finish_sheet, header, note, put, put_formula, widths
 
 if TYPE_CHECKING:
-    from ..result import Result
+    from ..results import Result
 
 __all__ = ["write_costs", "cost_rows", "row_of"]
 
@@ -46,10 +46,10 @@ def _loss_formula(form: str, n: str, d: str, names: dict[str, str]) -> str:
 
 def _effective_data(d: str, result: "Result") -> str:
     """D, or with repeated epochs the effective data D' of Muennighoff et al. 2023 (tco.model.repetition)."""
-    limits = getattr(result, "data_limits", None)
-    if not limits:
+    limits = result.data_limits
+    if limits is None:
         return d
-    u, r = repr(float(limits["unique_tokens"])), repr(float(limits["r_star_d"]))
+    u, r = repr(float(limits.unique_tokens)), repr(float(limits.r_star_d))
     return f"IF({d}<={u},{d},{u}*(1+{r}*(1-EXP(-({d}/{u}-1)/{r}))))"
 
 

@@ -25,7 +25,7 @@ from .xlsx import finish_sheet, header, note, put, put_formula, sheet_title, wid
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..result import Result
+    from ..results import Result
     from ..scenario import Scenario
 
 __all__ = ["ReportEntry", "write_report", "recommendation", "key_figures"]
@@ -117,19 +117,19 @@ def _design_notes(result: "Result") -> list[tuple[str, str]]:
     """Summary lines for repeated data (epochs) and the serving roofline (what bounds decode), where present."""
     rows = []
     dl = result.data_limits
-    if dl:
-        rows.append(("Epochs over unique data", f"optimal {dl['epochs']:.3f} (D' = {dl['effective_tokens']:.4g} "
-                     f"effective tokens), Chinchilla {dl['chinchilla_epochs']:.3f}; U = {dl['unique_tokens']:.4g}"))
+    if dl is not None:
+        rows.append(("Epochs over unique data", f"optimal {dl.epochs:.3f} (D' = {dl.effective_tokens:.4g} "
+                     f"effective tokens), Chinchilla {dl.chinchilla_epochs:.3f}; U = {dl.unique_tokens:.4g}"))
     roof = result.decode_roofline
-    for label in ("optimal", "chinchilla") if roof else ():
-        d = roof[label]
-        rows.append((f"Decode roofline ({label})",
-                     f"{d['bound']} bound: {d['device_seconds_per_token'] * 1e3:.4g} device-ms per generated token "
-                     f"(compute {d['compute_seconds_per_token'] * 1e3:.4g}, memory "
-                     f"{d['memory_seconds_per_token'] * 1e3:.4g}), effective decode MFU "
-                     f"{d['effective_decode_mfu']:.2%}, ${d['usd_per_million_generated_tokens']:.4g} per 1M "
-                     f"generated tokens, {d['time_per_output_token_ms']:.3g} ms per output token at batch "
-                     f"{roof['batch_size']:g}"))
+    if roof is not None:
+        for label, d in (("optimal", roof.optimal), ("chinchilla", roof.chinchilla)):
+            rows.append((f"Decode roofline ({label})",
+                         f"{d.bound} bound: {d.device_seconds_per_token * 1e3:.4g} device-ms per generated token "
+                         f"(compute {d.compute_seconds_per_token * 1e3:.4g}, memory "
+                         f"{d.memory_seconds_per_token * 1e3:.4g}), effective decode MFU "
+                         f"{d.effective_decode_mfu:.2%}, ${d.usd_per_million_generated_tokens:.4g} per 1M "
+                         f"generated tokens, {d.time_per_output_token_ms:.3g} ms per output token at batch "
+                         f"{roof.batch_size:g}"))
     return rows
 
 

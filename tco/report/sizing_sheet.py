@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING
 from .xlsx import finish_sheet, header, note, put, widths
 
 if TYPE_CHECKING:
-    from ..result import Result
+    from ..results import Result
 
 __all__ = ["write_sizing"]
 
-# label, optimal key, chinchilla key, unit, format
+# label, optimal field, chinchilla field (of TrainingSizing), unit, format
 _TRAINING_ROWS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("Training GPUs to finish by the deadline", "gpus_needed", "chinchilla_gpus_needed", "GPUs", "ratio"),
     ("Training days on the deadline's GPUs", "days_needed", "chinchilla_days_needed", "days", "ratio"),
 )
-_SERVING_ROWS: tuple[tuple[str, str, str, str | None], ...] = (  # label, key, unit, format
+_SERVING_ROWS: tuple[tuple[str, str, str, str | None], ...] = (  # label, ReplicaSizing field, unit, format
     ("Parameters N", "params", "parameters", "count"),
     ("Fits one replica", "fits_one_replica", "weights <= devices x memory", None),
     ("Meets the latency target", "meets_latency", "", None),
@@ -40,7 +40,7 @@ _SERVING_ROWS: tuple[tuple[str, str, str, str | None], ...] = (  # label, key, u
     ("$ per 1M generated tokens, lifetime average", "lifetime_usd_per_million_generated_tokens", "$",
      "usd_precise"),
 )
-_SERVING_INPUTS: tuple[tuple[str, str, str, str | None], ...] = (  # label, key, unit, format
+_SERVING_INPUTS: tuple[tuple[str, str, str, str | None], ...] = (  # label, ServingSizing field, unit, format
     ("Peak requests per second", "peak_requests_per_second", "requests/s", "ratio"),
     ("Prompt tokens per request", "prompt_tokens_per_request", "tokens", "count"),
     ("Generated tokens per request", "generated_tokens_per_request", "tokens", "count"),
@@ -68,52 +68,52 @@ def write_sizing(ws, result: "Result") -> None:
                   "changing inputs.")
     header(ws, 4, ["", "Optimal", "Chinchilla (same loss)", "unit"])
     r = 5
-    training = result.sizing.get("training")
+    training = result.sizing.training if result.sizing is not None else None
     put(ws, r, 1, "Training cluster", bold=True)
     r += 1
-    if training:
+    if training is not None:
         for label, key, chin_key, unit, fmt in _TRAINING_ROWS:
             put(ws, r, 1, label)
-            put(ws, r, 2, training[key], fmt)
-            put(ws, r, 3, training.get(chin_key, "n/a"), fmt)
+            put(ws, r, 2, getattr(training, key), fmt)
+            put(ws, r, 3, getattr(training, chin_key), fmt)
             put(ws, r, 4, unit)
             r += 1
         put(ws, r, 1, "Deadline")
-        put(ws, r, 2, f"{training['deadline_gpus']:,.0f} GPUs x {training['deadline_days']:g} days")
+        put(ws, r, 2, f"{training.deadline_gpus:,.0f} GPUs x {training.deadline_days:g} days")
         r += 1
     else:
         put(ws, r, 1, "No constraints.training_deadline in the scenario: add one to size the training cluster.")
         r += 1
     r += 1
-    serving = result.sizing.get("serving")
+    serving = result.sizing.serving if result.sizing is not None else None
     put(ws, r, 1, "Serving fleet at the peak", bold=True)
     r += 1
-    if not serving:
+    if serving is None:
         put(ws, r, 1, "No demand.peak_requests_per_second in the scenario: add one to size the serving fleet.")
         r += 1
     else:
         for label, key, unit, fmt in _SERVING_INPUTS:
             put(ws, r, 1, label)
-            value = _value(serving[key])
+            value = _value(getattr(serving, key))
             put(ws, r, 2, value, fmt if not isinstance(value, str) else None)
             put(ws, r, 4, unit)
             r += 1
         for label, key, unit, fmt in _SERVING_ROWS:
             put(ws, r, 1, label)
-            for col, design in ((2, "optimal"), (3, "chinchilla")):
-                value = _value(serving[design].get(key))
+            for col, design in ((2, serving.optimal), (3, serving.chinchilla)):
+                value = _value(getattr(design, key))
                 cell = put(ws, r, col, value, fmt if not isinstance(value, str) else None)
                 if key == "replicas" and not isinstance(value, str):
                     note(cell, "ceil(peak requests/s x (generated tokens / throughput + prefill seconds) x "
                                "(1 + headroom)); see tco/realism.py")
             put(ws, r, 4, unit)
             r += 1
-        for design in ("optimal", "chinchilla"):
-            for w in serving[design]["warnings"]:
-                put(ws, r, 1, f"Warning ({design})")
+        for name, design in (("optimal", serving.optimal), ("chinchilla", serving.chinchilla)):
+            for w in design.warnings:
+                put(ws, r, 1, f"Warning ({name})")
                 put(ws, r, 2, w)
                 r += 1
-        for n in serving["notes"]:
+        for n in serving.notes:
             put(ws, r, 1, "Note")
             put(ws, r, 2, n)
             r += 1

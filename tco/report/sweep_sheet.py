@@ -12,7 +12,7 @@ from .xlsx import finish_sheet, header, put, widths
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..result import Result
+    from ..results import Result
 
 __all__ = ["write_sweep", "write_charts", "sweep_columns"]
 

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result import Result
+from ..results import DecodeRoofline, Result, ServingSizing
 from ..units import format_count, format_usd
 
 __all__ = ["render_result", "print_result"]
@@ -80,90 +80,87 @@ def render_result(result: Result) -> Group:
 def _realism_lines(result: Result) -> list[Text]:
     """Training cluster sizing, renting vs owning, and the time value of demand, where the scenario has them."""
     lines = []
-    sizing = result.sizing.get("training")
-    if sizing:
+    sizing = result.sizing.training if result.sizing is not None else None
+    if sizing is not None:
         lines.append(Text.assemble(("Training cluster: ", "bold"),
-                                   f"{sizing['gpus_needed']:,.0f} GPUs finish the optimum in the deadline's "
-                                   f"{sizing['deadline_days']:g} days; on the deadline's "
-                                   f"{sizing['deadline_gpus']:,.0f} GPUs it takes "
-                                   f"{sizing['days_needed']:,.1f} days"))
-        if "chinchilla_gpus_needed" in sizing:
-            lines.append(Text(f"  Chinchilla design: {sizing['chinchilla_gpus_needed']:,.0f} GPUs in the deadline's "
-                              f"days, {sizing['chinchilla_days_needed']:,.1f} days on its GPUs", style="dim"))
+                                   f"{sizing.gpus_needed:,.0f} GPUs finish the optimum in the deadline's "
+                                   f"{sizing.deadline_days:g} days; on the deadline's "
+                                   f"{sizing.deadline_gpus:,.0f} GPUs it takes "
+                                   f"{sizing.days_needed:,.1f} days"))
+        lines.append(Text(f"  Chinchilla design: {sizing.chinchilla_gpus_needed:,.0f} GPUs in the deadline's "
+                          f"days, {sizing.chinchilla_days_needed:,.1f} days on its GPUs", style="dim"))
     lines += _roofline_lines(result.decode_roofline)
-    lines += _serving_sizing_lines(result.sizing.get("serving"))
-    for phase, own in result.ownership.items():
-        text = f"{phase}: owned {format_usd(own['owned_usd_per_hour'])}/device-hour"
-        if own.get("rented_usd_per_hour") is not None:
-            text += (f" vs rented {format_usd(own['rented_usd_per_hour'])}; total cost owned "
-                     f"{format_usd(own['owned_total_cost_usd'])} vs rented {format_usd(own['rented_total_cost_usd'])}"
-                     f" ({own['cheaper']} is cheaper)")
+    lines += _serving_sizing_lines(result.sizing.serving if result.sizing is not None else None)
+    for phase, own in result.ownership.phases() if result.ownership is not None else ():
+        text = f"{phase}: owned {format_usd(own.owned_usd_per_hour)}/device-hour"
+        if own.rented_usd_per_hour is not None:
+            text += (f" vs rented {format_usd(own.rented_usd_per_hour)}; total cost owned "
+                     f"{format_usd(own.owned_total_cost_usd)} vs rented {format_usd(own.rented_total_cost_usd)}"
+                     f" ({own.cheaper} is cheaper)")
         lines.append(Text.assemble(("Own vs rent, ", "bold"), text))
     tv = result.time_value
-    if tv:
+    if tv is not None:
         lines.append(Text.assemble(("Demand horizon: ", "bold"),
-                                   f"{tv['years']:g} years, growth {tv['growth_per_year']:.0%}/year, discount "
-                                   f"{tv['discount_rate']:.0%}: {format_count(tv['nominal_requests'])} requests "
-                                   f"served, present value {format_count(tv['pv_requests'])} (mid-year convention)"))
-    dl = getattr(result, "data_limits", None)
-    if dl:
+                                   f"{tv.years:g} years, growth {tv.growth_per_year:.0%}/year, discount "
+                                   f"{tv.discount_rate:.0%}: {format_count(tv.nominal_requests)} requests "
+                                   f"served, present value {format_count(tv.pv_requests)} (mid-year convention)"))
+    dl = result.data_limits
+    if dl is not None:
         lines.append(Text.assemble(("Data limits: ", "bold"),
-                                   f"{format_count(dl['unique_tokens'])} unique tokens repeated for {dl['epochs']:.2f} "
-                                   f"epochs = {format_count(dl['effective_tokens'])} effective tokens (Muennighoff "
+                                   f"{format_count(dl.unique_tokens)} unique tokens repeated for {dl.epochs:.2f} "
+                                   f"epochs = {format_count(dl.effective_tokens)} effective tokens (Muennighoff "
                                    "et al. 2023; the Chinchilla baseline trains "
-                                   f"{dl['chinchilla_epochs']:.2f} epochs)"))
+                                   f"{dl.chinchilla_epochs:.2f} epochs)"))
     return lines
 
 
-def _roofline_lines(roof: dict) -> list[Text]:
+def _roofline_lines(roof: DecodeRoofline | None) -> list[Text]:
     """What bounds decode at each design under the serving roofline (`tco.realism.decode_roofline`)."""
-    if not roof:
+    if roof is None:
         return []
-    crossover = roof["crossover_params"]
+    crossover = roof.crossover_params
     where = ("memory bound at every size" if math.isinf(crossover) else
              f"memory bound below N* = {format_count(crossover)} parameters, compute bound above")
     lines = [Text.assemble(("Decode roofline: ", "bold"),
-                           f"batch {roof['batch_size']:g}, {roof['context_tokens']:,.0f} tokens of context, "
-                           f"{roof['bandwidth_efficiency']:.0%} of HBM bandwidth, compute at "
-                           f"{roof['compute_efficiency']:.0%} of peak; {where}")]
-    for label in ("optimal", "chinchilla"):
-        d = roof[label]
+                           f"batch {roof.batch_size:g}, {roof.context_tokens:,.0f} tokens of context, "
+                           f"{roof.bandwidth_efficiency:.0%} of HBM bandwidth, compute at "
+                           f"{roof.compute_efficiency:.0%} of peak; {where}")]
+    for label, d in (("optimal", roof.optimal), ("chinchilla", roof.chinchilla)):
         lines.append(Text(
-            f"  {label.capitalize()}: {d['bound']} bound, {d['device_seconds_per_token'] * 1e3:.4g} device-ms per "
-            f"generated token (compute {d['compute_seconds_per_token'] * 1e3:.4g}, memory "
-            f"{d['memory_seconds_per_token'] * 1e3:.4g}), {d['time_per_output_token_ms']:.3g} ms per output token "
-            f"at the batch, effective decode MFU {d['effective_decode_mfu']:.2%}, "
-            f"{_per_million(d['usd_per_million_generated_tokens'])} per 1M generated tokens", style="dim"))
+            f"  {label.capitalize()}: {d.bound} bound, {d.device_seconds_per_token * 1e3:.4g} device-ms per "
+            f"generated token (compute {d.compute_seconds_per_token * 1e3:.4g}, memory "
+            f"{d.memory_seconds_per_token * 1e3:.4g}), {d.time_per_output_token_ms:.3g} ms per output token "
+            f"at the batch, effective decode MFU {d.effective_decode_mfu:.2%}, "
+            f"{_per_million(d.usd_per_million_generated_tokens)} per 1M generated tokens", style="dim"))
     return lines
 
 
-def _serving_sizing_lines(serving: dict | None) -> list[Text]:
+def _serving_sizing_lines(serving: ServingSizing | None) -> list[Text]:
     """The serving fleet for the peak request rate, for both designs (`tco.realism.serving_sizing`)."""
-    if not serving:
+    if serving is None:
         return []
     lines = [Text.assemble(("Serving fleet at peak: ", "bold"),
-                           f"{serving['peak_requests_per_second']:,.6g} requests/s x "
-                           f"({serving['prompt_tokens_per_request']:,.0f} prompt + "
-                           f"{serving['generated_tokens_per_request']:,.0f} generated tokens), "
-                           f"{serving['devices_per_replica']:g} device(s) per replica, "
-                           f"{serving['headroom']:.0%} headroom")]
-    for label in ("optimal", "chinchilla"):
-        d = serving[label]
+                           f"{serving.peak_requests_per_second:,.6g} requests/s x "
+                           f"({serving.prompt_tokens_per_request:,.0f} prompt + "
+                           f"{serving.generated_tokens_per_request:,.0f} generated tokens), "
+                           f"{serving.devices_per_replica:g} device(s) per replica, "
+                           f"{serving.headroom:.0%} headroom")]
+    for label, d in (("optimal", serving.optimal), ("chinchilla", serving.chinchilla)):
         name = "Optimal" if label == "optimal" else "Chinchilla"
-        if d["replicas"] is None:
+        if d.replicas is None:
             lines.append(Text(f"  {name}: not sized", style="yellow"))
         else:
             lines.append(Text(
-                f"  {name}: {d['replicas']:,} replicas = {d['gpus']:,} GPUs; batch {d['batch_size']} "
-                f"({d['batch_limited_by']}-limited), {d['time_per_output_token_ms']:.2f} ms per output token "
-                f"({d['bound']}-bound), {d['tokens_per_second_per_replica']:,.0f} tokens/s per replica; "
-                f"{_per_million(d['usd_per_million_generated_tokens'])} per 1M generated tokens at full load, "
-                f"{_per_million(d['usd_per_million_generated_tokens_at_peak'])} at the peak fleet"
-                + (f", lifetime average {_per_million(d['lifetime_usd_per_million_generated_tokens'])}"
-                   if d["lifetime_usd_per_million_generated_tokens"] is not None else "")))
-        for w in d["warnings"]:
+                f"  {name}: {d.replicas:,} replicas = {d.gpus:,} GPUs; batch {d.batch_size} "
+                f"({d.batch_limited_by}-limited), {d.time_per_output_token_ms:.2f} ms per output token "
+                f"({d.bound}-bound), {d.tokens_per_second_per_replica:,.0f} tokens/s per replica; "
+                f"{_per_million(d.usd_per_million_generated_tokens)} per 1M generated tokens at full load, "
+                f"{_per_million(d.usd_per_million_generated_tokens_at_peak)} at the peak fleet"
+                + (f", lifetime average {_per_million(d.lifetime_usd_per_million_generated_tokens)}"
+                   if d.lifetime_usd_per_million_generated_tokens is not None else "")))
+        for w in d.warnings:
             lines.append(Text(f"  warning ({label}): {w}", style="yellow"))
-    for n in serving["notes"]:
+    for n in serving.notes:
         lines.append(Text(f"  note: {n}", style="dim"))
     return lines
 

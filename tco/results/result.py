@@ -1,4 +1,7 @@
-"""Result objects: what the optimizer found, in the user's units, ready for the terminal, JSON and Excel."""
+"""Result objects: what the optimizer found, in the user's units, ready for the terminal, JSON and Excel.
+
+The optional deployment sections (own vs rent, sizing, time value, repeated data, decode roofline) and the
+inputs in force are typed in `tco.results.sections`."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from .sections import DataLimits, DecodeRoofline, DeploymentSizing, Inputs, Ownership, TimeValue
 
 __all__ = ["DesignPoint", "Savings", "ConstraintReport", "CrossCheck", "Result"]
 
@@ -75,6 +80,8 @@ class Savings:
 
 @dataclass(frozen=True)
 class ConstraintReport:
+    """One cap at the optimum: its limit and value, the relative slack, and whether Chinchilla violates it."""
+
     name: str
     description: str
     limit: float
@@ -121,17 +128,18 @@ class Result:
     constraints: tuple[ConstraintReport, ...]
     cross_check: CrossCheck
     warnings: tuple[str, ...] = ()
-    inputs: dict[str, Any] = field(default_factory=dict)
+    #: the inputs in force after defaults and catalog look-ups (None only for a Result built by hand)
+    inputs: Inputs | None = None
     #: per phase with `ownership:`: owned vs rented $/device-hour and the optimum's total under each
-    ownership: dict[str, Any] = field(default_factory=dict)
-    #: with a training deadline: {"training": GPUs needed in the deadline's days, days needed on its GPUs}
-    sizing: dict[str, Any] = field(default_factory=dict)
+    ownership: Ownership | None = None
+    #: with a training deadline and/or a peak request rate: the training cluster and the serving fleet
+    sizing: DeploymentSizing | None = None
     #: with a demand horizon: nominal lifetime requests/tokens and their present values
-    time_value: dict[str, Any] = field(default_factory=dict)
+    time_value: TimeValue | None = None
     #: with `data: {max_unique_tokens}` and repetition: unique tokens, epochs D/U and effective data D'
-    data_limits: dict[str, Any] = field(default_factory=dict)
+    data_limits: DataLimits | None = None
     #: with `serving.roofline:`: what bounds decode (compute or memory) and the cost per token, per design
-    decode_roofline: dict[str, Any] = field(default_factory=dict)
+    decode_roofline: DecodeRoofline | None = None
     #: every figure of a design in report order, with label, unit and Excel formula (`tco.model.costs.layout`):
     #: what the terminal, the Costs sheet, the sweep tables and the charts iterate. Not part of the JSON.
     layout: tuple[Any, ...] = ()
@@ -154,8 +162,8 @@ class Result:
             "objective": self.objective,
             "law": self.law,
             "target_loss": self.target_loss,
-            "optimal": {**self.optimal.to_dict(), **self._epochs("")},
-            "chinchilla": {**self.chinchilla.to_dict(), **self._epochs("chinchilla_")},
+            "optimal": {**self.optimal.to_dict(), **self._epochs(chinchilla=False)},
+            "chinchilla": {**self.chinchilla.to_dict(), **self._epochs(chinchilla=True)},
             "savings": asdict(self.savings),
             "over_training": {"tokens_factor": self.tokens_factor, "params_factor": self.params_factor},
             "loss_shadow_price_usd_per_nat": self.loss_shadow_price_usd_per_nat,
@@ -165,20 +173,22 @@ class Result:
             "constraints": [asdict(c) for c in self.constraints],
             "warnings": list(self.warnings),
             "cross_check": {**asdict(self.cross_check), "agrees": self.cross_check.agrees},
-            "inputs": self.inputs,
-            "ownership": self.ownership,
-            "sizing": self.sizing,
-            "time_value": self.time_value,
-            **({"data_limits": self.data_limits} if self.data_limits else {}),
-            **({"decode_roofline": self.decode_roofline} if self.decode_roofline else {}),
+            "inputs": _section(self.inputs),
+            "ownership": _section(self.ownership),
+            "sizing": _section(self.sizing),
+            "time_value": _section(self.time_value),
+            **({"data_limits": self.data_limits.to_dict()} if self.data_limits is not None else {}),
+            **({"decode_roofline": self.decode_roofline.to_dict()} if self.decode_roofline is not None else {}),
         })
 
-    def _epochs(self, prefix: str) -> dict[str, float]:
+    def _epochs(self, *, chinchilla: bool) -> dict[str, float]:
         """With repeated data: the design's epochs over the unique tokens and its effective data D'."""
-        if not self.data_limits:
+        dl = self.data_limits
+        if dl is None:
             return {}
-        return {"epochs": self.data_limits[f"{prefix}epochs"],
-                "effective_tokens": self.data_limits[f"{prefix}effective_tokens"]}
+        if chinchilla:
+            return {"epochs": dl.chinchilla_epochs, "effective_tokens": dl.chinchilla_effective_tokens}
+        return {"epochs": dl.epochs, "effective_tokens": dl.effective_tokens}
 
     def to_frame(self):
         """A pandas DataFrame: one row per metric, columns optimal, chinchilla and optimal/chinchilla."""
@@ -192,6 +202,11 @@ class Result:
         frame["optimal_vs_chinchilla"] = frame["optimal"] / frame["chinchilla"].where(frame["chinchilla"] != 0)
         frame.index.name = "metric"
         return frame
+
+
+def _section(section: Inputs | Ownership | DeploymentSizing | TimeValue | None) -> dict[str, Any]:
+    """A section's JSON; an absent one is `{}` (the key stays, as the JSON has always had it)."""
+    return {} if section is None else section.to_dict()
 
 
 def _json_safe(value: Any) -> Any:

@@ -1,0 +1,36 @@
+"""The results phase: typed answers. `Result` (one solved scenario) with its designs (`DesignPoint`, figures and a
+breakdown by cost term), the caps at the optimum, the cross-check, and the optional typed sections: the inputs in
+force, own vs rent, deployment sizing, the demand's time value, repeated data and the decode roofline.
+
+Nothing here solves: the values are computed by the pipeline (`tco.optimize`, `tco.realism`, `tco.repeated`)."""
+
+from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
+from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, DemandInputs, DeploymentSizing, Inputs,
+                       Ownership, OwnershipInputs, OwnershipPhase, ReplicaSizing, Section, ServingFitInputs,
+                       ServingInputs, ServingSizing, TimeValue, TrainingInputs, TrainingSizing)
+
+__all__ = [
+    "Result",
+    "DesignPoint",
+    "Savings",
+    "ConstraintReport",
+    "CrossCheck",
+    "Section",
+    "Inputs",
+    "TrainingInputs",
+    "ServingInputs",
+    "DemandInputs",
+    "DataInputs",
+    "OwnershipInputs",
+    "ServingFitInputs",
+    "Ownership",
+    "OwnershipPhase",
+    "DeploymentSizing",
+    "TrainingSizing",
+    "ServingSizing",
+    "ReplicaSizing",
+    "TimeValue",
+    "DataLimits",
+    "DecodeRoofline",
+    "DecodeBound",
+]
