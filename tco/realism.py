@@ -3,19 +3,11 @@ cluster the optimum needs, the serving fleet for a peak load, and the time value
 dict in `Result.to_dict()`.
 
 Serving capacity (`serving_sizing`, primer section 4), per replica of R = devices_per_replica devices, for a model
-of N parameters, decoding a batch of b sequences:
-
-    weight bytes     W = bytes_per_param x N
-    KV per sequence  k = kv_cache_gb x 1e9 / batch_size   (kv_cache_gb is the KV cache of the full batch_size)
-    compute time     t_c(b) = 2 N b / (R x peak x prefill_mfu)      (the compute roof at decode; the prefill MFU
-                                                                       stands in for the achievable compute efficiency)
-    memory time      t_m(b) = (W + b k) / (R x bandwidth)           (every step reads all weights and the batch's KV)
-    time per token   t(b) = max(t_c(b), t_m(b))
-    throughput       b / t(b) generated tokens per second per replica
-
-With `serving.roofline:` the same step uses the roofline's numbers (`tco.scenario.roofline`): compute at its
-compute_efficiency, bandwidth x bandwidth_efficiency, and k = context x KV bytes per token of the design (memory
-holds the full prompt + generation per sequence), so sizing and the decode cost agree.
+of N parameters, decoding a batch of b sequences: one decode step t(b) = max(compute, memory), with the weight
+bytes W, the KV bytes k each sequence holds, and the step itself all from `tco.model.serving.replica_step` (the
+decode roofline's per-token coefficients at the batch b; without `serving.roofline:` at the prefill MFU, the
+peak bandwidth and k = kv_cache_gb x 1e9 / batch_size), so sizing and the decode cost agree. Throughput is
+b / t(b) generated tokens per second per replica.
 
 The batch b is the largest whole number <= batch_size with t(b) <= max_time_per_output_token_ms (when set) and
 W + b k <= R x memory_gb (when the device has a memory figure). A prompt of p tokens takes
@@ -39,8 +31,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .scenario.extras import owned_cost_breakdown
-from .scenario.roofline import (PARAMS_PER_LAYER_D2, ShapeRule, decode_compute_efficiency, decode_context_tokens,
-                                kv_bytes_per_token, roofline_coefficients)
+from .model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
+                            kv_bytes_per_token, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
+                            weight_bytes_per_param)
 from .units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -150,19 +143,12 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
            "lifetime_usd_per_million_generated_tokens": (design.inference_cost_usd / d.lifetime_generated_tokens
                                                          * 1e6 if d.lifetime_generated_tokens else None),
            "warnings": []}
-    bytes_per_param = s.bytes_per_param
-    if bytes_per_param is None:
-        from .scenario.extras import DTYPE_BYTES
-        bytes_per_param = DTYPE_BYTES.get(s.dtype.lower())
-    if bytes_per_param is None or s.device.bandwidth_gb_per_s is None:
-        missing = "bytes_per_param" if bytes_per_param is None else "hardware.bandwidth_gb_per_s"
+    if weight_bytes_per_param(s) is None or s.device.bandwidth_gb_per_s is None:
+        missing = "bytes_per_param" if weight_bytes_per_param(s) is None else "hardware.bandwidth_gb_per_s"
         out["warnings"].append(f"serving sizing needs {missing} for {s.device.name} / dtype {s.dtype}; set it")
         return out
-    replica_flops, bandwidth, kv_per_seq, kv_resident = _replica_rates(scenario, n)
-    weights = bytes_per_param * n
-
-    def step_time(b):
-        return max(2.0 * n * b / replica_flops, (weights + b * kv_per_seq) / bandwidth)
+    step = replica_step(scenario, n)
+    weights = step.weight_bytes
 
     limits: dict[str, float] = {"batch_size": math.floor(s.batch_size)}
     if s.device.memory_gb is not None:
@@ -174,15 +160,10 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
                 f"weights > {s.devices_per_replica:g} x {s.device.memory_gb:g} GB; raise devices_per_replica "
                 "(or use a smaller dtype) to size its serving")
             return out
-        if kv_resident > 0:
-            limits["memory"] = _whole((memory - weights) / kv_resident)
+        if step.kv_bytes_per_sequence > 0:
+            limits["memory"] = _whole(step.batch_in_memory(memory))
     if s.max_time_per_output_token_ms is not None:
-        budget = s.max_time_per_output_token_ms / 1000.0
-        by_compute = budget * replica_flops / (2.0 * n)
-        by_memory = (budget * bandwidth - weights) / kv_per_seq if kv_per_seq > 0 else math.inf
-        if budget * bandwidth < weights:
-            by_memory = 0.0
-        limits["latency"] = _whole(min(by_compute, by_memory))
+        limits["latency"] = _whole(step.batch_within(s.max_time_per_output_token_ms / 1000.0))
     limited_by = min(limits, key=lambda k: limits[k])
     batch = limits[limited_by]
     if batch < 1:
@@ -191,10 +172,10 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
         out["warnings"].append(f"even batch 1 exceeds {what}; sized at batch 1")
         batch = 1
     if s.max_time_per_output_token_ms is not None:
-        out["meets_latency"] = step_time(batch) * 1000.0 <= s.max_time_per_output_token_ms * (1 + 1e-12)
-    t = step_time(batch)
+        out["meets_latency"] = step.seconds(batch) * 1000.0 <= s.max_time_per_output_token_ms * (1 + 1e-12)
+    t = step.seconds(batch)
     throughput = batch / t
-    prefill = 2.0 * n * prompt / (s.devices_per_replica * s.peak_flops * s.prefill_mfu)
+    prefill = prefill_seconds(scenario, n, prompt)
     assert rps is not None  # the load needs the peak rate (serving_sizing sizes only with one)
     load = rps * (generated / throughput + prefill)  # busy replicas at the peak
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
@@ -202,33 +183,15 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> dict:
     price = s.usd_per_hour
     out.update(
         batch_size=int(batch), batch_limited_by=limited_by,
-        bound="compute" if 2.0 * n * batch / replica_flops >= (weights + batch * kv_per_seq) / bandwidth else "memory",
+        bound=step.bound(batch),
         time_per_output_token_ms=t * 1000.0, tokens_per_second_per_replica=throughput,
-        kv_cache_gb=batch * kv_resident / 1e9,
+        kv_cache_gb=batch * step.kv_bytes_per_sequence / 1e9,
         prefill_seconds_per_request=prefill, busy_replicas_at_peak=load, replicas=replicas, gpus=gpus,
         usd_per_million_generated_tokens=price * s.devices_per_replica / 3600.0 / throughput * 1e6,
         usd_per_million_generated_tokens_at_peak=(gpus * price / 3600.0 / (rps * generated) * 1e6
                                                   if generated else None),
     )
     return out
-
-
-def _replica_rates(scenario: "Scenario", n: float) -> tuple[float, float, float, float]:
-    """Per replica: decode FLOP/s, HBM bytes/s, KV bytes read per sequence per step, and KV bytes resident per
-    sequence. With `serving.roofline:` the roofline's efficiencies and KV model (reads at the average context,
-    residency at the full prompt + generation); else prefill MFU, peak bandwidth and kv_cache_gb / batch_size."""
-    s = scenario.serving
-    roof = s.roofline
-    if roof is None:
-        kv = s.kv_cache_gb * 1e9 / s.batch_size
-        return (s.devices_per_replica * s.peak_flops * s.prefill_mfu, s.replica_bandwidth_gb_per_s * 1e9, kv, kv)
-    kv_coef, kv_exp = kv_bytes_per_token(roof)
-    per_token = kv_coef * n**kv_exp
-    d = scenario.demand
-    return (s.devices_per_replica * s.peak_flops * decode_compute_efficiency(s),
-            s.replica_bandwidth_gb_per_s * 1e9 * roof.bandwidth_efficiency,
-            decode_context_tokens(scenario) * per_token,
-            (d.prompt_tokens_per_request + d.generated_tokens_per_request) * per_token)
 
 
 def _whole(x: float) -> int | float:
@@ -238,15 +201,14 @@ def _whole(x: float) -> int | float:
 
 def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "DesignPoint") -> dict:
     """With `serving.roofline:`: the inputs in force and, per design, what bounds decode and what a generated
-    token costs (`tco.scenario.roofline`)."""
+    token costs (`tco.model.serving`)."""
     s = scenario.serving
     roof = s.roofline
     if roof is None:
         return {}
     times = roofline_coefficients(scenario)
     kv_coef, kv_exp = kv_bytes_per_token(roof)
-    arch, rule = roof.architecture, roof.shape or ShapeRule()
-    shape = None if arch is not None else rule  # the shape rule in force, if any
+    arch, shape = roof.architecture, shape_rule(roof)  # the shape rule in force, if any
 
     def point(design: "DesignPoint") -> dict:
         n = design.params
@@ -257,11 +219,11 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "D
                "compute_seconds_per_token": compute, "memory_seconds_per_token": memory,
                "device_seconds_per_token": seconds,
                "time_per_output_token_ms": seconds * s.batch_size / s.devices_per_replica * 1000.0,
-               "effective_decode_mfu": 2.0 * n / (s.peak_flops * seconds),
+               "effective_decode_mfu": flops_per_token(n) / (s.peak_flops * seconds),
                "kv_bytes_per_token": kv_coef * n**kv_exp,
                "usd_per_million_generated_tokens": s.usd_per_hour / 3600.0 * seconds * 1e6}
         if shape is not None:
-            layers = (n / (PARAMS_PER_LAYER_D2 * shape.aspect_ratio**2)) ** (1.0 / 3.0)
+            layers = derived_layers(shape, n)
             out.update(derived_layers=layers, derived_d_model=shape.aspect_ratio * layers)
         return out
 
@@ -269,10 +231,10 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "D
         "compute_efficiency": decode_compute_efficiency(s),
         "bandwidth_efficiency": roof.bandwidth_efficiency, "batch_size": s.batch_size,
         "context_tokens": decode_context_tokens(scenario), "kv_bytes_per_value": roof.kv_bytes_per_value,
-        "bytes_per_param": s.weight_bytes_per_param, "bandwidth_gb_per_s": s.device.bandwidth_gb_per_s,
+        "bytes_per_param": weight_bytes_per_param(s), "bandwidth_gb_per_s": s.device.bandwidth_gb_per_s,
         "kv": (f"architecture: {arch.layers:g} layers x {arch.kv_heads:g} KV heads x "
                f"{arch.head_dim:g} head dim" if arch is not None else
-               f"shape rule: d_model = {rule.aspect_ratio:g} x layers, KV heads = {rule.kv_head_fraction:g} "
+               f"shape rule: d_model = {shape.aspect_ratio:g} x layers, KV heads = {shape.kv_head_fraction:g} "
                "x query heads, N = 12 layers d_model^2"),
         "crossover_params": float(times.crossover_params()),
         "optimal": point(optimal), "chinchilla": point(chinchilla),
@@ -304,7 +266,7 @@ def extra_inputs(scenario: "Scenario") -> dict:
     s = scenario.serving
     if s.memory_fit or s.max_time_per_output_token_ms is not None:
         out["serving_fit"] = {
-            "devices_per_replica": s.devices_per_replica, "bytes_per_param": s.weight_bytes_per_param,
+            "devices_per_replica": s.devices_per_replica, "bytes_per_param": weight_bytes_per_param(s),
             "kv_cache_gb": s.kv_cache_gb, "memory_fit": s.memory_fit,
             "max_time_per_output_token_ms": s.max_time_per_output_token_ms}
     return out

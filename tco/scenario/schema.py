@@ -3,6 +3,7 @@ numbers ("70B", "1.4T"); units are in the field names. Defaults cite their sourc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal, Union
 
 from pydantic import (
@@ -37,6 +38,7 @@ __all__ = [
     "Data",
     "ConstantsSpec",
     "resolve_law",
+    "SCENARIO_CHECKS",
 ]
 
 
@@ -45,7 +47,13 @@ from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_
 from .data_limits import Data
 from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, StrictModel,
                      non_negative)
-from .roofline import Roofline, check_roofline, check_roofline_fit
+from .roofline import Roofline, check_roofline
+
+#: Checks of a whole scenario that need the model's physics (a roofline KV cache that no replica holds, say).
+#: This layer states what the user said and may not import the model, yet such a scenario must fail where every
+#: other input error does, at validation (sweeps validate their extremes so): `tco.model.checks` registers them
+#: here on import, and `import tco` imports it. Each takes the validated Scenario and raises FieldError.
+SCENARIO_CHECKS: list[Callable[["Scenario"], None]] = []
 
 
 # --- law ------------------------------------------------------------------------------------------------
@@ -374,7 +382,8 @@ class Scenario(StrictModel):
                 f"{law.name}; no model of any size reaches it (choose a loss above {law.min_loss:g})",
             )
         self._law = law
-        check_roofline_fit(self)
+        for check in SCENARIO_CHECKS:
+            check(self)
         return self
 
     @property
