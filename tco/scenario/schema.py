@@ -20,7 +20,6 @@ from ..errors import FieldError
 from ..hardware import Device, get_device
 from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
 from ..lawfile import is_law_path, load_law_file, resolve_law_path
-from ..uncertainty.distributions import Uncertainty
 from ..units import SECONDS_PER_DAY
 
 __all__ = [
@@ -48,6 +47,7 @@ from .data_limits import Data
 from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, StrictModel,
                      non_negative)
 from .roofline import Roofline, check_roofline
+from .uncertainty import Uncertainty
 
 #: Checks of a whole scenario that need the model's physics (a roofline KV cache that no replica holds, say).
 #: This layer states what the user said and may not import the model, yet such a scenario must fail where every
