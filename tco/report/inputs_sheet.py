@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..model.costs import SARDANA_DEFAULT, TERMS, InputRow, given
 from ..model.serving import latency_params_limit, memory_params_limit, weight_bytes_per_param
-from .xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
+from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
