@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .scenario.extras import owned_cost_breakdown
 from .model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
-                            kv_bytes_per_token, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
+                            kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
                             weight_bytes_per_param)
 from .units import SECONDS_PER_DAY
 
@@ -207,7 +207,6 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "D
     if roof is None:
         return {}
     times = roofline_coefficients(scenario)
-    kv_coef, kv_exp = kv_bytes_per_token(roof)
     arch, shape = roof.architecture, shape_rule(roof)  # the shape rule in force, if any
 
     def point(design: "DesignPoint") -> dict:
@@ -220,7 +219,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint", chinchilla: "D
                "device_seconds_per_token": seconds,
                "time_per_output_token_ms": seconds * s.batch_size / s.devices_per_replica * 1000.0,
                "effective_decode_mfu": flops_per_token(n) / (s.peak_flops * seconds),
-               "kv_bytes_per_token": kv_coef * n**kv_exp,
+               "kv_bytes_per_token": kv_bytes_at(roof, n),
                "usd_per_million_generated_tokens": s.usd_per_hour / 3600.0 * seconds * 1e6}
         if shape is not None:
             layers = derived_layers(shape, n)

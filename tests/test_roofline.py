@@ -317,6 +317,23 @@ def test_roofline_kv_that_cannot_fit_is_a_load_error(tmp_path, tco_run, serving,
     assert code == 2 and err.count("\n") == 1 and message in err, err
 
 
+def test_roofline_kv_that_cannot_fit_fails_at_construction_and_in_sweeps():
+    # The check needs the model's KV physics (tco.model.checks), yet it fires where every input error does: when a
+    # scenario is validated (API callers and the sweeps' validation of their extremes), not first at the solve.
+    from tco import ScenarioError
+    from tco.model.checks import check_roofline_fit
+    from tco.scenario.schema import SCENARIO_CHECKS
+    from tco.vector import validate_overrides
+
+    assert check_roofline_fit in SCENARIO_CHECKS
+    with pytest.raises(ScenarioError, match=r"serving\.memory_fit: the model cannot fit any replica: the KV cache of "
+                       r"batch_size 2048 x 285 tokens x 327,680 bytes per token = 191\.3 GB"):
+        scenario(LLAMA_70B, serving={"batch_size": 2048, "memory_fit": True})
+    fits = scenario(LLAMA_70B, serving={"batch_size": 64, "memory_fit": True})
+    with pytest.raises(ScenarioError, match=r"serving\.memory_fit: the model cannot fit any replica"):
+        validate_overrides(fits, {"serving.batch_size": [64, 2048]})
+
+
 def test_monte_carlo_samples_roofline_inputs_and_reoptimizes_each_exactly():
     from tco.uncertainty.distributions import sample
     from tco.uncertainty.montecarlo import monte_carlo

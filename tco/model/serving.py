@@ -32,7 +32,7 @@ from ..scenario.roofline import ShapeRule
 from .exact import bisect_increasing
 
 __all__ = ["FORWARD_FLOPS_PER_PARAM", "PARAMS_PER_LAYER_D2", "flops_per_token", "weight_bytes_per_param",
-           "kv_bytes_per_token", "shape_rule", "derived_layers", "decode_compute_efficiency",
+           "kv_bytes_per_token", "kv_bytes_at", "shape_rule", "derived_layers", "decode_compute_efficiency",
            "decode_context_tokens", "sequence_tokens", "RooflineCoefficients", "roofline_coefficients",
            "decode_step_coefficients", "ReplicaStep", "replica_step", "prefill_seconds",
            "memory_params_limit", "latency_params_limit"]
@@ -73,6 +73,12 @@ def kv_bytes_per_token(roofline):
     shape = shape_rule(roofline)
     r = shape.aspect_ratio
     return 2.0 * shape.kv_head_fraction * kvb * r * (PARAMS_PER_LAYER_D2 * r**2) ** (-2.0 / 3.0), 2.0 / 3.0
+
+
+def kv_bytes_at(roofline, params):
+    """KV-cache bytes per token of context of a model of `params` parameters (`kv_bytes_per_token` at N)."""
+    kv_coef, kv_exp = kv_bytes_per_token(roofline)
+    return kv_coef * params**kv_exp
 
 
 def derived_layers(shape, params):
@@ -182,8 +188,7 @@ class ReplicaStep:
         if s.roofline is None:  # the stated kv_cache_gb is the KV cache of the full batch_size
             self.kv_bytes_per_sequence = s.kv_cache_gb * 1e9 / s.batch_size
         else:  # memory holds each sequence's full prompt + generation
-            kv_coef, kv_exp = kv_bytes_per_token(s.roofline)
-            self.kv_bytes_per_sequence = sequence_tokens(scenario.demand) * kv_coef * params**kv_exp
+            self.kv_bytes_per_sequence = sequence_tokens(scenario.demand) * kv_bytes_at(s.roofline, params)
 
     def compute_seconds(self, batch):
         return batch * self.compute_seconds_per_sequence
