@@ -165,7 +165,12 @@ def decode_step_coefficients(scenario) -> RooflineCoefficients:
     s = scenario.serving
     if s.roofline is not None:
         return roofline_coefficients(scenario)
-    return _coefficients(s, s.prefill_mfu, 1.0, s.kv_cache_gb * 1e9 / s.batch_size, 0.0)
+    return _coefficients(s, s.prefill_mfu, 1.0, _stated_kv_bytes_per_sequence(s), 0.0)
+
+
+def _stated_kv_bytes_per_sequence(serving):
+    """Without a roofline: kv_cache_gb is the KV cache of the full batch_size, read every step and held."""
+    return serving.kv_cache_gb * 1e9 / serving.batch_size
 
 
 class ReplicaStep:
@@ -185,8 +190,8 @@ class ReplicaStep:
         self.weights_seconds = times.weights_s * s.batch_size * params / replica
         self.kv_seconds_per_sequence = times.kv_s * params**times.kv_exp / replica
         self.weight_bytes = weight_bytes_per_param(s) * params
-        if s.roofline is None:  # the stated kv_cache_gb is the KV cache of the full batch_size
-            self.kv_bytes_per_sequence = s.kv_cache_gb * 1e9 / s.batch_size
+        if s.roofline is None:
+            self.kv_bytes_per_sequence = _stated_kv_bytes_per_sequence(s)
         else:  # memory holds each sequence's full prompt + generation
             self.kv_bytes_per_sequence = sequence_tokens(scenario.demand) * kv_bytes_at(s.roofline, params)
 
