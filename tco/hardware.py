@@ -12,7 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 from .errors import UnknownNameError
 from .units import SECONDS_PER_HOUR
 
-__all__ = ["Device", "CATALOG", "get_device", "normalize_name", "usd_per_flop"]
+__all__ = ["Device", "CATALOG", "DTYPE_BYTES", "get_device", "normalize_name", "usd_per_flop"]
+
+#: Bytes per value of each number format (the width of a weight stored in that dtype).
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
 
 
 class Device(BaseModel):

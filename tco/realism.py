@@ -3,19 +3,11 @@ cluster the optimum needs, the serving fleet for a peak load, and the time value
 section of `tco.results.sections`.
 
 Serving capacity (`serving_sizing`, primer section 4), per replica of R = devices_per_replica devices, for a model
-of N parameters, decoding a batch of b sequences:
-
-    weight bytes     W = bytes_per_param x N
-    KV per sequence  k = kv_cache_gb x 1e9 / batch_size   (kv_cache_gb is the KV cache of the full batch_size)
-    compute time     t_c(b) = 2 N b / (R x peak x prefill_mfu)      (the compute roof at decode; the prefill MFU
-                                                                       stands in for the achievable compute efficiency)
-    memory time      t_m(b) = (W + b k) / (R x bandwidth)           (every step reads all weights and the batch's KV)
-    time per token   t(b) = max(t_c(b), t_m(b))
-    throughput       b / t(b) generated tokens per second per replica
-
-With `serving.roofline:` the same step uses the roofline's numbers (`tco.scenario.roofline`): compute at its
-compute_efficiency, bandwidth x bandwidth_efficiency, and k = context x KV bytes per token of the design (memory
-holds the full prompt + generation per sequence), so sizing and the decode cost agree.
+of N parameters, decoding a batch of b sequences: one decode step t(b) = max(compute, memory), with the weight
+bytes W, the KV bytes k each sequence holds, and the step itself all from `tco.model.serving.replica_step` (the
+decode roofline's per-token coefficients at the batch b; without `serving.roofline:` at the prefill MFU, the
+peak bandwidth and k = kv_cache_gb x 1e9 / batch_size), so sizing and the decode cost agree. Throughput is
+b / t(b) generated tokens per second per replica.
 
 The batch b is the largest whole number <= batch_size with t(b) <= max_time_per_output_token_ms (when set) and
 W + b k <= R x memory_gb (when the device has a memory figure). A prompt of p tokens takes
@@ -42,8 +34,9 @@ from .results.sections import (DecodeBound, DecodeRoofline, DeploymentSizing, Ow
                                OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingSizing, TimeValue,
                                TrainingSizing)
 from .scenario.extras import owned_cost_breakdown
-from .scenario.roofline import (PARAMS_PER_LAYER_D2, ShapeRule, decode_compute_efficiency, decode_context_tokens,
-                                kv_bytes_per_token, roofline_coefficients)
+from .model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
+                            kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
+                            weight_bytes_per_param)
 from .units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -158,19 +151,12 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
         lifetime_usd_per_million_generated_tokens=(design.inference_cost_usd / d.lifetime_generated_tokens * 1e6
                                                    if d.lifetime_generated_tokens else None))
     warnings: list[str] = []
-    bytes_per_param = s.bytes_per_param
-    if bytes_per_param is None:
-        from .scenario.extras import DTYPE_BYTES
-        bytes_per_param = DTYPE_BYTES.get(s.dtype.lower())
-    if bytes_per_param is None or s.device.bandwidth_gb_per_s is None:
-        missing = "bytes_per_param" if bytes_per_param is None else "hardware.bandwidth_gb_per_s"
+    if weight_bytes_per_param(s) is None or s.device.bandwidth_gb_per_s is None:
+        missing = "bytes_per_param" if weight_bytes_per_param(s) is None else "hardware.bandwidth_gb_per_s"
         warnings.append(f"serving sizing needs {missing} for {s.device.name} / dtype {s.dtype}; set it")
         return dataclasses.replace(unsized, warnings=tuple(warnings))
-    replica_flops, bandwidth, kv_per_seq, kv_resident = _replica_rates(scenario, n)
-    weights = bytes_per_param * n
-
-    def step_time(b):
-        return max(2.0 * n * b / replica_flops, (weights + b * kv_per_seq) / bandwidth)
+    step = replica_step(scenario, n)
+    weights = step.weight_bytes
 
     limits: dict[str, float] = {"batch_size": math.floor(s.batch_size)}
     fits: bool | None = None  # None: the device has no memory figure
@@ -183,15 +169,10 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
                 f"weights > {s.devices_per_replica:g} x {s.device.memory_gb:g} GB; raise devices_per_replica "
                 "(or use a smaller dtype) to size its serving")
             return dataclasses.replace(unsized, fits_one_replica=fits, warnings=tuple(warnings))
-        if kv_resident > 0:
-            limits["memory"] = _whole((memory - weights) / kv_resident)
+        if step.kv_bytes_per_sequence > 0:
+            limits["memory"] = _whole(step.batch_in_memory(memory))
     if s.max_time_per_output_token_ms is not None:
-        budget = s.max_time_per_output_token_ms / 1000.0
-        by_compute = budget * replica_flops / (2.0 * n)
-        by_memory = (budget * bandwidth - weights) / kv_per_seq if kv_per_seq > 0 else math.inf
-        if budget * bandwidth < weights:
-            by_memory = 0.0
-        limits["latency"] = _whole(min(by_compute, by_memory))
+        limits["latency"] = _whole(step.batch_within(s.max_time_per_output_token_ms / 1000.0))
     limited_by = min(limits, key=lambda k: limits[k])
     batch = limits[limited_by]
     if batch < 1:
@@ -201,10 +182,10 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
         batch = 1
     meets_latency = None  # None: no latency target
     if s.max_time_per_output_token_ms is not None:
-        meets_latency = step_time(batch) * 1000.0 <= s.max_time_per_output_token_ms * (1 + 1e-12)
-    t = step_time(batch)
+        meets_latency = step.seconds(batch) * 1000.0 <= s.max_time_per_output_token_ms * (1 + 1e-12)
+    t = step.seconds(batch)
     throughput = batch / t
-    prefill = 2.0 * n * prompt / (s.devices_per_replica * s.peak_flops * s.prefill_mfu)
+    prefill = prefill_seconds(scenario, n, prompt)
     load = rps * (generated / throughput + prefill)  # busy replicas at the peak
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
     gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
@@ -212,33 +193,15 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
     return dataclasses.replace(
         unsized, fits_one_replica=fits, meets_latency=meets_latency,
         batch_size=int(batch), batch_limited_by=limited_by,
-        bound="compute" if 2.0 * n * batch / replica_flops >= (weights + batch * kv_per_seq) / bandwidth else "memory",
+        bound=step.bound(batch),
         time_per_output_token_ms=t * 1000.0, tokens_per_second_per_replica=throughput,
-        kv_cache_gb=batch * kv_resident / 1e9,
+        kv_cache_gb=batch * step.kv_bytes_per_sequence / 1e9,
         prefill_seconds_per_request=prefill, busy_replicas_at_peak=load, replicas=replicas, gpus=gpus,
         usd_per_million_generated_tokens=price * s.devices_per_replica / 3600.0 / throughput * 1e6,
         usd_per_million_generated_tokens_at_peak=(gpus * price / 3600.0 / (rps * generated) * 1e6
                                                   if generated else None),
         warnings=tuple(warnings),
     )
-
-
-def _replica_rates(scenario: "Scenario", n: float) -> tuple[float, float, float, float]:
-    """Per replica: decode FLOP/s, HBM bytes/s, KV bytes read per sequence per step, and KV bytes resident per
-    sequence. With `serving.roofline:` the roofline's efficiencies and KV model (reads at the average context,
-    residency at the full prompt + generation); else prefill MFU, peak bandwidth and kv_cache_gb / batch_size."""
-    s = scenario.serving
-    roof = s.roofline
-    if roof is None:
-        kv = s.kv_cache_gb * 1e9 / s.batch_size
-        return (s.devices_per_replica * s.peak_flops * s.prefill_mfu, s.replica_bandwidth_gb_per_s * 1e9, kv, kv)
-    kv_coef, kv_exp = kv_bytes_per_token(roof)
-    per_token = kv_coef * n**kv_exp
-    d = scenario.demand
-    return (s.devices_per_replica * s.peak_flops * decode_compute_efficiency(s),
-            s.replica_bandwidth_gb_per_s * 1e9 * roof.bandwidth_efficiency,
-            decode_context_tokens(scenario) * per_token,
-            (d.prompt_tokens_per_request + d.generated_tokens_per_request) * per_token)
 
 
 def _whole(x: float) -> int | float:
@@ -249,15 +212,13 @@ def _whole(x: float) -> int | float:
 def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
                     chinchilla: "DesignPoint") -> DecodeRoofline | None:
     """With `serving.roofline:`: the inputs in force and, per design, what bounds decode and what a generated
-    token costs (`tco.scenario.roofline`); None without a roofline."""
+    token costs (`tco.model.serving`); None without a roofline."""
     s = scenario.serving
     roof = s.roofline
     if roof is None:
         return None
     times = roofline_coefficients(scenario)
-    kv_coef, kv_exp = kv_bytes_per_token(roof)
-    arch, rule = roof.architecture, roof.shape or ShapeRule()
-    shape = None if arch is not None else rule  # the shape rule in force, if any
+    arch, shape = roof.architecture, shape_rule(roof)  # the shape rule in force, if any
 
     def point(design: "DesignPoint") -> DecodeBound:
         n = design.params
@@ -265,7 +226,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
         seconds = max(compute, memory)
         layers = d_model = None  # derived only under a shape rule
         if shape is not None:
-            layers = (n / (PARAMS_PER_LAYER_D2 * shape.aspect_ratio**2)) ** (1.0 / 3.0)
+            layers = derived_layers(shape, n)
             d_model = shape.aspect_ratio * layers
         return DecodeBound(
             params=n, bound=("balanced" if abs(compute / memory - 1) < 1e-6 else
@@ -273,8 +234,8 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             compute_seconds_per_token=compute, memory_seconds_per_token=memory,
             device_seconds_per_token=seconds,
             time_per_output_token_ms=seconds * s.batch_size / s.devices_per_replica * 1000.0,
-            effective_decode_mfu=2.0 * n / (s.peak_flops * seconds),
-            kv_bytes_per_token=kv_coef * n**kv_exp,
+            effective_decode_mfu=flops_per_token(n) / (s.peak_flops * seconds),
+            kv_bytes_per_token=kv_bytes_at(roof, n),
             usd_per_million_generated_tokens=s.usd_per_hour / 3600.0 * seconds * 1e6,
             derived_layers=layers, derived_d_model=d_model)
 
@@ -282,10 +243,10 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
         compute_efficiency=decode_compute_efficiency(s),
         bandwidth_efficiency=roof.bandwidth_efficiency, batch_size=s.batch_size,
         context_tokens=decode_context_tokens(scenario), kv_bytes_per_value=roof.kv_bytes_per_value,
-        bytes_per_param=s.weight_bytes_per_param, bandwidth_gb_per_s=s.device.bandwidth_gb_per_s,
+        bytes_per_param=weight_bytes_per_param(s), bandwidth_gb_per_s=s.device.bandwidth_gb_per_s,
         kv=(f"architecture: {arch.layers:g} layers x {arch.kv_heads:g} KV heads x "
             f"{arch.head_dim:g} head dim" if arch is not None else
-            f"shape rule: d_model = {rule.aspect_ratio:g} x layers, KV heads = {rule.kv_head_fraction:g} "
+            f"shape rule: d_model = {shape.aspect_ratio:g} x layers, KV heads = {shape.kv_head_fraction:g} "
             "x query heads, N = 12 layers d_model^2"),
         crossover_params=float(times.crossover_params()),
         optimal=point(optimal), chinchilla=point(chinchilla),
@@ -322,6 +283,6 @@ def serving_fit_inputs(scenario: "Scenario") -> ServingFitInputs | None:
     if not (s.memory_fit or s.max_time_per_output_token_ms is not None):
         return None
     return ServingFitInputs(
-        devices_per_replica=s.devices_per_replica, bytes_per_param=s.weight_bytes_per_param,
+        devices_per_replica=s.devices_per_replica, bytes_per_param=weight_bytes_per_param(s),
         kv_cache_gb=s.kv_cache_gb, memory_fit=s.memory_fit,
         max_time_per_output_token_ms=s.max_time_per_output_token_ms)

@@ -71,7 +71,7 @@ class RobustResult:
 
 def law_sample_source(scenario: "Scenario", stderr: dict | None = None, bootstrap: dict | None = None):
     """(stderr, bootstrap, description, independent): where the law samples come from, defaults applied."""
-    from .lawfile import is_law_path, load_law_file
+    from .scenario.law import is_law_path, load_law_file
     from .uncertainty.distributions import PUBLISHED_STDERR
 
     law = scenario.resolved_law

@@ -11,6 +11,7 @@ import yaml
 import tco
 from tco.fit import FitDataError, fit_isoflop, fit_parametric, fit_runs, read_runs, runs_from_arrays
 from tco.fit.parametric import huber_objective, log_data, minimize_from, start_grid, to_constants
+from tco.scenario.law import load_law_file
 
 TRUE = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}
 SARDANA = Path(__file__).resolve().parent / "data" / "sardana_training_runs.csv"
@@ -241,7 +242,7 @@ def test_cli_isoflop_writes_a_loadable_law_with_the_allocation(tco_run, tmp_path
     assert doc["fit"]["method"] == "isoflop" and "parametric" in doc["fit"]["note"]
     assert len(doc["fit"]["isoflop"]["budgets"]) == 3 and "bootstrap" not in doc
     assert doc["fit"]["isoflop"]["a"] == pytest.approx(TRUE["beta"] / (TRUE["alpha"] + TRUE["beta"]), abs=0.03)
-    assert tco.lawfile.load_law_file(out).law.name == "iso"
+    assert load_law_file(out).law.name == "iso"
     assert "IsoFLOP" in stdout
 
 

@@ -10,6 +10,7 @@ import yaml
 
 import tco
 from tco import InfeasibleError, ScenarioError
+from tco.model.serving import latency_params_limit
 from tco.scenario.load import scenario_from_dict
 from tco.vector import solve_frame
 
@@ -157,7 +158,7 @@ def test_latency_cap_binds_and_gp_matches_exact():
     # A100 80GB bf16 (2 bytes), 2 devices x 2039 GB/s, 20 ms, 10 GB KV: (0.02 x 4078 - 10) / 2 = 35.78e9
     s = scenario(serving={"hardware": "A100 80GB", "dtype": "bf16", "devices_per_replica": 2, "kv_cache_gb": 10,
                           "max_time_per_output_token_ms": 20})
-    assert s.serving.latency_params_limit == pytest.approx(35.78e9, rel=1e-12)
+    assert latency_params_limit(s) == pytest.approx(35.78e9, rel=1e-12)
     r = tco.optimize(scenario(serving={**s.serving.model_dump(exclude_unset=True)},
                               demand={"requests": 1e6}))
     assert r.binding_constraints == ["serving.max_time_per_output_token_ms"]

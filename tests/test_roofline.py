@@ -1,4 +1,4 @@
-"""Issue 7, capability 1: the serving roofline as the decode cost model (tco/scenario/roofline.py,
+"""Issue 7, capability 1: the serving roofline as the decode cost model (tco/model/serving.py,
 tco/model/regimes.py). Hand-derived numbers in the comments; published figures from llm-analysis and Databricks;
 the GP (cp.maximum) against the exact regime split at 1e-6, and both against brute force."""
 
@@ -16,7 +16,7 @@ from tco.model.compile import build_model
 from tco.model.exact import curve_point
 from tco.model.repetition import SATURATION, real_tokens
 from tco.scenario.load import scenario_from_dict
-from tco.scenario.roofline import kv_bytes_per_token, roofline_coefficients
+from tco.model.serving import kv_bytes_per_token, roofline_coefficients
 from tco.vector import solve_frame
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -316,6 +316,23 @@ def test_roofline_kv_that_cannot_fit_is_a_load_error(tmp_path, tco_run, serving,
     path.write_text(yaml.safe_dump(data))
     code, out, err = tco_run("optimize", path, "--no-report")
     assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_roofline_kv_that_cannot_fit_fails_at_construction_and_in_sweeps():
+    # The check needs the model's KV physics (tco.model.checks), yet it fires where every input error does: when a
+    # scenario is validated (API callers and the sweeps' validation of their extremes), not first at the solve.
+    from tco import ScenarioError
+    from tco.model.checks import check_roofline_fit
+    from tco.scenario.schema import SCENARIO_CHECKS
+    from tco.vector import validate_overrides
+
+    assert check_roofline_fit in SCENARIO_CHECKS
+    with pytest.raises(ScenarioError, match=r"serving\.memory_fit: the model cannot fit any replica: the KV cache of "
+                       r"batch_size 2048 x 285 tokens x 327,680 bytes per token = 191\.3 GB"):
+        scenario(LLAMA_70B, serving={"batch_size": 2048, "memory_fit": True})
+    fits = scenario(LLAMA_70B, serving={"batch_size": 64, "memory_fit": True})
+    with pytest.raises(ScenarioError, match=r"serving\.memory_fit: the model cannot fit any replica"):
+        validate_overrides(fits, {"serving.batch_size": [64, 2048]})
 
 
 def test_monte_carlo_samples_roofline_inputs_and_reoptimizes_each_exactly():

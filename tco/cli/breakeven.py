@@ -92,7 +92,7 @@ def implied_demand_command(
     """
     from ..breakeven import RECIPES, implied_demand
     from ..errors import TcoError
-    from ..scenario.schema import resolve_law
+    from ..scenario.law import resolve_law
     from ..units import format_count
 
     try:

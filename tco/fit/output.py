@@ -110,7 +110,7 @@ def json_document(result, written: dict[str, str]) -> dict:
 
 # --- Excel --------------------------------------------------------------------------------------------------
 def _rows(ws, start: int, rows: list[tuple], formats: list[str | None]) -> int:
-    from ..report.xlsx import put
+    from ..xlsx import put
 
     for r, row in enumerate(rows, start=start):
         for c, (value, fmt) in enumerate(zip(row, formats), start=1):
@@ -120,7 +120,7 @@ def _rows(ws, start: int, rows: list[tuple], formats: list[str | None]) -> int:
 
 def write_fit_sheet(wb, result) -> object:
     """Add a "Fit" sheet: constants with bootstrap summary, fit facts, warnings, IsoFLOP budgets, residuals."""
-    from ..report.xlsx import finish_sheet, header, put, widths
+    from ..xlsx import finish_sheet, header, put, widths
 
     ws = wb.create_sheet("Fit")
     header(ws, 1, ["quantity", "fitted", "bootstrap SE", "P10", "P50", "P90"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from ..scenario.roofline import latency_params_limit, memory_params_limit
+from .serving import latency_params_limit, memory_params_limit, weight_bytes_per_param
 from ..units import format_count
 
 #: How MemoryFit describes the KV cache under serving.roofline.
@@ -150,8 +150,8 @@ class MemoryFit(Cap):
         if not s.memory_fit:
             return None
         return cls(limit=memory_params_limit(scenario), devices=s.devices_per_replica,
-                   memory_gb=s.device.memory_gb, kv_cache_gb=s.kv_cache_gb, bytes_per_param=s.weight_bytes_per_param,
-                   roofline=s.roofline is not None)
+                   memory_gb=s.device.memory_gb, kv_cache_gb=s.kv_cache_gb,
+                   bytes_per_param=weight_bytes_per_param(s), roofline=s.roofline is not None)
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class DecodeLatency(Cap):
             return None
         return cls(limit=latency_params_limit(scenario), ms=s.max_time_per_output_token_ms,
                    bandwidth_gb_per_s=s.replica_bandwidth_gb_per_s, kv_cache_gb=s.kv_cache_gb,
-                   bytes_per_param=s.weight_bytes_per_param, roofline=s.roofline is not None)
+                   bytes_per_param=weight_bytes_per_param(s), roofline=s.roofline is not None)
 
 
 CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, MaxUniqueTokens, TrainingDeadline, MemoryFit, DecodeLatency)

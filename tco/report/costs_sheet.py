@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..model.costs import Figure
-from .xlsx import define, finish_sheet, header, note, put, put_formula, widths
+from ..xlsx import define, finish_sheet, header, note, put, put_formula, widths
 
 if TYPE_CHECKING:
     from ..results import Result

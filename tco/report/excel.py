@@ -20,7 +20,7 @@ from .inputs_sheet import write_inputs
 from .reference_sheets import write_hardware, write_law
 from .sizing_sheet import write_sizing
 from .sweep_sheet import write_charts, write_sweep
-from .xlsx import finish_sheet, header, note, put, put_formula, sheet_title, widths
+from ..xlsx import finish_sheet, header, note, put, put_formula, sheet_title, widths
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..model.costs import SARDANA_DEFAULT, TERMS, InputRow, given
-from .xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
+from ..model.serving import latency_params_limit, memory_params_limit, weight_bytes_per_param
+from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -120,8 +121,6 @@ def _price_value(prefix: str, phase):
 
 def _serving_fit_rows(scenario: "Scenario") -> list[InputRow]:
     """Memory fit and latency inputs: they set caps that tco solves with, so they are shown, not live."""
-    from ..scenario.roofline import latency_params_limit, memory_params_limit
-
     s = scenario.serving
     roof = s.roofline is not None
     if not s.memory_fit and s.max_time_per_output_token_ms is None:
@@ -129,7 +128,7 @@ def _serving_fit_rows(scenario: "Scenario") -> list[InputRow]:
     rows = [
         InputRow("devices_per_replica", "Devices per serving replica", s.devices_per_replica, "devices",
                  given(s, "devices_per_replica", "default: 1"), "plain", False),
-        InputRow("bytes_per_param", "Weight bytes per parameter", s.weight_bytes_per_param, "bytes",
+        InputRow("bytes_per_param", "Weight bytes per parameter", weight_bytes_per_param(s), "bytes",
                  given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"),
                  "plain", False),
     ]

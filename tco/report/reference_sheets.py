@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .xlsx import finish_sheet, header, put, widths
+from ..xlsx import finish_sheet, header, put, widths
 
 if TYPE_CHECKING:
     from ..scenario import Scenario

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .xlsx import finish_sheet, header, note, put, widths
+from ..xlsx import finish_sheet, header, note, put, widths
 
 if TYPE_CHECKING:
     from ..results import Result

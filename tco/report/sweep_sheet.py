@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 
 from .costs_sheet import row_of
-from .xlsx import finish_sheet, header, put, widths
+from ..xlsx import finish_sheet, header, put, widths
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,15 +13,14 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from ..errors import FieldError
+from ..hardware import DTYPE_BYTES
 from .fields import Count, NonNegativeCount, Positive, Utilization, StrictModel, non_negative, rule
 
 __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
-           "check_ownership", "check_serving_fit", "check_horizon", "DTYPE_BYTES", "HOURS_PER_YEAR"]
+           "check_ownership", "check_serving_fit", "check_horizon", "HOURS_PER_YEAR"]
 
 HOURS_PER_YEAR = 8760.0
 MAX_HORIZON_YEARS = 100.0
-#: Weights are stored in the serving dtype: bytes per parameter by dtype.
-DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
 
 NonNegative = Annotated[float, AfterValidator(non_negative)]
 
@@ -124,33 +123,22 @@ class ServingFit(StrictModel):
         "(absorbs bursts above the stated peak and queueing)")
 
     @property
-    def weight_bytes_per_param(self):
-        if self.bytes_per_param is not None:
-            return self.bytes_per_param
-        return DTYPE_BYTES[self.dtype.lower()]
-
-    @property
     def replica_memory_gb(self):
+        """Memory of one replica as stated: devices_per_replica x the device's memory_gb."""
         return self.devices_per_replica * self.device.memory_gb
 
     @property
-    def memory_params_limit(self):
-        """Largest N whose weights fit next to the KV cache: (devices x memory - KV) / bytes_per_param."""
-        return (self.replica_memory_gb - self.kv_cache_gb) * 1e9 / self.weight_bytes_per_param
-
-    @property
     def replica_bandwidth_gb_per_s(self):
+        """HBM bandwidth of one replica as stated: devices_per_replica x the device's bandwidth_gb_per_s."""
         return self.devices_per_replica * self.device.bandwidth_gb_per_s
-
-    @property
-    def latency_params_limit(self):
-        """Largest N decoding within the target: (ms/1000 x devices x bandwidth - KV) / bytes_per_param."""
-        budget_gb = self.max_time_per_output_token_ms / 1000.0 * self.replica_bandwidth_gb_per_s
-        return (budget_gb - self.kv_cache_gb) * 1e9 / self.weight_bytes_per_param
 
 
 def check_serving_fit(serving) -> None:
-    """Load-time errors for memory fit and latency that name the binding numbers."""
+    """Load-time errors for memory fit and latency that name the binding numbers. They compare stated numbers
+    only (the stated KV cache against a replica's memory, and against what its bandwidth reads in the target
+    time): no model fits when those leave no room for weights. The physics of a design (its weight and KV bytes,
+    the largest N that fits: `tco.model.serving`) is the model's; the roofline's KV that cannot fit is checked
+    by `tco.model.checks`."""
     device = serving.device
     if serving.bytes_per_param is None and serving.dtype.lower() not in DTYPE_BYTES:
         if serving.memory_fit or serving.max_time_per_output_token_ms is not None or serving.roofline is not None:
@@ -158,7 +146,7 @@ def check_serving_fit(serving) -> None:
     if serving.memory_fit:
         if device.memory_gb is None:
             raise FieldError(("memory_fit",), f"{device.name} has no memory_gb; set hardware.memory_gb")
-        if serving.memory_params_limit <= 0:
+        if serving.replica_memory_gb <= serving.kv_cache_gb:
             raise FieldError(
                 ("kv_cache_gb",),
                 f"the model cannot fit any replica: devices_per_replica {serving.devices_per_replica:g} x "
@@ -168,8 +156,8 @@ def check_serving_fit(serving) -> None:
         if device.bandwidth_gb_per_s is None:
             raise FieldError(("max_time_per_output_token_ms",),
                              f"{device.name} has no bandwidth_gb_per_s; set hardware.bandwidth_gb_per_s")
-        if serving.latency_params_limit <= 0:
-            ms = serving.max_time_per_output_token_ms
+        ms = serving.max_time_per_output_token_ms
+        if ms / 1000.0 * serving.replica_bandwidth_gb_per_s <= serving.kv_cache_gb:
             raise FieldError(
                 ("max_time_per_output_token_ms",),
                 f"{ms:g} ms per token at {serving.replica_bandwidth_gb_per_s:g} GB/s per replica reads only "

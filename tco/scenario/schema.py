@@ -3,23 +3,14 @@ numbers ("70B", "1.4T"); units are in the field names. Defaults cite their sourc
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from collections.abc import Callable
+from typing import Literal
 
-from pydantic import (
-    AfterValidator,
-    Discriminator,
-    Field,
-    PrivateAttr,
-    Tag,
-    ValidationInfo,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, model_validator
 
 from ..errors import FieldError
 from ..hardware import Device, get_device
-from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
-from ..lawfile import is_law_path, load_law_file, resolve_law_path
-from ..uncertainty.distributions import Uncertainty
+from ..laws import Law
 from ..units import SECONDS_PER_DAY
 
 __all__ = [
@@ -37,88 +28,23 @@ __all__ = [
     "Data",
     "ConstantsSpec",
     "resolve_law",
+    "SCENARIO_CHECKS",
 ]
 
 
 from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_ownership, check_serving_fit,
                      owned_usd_per_hour)
 from .data_limits import Data
-from .fields import (Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, StrictModel,
-                     non_negative)
-from .roofline import Roofline, check_roofline, check_roofline_fit
+from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law
+from .fields import Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, StrictModel
+from .roofline import Roofline, check_roofline
+from .uncertainty import Uncertainty
 
-
-# --- law ------------------------------------------------------------------------------------------------
-class ChinchillaConstants(StrictModel):
-    """Your own fitted constants for L = E + A/N^alpha + B/D^beta."""
-
-    form: Literal["chinchilla"] = "chinchilla"
-    name: str = "custom"
-    E: Annotated[float, AfterValidator(non_negative)]
-    A: Positive
-    B: Positive
-    alpha: Positive
-    beta: Positive
-    source: str = "user-supplied constants"
-
-    def to_law(self) -> Law:
-        return ChinchillaLaw(name=self.name, source=self.source, E=self.E, A=self.A, B=self.B,
-                             alpha=self.alpha, beta=self.beta)
-
-
-class KaplanConstants(StrictModel):
-    """Constants for Kaplan et al.'s joint form L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d."""
-
-    form: Literal["kaplan"]
-    name: str = "custom-kaplan"
-    alpha_n: Positive
-    alpha_d: Positive
-    n_c: Count
-    d_c: Count
-    source: str = "user-supplied constants"
-
-    def to_law(self) -> Law:
-        return KaplanLaw(name=self.name, source=self.source, alpha_n=self.alpha_n, alpha_d=self.alpha_d,
-                         n_c=self.n_c, d_c=self.d_c)
-
-
-def _law_kind(value: object) -> str:
-    if isinstance(value, str):
-        return "preset"
-    form = value.get("form") if isinstance(value, dict) else getattr(value, "form", None)
-    return "kaplan" if form == "kaplan" else "chinchilla"
-
-
-def _known_law(name: str, info: ValidationInfo) -> str:
-    """A preset name, or a law file (returned as an absolute path, resolved against the scenario's folder)."""
-    if is_law_path(name):
-        path = resolve_law_path(name, (info.context or {}).get("base_dir"))
-        load_law_file(path)  # ValueError with the file's problem
-        return str(path)
-    get_law(name)  # UnknownNameError (a ValueError) lists the presets
-    return name
-
-
-#: Inline constants of either form (also the `law:` mapping of a law file).
-ConstantsSpec = Annotated[
-    Union[Annotated[ChinchillaConstants, Tag("chinchilla")], Annotated[KaplanConstants, Tag("kaplan")]],
-    Discriminator(_law_kind),
-]
-LawSpec = Annotated[
-    Union[
-        Annotated[Annotated[str, AfterValidator(_known_law)], Tag("preset")],
-        Annotated[ChinchillaConstants, Tag("chinchilla")],
-        Annotated[KaplanConstants, Tag("kaplan")],
-    ],
-    Discriminator(_law_kind),
-]
-
-
-def resolve_law(spec: "str | ChinchillaConstants | KaplanConstants") -> Law:
-    """The Law a validated `law:` value stands for (preset, law file or inline constants)."""
-    if not isinstance(spec, str):
-        return spec.to_law()
-    return load_law_file(spec).law if is_law_path(spec) else get_law(spec)
+#: Checks of a whole scenario that need the model's physics (a roofline KV cache that no replica holds, say).
+#: This layer states what the user said and may not import the model, yet such a scenario must fail where every
+#: other input error does, at validation (sweeps validate their extremes so): `tco.model.checks` registers them
+#: here on import, and `import tco` imports it. Each takes the validated Scenario and raises FieldError.
+SCENARIO_CHECKS: list[Callable[["Scenario"], None]] = []
 
 
 # --- target ---------------------------------------------------------------------------------------------
@@ -374,7 +300,8 @@ class Scenario(StrictModel):
                 f"{law.name}; no model of any size reaches it (choose a loss above {law.min_loss:g})",
             )
         self._law = law
-        check_roofline_fit(self)
+        for check in SCENARIO_CHECKS:
+            check(self)
         return self
 
     @property

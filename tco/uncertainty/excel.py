@@ -11,7 +11,7 @@ from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 
 from ..atomic import atomic_write
 from ..report.reference_sheets import write_law
-from ..report.xlsx import finish_sheet, header, put, widths
+from ..xlsx import finish_sheet, header, put, widths
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ScenarioError, TcoError
-from ..lawfile import is_law_path, load_law_file
+from ..scenario.law import is_law_path, load_law_file
 from ..vector import evaluate, solve_frame, validate_overrides, vector_model, view
 from .distributions import PUBLISHED_STDERR, Uncertainty, sample, sample_laws
 from .engine import DEFAULT_CHUNK, chunk_ranges, run_chunks

@@ -1,6 +1,6 @@
 """Decode: 2 N FLOPs per lifetime generated token, priced either at a fixed decode MFU (memory bound at small
 batch, so low) or, with `serving.roofline:`, by the serving roofline: $/device-second x max(compute, memory incl.
-KV reads) per token (`tco.scenario.roofline`). The roofline term is not a monomial but the max of two
+KV reads) per token (`tco.model.serving`). The roofline term is not a monomial but the max of two
 posynomials: the GP takes it as is (`cp.maximum`); the exact solvers split N at the crossover into a
 memory-bound and a compute-bound regime of monomials (`pieces`)."""
 
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...hardware import usd_per_flop
-from ...scenario.roofline import (decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token,
-                                  roofline_coefficients)
+from ..serving import (FORWARD_FLOPS_PER_PARAM, decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token,
+                       roofline_coefficients, weight_bytes_per_param)
 from ...units import SECONDS_PER_HOUR
 from .base import SARDANA_DEFAULT, CostTerm, InputRow, Monomial, given
 
@@ -45,8 +45,9 @@ class DecodeCost(CostTerm):
             return RooflineDecodeCost.from_scenario(scenario)
         s = scenario.serving
         tokens = scenario.demand.lifetime_generated_tokens
-        return cls(flops_coef=2.0 * tokens,
-                   usd_coef=2.0 * tokens * usd_per_flop(s.usd_per_hour, s.peak_flops, s.decode_mfu))
+        flops_coef = FORWARD_FLOPS_PER_PARAM * tokens  # FLOPs per parameter over the lifetime
+        return cls(flops_coef=flops_coef,
+                   usd_coef=flops_coef * usd_per_flop(s.usd_per_hour, s.peak_flops, s.decode_mfu))
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class RooflineDecodeCost(CostTerm):
         "/({roof_bandwidth_gb_per_s}*1000000000*{roof_bandwidth_efficiency}))")
 
     usd_per_second: Any = 0.0  # T x $/device-hour / 3600
-    times: Any = None  # tco.scenario.roofline.RooflineCoefficients
+    times: Any = None  # tco.model.serving.RooflineCoefficients
 
     def usd(self, params, tokens):
         return self.usd_per_second * self.times.seconds(params)
@@ -112,7 +113,7 @@ class RooflineDecodeCost(CostTerm):
             InputRow("roof_context_tokens", "Decode context per generated token", decode_context_tokens(scenario),
                      "tokens", given(roof, "context_tokens", "default: prompt + generated / 2 tokens per request"),
                      "plain"),
-            InputRow("roof_bytes_per_param", "Weight bytes per parameter", s.weight_bytes_per_param, "bytes",
+            InputRow("roof_bytes_per_param", "Weight bytes per parameter", weight_bytes_per_param(s), "bytes",
                      given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"),
                      "plain"),
             InputRow("roof_kv_coef", "KV bytes per context token: coefficient", kv_coef, "bytes x N^-exponent",
@@ -125,6 +126,6 @@ class RooflineDecodeCost(CostTerm):
     def from_scenario(cls, scenario):
         serving = scenario.serving
         tokens = scenario.demand.lifetime_generated_tokens
-        return cls(flops_coef=2.0 * tokens, usd_coef=0.0,
+        return cls(flops_coef=FORWARD_FLOPS_PER_PARAM * tokens, usd_coef=0.0,
                    usd_per_second=tokens * serving.usd_per_hour / SECONDS_PER_HOUR,
                    times=roofline_coefficients(scenario))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...hardware import usd_per_flop
+from ..serving import FORWARD_FLOPS_PER_PARAM
 from .base import SARDANA_DEFAULT, CostTerm, InputRow, given
 
 __all__ = ["PrefillCost"]
@@ -34,5 +35,6 @@ class PrefillCost(CostTerm):
     def from_scenario(cls, scenario):
         s = scenario.serving
         tokens = scenario.demand.lifetime_prompt_tokens
-        return cls(flops_coef=2.0 * tokens, usd_coef=2.0 * tokens * usd_per_flop(s.usd_per_hour, s.peak_flops,
-                                                                                  s.prefill_mfu))
+        flops_coef = FORWARD_FLOPS_PER_PARAM * tokens  # FLOPs per parameter over the lifetime
+        return cls(flops_coef=flops_coef, usd_coef=flops_coef * usd_per_flop(s.usd_per_hour, s.peak_flops,
+                                                                          s.prefill_mfu))

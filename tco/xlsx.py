@@ -1,4 +1,5 @@
-"""Small openpyxl helpers shared by every sheet: safe text, headers, formats, names, layout."""
+"""Small openpyxl helpers shared by every sheet (the report's, the Monte Carlo sheets, `tco fit`'s workbook): safe
+text, headers, formats, names, layout. Core: it knows cells, not costs."""
 
 from __future__ import annotations
 

@@ -1,0 +1,46 @@
+"""Load-time checks that need the model's physics (`tco.model.serving`): a scenario no design can serve is an
+error naming the numbers that collide, with the field path and message of any other scenario error.
+
+They run when a scenario is validated (`Scenario(...)`, `scenario_from_dict`, `load_scenario`, and the sweeps'
+validation of their extremes), because that is where a user meets every other input error. The scenario layer
+may not import the model, so this module registers its checks with `tco.scenario.schema.SCENARIO_CHECKS` when
+it is imported: `tco.model` imports it, and `import tco` imports `tco.model`, so no scenario is validated before.
+"""
+
+from __future__ import annotations
+
+from ..errors import FieldError
+from ..scenario.schema import SCENARIO_CHECKS
+from .serving import (decode_context_tokens, kv_bytes_per_token, latency_params_limit, memory_params_limit,
+                      sequence_tokens)
+
+__all__ = ["check_roofline_fit", "CHECKS"]
+
+
+def check_roofline_fit(scenario) -> None:
+    """Errors when the roofline's KV cache alone breaks memory fit or the latency target (only a fixed
+    architecture can: under a shape rule the KV shrinks with N), naming the numbers that collide."""
+    s = scenario.serving
+    if s.roofline is None:
+        return
+    kv_coef, _ = kv_bytes_per_token(s.roofline)
+    if s.memory_fit and memory_params_limit(scenario) <= 0:
+        tokens = sequence_tokens(scenario.demand)
+        raise FieldError(("serving", "memory_fit"), (
+            f"the model cannot fit any replica: the KV cache of batch_size {s.batch_size:g} x {tokens:,.0f} tokens "
+            f"x {kv_coef:,.0f} bytes per token = {s.batch_size * tokens * kv_coef / 1e9:,.4g} GB fills "
+            f"devices_per_replica {s.devices_per_replica:g} x {s.device.memory_gb:g} GB (lower batch_size, add "
+            "devices, or shrink the KV cache: fewer KV heads, an 8-bit KV cache)"))
+    if s.max_time_per_output_token_ms is not None and latency_params_limit(scenario) <= 0:
+        context = decode_context_tokens(scenario)
+        raise FieldError(("serving", "max_time_per_output_token_ms"), (
+            f"{s.max_time_per_output_token_ms:g} ms per output token is too short even for the KV reads: a batch "
+            f"of {s.batch_size:g} at {context:,.0f} tokens of context reads "
+            f"{s.batch_size * context * kv_coef / 1e9:,.4g} GB per step (lower batch_size or add devices)"))
+
+
+#: The checks run on every validated scenario, in order.
+CHECKS = (check_roofline_fit,)
+for _check in CHECKS:
+    if _check not in SCENARIO_CHECKS:
+        SCENARIO_CHECKS.append(_check)

@@ -1,0 +1,278 @@
+"""Serving physics per design (primer section 4): the one place that knows a design's FLOPs, weight bytes and KV
+bytes per token, the decode roofline they give, and the largest model a replica holds or decodes in time.
+
+The decode cost term, the memory-fit and latency caps, deployment sizing, the Inputs sheet and the load-time
+checks all read these functions; none of them re-derives a formula.
+
+Per generated token, in device-seconds (devices per replica cancel: R devices bring R times the FLOPS and the
+bandwidth), for a model of N parameters decoding a batch of b sequences (`serving.batch_size`):
+
+    compute   t_c = 2 N / (peak x compute_efficiency)
+    memory    t_m = (bytes_per_param x N / b + context x kv_bytes_per_token) / (bandwidth x bandwidth_efficiency)
+
+Every step reads all weights once (shared by the batch) and each sequence's KV cache of `context` tokens. With
+`serving.roofline:` the efficiencies and the KV model are the roofline's (`tco.scenario.roofline`); without it the
+same step prices deployment sizing at the prefill MFU, the peak bandwidth and the stated `kv_cache_gb`
+(`decode_step_coefficients`). KV bytes per token of context = 2 (K and V) x layers x kv_heads x head_dim x
+kv_bytes_per_value, from a fixed architecture, or from a shape rule that derives the architecture from N: with
+d_model = aspect_ratio x layers and N = 12 layers d_model^2 (Kaplan et al. 2020 eq. 2.1),
+layers = (N / (12 aspect_ratio^2))^(1/3) and kv_heads x head_dim = kv_head_fraction x d_model, so KV bytes per
+token = 2 kv_head_fraction kv_bytes aspect_ratio (N / (12 aspect_ratio^2))^(2/3), a monomial in N^(2/3). Both legs
+are posynomials in N and their max is log-log convex, so the problem stays a geometric program.
+
+Every formula is attribute arithmetic, so it also evaluates on a `tco.vector.ScenarioView` of arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..hardware import DTYPE_BYTES
+from ..scenario.roofline import ShapeRule
+from .exact import bisect_increasing
+
+__all__ = ["FORWARD_FLOPS_PER_PARAM", "PARAMS_PER_LAYER_D2", "flops_per_token", "weight_bytes_per_param",
+           "kv_bytes_per_token", "kv_bytes_at", "shape_rule", "derived_layers", "decode_compute_efficiency",
+           "decode_context_tokens", "sequence_tokens", "RooflineCoefficients", "roofline_coefficients",
+           "decode_step_coefficients", "ReplicaStep", "replica_step", "prefill_seconds",
+           "memory_params_limit", "latency_params_limit"]
+
+#: A forward pass costs 2 FLOPs per parameter per token (one multiply-add per weight): prefill and decode.
+FORWARD_FLOPS_PER_PARAM = 2.0
+#: N = 12 layers d_model^2: attention (4 d^2) + MLP with d_ff = 4 d (8 d^2) per layer (Kaplan et al. 2020).
+PARAMS_PER_LAYER_D2 = 12.0
+
+
+def flops_per_token(params):
+    """Forward FLOPs per token (prompt or generated) of a model of `params` parameters: 2 N."""
+    return FORWARD_FLOPS_PER_PARAM * params
+
+
+def weight_bytes_per_param(serving):
+    """Bytes per weight: serving.bytes_per_param, else the serving dtype's width (weights stored in the serving
+    dtype); None when neither says (the scenario rejects that wherever the bytes price or cap something)."""
+    if serving.bytes_per_param is not None:
+        return serving.bytes_per_param
+    return DTYPE_BYTES.get(serving.dtype.lower())
+
+
+def shape_rule(roofline):
+    """The roofline's shape rule in force (its default when neither an architecture nor a shape is given), or
+    None under a fixed architecture."""
+    if roofline.architecture is not None:
+        return None
+    return roofline.shape if roofline.shape is not None else ShapeRule()
+
+
+def kv_bytes_per_token(roofline):
+    """(coefficient, exponent) of KV-cache bytes per token of context = coefficient x N^exponent."""
+    kvb = roofline.kv_bytes_per_value
+    arch = roofline.architecture
+    if arch is not None:
+        return 2.0 * arch.layers * arch.kv_heads * arch.head_dim * kvb, 0.0
+    shape = shape_rule(roofline)
+    r = shape.aspect_ratio
+    return 2.0 * shape.kv_head_fraction * kvb * r * (PARAMS_PER_LAYER_D2 * r**2) ** (-2.0 / 3.0), 2.0 / 3.0
+
+
+def kv_bytes_at(roofline, params):
+    """KV-cache bytes per token of context of a model of `params` parameters (`kv_bytes_per_token` at N)."""
+    kv_coef, kv_exp = kv_bytes_per_token(roofline)
+    return kv_coef * params**kv_exp
+
+
+def derived_layers(shape, params):
+    """Layers of a model of `params` under a shape rule: (N / (12 aspect_ratio^2))^(1/3); d_model is
+    aspect_ratio times this."""
+    return (params / (PARAMS_PER_LAYER_D2 * shape.aspect_ratio**2)) ** (1.0 / 3.0)
+
+
+def decode_compute_efficiency(serving):
+    """The roofline's compute efficiency, else the prefill MFU (the same kernels on the same device)."""
+    given = serving.roofline.compute_efficiency if serving.roofline is not None else None
+    return given if given is not None else serving.prefill_mfu
+
+
+def sequence_tokens(demand):
+    """Tokens one sequence holds at its end: prompt + generated tokens per request."""
+    return demand.prompt_tokens_per_request + demand.generated_tokens_per_request
+
+
+def decode_context_tokens(scenario):
+    """Average context per generated token: the roofline's, else prompt + half the generation."""
+    given = scenario.serving.roofline.context_tokens
+    if given is not None:
+        return given
+    d = scenario.demand
+    return d.prompt_tokens_per_request + d.generated_tokens_per_request / 2.0
+
+
+class RooflineCoefficients:
+    """Device-seconds per generated token: t_c = compute_s x N, t_m = weights_s x N + kv_s x N^kv_exp."""
+
+    __slots__ = ("compute_s", "weights_s", "kv_s", "kv_exp")
+
+    def __init__(self, compute_s, weights_s, kv_s, kv_exp: float):
+        self.compute_s, self.weights_s, self.kv_s, self.kv_exp = compute_s, weights_s, kv_s, kv_exp
+
+    def compute_seconds(self, params):
+        return self.compute_s * params
+
+    def memory_seconds(self, params):
+        return self.weights_s * params + self.kv_s * params**self.kv_exp
+
+    def seconds(self, params):
+        """Device-seconds per generated token: the roofline max of the two legs."""
+        return np.maximum(self.compute_seconds(params), self.memory_seconds(params))
+
+    def crossover_params(self):
+        """N* where the legs meet: memory bound below it, compute bound above (array-safe).
+
+        (compute_s - weights_s) N^(1 - kv_exp) = kv_s; inf when compute never catches up (weights alone cost
+        more per token than the FLOPs: small batch), 0 when nothing but weights is read."""
+        gap = np.asarray(self.compute_s - self.weights_s, dtype=float)
+        kv = np.asarray(self.kv_s, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = (kv / gap) ** (1.0 / (1.0 - self.kv_exp))
+        out = np.where(gap <= 0, np.inf, np.where(kv <= 0, 0.0, root))
+        return out if out.ndim else float(out)
+
+
+def _coefficients(serving, compute_efficiency, bandwidth_efficiency, kv_read_coef, kv_exp):
+    """Device-seconds per generated token from the device's FLOPS and bandwidth at the given efficiencies and
+    the KV bytes each sequence reads per step (coefficient x N^kv_exp)."""
+    bandwidth = serving.device.bandwidth_gb_per_s * 1e9 * bandwidth_efficiency  # bytes/s achieved per device
+    return RooflineCoefficients(
+        compute_s=FORWARD_FLOPS_PER_PARAM / (serving.peak_flops * compute_efficiency),
+        weights_s=weight_bytes_per_param(serving) / (serving.batch_size * bandwidth),
+        kv_s=kv_read_coef / bandwidth,
+        kv_exp=kv_exp,
+    )
+
+
+def roofline_coefficients(scenario) -> RooflineCoefficients:
+    """The per-token time coefficients of `scenario` (serving.roofline must be set)."""
+    s = scenario.serving
+    roof = s.roofline
+    kv_coef, kv_exp = kv_bytes_per_token(roof)
+    return _coefficients(s, decode_compute_efficiency(s), roof.bandwidth_efficiency,
+                         decode_context_tokens(scenario) * kv_coef, kv_exp)
+
+
+def decode_step_coefficients(scenario) -> RooflineCoefficients:
+    """The decode step that sizing uses: the roofline's; without one, compute at the prefill MFU (the achievable
+    compute efficiency), the peak bandwidth, and the stated kv_cache_gb of the full batch read every step."""
+    s = scenario.serving
+    if s.roofline is not None:
+        return roofline_coefficients(scenario)
+    return _coefficients(s, s.prefill_mfu, 1.0, _stated_kv_bytes_per_sequence(s), 0.0)
+
+
+def _stated_kv_bytes_per_sequence(serving):
+    """Without a roofline: kv_cache_gb is the KV cache of the full batch_size, read every step and held."""
+    return serving.kv_cache_gb * 1e9 / serving.batch_size
+
+
+class ReplicaStep:
+    """One decode step of a replica (R = devices_per_replica devices) for a model of `params` parameters, at a
+    batch of b sequences: compute b x t_c / R, memory (weights + b x KV read per sequence) / R, each from the
+    per-token coefficients at the scenario's batch_size; and the memory the weights and each sequence's KV
+    cache occupy."""
+
+    __slots__ = ("weights_seconds", "compute_seconds_per_sequence", "kv_seconds_per_sequence", "weight_bytes",
+                 "kv_bytes_per_sequence")
+
+    def __init__(self, scenario, params):
+        s = scenario.serving
+        times = decode_step_coefficients(scenario)
+        replica = s.devices_per_replica
+        self.compute_seconds_per_sequence = times.compute_seconds(params) / replica
+        self.weights_seconds = times.weights_s * s.batch_size * params / replica
+        self.kv_seconds_per_sequence = times.kv_s * params**times.kv_exp / replica
+        self.weight_bytes = weight_bytes_per_param(s) * params
+        if s.roofline is None:
+            self.kv_bytes_per_sequence = _stated_kv_bytes_per_sequence(s)
+        else:  # memory holds each sequence's full prompt + generation
+            self.kv_bytes_per_sequence = sequence_tokens(scenario.demand) * kv_bytes_at(s.roofline, params)
+
+    def compute_seconds(self, batch):
+        return batch * self.compute_seconds_per_sequence
+
+    def memory_seconds(self, batch):
+        return self.weights_seconds + batch * self.kv_seconds_per_sequence
+
+    def seconds(self, batch):
+        """Wall-clock seconds of one step: max(compute, memory)."""
+        return max(self.compute_seconds(batch), self.memory_seconds(batch))
+
+    def bound(self, batch) -> str:
+        return "compute" if self.compute_seconds(batch) >= self.memory_seconds(batch) else "memory"
+
+    def batch_within(self, seconds):
+        """Largest (real) batch whose step takes at most `seconds`; 0 when the weights alone take longer."""
+        if seconds < self.weights_seconds:
+            return 0.0
+        by_memory = ((seconds - self.weights_seconds) / self.kv_seconds_per_sequence
+                     if self.kv_seconds_per_sequence > 0 else float("inf"))
+        return min(seconds / self.compute_seconds_per_sequence, by_memory)
+
+    def batch_in_memory(self, memory_bytes):
+        """Largest (real) batch whose KV caches fit next to the weights (inf without a KV cache)."""
+        if self.kv_bytes_per_sequence <= 0:
+            return float("inf")
+        return (memory_bytes - self.weight_bytes) / self.kv_bytes_per_sequence
+
+
+def replica_step(scenario, params) -> ReplicaStep:
+    """The decode step of one replica for a model of `params` (`ReplicaStep`)."""
+    return ReplicaStep(scenario, params)
+
+
+def prefill_seconds(scenario, params, prompt_tokens):
+    """Seconds of one replica a prompt occupies: prefill is compute bound at the prefill MFU."""
+    s = scenario.serving
+    return flops_per_token(params) * prompt_tokens / (s.devices_per_replica * s.peak_flops * s.prefill_mfu)
+
+
+def _largest_params(per_param, kv, kv_exp, budget):
+    """Largest N with per_param x N + kv x N^kv_exp <= budget (array-safe); 0 where not even N = 1 fits.
+
+    The left side increases in N, so the root is unique: closed form for a fixed architecture (kv_exp 0), else
+    the exact solver's vectorized bisection on log N in [0, log(budget / per_param)]."""
+    per_param, kv, budget = (np.asarray(v, dtype=float) for v in (per_param, kv, budget))
+    if kv_exp == 0:
+        out = np.maximum((budget - kv) / per_param, 0.0)
+        return out if out.ndim else float(out)
+    lo = np.zeros(np.broadcast(per_param, kv, budget).shape)
+    hi = np.maximum(np.log(np.maximum(budget / per_param, 1.0)), lo)
+    root = bisect_increasing(lambda x: per_param * np.exp(x) + kv * np.exp(kv_exp * x) - budget, lo, hi)
+    out = np.where(per_param + kv <= budget, np.exp(root), 0.0)
+    return out if out.ndim else float(out)
+
+
+def memory_params_limit(scenario):
+    """Largest N whose weights and KV cache fit one replica (serving.memory_fit). With a roofline the KV is the
+    full batch at the full prompt + generation (batch x tokens x KV bytes per token, which grows with N under a
+    shape rule); else the stated kv_cache_gb: (devices x memory - KV) / bytes_per_param."""
+    s = scenario.serving
+    if s.roofline is None:
+        return (s.replica_memory_gb - s.kv_cache_gb) * 1e9 / weight_bytes_per_param(s)
+    kv_coef, kv_exp = kv_bytes_per_token(s.roofline)
+    resident = s.batch_size * sequence_tokens(scenario.demand) * kv_coef
+    return _largest_params(weight_bytes_per_param(s), resident, kv_exp, s.replica_memory_gb * 1e9)
+
+
+def latency_params_limit(scenario):
+    """Largest N decoding a full batch within max_time_per_output_token_ms. With a roofline both legs count:
+    a step of the batch takes max(compute, memory) = device-seconds per token x batch / devices_per_replica;
+    else memory-bound decode reads the weights and kv_cache_gb once per token:
+    (ms / 1000 x devices x bandwidth - KV) / bytes_per_param."""
+    s = scenario.serving
+    if s.roofline is None:
+        budget_gb = s.max_time_per_output_token_ms / 1000.0 * s.replica_bandwidth_gb_per_s
+        return (budget_gb - s.kv_cache_gb) * 1e9 / weight_bytes_per_param(s)
+    times = roofline_coefficients(scenario)
+    budget_s = s.max_time_per_output_token_ms / 1000.0 * s.devices_per_replica / s.batch_size  # per token
+    by_memory = _largest_params(times.weights_s, times.kv_s, times.kv_exp, budget_s)
+    return np.minimum(budget_s / times.compute_s, by_memory) if np.ndim(by_memory) else min(
+        budget_s / times.compute_s, by_memory)

@@ -1,0 +1,147 @@
+"""The `law:` of a scenario: a preset name, inline constants, or a law file (what the user states about the loss
+law), and law files themselves: a fitted (or hand-written) law in YAML that scenarios point to with
+`law: laws/our-law.yaml` and that `tco fit` writes.
+
+    law:                       # required: the constants, as they would appear inline in a scenario
+      name: our-law
+      E: 1.82
+      A: 482.0
+      B: 2085.4
+      alpha: 0.348
+      beta: 0.366
+      source: tco fit runs.csv (sha256 ab12...)
+    fit: {...}                 # optional: how it was fitted (method, data hash and size, objective, ...)
+    bootstrap:                 # optional: resampled constants, for uncertainty analysis
+      columns: [E, A, B, alpha, beta]
+      samples: [[...], ...]
+
+A relative path in a scenario is resolved against the scenario file's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, Discriminator, Tag, TypeAdapter, ValidationError, ValidationInfo
+
+from ..errors import ScenarioError
+from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
+from .fields import Count, Positive, StrictModel, non_negative
+from .yaml import read_yaml
+
+__all__ = ["ChinchillaConstants", "KaplanConstants", "ConstantsSpec", "LawSpec", "resolve_law", "LawFile",
+           "is_law_path", "load_law_file", "resolve_law_path"]
+
+
+class ChinchillaConstants(StrictModel):
+    """Your own fitted constants for L = E + A/N^alpha + B/D^beta."""
+
+    form: Literal["chinchilla"] = "chinchilla"
+    name: str = "custom"
+    E: Annotated[float, AfterValidator(non_negative)]
+    A: Positive
+    B: Positive
+    alpha: Positive
+    beta: Positive
+    source: str = "user-supplied constants"
+
+    def to_law(self) -> Law:
+        return ChinchillaLaw(name=self.name, source=self.source, E=self.E, A=self.A, B=self.B,
+                             alpha=self.alpha, beta=self.beta)
+
+
+class KaplanConstants(StrictModel):
+    """Constants for Kaplan et al.'s joint form L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d."""
+
+    form: Literal["kaplan"]
+    name: str = "custom-kaplan"
+    alpha_n: Positive
+    alpha_d: Positive
+    n_c: Count
+    d_c: Count
+    source: str = "user-supplied constants"
+
+    def to_law(self) -> Law:
+        return KaplanLaw(name=self.name, source=self.source, alpha_n=self.alpha_n, alpha_d=self.alpha_d,
+                         n_c=self.n_c, d_c=self.d_c)
+
+
+def _law_kind(value: object) -> str:
+    if isinstance(value, str):
+        return "preset"
+    form = value.get("form") if isinstance(value, dict) else getattr(value, "form", None)
+    return "kaplan" if form == "kaplan" else "chinchilla"
+
+
+def _known_law(name: str, info: ValidationInfo) -> str:
+    """A preset name, or a law file (returned as an absolute path, resolved against the scenario's folder)."""
+    if is_law_path(name):
+        path = resolve_law_path(name, (info.context or {}).get("base_dir"))
+        load_law_file(path)  # ValueError with the file's problem
+        return str(path)
+    get_law(name)  # UnknownNameError (a ValueError) lists the presets
+    return name
+
+
+#: Inline constants of either form (also the `law:` mapping of a law file).
+ConstantsSpec = Annotated[
+    Union[Annotated[ChinchillaConstants, Tag("chinchilla")], Annotated[KaplanConstants, Tag("kaplan")]],
+    Discriminator(_law_kind),
+]
+LawSpec = Annotated[
+    Union[
+        Annotated[Annotated[str, AfterValidator(_known_law)], Tag("preset")],
+        Annotated[ChinchillaConstants, Tag("chinchilla")],
+        Annotated[KaplanConstants, Tag("kaplan")],
+    ],
+    Discriminator(_law_kind),
+]
+
+
+def resolve_law(spec: "str | ChinchillaConstants | KaplanConstants") -> Law:
+    """The Law a validated `law:` value stands for (preset, law file or inline constants)."""
+    if not isinstance(spec, str):
+        return spec.to_law()
+    return load_law_file(spec).law if is_law_path(spec) else get_law(spec)
+
+
+# --- law files ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LawFile:
+    path: Path
+    law: Any  # tco.laws.Law
+    fit: dict | None = None
+    bootstrap: dict | None = field(default=None, repr=False)
+
+
+def is_law_path(value: str) -> bool:
+    """A `law:` string names a file (rather than a preset) when it looks like a YAML path."""
+    return value.lower().endswith((".yaml", ".yml")) or "/" in value or "\\" in value
+
+
+def resolve_law_path(value: str, base_dir: str | Path | None) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return path.resolve()
+
+
+def load_law_file(path: str | Path) -> LawFile:
+    """Read and validate a law file. Raises ValueError with a one-line message naming the problem."""
+    path = Path(path)
+    try:
+        data = read_yaml(path)
+    except ScenarioError as exc:
+        raise ValueError(f"law file {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("law"), dict):
+        raise ValueError(f"law file {path}: needs a top-level `law:` mapping of constants (E, A, B, alpha, beta)")
+    try:
+        spec: ChinchillaConstants | KaplanConstants = TypeAdapter(ConstantsSpec).validate_python(data["law"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"] if p not in ("chinchilla", "kaplan"))
+        message = first["msg"].removeprefix("Value error, ")
+        raise ValueError(f"law file {path}: law.{where}: {message}") from None
+    return LawFile(path=path, law=spec.to_law(), fit=data.get("fit"), bootstrap=data.get("bootstrap"))
