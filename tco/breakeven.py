@@ -173,16 +173,15 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     All demands are lifetime inference tokens with the scenario's prompt:generated mix (and requests when the
     scenario states its demand in requests). Every reported demand is re-solved to confirm its target.
     """
-    from .model.repetition import reject_repetition
-
-    reject_repetition(scenario, "tco breakeven")
+    from .model.compile import build_model
     from .sweep import demand_sweep
 
     d = scenario.demand
     per_request = d.prompt_tokens_per_request + d.generated_tokens_per_request if d.requests is not None else None
     column = "savings_fraction" if scenario.objective == "usd" else "savings_flops_fraction"
     law, loss = scenario.resolved_law, scenario.target_loss
-    chin_n, chin_d = law.chinchilla_point(loss)
+    model = build_model(scenario)
+    chin_n, chin_d = law.chinchilla_point(loss) if model.unique_tokens is None else _repeated_chinchilla(model)
 
     def evaluate(demands):
         frame = demand_sweep(scenario, np.asarray(demands, dtype=float))
@@ -211,9 +210,7 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
         note = (f"training beyond the Chinchilla point pays above {format_count(shift_at)} lifetime inference "
                 f"tokens; below it {'the data cost keeps' if data_cost else 'the caps keep'} the optimum at or short "
                 "of the Chinchilla D")
-    from .model.compile import build_model
-
-    broken = [c.name for c in build_model(scenario).caps if c.relative_slack(chin_n, chin_d) < -1e-9]
+    broken = [c.name for c in model.caps if c.relative_slack(chin_n, chin_d) < -1e-9]
     if broken:  # savings against a baseline the caps rule out are negative and not monotone in demand
         savings_at = [None] * len(savings)
         note += (f"; savings milestones are not reported: the Chinchilla baseline violates {', '.join(broken)}, "
@@ -249,6 +246,20 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
         tokens_per_param=tuple(milestone(1 + len(savings) + i, t) for i, t in enumerate(tokens_per_param)),
         note=note, uses_requests=per_request is not None,
     )
+
+
+def _repeated_chinchilla(model) -> tuple[float, float]:
+    """The compute-optimal design at the target under the repetition model (what sweeps compare against)."""
+    from .errors import InfeasibleError
+    from .solve.regimes import solve_model
+
+    sol = solve_model(model, chinchilla=True)
+    if not bool(sol.feasible):
+        from .repeated import _solve
+
+        _solve(model)  # raises with the unique-token numbers
+        raise InfeasibleError("infeasible: the unique tokens cannot reach the loss target")  # pragma: no cover
+    return float(sol.params), float(sol.tokens)
 
 
 def _first_reaching(evaluate, goals):

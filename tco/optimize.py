@@ -9,8 +9,9 @@ import numpy as np
 
 from .errors import InfeasibleError
 from .model.compile import Model, build_model
-from .model.exact import cap_interval
-from .model.regimes import regimes, solve_model_exact
+from .solve.curve import PlainCurve
+from .solve.exact import cap_interval
+from .solve.regimes import regimes, solve_model
 from .realism import decode_roofline, deployment_sizing, extra_inputs, ownership_comparison, time_value
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .units import format_count
@@ -22,6 +23,8 @@ __all__ = ["optimize", "solve_model_exact", "design_point", "check_feasible", "a
            "constraint_reports", "with_source", "CROSS_CHECK_TOLERANCE"]
 
 CROSS_CHECK_TOLERANCE = 1e-6
+#: The exact optimum of a Model (the one dispatcher, `tco.solve.regimes.solve_model`), under its old name.
+solve_model_exact = solve_model
 #: Sardana et al. 2024 trained up to 10,000 tokens/param and found the Chinchilla form overstates the gains
 #: of over-training beyond ~1,000.
 EXTRAPOLATION_TOKENS_PER_PARAM = 1_000.0
@@ -39,7 +42,7 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
         from .repeated import optimize_repeated
 
         return optimize_repeated(scenario, model)
-    exact = solve_model_exact(model)
+    exact = solve_model(model)
     try:
         if not bool(exact.feasible):
             check_feasible(model)  # raises with the names of the conflicting constraints
@@ -167,7 +170,7 @@ def _shadow_by_difference(model: Model, measure: str | None = None) -> float:
     values = []
     for loss in (model.target_loss - h, model.target_loss + h):
         shifted = model.with_loss(loss)
-        sol = solve_model_exact(shifted)
+        sol = solve_model(shifted)
         if not bool(sol.feasible):
             return math.inf
         n, d = float(sol.params), float(sol.tokens)
@@ -179,7 +182,8 @@ def check_feasible(model: Model) -> None:
     """Raise InfeasibleError naming the smallest set of caps that, with the loss target, has no solution."""
     loss = model.loss
     caps = list(model.caps)
-    intervals = [cap_interval(c.n_exp, c.d_exp, c.limit, loss.a, loss.p, loss.b, loss.q) for c in caps]
+    curve = PlainCurve(loss.a, loss.p, loss.b, loss.q)
+    intervals = [cap_interval(curve, c.n_exp, c.d_exp, c.limit) for c in caps]
     for c, (lo, hi) in zip(caps, intervals):
         if lo > hi:
             raise InfeasibleError(_infeasible_message(model, [c]), (c.name,))

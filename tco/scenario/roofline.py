@@ -177,7 +177,7 @@ def _largest_params(per_param, kv, kv_exp, budget):
 
     The left side increases in N, so the root is unique: closed form for a fixed architecture (kv_exp 0), else
     the exact solver's vectorized bisection on log N in [0, log(budget / per_param)]."""
-    from ..model.exact import bisect_increasing  # imported here: tco.model imports this module
+    from ..solve.exact import bisect_increasing  # imported here: tco.model imports this module
 
     per_param, kv, budget = (np.asarray(v, dtype=float) for v in (per_param, kv, budget))
     if kv_exp == 0:

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model.repetition import R_D, SATURATION
+
 __all__ = ["ZETA_MIN", "ZETA_MAX", "PlainCurve", "RepeatedCurve", "curve_point", "log_expm1", "R_D", "SATURATION"]
 
 #: The plain curve is followed for zeta in this range: w from e^-300 to 1 - e^-300, far beyond any real design.
 ZETA_MIN, ZETA_MAX = -300.0, 300.0
-#: Muennighoff et al. 2023 (tco.model.repetition holds the map and its sources).
-R_D = 15.387756
-SATURATION = 1.0 + R_D
 
 
 def log_expm1(x):
@@ -135,8 +134,9 @@ class RepeatedCurve(PlainCurve):
     def start(self):
         z = np.broadcast_to(-self.log_qp, self.shape)
         # beyond the saturation (or too close to it) start between it and the top of the domain
-        inside = z > self.lo + 1.0
-        return np.where(inside, z, self.lo + np.minimum(1.0, 0.5 * (self.hi - self.lo)))
+        with np.errstate(invalid="ignore"):  # an unreachable element has no domain (lo = NaN): any start
+            inside = z > self.lo + 1.0
+            return np.where(inside, z, self.lo + np.minimum(1.0, 0.5 * (self.hi - self.lo)))
 
     def take(self, idx, shape):
         flat = [np.broadcast_to(v, shape).ravel()[idx] for v in (self.a, self.p, self.b, self.q, self.u)]

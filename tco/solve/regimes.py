@@ -154,8 +154,9 @@ def _pick(first: ExactSolution, second: ExactSolution | None, idx, n_caps: int) 
         out[k] = arr.reshape(shape)
     feasible = np.array(np.broadcast_to(first.feasible, shape)).ravel()
     feasible[idx] |= np.asarray(second.feasible).ravel()
-    binding = np.array(np.broadcast_to(first.binding[:n_caps], (n_caps, *shape))).reshape(n_caps, -1)
-    binding[:, chosen] = np.asarray(second.binding[:n_caps]).reshape(n_caps, -1)[:, better]
+    size = int(np.prod(shape, dtype=int))
+    binding = np.array(np.broadcast_to(first.binding[:n_caps], (n_caps, *shape))).reshape(n_caps, size)
+    binding[:, chosen] = np.asarray(second.binding[:n_caps]).reshape(n_caps, idx.size)[:, better]
     lo, hi = (np.array(np.broadcast_to(v, shape), dtype=float).ravel() for v in first.interval)
     lo[chosen] = np.asarray(second.interval[0]).ravel()[better]
     hi[chosen] = np.asarray(second.interval[1]).ravel()[better]
