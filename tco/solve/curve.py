@@ -40,12 +40,10 @@ def log_expm1(x):
 
 
 def _softplus_and_shares(zeta):
-    """softplus(zeta), w = sigmoid(zeta), r = 1 - w: one exp and one log1p for all three."""
-    e = np.exp(-np.abs(zeta))
-    sp = np.maximum(zeta, 0.0) + np.log1p(e)
-    inv = 1.0 / (1.0 + e)
-    up = zeta >= 0
-    return sp, np.where(up, inv, e * inv), np.where(up, e * inv, inv)
+    """softplus(zeta), w = sigmoid(zeta), r = 1 - w (zeta within [-300, 300]): one exp and one log1p."""
+    e = np.exp(zeta)
+    r = 1.0 / (1.0 + e)
+    return np.log1p(e), e * r, r
 
 
 def curve_point(zeta, a, p, b, q):
@@ -87,13 +85,10 @@ class PlainCurve:
         return (self.la + sp) / self.p, (self.lb + sp - zeta) / self.q
 
     def slopes(self, zeta):
-        """log N, log D, their zeta-derivatives dn, dd and second derivatives, then ``log(dn / -dd) - zeta``
-        (log(q/p) on the plain curve, log(q/p) - log h' with repetition) and its zeta-derivative."""
+        """log N, log D and their zeta-derivatives dn, dd, then ``log(dn / -dd) - zeta`` (log(q/p) on the plain
+        curve, log(q/p) - log h' with repetition) and its zeta-derivative."""
         sp, w, r = _softplus_and_shares(zeta)
-        log_n = (self.la + sp) / self.p
-        log_e = (self.lb + sp - zeta) / self.q
-        curv = w * r
-        return log_n, log_e, w / self.p, -r / self.q, curv / self.p, curv / self.q, self.log_qp, 0.0
+        return (self.la + sp) / self.p, (self.lb + sp - zeta) / self.q, w / self.p, -r / self.q, self.log_qp, 0.0
 
     # --- where a bound on N or D alone meets the curve (closed forms) --------------------------------------
     def zeta_of_log_params(self, log_n):
@@ -165,11 +160,9 @@ class RepeatedCurve(PlainCurve):
         log_n = (self.la + sp) / self.p
         log_e = (self.lb + sp - zeta) / self.q
         log_d, hp, dlog_hp, log_hp = self._real(log_e)
-        de, d2e = -r / self.q, w * r / self.q
-        dd = hp * de
-        d2d = hp * (dlog_hp * de * de + d2e)
+        de = -r / self.q
         # log(dn / -dd) - zeta = log(q/p) - log h'; its zeta-slope is -(d log h'/d log D') (d log D'/d zeta) >= 0
-        return log_n, log_d, w / self.p, dd, w * r / self.p, d2d, self.log_qp - log_hp, -dlog_hp * de
+        return log_n, log_d, w / self.p, hp * de, self.log_qp - log_hp, -dlog_hp * de
 
     def zeta_of_log_tokens(self, log_d):
         """zeta where log D = log_d: D <= L  <=>  D' <= D'(L), a closed form through the Muennighoff map."""
@@ -187,7 +180,7 @@ class RepeatedCurve(PlainCurve):
         shift = np.log(n_exp / d_exp)
 
         def f(z):
-            log_ratio, dlog_ratio = self.slopes(z)[6:]
+            log_ratio, dlog_ratio = self.slopes(z)[4:]
             return z + log_ratio + shift, 1.0 + dlog_ratio
 
         lo, hi = self.lo, self.hi

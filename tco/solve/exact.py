@@ -105,16 +105,30 @@ def merge_terms(terms):
 
 
 def _stationarity(curve, terms):
-    """H(zeta) and dH/dzeta for the merged terms [(i, j, log weight)]."""
+    """H(zeta) and dH/dzeta for the merged terms [(i, j, log weight)].
+
+    The terms enter through their ratios t_k to a reference: a term whose exponents are the largest of all in both
+    N and D, when there is one with positive weights (the training term N D): the ratios then stay bounded on
+    the whole curve (N, D are bounded below along it) and the reference costs no exponential. Otherwise the
+    largest term of each element is the reference."""
+    ref = _reference_term(terms)
+    others = [term for k, term in enumerate(terms) if k != ref]
 
     def f(z):
-        log_n, log_d, dn, dd, _, _, log_ratio, dlog_ratio = curve.slopes(z)
-        ells = [lw + (i * log_n if _nonzero(i) else 0.0) + (j * log_d if _nonzero(j) else 0.0) for i, j, lw in terms]
-        top = ells[0] if len(ells) == 1 else np.maximum.reduce(np.broadcast_arrays(*ells))
-        top = np.where(np.isfinite(top), top, 0.0)
+        log_n, log_d, dn, dd, log_ratio, dlog_ratio = curve.slopes(z)
+        if ref is None:
+            ells = [lw + _log_monomial(i, j, log_n, log_d) for i, j, lw in terms]
+            top = ells[0]
+            for ell in ells[1:]:
+                top = np.maximum(top, ell)
+            top = np.where(np.isfinite(top), top, 0.0)
+            pairs = [(i, j, np.exp(ell - top)) for (i, j, _), ell in zip(terms, ells)]
+        else:
+            i0, j0, lw0 = terms[ref]
+            pairs = [(i0, j0, 1.0)] + [(i, j, np.exp(lw - lw0 + _log_monomial(i - i0, j - j0, log_n, log_d)))
+                                       for i, j, lw in others]
         si = sj = dsi = dsj = 0.0
-        for (i, j, _), ell in zip(terms, ells):
-            t = np.exp(ell - top)
+        for i, j, t in pairs:
             a = (i * dn if _nonzero(i) else 0.0) + (j * dd if _nonzero(j) else 0.0)
             if _nonzero(i):
                 si = si + i * t
@@ -126,6 +140,16 @@ def _stationarity(curve, terms):
         return h, 1.0 + dlog_ratio + dsi / si - dsj / sj
 
     return f
+
+
+def _reference_term(terms):
+    """Index of a term whose exponents are >= every other term's and whose weights are all positive, or None."""
+    for k, (i, j, lw) in enumerate(terms):
+        if np.ndim(i) or np.ndim(j) or not np.all(np.isfinite(lw)):
+            continue
+        if all(np.ndim(i2) == 0 and np.ndim(j2) == 0 and i2 <= i and j2 <= j for i2, j2, _ in terms):
+            return k
+    return None
 
 
 def _nonzero(x) -> bool:
