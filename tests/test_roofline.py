@@ -1,5 +1,5 @@
 """Issue 7, capability 1: the serving roofline as the decode cost model (tco/scenario/roofline.py,
-tco/model/regimes.py). Hand-derived numbers in the comments; published figures from llm-analysis and Databricks;
+tco/solve/regimes.py). Hand-derived numbers in the comments; published figures from llm-analysis and Databricks;
 the GP (cp.maximum) against the exact regime split at 1e-6, and both against brute force."""
 
 import math
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import tco
 from tco.model.compile import build_model
-from tco.model.exact import curve_point
+from tco.solve.curve import curve_point
 from tco.model.repetition import SATURATION, real_tokens
 from tco.scenario.load import scenario_from_dict
 from tco.scenario.roofline import kv_bytes_per_token, roofline_coefficients

@@ -184,5 +184,6 @@ class RepeatedCurve(PlainCurve):
             return z + log_ratio + shift, 1.0 + dlog_ratio
 
         lo, hi = self.lo, self.hi
-        start = np.clip(-self.log_qp - shift + np.zeros(self.shape), lo + 1e-3 * (hi - lo), hi)
+        with np.errstate(invalid="ignore"):  # an unreachable element has an empty domain (lo = inf)
+            start = np.clip(-self.log_qp - shift + np.zeros(self.shape), lo + 1e-3 * (hi - lo), hi)
         return safeguarded_root(f, lo, hi, start)
