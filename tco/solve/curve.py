@@ -186,4 +186,4 @@ class RepeatedCurve(PlainCurve):
         lo, hi = self.lo, self.hi
         with np.errstate(invalid="ignore"):  # an unreachable element has an empty domain (lo = inf)
             start = np.clip(-self.log_qp - shift + np.zeros(self.shape), lo + 1e-3 * (hi - lo), hi)
-        return safeguarded_root(f, lo, hi, start)
+        return safeguarded_root(f, lo, hi, start, log_like=True)

@@ -30,7 +30,6 @@ __all__ = ["ExactSolution", "solve_curve", "cap_interval", "safeguarded_root", "
 
 _MAX_STEPS = 100  # upper bound; Newton takes 4-6, a bisection fallback at most ~55 on [-300, 300]
 _TOL = 1e-13  # on the zeta step, relative to max(1, |zeta|)
-_NEWTON_ONLY = 12  # after this many steps an unconverged element alternates Newton and bisection
 _BISECT_ITERATIONS = 200
 
 
@@ -59,27 +58,41 @@ def bisect_increasing(f, lo, hi):
     return 0.5 * (lo + hi)
 
 
-def safeguarded_root(f, lo, hi, start, tol: float = _TOL):
+def safeguarded_root(f, lo, hi, start, tol: float = _TOL, *, log_like: bool = False):
     """Root of f (increasing; f(z) returns (value, slope)) in [lo, hi], elementwise: Newton from `start`, with
     the bracket updated from the sign of f at each iterate and bisection whenever Newton leaves it.
+    `log_like`: f goes to -infinity like a log at `lo` (the repeated curve's saturation); Newton from the right
+    then overshoots, and Newton on e^f - 1 is tried before bisection.
 
     Returns an end of [lo, hi] where f does not change sign there (the end it tends to)."""
     lo, hi, z = (np.array(np.broadcast_to(v, np.broadcast(lo, hi, start).shape), dtype=float)
                  for v in (lo, hi, start))
-    z = np.clip(z, lo, hi)
+    with np.errstate(invalid="ignore"):
+        z = np.clip(z, lo, hi)
+        active = lo <= hi  # converged elements are frozen (later bisections must not move them); empty ones too
+    last = older = np.full(z.shape, np.inf)  # the last two step lengths
     for step in range(_MAX_STEPS):
         with np.errstate(all="ignore"):
             value, slope = f(z)
             lo = np.where(value < 0, z, lo)
             hi = np.where(value > 0, z, hi)
+            # Newton is kept while it stays in the bracket and its steps at least halve every two steps (as
+            # in Numerical Recipes' rtsafe): that rules out the 2-cycles Newton falls into on sigmoid-like H.
+            # Else, for a log-like f, Newton on e^f - 1 (from the right its step (1 - e^-f)/f' is the shorter
+            # one: it does not overshoot a log); else bisection.
             new = z - value / slope
-            bad = ~((new >= lo) & (new <= hi))  # NaN (an infinite value or slope) is bad too
-            if step >= _NEWTON_ONLY and step % 2:
-                bad = np.ones_like(bad)
+            bad = ~((new >= lo) & (new <= hi)) | (np.abs(new - z) > 0.5 * older)
+            if log_like and bad.any():
+                alt = z + np.expm1(-value) / slope
+                new = np.where(bad & (value > 0), alt, new)
+                bad = ~((new >= lo) & (new <= hi)) | (np.abs(new - z) > 0.5 * older)
             new = np.where(value == 0, z, np.where(bad, 0.5 * (lo + hi), new))
-            done = (np.abs(new - z) <= tol * np.maximum(1.0, np.abs(z))) | (hi - lo <= tol * np.maximum(1.0, np.abs(z)))
-        z = new
-        if np.all(done):
+            scale = tol * np.maximum(1.0, np.abs(z))
+            done = (np.abs(new - z) <= scale) | (hi - lo <= scale)
+            last, older = np.abs(new - z), last
+        z = np.where(active, new, z)
+        active &= ~done
+        if not active.any():
             break
     return z
 
@@ -203,7 +216,7 @@ def cap_interval(curve, n_exp, d_exp, limit):
             value, slope = m(z)
             return -value, -slope
 
-        left = safeguarded_root(descending, lo, bottom, _outer_start(curve, lo, bottom))
+        left = safeguarded_root(descending, lo, bottom, _outer_start(curve, lo, bottom), log_like=curve.repeated)
         right = safeguarded_root(m, bottom, hi, hi)
         lo = np.where(left_ok | ~finite, lo, left)
         hi = np.where(right_ok | ~finite, hi, right)
@@ -230,7 +243,8 @@ def solve_curve(curve, terms, caps=(), *, rel_tol: float = 1e-9) -> ExactSolutio
         log_terms = [(i, j, np.log(w)) for i, j, w in merged]
     shape = np.broadcast(curve.lo, *[lw for *_, lw in log_terms],
                          *[np.asarray(lim, dtype=float) for *_, lim in caps]).shape
-    zeta = safeguarded_root(_stationarity(curve, log_terms), curve.lo, curve.hi, np.broadcast_to(curve.start(), shape))
+    zeta = safeguarded_root(_stationarity(curve, log_terms), curve.lo, curve.hi, np.broadcast_to(curve.start(), shape),
+                            log_like=curve.repeated)
     lo, hi = np.broadcast_to(curve.lo, shape), np.broadcast_to(curve.hi, shape)
     for n_exp, d_exp, limit in caps:
         cap_lo, cap_hi = cap_interval(curve, n_exp, d_exp, limit)
