@@ -18,7 +18,7 @@ from .errors import InfeasibleError
 from .model.repetition import R_D, SATURATION, effective_tokens, unreachable_message
 from .result import CrossCheck, Result
 from .solve.exact import ExactSolution, cap_interval
-from .solve.regimes import model_curve, regimes, roofline_term, solve_model
+from .solve.regimes import model_curve, regime_parts, roofline_term, solve_model
 from .units import format_count
 
 if TYPE_CHECKING:
@@ -41,9 +41,9 @@ def _solve(model: "Model", *, chinchilla: bool = False) -> ExactSolution:
     if not bool(curve.reachable):
         raise InfeasibleError(unreachable_message(model.law, model.target_loss, float(model.unique_tokens),
                                                   loss.b, loss.q), ("data.max_unique_tokens",))
-    for regime in regimes(model):  # the model's own caps come first, so they are what the error names
+    for _, _, caps in regime_parts(model):  # the model's own caps come first, so they are what the error names
         lo, hi = curve.lo, curve.hi
-        for cap in regime.model.caps:
+        for cap in caps:
             cap_lo, cap_hi = cap_interval(curve, cap.n_exp, cap.d_exp, cap.limit)
             lo, hi = max(lo, cap_lo), min(hi, cap_hi)
             if lo > hi:
@@ -66,13 +66,13 @@ def _derivative_free_check(model: "Model", sol: ExactSolution, *, chinchilla: bo
         terms = [(1, 1, 6.0)]
     else:
         roof = roofline_term(model)
-        parts = {r.name: r.model for r in regimes(model)}
+        parts = {name: terms for name, terms, _ in regime_parts(model)}
         if roof is not None and model.objective == "usd":  # the regime the optimum lies in
             inside = float(sol.params) <= float(roof.times.crossover_params())
             part = parts.get("memory" if inside else "compute") or next(iter(parts.values()))
         else:
             part = next(iter(parts.values()))
-        terms = [(t.n_exp, t.d_exp, float(t.weight(model.objective))) for t in part.terms]
+        terms = [(t.n_exp, t.d_exp, float(t.weight(model.objective))) for t in part]
         terms = [(i, j, c) for i, j, c in terms if c > 0]
 
     def logs(x):

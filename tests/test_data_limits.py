@@ -257,3 +257,23 @@ def test_breakeven_with_repetition_re_solves_its_milestones():
         assert milestone.tokens == pytest.approx(one.optimal.tokens, rel=1e-9)
     # many epochs: with 10x the demand the optimum trains beyond 1,000 tokens per parameter on repeated data
     assert any(m.tokens_per_param and m.tokens / 300e9 > 4 for m in result.tokens_per_param)
+
+
+@pytest.mark.parametrize("batch, bound", [(8, "memory"), (512, "compute")])
+def test_repetition_with_the_serving_roofline_matches_brute_force(batch, bound):
+    """Both dispatch axes at once: decode regimes of the roofline (an N^(2/3) KV term) on the repeated curve."""
+    from tco.vector import solve_frame
+
+    data = tco.load_scenario(DOMAIN).model_dump()
+    data["serving"].pop("decode_mfu")
+    data["serving"].update(batch_size=batch, roofline={"shape": {"aspect_ratio": 128, "kv_head_fraction": 0.125}})
+    data["demand"]["requests"] = 30e9
+    scenario = scenario_from_dict(data)
+    result = tco.optimize(scenario)
+    assert result.decode_roofline["optimal"]["bound"] == bound and result.data_limits["epochs"] > 2
+    assert result.cross_check.agrees
+    cost, _, _ = _brute_force(scenario)
+    assert result.optimal.total_cost_usd <= cost * (1 + 1e-12)
+    assert result.optimal.total_cost_usd == pytest.approx(cost, rel=1e-9)
+    frame = solve_frame(scenario, {"serving.batch_size": np.array([batch, 2.0 * batch])})
+    assert frame["optimal_params"].iloc[0] == pytest.approx(result.optimal.params, rel=1e-12)

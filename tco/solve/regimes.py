@@ -31,7 +31,7 @@ from ..units import format_count
 from .curve import PlainCurve, RepeatedCurve
 from .exact import ExactSolution, solve_curve
 
-__all__ = ["Regime", "regimes", "solve_model", "model_curve", "Crossover", "roofline_term"]
+__all__ = ["Regime", "regimes", "regime_parts", "solve_model", "model_curve", "Crossover", "roofline_term"]
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,21 @@ def roofline_term(model):
 
 
 def regimes(model) -> tuple[Regime, ...]:
-    """The regimes of `model`. A scalar crossover of 0 or infinity leaves one regime; with arrays of scenarios
-    both regimes stay (the same for every element), with limits 0 or infinity where one is empty or unbounded."""
+    """The regimes of `model` as Models of monomials (for the Newton polish). A scalar crossover of 0 or infinity
+    leaves one regime; with arrays of scenarios both regimes stay (the same for every element), with limits 0 or
+    infinity where one is empty or unbounded."""
+    return tuple(Regime(name, dataclasses.replace(model, terms=terms, caps=caps))
+                 for name, terms, caps in regime_parts(model))
+
+
+def regime_parts(model):
+    """(name, monomial terms, caps) per regime: the caps are the model's, then the regime's crossover bound."""
     roof = roofline_term(model)
     if roof is None:
-        return (Regime("single", model),)
+        return [("single", tuple(model.terms), tuple(model.caps))]
     others = tuple(t for t in model.terms if t is not roof)
     if model.objective == "flops":
-        return (Regime("single", dataclasses.replace(model, terms=others + roof.pieces("flops", "single"))),)
+        return [("single", others + roof.pieces("flops", "single"), tuple(model.caps))]
     crossover = roof.times.crossover_params()
     with np.errstate(divide="ignore"):  # a crossover of 0 (no KV read) leaves no memory-bound regime
         above = 1.0 / np.asarray(crossover, dtype=float)
@@ -89,9 +96,8 @@ def regimes(model) -> tuple[Regime, ...]:
             continue  # one scenario whose regime is empty
         extra = () if scalar and np.isinf(limit) else (  # an infinite scalar bound bounds nothing
             Crossover(n_exp, float(limit) if scalar else limit, crossover),)
-        caps = (*model.caps, *extra)
-        out.append(Regime(name, dataclasses.replace(model, terms=others + roof.pieces("usd", name), caps=caps)))
-    return tuple(out)
+        out.append((name, others + roof.pieces("usd", name), (*model.caps, *extra)))
+    return out
 
 
 def model_curve(model):
@@ -102,10 +108,9 @@ def model_curve(model):
     return RepeatedCurve(loss.a, loss.p, loss.b, loss.q, model.unique_tokens)
 
 
-def _problem(model):
-    terms = [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in model.terms]  # zero weights (sweeps) allowed
-    caps = [(c.n_exp, c.d_exp, c.limit) for c in model.caps]
-    return terms, caps
+def _problem(objective, terms, caps):
+    """The kernel's (i, j, weight) terms and (i, j, limit) caps; zero weights (sweeps) are allowed."""
+    return ([(t.n_exp, t.d_exp, t.weight(objective)) for t in terms], [(c.n_exp, c.d_exp, c.limit) for c in caps])
 
 
 def solve_model(model, *, chinchilla: bool = False) -> ExactSolution:
@@ -116,17 +121,17 @@ def solve_model(model, *, chinchilla: bool = False) -> ExactSolution:
     if chinchilla:
         return solve_curve(curve, [(1, 1, 6.0)])
     n_caps = len(model.caps)
-    parts = regimes(model)
-    first = solve_curve(curve, *_problem(parts[0].model))
+    parts = regime_parts(model)
+    first = solve_curve(curve, *_problem(model.objective, *parts[0][1:]))
     if len(parts) == 1:
         return dataclasses.replace(first, binding=first.binding[:n_caps])
     # the second regime only where the first one's crossover bound binds or leaves nothing
     shape = first.params.shape
-    bound = len(parts[0].model.caps) > n_caps  # the crossover is the last cap (absent when it is infinite)
+    bound = len(parts[0][2]) > n_caps  # the crossover is the last cap (absent when it is infinite)
     todo = np.flatnonzero(~first.feasible.ravel() | (first.binding[-1].ravel() if bound else False))
     solutions = [first]
     if todo.size:
-        terms, caps = _problem(parts[1].model)
+        terms, caps = _problem(model.objective, *parts[1][1:])
         sub = solve_curve(curve.take(todo, shape) if shape else curve,
                           [(i, j, _take(w, shape, todo)) for i, j, w in terms],
                           [(i, j, _take(lim, shape, todo)) for i, j, lim in caps])
