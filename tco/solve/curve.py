@@ -33,10 +33,10 @@ ZETA_MIN, ZETA_MAX = -300.0, 300.0
 
 
 def log_expm1(x):
-    """log(e^x - 1) without overflow (x > 0; -inf at 0, NaN below)."""
+    """log(e^x - 1) without overflow (x > 0; -inf at 0, NaN below): x + log(1 - e^-x), accurate for small x too."""
     x = np.asarray(x, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return np.where(x > 30.0, x + np.log1p(-np.exp(-np.minimum(x, 1e300))), np.log(np.expm1(np.minimum(x, 30.0))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return x + np.log(-np.expm1(-x))
 
 
 def _softplus_and_shares(zeta):
@@ -108,6 +108,28 @@ class PlainCurve:
         """zeta where n_exp d log N + d_exp d log D = 0 (the bottom of a product cap's log along the curve)."""
         return np.log(d_exp * self.p / (n_exp * self.q)) + np.zeros(self.shape)
 
+    def product_roots(self, n_exp, d_exp, log_limit, lo, bottom, hi, tol=1e-13, steps=60):
+        """The two roots of m = n_exp log N + d_exp log D - log_limit around its minimum `bottom`, clipped to
+        [lo, bottom] and [bottom, hi] (m(bottom) <= 0 assumed where it matters).
+
+        m is convex in zeta and lies above its linear asymptotes (softplus does), so Newton started at the
+        asymptotes' roots stays outside the true roots and converges monotonically: no safeguard needed."""
+        kn, kd = n_exp / self.p, d_exp / self.q
+        const = kn * self.la + kd * self.lb - log_limit
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            # zeta -> -inf: m ~ const - kd zeta;  zeta -> +inf: m ~ const + kn zeta
+            z = np.stack(np.broadcast_arrays(np.clip(const / kd, lo, bottom), np.clip(-const / kn, bottom, hi)))
+            for _ in range(steps):
+                e = np.exp(z)
+                r = 1.0 / (1.0 + e)
+                new = z - ((kn + kd) * np.log1p(e) - kd * z + const) / (kn * e * r - kd * r)
+                new = np.stack([np.clip(new[0], lo, bottom), np.clip(new[1], bottom, hi)])
+                done = np.abs(new - z) <= tol * np.maximum(1.0, np.abs(z))
+                z = np.where(np.isfinite(new), new, z)
+                if np.all(done | ~np.isfinite(new)):
+                    break
+        return z[0], z[1]
+
 
 class RepeatedCurve(PlainCurve):
     """``a N^-p + b D'(D)^-q = 1`` with U unique tokens per element (Muennighoff et al. 2023)."""
@@ -171,6 +193,8 @@ class RepeatedCurve(PlainCurve):
             excess = np.exp(log_d - self.lu) - 1.0
             log_e = np.where(excess <= 0, log_d, self.lu + np.log1p(R_D * -np.expm1(-np.maximum(excess, 0.0) / R_D)))
         return self._zeta_of_log_effective(log_e)
+
+    product_roots = None  # the generic safeguarded Newton of tco.solve.exact: m is log-like at the saturation
 
     def balance(self, n_exp, d_exp):
         """Root of n_exp dn = d_exp (-dd): zeta + log(dn / -dd) - zeta + log(n_exp / d_exp) = 0, whose left side

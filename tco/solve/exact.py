@@ -73,25 +73,25 @@ def safeguarded_root(f, lo, hi, start, tol: float = _TOL, *, log_like: bool = Fa
         z = np.clip(z, lo, hi)
         active = lo <= hi  # converged elements are frozen (later bisections must not move them); empty ones too
     last = older = np.full(z.shape, np.inf)  # the last two step lengths
-    for step in range(_MAX_STEPS):
+    for _ in range(_MAX_STEPS):
         with np.errstate(all="ignore"):
             value, slope = f(z)
-            lo = np.where(value < 0, z, lo)
-            hi = np.where(value > 0, z, hi)
+            below, above = value < 0, value > 0
+            lo = np.where(below, z, lo)
+            hi = np.where(above, z, hi)
             # Newton is kept while it stays in the bracket and its steps at least halve every two steps (as
             # in Numerical Recipes' rtsafe): that rules out the 2-cycles Newton falls into on sigmoid-like H.
             # Else, for a log-like f, Newton on e^f - 1 (from the right its step (1 - e^-f)/f' is the shorter
-            # one: it does not overshoot a log); else bisection.
+            # one: it does not overshoot a log); else bisection. A step of 0 (f = 0) is kept.
             new = z - value / slope
-            bad = ~((new >= lo) & (new <= hi)) | (np.abs(new - z) > 0.5 * older)
+            bad = ~((new >= lo) & (new <= hi) & (np.abs(new - z) <= 0.5 * older))
             if log_like and bad.any():
-                alt = z + np.expm1(-value) / slope
-                new = np.where(bad & (value > 0), alt, new)
-                bad = ~((new >= lo) & (new <= hi)) | (np.abs(new - z) > 0.5 * older)
-            new = np.where(value == 0, z, np.where(bad, 0.5 * (lo + hi), new))
-            scale = tol * np.maximum(1.0, np.abs(z))
-            done = (np.abs(new - z) <= scale) | (hi - lo <= scale)
-            last, older = np.abs(new - z), last
+                new = np.where(bad & above, z + np.expm1(-value) / slope, new)
+                bad = ~((new >= lo) & (new <= hi) & (np.abs(new - z) <= 0.5 * older))
+            new = np.where(bad, 0.5 * (lo + hi), new)
+            step = np.abs(new - z)
+            done = step <= tol * np.maximum(1.0, np.abs(z))
+            last, older = step, last
         z = np.where(active, new, z)
         active &= ~done
         if not active.any():
@@ -220,19 +220,15 @@ def cap_interval(curve, n_exp, d_exp, limit):
             value, slope = m(z)
             return -value, -slope
 
-        left = safeguarded_root(descending, lo, bottom, _outer_start(curve, lo, bottom), log_like=curve.repeated)
-        right = safeguarded_root(m, bottom, hi, hi)
+        if curve.product_roots is not None:
+            left, right = curve.product_roots(n_exp, d_exp, ref, lo, bottom, hi)
+        else:  # the repeated curve: the left root is near the saturation, where m is log-like
+            left = safeguarded_root(descending, lo, bottom, 0.5 * (lo + bottom), log_like=True)
+            right = safeguarded_root(m, bottom, hi, hi)
         lo = np.where(left_ok | ~finite, lo, left)
         hi = np.where(right_ok | ~finite, hi, right)
     empty = np.broadcast_to(empty | ~curve.reachable, np.broadcast(lo, hi, empty).shape)
     return np.where(empty, np.inf, lo), np.where(empty, -np.inf, hi)
-
-
-def _outer_start(curve, lo, bottom):
-    """Where Newton on the falling side of a convex cap starts: the curve's data end when it can be evaluated
-    (the plain curve: log m is almost linear there), else half-way to the bottom (the repeated curve's end
-    is the saturation, where D is infinite)."""
-    return 0.5 * (lo + bottom) if curve.repeated else lo
 
 
 def solve_curve(curve, terms, caps=(), *, rel_tol: float = 1e-9) -> ExactSolution:
