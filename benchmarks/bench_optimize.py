@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tco, whatever is installed
 SCENARIO = ROOT / "scenarios" / "chat-assistant-70b-quality.yaml"
 
 
@@ -39,7 +40,7 @@ def main() -> None:
     import tco
     from tco.model import build_model
     from tco.model.problem import solve_gp
-    from tco.optimize import solve_model_exact
+    from tco.solve.regimes import solve_model
 
     base = tco.load_scenario(SCENARIO).model_dump()
     models = []
@@ -57,10 +58,10 @@ def main() -> None:
     print(f"full_optimize_call_ms {(time.perf_counter() - start) / len(models) * 1e3:.3f} ms")
     start = time.perf_counter()
     for model in models:
-        solve_model_exact(model)
+        solve_model(model)
     print(f"exact_scalar_solve_ms {(time.perf_counter() - start) / len(models) * 1e3:.3f} ms")
 
-    from tco.model.exact import solve_exact
+    from tco.solve.exact import solve_exact
 
     law = tco.get_law("hoffmann2022")
     c = law.constraint(1.95)

@@ -176,9 +176,7 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     at training time, as the scenario's own demand is priced. Requests are reported when the scenario counts
     requests (present-value requests with a horizon). Every reported demand is re-solved to confirm its target.
     """
-    from .model.repetition import reject_repetition
-
-    reject_repetition(scenario, "tco breakeven")
+    from .model.compile import build_model
     from .sweep import demand_sweep, horizon_words, inference_tokens_label
 
     d = scenario.demand
@@ -187,7 +185,8 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     per_request = per_request or None  # zero tokens per request: no request count to report
     column = "savings_fraction" if scenario.objective == "usd" else "savings_flops_fraction"
     law, loss = scenario.resolved_law, scenario.target_loss
-    chin_n, chin_d = law.chinchilla_point(loss)
+    model = build_model(scenario)
+    chin_n, chin_d = law.chinchilla_point(loss) if model.unique_tokens is None else _repeated_chinchilla(model)
 
     def evaluate(demands):
         frame = demand_sweep(scenario, np.asarray(demands, dtype=float))
@@ -216,9 +215,7 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
         note = (f"training beyond the Chinchilla point pays above {format_count(shift_at)} lifetime inference "
                 f"tokens; below it {'the data cost keeps' if data_cost else 'the caps keep'} the optimum at or short "
                 "of the Chinchilla D")
-    from .model.compile import build_model
-
-    broken = [c.name for c in build_model(scenario).caps if c.relative_slack(chin_n, chin_d) < -1e-9]
+    broken = [c.name for c in model.caps if c.relative_slack(chin_n, chin_d) < -1e-9]
     if broken:  # savings against a baseline the caps rule out are negative and not monotone in demand
         savings_at = [None] * len(savings)
         note += (f"; savings milestones are not reported: the Chinchilla baseline violates {', '.join(broken)}, "
@@ -258,6 +255,20 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
         tokens_per_param=tuple(milestone(1 + len(savings) + i, t) for i, t in enumerate(tokens_per_param)),
         note=note, uses_requests=per_request is not None, demand_basis=inference_tokens_label(scenario),
     )
+
+
+def _repeated_chinchilla(model) -> tuple[float, float]:
+    """The compute-optimal design at the target under the repetition model (what sweeps compare against)."""
+    from .errors import InfeasibleError
+    from .solve.regimes import solve_model
+
+    sol = solve_model(model, chinchilla=True)
+    if not bool(sol.feasible):
+        from .repeated import solve_repeated
+
+        solve_repeated(model)  # raises with the unique-token numbers
+        raise InfeasibleError("infeasible: the unique tokens cannot reach the loss target")  # pragma: no cover
+    return float(sol.params), float(sol.tokens)
 
 
 def _first_reaching(evaluate, goals):

@@ -1,80 +1,138 @@
 """`optimize()` for scenarios whose unique data is capped and repeated (Muennighoff et al. 2023): no GP.
 
-The exact 1-D solve of `tco.model.repetition` (bisection on the analytic derivative along the iso-loss curve)
-is the answer; a derivative-free bounded Brent search on the same curve is the cross-check. Costs come from
-the shared `design_point` at the real (N, D); the loss through the effective data D'.
+The answer is the one exact kernel (`tco.solve`) on the repeated-data curve; the cross-check is derivative-free
+and uses its own coordinate: the best of a grid in x = log D' along the iso-loss curve, refined by bounded
+Brent on the log cost. Costs come from the shared `design_point` at the real (N, D); the loss through the
+effective data D'.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import math
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, constraint_reports, design_point,
+                       max_rel_diff, shadow_by_difference, with_source)
 from .errors import InfeasibleError
-from .model.regimes import regimes
-from .model.repetition import R_D, SATURATION, effective_tokens, solve_repetition
+from .model.repetition import R_D, SATURATION, effective_tokens, unreachable_message
 from .results import CrossCheck, Result
 from .results.sections import DataLimits
+from .solve.exact import ExactSolution, cap_interval
+from .solve.regimes import model_curve, regime_parts, roofline_term, solve_model
+from .units import format_count
 
 if TYPE_CHECKING:
     from .model.compile import Model
     from .scenario import Scenario
 
-__all__ = ["optimize_repeated", "GP_STATUS"]
+__all__ = ["optimize_repeated", "solve_repeated", "GP_STATUS"]
 
 GP_STATUS = "not a GP (data repetition): exact 1-D solve"
+_GRID = 401
 
 
-def _solve(model: "Model", *, chinchilla: bool = False, law=None, target=None):
-    """The repetition solve; with a serving roofline, per decode regime (tco.model.regimes), the cheaper kept."""
+def solve_repeated(model: "Model", *, chinchilla: bool = False) -> ExactSolution:
+    """The exact optimum (scalar), or InfeasibleError naming the first cap that leaves no design."""
+    sol = solve_model(model, chinchilla=chinchilla)
+    if bool(sol.feasible):
+        return sol
+    curve = model_curve(model)
     loss = model.loss
+    if not bool(curve.reachable):
+        raise InfeasibleError(unreachable_message(model.law, model.target_loss, float(model.unique_tokens),
+                                                  loss.b, loss.q), ("data.max_unique_tokens",))
+    for _, _, caps in regime_parts(model):  # the model's own caps come first, so they are what the error names
+        lo, hi = curve.lo, curve.hi
+        for cap in caps:
+            cap_lo, cap_hi = cap_interval(curve, cap.n_exp, cap.d_exp, cap.limit)
+            lo, hi = max(lo, cap_lo), min(hi, cap_hi)
+            if lo > hi:
+                name = cap.describe()
+                raise InfeasibleError(
+                    f"infeasible: {name} and the loss target leave no design with "
+                    f"{format_count(float(model.unique_tokens))} unique tokens repeated (Muennighoff et al. 2023); "
+                    "relax it, add unique data or raise the loss target", (name, "data.max_unique_tokens"))
+    raise InfeasibleError(  # pragma: no cover - the loop above names the cap
+        "infeasible: no design reaches the loss target with the unique tokens given")
+
+
+def _derivative_free_check(model: "Model", sol: ExactSolution, *, chinchilla: bool = False):
+    """(N, D, objective) of the cheapest point of a 401-point grid in x = log D' over the feasible range,
+    refined by bounded Brent on the log cost: no derivative, and another coordinate than the kernel's."""
+    from scipy.optimize import minimize_scalar
+
+    loss, unique = model.loss, float(model.unique_tokens)
+    a, p, b, q = loss.a, loss.p, loss.b, loss.q
     if chinchilla:
-        return solve_repetition(loss.a, loss.p, loss.b, loss.q, float(model.unique_tokens), [(1, 1, 6.0)], [],
-                                law=law, target_loss=target)
-    best, error = None, None
-    for regime in regimes(model):
-        part = regime.model
-        try:
-            sol = solve_repetition(
-                loss.a, loss.p, loss.b, loss.q, float(model.unique_tokens),
-                [(t.n_exp, t.d_exp, t.weight(model.objective)) for t in part.terms],
-                [(c.n_exp, c.d_exp, c.limit) for c in part.caps], cap_names=tuple(c.describe() for c in part.caps),
-                law=law, target_loss=target)
-        except InfeasibleError as exc:  # the model's own caps come first, so they are what the error names
-            error = error or exc
-            continue
-        sol = dataclasses.replace(sol, binding=sol.binding[:len(model.caps)])
-        if best is None or sol.objective_value < best.objective_value:
-            best = sol
-    if best is None:
-        assert error is not None  # every regime failed, so one raised
-        raise error
-    return best
+        terms = [(1, 1, 6.0)]
+    else:
+        roof = roofline_term(model)
+        parts = {name: terms for name, terms, _ in regime_parts(model)}
+        if roof is not None and model.objective == "usd":  # the regime the optimum lies in
+            inside = float(sol.params) <= float(roof.times.crossover_params())
+            part = parts.get("memory" if inside else "compute") or next(iter(parts.values()))
+        else:
+            part = next(iter(parts.values()))
+        terms = [(t.n_exp, t.d_exp, float(t.weight(model.objective))) for t in part]
+        terms = [(i, j, c) for i, j, c in terms if c > 0]
+
+    def logs(x):
+        x = np.asarray(x, dtype=float)
+        log_n = (math.log(a) - np.log1p(-b * np.exp(-q * x))) / p
+        ratio = np.exp(x) / unique
+        frac = np.clip((ratio - 1.0) / R_D, 0.0, 1.0 - 1e-300)
+        return log_n, np.where(ratio <= 1.0, x, math.log(unique) + np.log1p(-R_D * np.log1p(-frac)))
+
+    def log_cost(x):
+        log_n, log_d = logs(x)
+        values = np.array([math.log(c) + i * log_n + j * log_d for i, j, c in terms])
+        top = values.max(axis=0)
+        return top + np.log(np.exp(values - top).sum(axis=0))
+
+    x_lo, x_hi = math.log(b) / q, math.log(unique * SATURATION)  # N -> infinity, D -> infinity
+    width = x_hi - x_lo
+    lo, hi = x_lo + 1e-12 * width, x_hi - 1e-12 * width
+    z_lo, z_hi = (float(v) for v in sol.interval)  # x = log D' falls along zeta: the ends swap
+    lo, hi = max(lo, (math.log(b) + float(np.logaddexp(0.0, -z_hi))) / q), min(hi, (math.log(b) + float(
+        np.logaddexp(0.0, -z_lo))) / q)
+    grid = np.linspace(lo, hi, _GRID)
+    values = log_cost(grid)
+    k = int(np.argmin(values))
+    left, right = grid[max(k - 1, 0)], grid[min(k + 1, _GRID - 1)]
+    x = float(grid[k])
+    if right > left:
+        found = minimize_scalar(lambda v: float(log_cost(v)), bounds=(left, right), method="bounded",
+                                options={"xatol": 1e-12})
+        x = float(found.x) if found.fun <= values[k] else x
+    log_n, log_d = logs(x)
+    n, d = math.exp(float(log_n)), math.exp(float(log_d))
+    return n, d, sum(c * n**i * d**j for i, j, c in terms)
 
 
 def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
-    from .optimize import (CROSS_CHECK_TOLERANCE, _advice, _max_rel, _shadow_by_difference, assemble_result,
-                           constraint_reports, design_point, with_source)
-
     start = time.perf_counter()
     try:
-        sol = _solve(model, law=model.law, target=model.target_loss)
+        sol = solve_repeated(model)
     except InfeasibleError as exc:
         raise with_source(scenario, exc) from None
+    check_n, check_d, check_obj = _derivative_free_check(model, sol)
     elapsed = time.perf_counter() - start
-    chin = _solve(model, chinchilla=True, law=model.law, target=model.target_loss)
-    params, tokens = sol.params, sol.tokens
-    rel = _max_rel(params, sol.check_params, tokens, sol.check_tokens, sol.objective_value, sol.check_objective)
+    chin = solve_repeated(model, chinchilla=True)
+    params, tokens = float(sol.params), float(sol.tokens)
+    objective = float(sol.objective)
+    rel = max_rel_diff(params, check_n, tokens, check_d, objective, check_obj)
     warnings: list[str] = []
     if rel > CROSS_CHECK_TOLERANCE:
         warnings.append(f"the derivative and derivative-free 1-D solves differ by {rel:.2g} (relative)")
-    cross = CrossCheck(sol.check_params, sol.check_tokens, sol.check_objective, rel, rel, GP_STATUS, False,
-                       elapsed, CROSS_CHECK_TOLERANCE)
+    cross = CrossCheck(check_n, check_d, check_obj, rel, rel, GP_STATUS, False, elapsed, CROSS_CHECK_TOLERANCE)
+    chin_n, chin_d = float(chin.params), float(chin.tokens)
     optimal = design_point(scenario, model, params, tokens)
-    chinchilla = design_point(scenario, model, chin.params, chin.tokens)
-    reports = constraint_reports(model, sol.binding, params, tokens, chin.params, chin.tokens)
-    warnings += _advice(optimal, reports)
+    chinchilla = design_point(scenario, model, chin_n, chin_d)
+    reports = constraint_reports(model, sol.binding, params, tokens, chin_n, chin_d)
+    warnings += advice(optimal, reports)
     unique = float(model.unique_tokens)
     data_limits = DataLimits(
         unique_tokens=unique,
@@ -83,11 +141,10 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
         max_effective_tokens=unique * SATURATION,
         epochs=tokens / unique,
         effective_tokens=float(effective_tokens(tokens, unique)),
-        chinchilla_epochs=chin.tokens / unique,
-        chinchilla_effective_tokens=float(effective_tokens(chin.tokens, unique)),
+        chinchilla_epochs=chin_d / unique,
+        chinchilla_effective_tokens=float(effective_tokens(chin_d, unique)),
     )
-    # solve_model_exact routes models with unique_tokens to the repetition solver, so differences work here too
-    shadow_usd = _shadow_by_difference(model, "usd")
-    shadow_flops = _shadow_by_difference(model, "flops")
+    shadow_usd = shadow_by_difference(model, "usd")
+    shadow_flops = shadow_by_difference(model, "flops")
     return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross,
                            warnings, data_limits=data_limits)

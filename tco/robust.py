@@ -147,9 +147,9 @@ class _RobustGP:
             return np.exp(self.log_a - self.p * math.log(n)) + np.exp(self.log_b - self.q * math.log(d))
 
     def polish(self, kept, n, d):
-        """Where one sample binds, its exact 1-D solve replaces the solver's ~1e-8 answer; where two bind (a
-        vertex of two laws), Newton on the two loss equations in (log N, log D) puts the design on both."""
-        from .optimize import solve_model_exact
+        """Where one sample binds, its exact 1-D solve (tco.solve) replaces the solver's ~1e-8 answer; where two
+        bind (a vertex of two laws), Newton on the two loss equations in (log N, log D) puts the design on both."""
+        from .solve.regimes import solve_model
 
         binding = np.flatnonzero(kept & (self.g(n, d) > 1 - 1e-6))
         value = self.model.objective_value
@@ -165,7 +165,7 @@ class _RobustGP:
         m = int(binding[0])
         loss = dataclasses.replace(self.model.loss, a=math.exp(self.log_a[m]), p=float(self.p[m]),
                                    b=math.exp(self.log_b[m]), q=float(self.q[m]))
-        sol = solve_model_exact(dataclasses.replace(self.model, loss=loss))
+        sol = solve_model(dataclasses.replace(self.model, loss=loss))
         n2, d2 = float(sol.params), float(sol.tokens)
         ok = bool(sol.feasible) and np.all(self.g(n2, d2)[kept] <= 1 + 1e-12)
         return (n2, d2, True) if ok and value(n2, d2) <= value(n, d) * (1 + 1e-9) else (n, d, False)

@@ -21,8 +21,7 @@ from pydantic import BaseModel
 
 from .errors import InfeasibleError, ScenarioError
 from .model.compile import Model, build_model
-from .model.fast import solve_standard
-from .model.regimes import solve_model_exact
+from .solve.regimes import solve_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,9 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ScenarioView", "view", "vector_model", "VectorSolution", "solve_vector", "evaluate", "solve_frame",
            "numeric_paths", "validate_overrides", "demand_overrides", "replaced_forms", "DEFAULT_PROMPT_SHARE"]
-
-_CAP_FIELDS = {(1, 0): "n_max", (0, 1): "d_max", (1, 1): "nd_max"}
-_TERM_FIELDS: dict[tuple[float, float], str] = {(1, 1): "kt", (1, 0): "ki", (0, 1): "kd"}
 
 
 class ScenarioView:
@@ -253,43 +249,16 @@ class VectorSolution:
 
 
 def solve_vector(model: Model) -> VectorSolution:
-    """Exact optimum for every element: the fast kernel for the standard cost shape, else the general exact
-    solver (per decode regime with a roofline; the repetition solver, element by element, when epochs repeat)."""
-    standard = _solve_standard(model) if model.unique_tokens is None and model.roofline is None else None
-    if standard is not None:
-        return standard
-    sol = solve_model_exact(model)
+    """Exact optimum for every element, by the one kernel (`tco.solve`): any cost terms and caps, per decode
+    regime with a roofline, on the repeated-data curve when epochs repeat. Infeasible elements are NaN."""
+    sol = solve_model(model)
     return VectorSolution(sol.params, sol.tokens, sol.feasible,
                           {c.name: sol.binding[m] for m, c in enumerate(model.caps)})
 
 
-def _solve_standard(model: Model) -> VectorSolution | None:
-    """The fast kernel `tco.model.fast.solve_standard`, or None when the model is not of its shape."""
-    coefs = {"kt": 0.0, "ki": 0.0, "kd": 0.0}
-    for term in model.terms:
-        field = _TERM_FIELDS.get((term.n_exp, term.d_exp))
-        if field is None:
-            return None
-        coefs[field] = coefs[field] + term.weight(model.objective)
-    caps = {"n_max": np.inf, "d_max": np.inf, "nd_max": np.inf}
-    for cap in model.caps:
-        field = _CAP_FIELDS.get((cap.n_exp, cap.d_exp))
-        if field is None:
-            return None
-        caps[field] = np.minimum(caps[field], cap.limit)
-    loss = model.loss
-    n, d, _, feasible, masks = solve_standard(loss.a, loss.p, loss.b, loss.q, **coefs, **caps)
-    by_field = {"n_max": masks["max_params"], "d_max": masks["max_tokens"], "nd_max": masks["training_deadline"]}
-    # two caps of one shape (max_params and a latency cap) share the kernel's limit: only the tighter one binds
-    with np.errstate(invalid="ignore"):
-        binding = {c.name: by_field[_CAP_FIELDS[(c.n_exp, c.d_exp)]] & (c.relative_slack(n, d) <= 1e-9)
-                   for c in model.caps}
-    return VectorSolution(n, d, feasible, binding)
-
-
 def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str | None) -> None:
     """Name the conflicting caps when the scenario itself is infeasible; else say how many elements are."""
-    from .optimize import check_feasible, with_source
+    from .assemble import check_feasible, with_source
 
     source = scenario.source or scenario.name
     try:
@@ -305,9 +274,7 @@ def _chinchilla(model: Model, target_loss):
     """The compute-optimal design at the target loss (under the repetition model when epochs repeat)."""
     if model.unique_tokens is None:
         return model.law.chinchilla_point(target_loss)
-    from .model.repetition import solve_model_repetition
-
-    sol = solve_model_repetition(model, chinchilla=True)
+    sol = solve_model(model, chinchilla=True)
     return sol.params, sol.tokens
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 import tco
 from tco.model.compile import build_model
 from tco.model.costs import TERMS, CostTerm, InputRow, layout, registered
-from tco.model.regimes import solve_model_exact
+from tco.solve.regimes import solve_model
 from tco.report.excel import write_report
 from tco.studies import prepare
 from tco.report.terminal import print_result
@@ -70,7 +70,7 @@ def test_the_new_term_moves_the_optimum_and_the_gp_agrees_with_the_exact_solve(w
     folded = dataclasses.replace(model, terms=tuple(
         dataclasses.replace(t, usd_coef=t.usd_coef + STORAGE_USD_PER_PARAM) if t is prefill else t
         for t in model.terms))
-    exact = solve_model_exact(folded)
+    exact = solve_model(folded)
     assert result.optimal.params == pytest.approx(float(exact.params), rel=1e-9)
     assert result.optimal.tokens == pytest.approx(float(exact.tokens), rel=1e-9)
 

@@ -174,7 +174,107 @@ def test_cli_json_has_the_data_limit_fields(tco_run):
     assert data["cross_check"]["gp_status"].startswith("not a GP")
 
 
-@pytest.mark.parametrize("command", ["breakeven", "robust"])
-def test_commands_without_repetition_support_refuse_clearly(tco_run, command):
-    code, _, err = tco_run(command, DOMAIN)
+def test_robust_refuses_repetition_clearly(tco_run):
+    # tco robust solves one GP over sampled laws; the repeated-data curve is not a GP
+    code, _, err = tco_run("robust", DOMAIN)
     assert code != 0 and "does not support data repetition yet" in err
+
+
+def _optimize_at(**changes):
+    try:
+        return tco.optimize(_scenario(**changes))
+    except InfeasibleError:
+        return None
+
+
+def test_vector_sweep_with_repetition_matches_scalar_optimize():
+    """Arrays of repeated-data scenarios (unique tokens, demand, caps, law constants vary per element) against
+    one scalar `tco.optimize()` run per element."""
+    from tco.vector import solve_frame
+
+    rng = np.random.default_rng(5)
+    overrides = {"demand.requests": 10 ** rng.uniform(8, 11, 8),
+                 "data.max_unique_tokens": 10 ** rng.uniform(10.8, 12, 8),
+                 "constraints.max_params": 10 ** rng.uniform(9.6, 10.6, 8), "law.alpha": rng.uniform(0.34, 0.37, 8)}
+    frame = solve_frame(_scenario(), overrides, allow_infeasible=True)
+    checked = 0
+    for k, row in frame.iterrows():
+        changes = {path: float(v[k]) for path, v in overrides.items() if not path.startswith("law.")}
+        changes["law"] = {**tco.get_law("muennighoff2023").constants(), "alpha": float(overrides["law.alpha"][k])}
+        result = _optimize_at(**changes)
+        assert row["feasible"] == (result is not None)
+        if result is None:
+            continue
+        assert row["optimal_params"] == pytest.approx(result.optimal.params, rel=1e-9)
+        assert row["optimal_tokens"] == pytest.approx(result.optimal.tokens, rel=1e-9)
+        assert row["optimal_total_cost_usd"] == pytest.approx(result.optimal.total_cost_usd, rel=1e-9)
+        assert row["chinchilla_tokens"] == pytest.approx(result.chinchilla.tokens, rel=1e-9)
+        assert [row[f"binds:{c.name}"] for c in result.constraints] == [c.binding for c in result.constraints]
+        checked += 1
+    assert checked >= 5
+
+
+def test_sensitivity_with_repetition_matches_scalar_optimize():
+    from tco.uncertainty.sensitivity import sensitivity
+
+    frame = sensitivity(_scenario(), inputs=["data.max_unique_tokens", "demand.requests"])
+    row = frame.set_index("input").loc["data.max_unique_tokens"]
+    low = tco.optimize(_scenario(**{"data.max_unique_tokens": float(row["low_value"])}))
+    assert row["total_cost_usd_low"] == pytest.approx(low.optimal.total_cost_usd, rel=1e-9)
+    assert row["params_low"] == pytest.approx(low.optimal.params, rel=1e-9)
+    assert row["tokens_low"] == pytest.approx(low.optimal.tokens, rel=1e-9)
+
+
+def test_montecarlo_with_repetition_matches_scalar_optimize():
+    from tco.uncertainty.montecarlo import monte_carlo
+
+    scenario = _scenario(uncertainty={"samples": 40, "seed": 3, "inputs": {
+        "demand.requests": {"loguniform": [1e9, 3e10]}, "data.max_unique_tokens": {"loguniform": [1e11, 1e12]}}})
+    result = monte_carlo(scenario, keep_draws=True, progress=False)
+    draws = result.draws
+    assert result.infeasible == 0 and len(draws) == 40
+    # the draws are reproducible from the seed: re-draw the inputs and solve a few samples one by one
+    from tco.uncertainty.distributions import sample
+
+    inputs = sample(scenario.uncertainty, 40, np.random.default_rng(np.random.SeedSequence(3).spawn(1)[0]))
+    for k in (0, 17, 39):
+        one = tco.optimize(_scenario(**{p: float(v[k]) for p, v in inputs.items()}))
+        assert draws["optimal_params"].iloc[k] == pytest.approx(one.optimal.params, rel=1e-9)
+        assert draws["optimal_total_cost_usd"].iloc[k] == pytest.approx(one.optimal.total_cost_usd, rel=1e-9)
+
+
+def test_breakeven_with_repetition_re_solves_its_milestones():
+    from tco.breakeven import breakeven
+
+    scenario = _scenario()
+    result = breakeven(scenario)
+    assert result.chinchilla_tokens == pytest.approx(tco.optimize(scenario).chinchilla.tokens, rel=1e-12)
+    reached = [m for m in (*result.savings, *result.tokens_per_param) if m.inference_tokens]
+    assert len(reached) >= 4
+    for milestone in reached[:3]:
+        total = scenario.demand.prompt_tokens_per_request + scenario.demand.generated_tokens_per_request
+        one = tco.optimize(_scenario(**{"demand.requests": milestone.inference_tokens / total}))
+        assert milestone.params == pytest.approx(one.optimal.params, rel=1e-9)
+        assert milestone.tokens == pytest.approx(one.optimal.tokens, rel=1e-9)
+    # many epochs: with 10x the demand the optimum trains beyond 1,000 tokens per parameter on repeated data
+    assert any(m.tokens_per_param and m.tokens / 300e9 > 4 for m in result.tokens_per_param)
+
+
+@pytest.mark.parametrize("batch, bound", [(8, "memory"), (512, "compute")])
+def test_repetition_with_the_serving_roofline_matches_brute_force(batch, bound):
+    """Both dispatch axes at once: decode regimes of the roofline (an N^(2/3) KV term) on the repeated curve."""
+    from tco.vector import solve_frame
+
+    data = tco.load_scenario(DOMAIN).model_dump()
+    data["serving"].pop("decode_mfu")
+    data["serving"].update(batch_size=batch, roofline={"shape": {"aspect_ratio": 128, "kv_head_fraction": 0.125}})
+    data["demand"]["requests"] = 30e9
+    scenario = scenario_from_dict(data)
+    result = tco.optimize(scenario)
+    assert result.decode_roofline.optimal.bound == bound and result.data_limits.epochs > 2
+    assert result.cross_check.agrees
+    cost, _, _ = _brute_force(scenario)
+    assert result.optimal.total_cost_usd <= cost * (1 + 1e-12)
+    assert result.optimal.total_cost_usd == pytest.approx(cost, rel=1e-9)
+    frame = solve_frame(scenario, {"serving.batch_size": np.array([batch, 2.0 * batch])})
+    assert frame["optimal_params"].iloc[0] == pytest.approx(result.optimal.params, rel=1e-12)

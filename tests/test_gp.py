@@ -5,7 +5,7 @@ import pytest
 import tco
 from tco.model import build_model
 from tco.model.problem import SOLVER_OPTIONS, _program, solve_gp
-from tco.optimize import solve_model_exact
+from tco.solve.regimes import solve_model
 
 SCENARIO = {
     "law": "sardana2024", "target": {"loss": 1.947},
@@ -41,7 +41,7 @@ def test_tightened_tolerances_beat_the_defaults(monkeypatch, tokens):
     from tco.model import gp, problem
 
     model = build_model(scenario(objective="flops", demand={"generated_tokens": tokens}))
-    exact = float(solve_model_exact(model).params)
+    exact = float(solve_model(model).params)
     shape = (model.loss.p, model.loss.q, ((1, 1), (1, 0)), ())
     tight = problem.GeometricProgram(*shape).solve(model)
     monkeypatch.setattr(gp, "SOLVER_OPTIONS", {})

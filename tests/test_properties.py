@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import tco
 from tco.model import build_model
-from tco.optimize import solve_model_exact
+from tco.solve.regimes import solve_model
 
 LAWS = ["hoffmann2022", "sardana2024", "besiroglu2024", "muennighoff2023", "kaplan2020"]
 SECONDS_PER_DAY = 86_400.0
@@ -253,7 +253,7 @@ NEAR_ACTIVE_CAP = {
 def test_reported_optimum_matches_independent_exact_solve(case):
     result = feasible_result(case)
     note(f"optimal N={result.optimal.params!r} D={result.optimal.tokens!r}; cross-check {result.cross_check}")
-    exact = solve_model_exact(build_model(case.scenario()))
+    exact = solve_model(build_model(case.scenario()))
     assert bool(np.all(exact.feasible))
     n_ex, d_ex = float(exact.params), float(exact.tokens)
     assert result.optimal.params == pytest.approx(n_ex, rel=REL)
@@ -304,7 +304,7 @@ def test_cross_check_with_a_cap_through_or_just_past_the_optimum(objective, requ
                                                     "days": 1.0}},
     }[cap]
     capped = tco.optimize(tco.scenario_from_dict(spec))
-    exact = solve_model_exact(build_model(tco.scenario_from_dict(spec)))
+    exact = solve_model(build_model(tco.scenario_from_dict(spec)))
     assert capped.optimal.params == pytest.approx(float(exact.params), rel=REL)
     assert capped.optimal.tokens == pytest.approx(float(exact.tokens), rel=REL)
     assert capped.optimal.params == pytest.approx(n, rel=REL)

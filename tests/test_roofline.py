@@ -1,5 +1,5 @@
 """Issue 7, capability 1: the serving roofline as the decode cost model (tco/model/serving.py,
-tco/model/regimes.py). Hand-derived numbers in the comments; published figures from llm-analysis and Databricks;
+tco/solve/regimes.py). Hand-derived numbers in the comments; published figures from llm-analysis and Databricks;
 the GP (cp.maximum) against the exact regime split at 1e-6, and both against brute force."""
 
 import math
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import tco
 from tco.model.compile import build_model
-from tco.model.exact import curve_point
+from tco.solve.curve import curve_point
 from tco.model.repetition import SATURATION, real_tokens
 from tco.scenario.load import scenario_from_dict
 from tco.model.serving import kv_bytes_per_token, roofline_coefficients
@@ -152,9 +152,9 @@ def test_every_regime_agrees_with_the_gp_and_brute_force(batch, bound):
     assert result.optimal.total_cost_usd <= brute * (1 + 1e-12)
     assert result.optimal.total_cost_usd == pytest.approx(brute, rel=1e-9)
     # the KKT multiplier of the loss target (polish in the winning regime) is d cost / d loss, also at the kink
-    from tco.optimize import _shadow_by_difference
+    from tco.assemble import shadow_by_difference
 
-    assert result.loss_shadow_price_usd_per_nat == pytest.approx(_shadow_by_difference(build_model(s)), rel=1e-7)
+    assert result.loss_shadow_price_usd_per_nat == pytest.approx(shadow_by_difference(build_model(s)), rel=1e-7)
     if bound == "balanced":
         n_star = build_model(s).roofline.times.crossover_params()
         assert result.optimal.params == pytest.approx(n_star, rel=1e-9)

@@ -1,4 +1,4 @@
-"""Vectorized exact solving: the fast kernel against the general solver and against the cvxpy path."""
+"""Vectorized exact solving: the one kernel elementwise against its scalar solves, and against the cvxpy path."""
 
 from pathlib import Path
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import tco
-from tco.model.exact import solve_exact
-from tco.model.fast import solve_standard
+from tco.solve.exact import solve_exact
 from tco.vector import numeric_paths, solve_frame, validate_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,18 +31,21 @@ def random_problems(n, seed=0):
     return a, p, b, q, kt, ki, kd, caps
 
 
-def test_fast_kernel_matches_the_general_solver_including_caps_and_infeasibility():
-    a, p, b, q, kt, ki, kd, (n_max, d_max, nd_max) = random_problems(5000)
-    n, d, _, feasible, binding = solve_standard(a, p, b, q, kt, ki, kd, n_max, d_max, nd_max)
-    ref = solve_exact(a, p, b, q, [(1, 1, kt), (1, 0, ki), (0, 1, np.maximum(kd, 1e-300))],
-                      [(1, 0, n_max), (0, 1, d_max), (1, 1, nd_max)])
-    assert np.array_equal(feasible, ref.feasible)
-    assert 0.5 < feasible.mean() < 0.95  # both feasible and infeasible cases are exercised
-    f = feasible
-    assert np.max(np.abs(n[f] / ref.params[f] - 1)) < 1e-10
-    assert np.max(np.abs(d[f] / ref.tokens[f] - 1)) < 1e-10
-    assert np.array_equal(binding["max_params"][f], ref.binding[0][f])
-    assert np.all(np.isnan(n[~f]))
+def test_arrays_solve_exactly_as_one_element_at_a_time_including_caps_and_infeasibility():
+    a, p, b, q, kt, ki, kd, (n_max, d_max, nd_max) = random_problems(2000)
+    terms = [(1, 1, kt), (1, 0, ki), (0, 1, kd)]
+    caps = [(1, 0, n_max), (0, 1, d_max), (1, 1, nd_max)]
+    batch = solve_exact(a, p, b, q, terms, caps)
+    assert 0.5 < batch.feasible.mean() < 0.95  # both feasible and infeasible cases are exercised
+    assert np.all(np.isnan(batch.params[~batch.feasible]))
+    for k in range(0, 2000, 97):
+        one = solve_exact(a[k], p[k], b[k], q[k], [(i, j, w[k]) for i, j, w in terms],
+                          [(i, j, lim[k]) for i, j, lim in caps])
+        assert bool(one.feasible) == batch.feasible[k]
+        assert np.array_equal(one.binding, batch.binding[:, k])
+        if batch.feasible[k]:
+            assert float(one.params) == pytest.approx(batch.params[k], rel=1e-14)
+            assert float(one.tokens) == pytest.approx(batch.tokens[k], rel=1e-14)
 
 
 def _scenario(**changes):

@@ -40,7 +40,7 @@ class Model:
     @property
     def active_terms(self) -> tuple[CostTerm, ...]:
         """Monomial terms with a positive weight in the objective (GP parameters must be positive); a term
-        that is not a monomial (the roofline decode) is left to the GP and `tco.model.regimes`."""
+        that is not a monomial (the roofline decode) is left to the GP and `tco.solve.regimes`."""
         return tuple(t for t in self.terms if not _has_regimes(t) and t.weight(self.objective) > 0)
 
     @property

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..hardware import DTYPE_BYTES
 from ..scenario.roofline import ShapeRule
-from .exact import bisect_increasing
+from ..numeric import bisect_increasing
 
 __all__ = ["FORWARD_FLOPS_PER_PARAM", "PARAMS_PER_LAYER_D2", "flops_per_token", "weight_bytes_per_param",
            "kv_bytes_per_token", "kv_bytes_at", "shape_rule", "derived_layers", "decode_compute_efficiency",

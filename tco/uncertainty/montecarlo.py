@@ -85,9 +85,6 @@ def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int |
     """Sample the scenario's `uncertainty:` section, re-optimize every sample, summarize."""
     import pandas as pd
 
-    from ..model.repetition import reject_repetition
-
-    reject_repetition(scenario, "tco montecarlo")
     unc = scenario.uncertainty
     if unc is None or (not unc.inputs and unc.law is None):
         raise TcoError(f"{scenario.source or scenario.name}: uncertainty: the scenario declares no distributions; "

@@ -111,7 +111,11 @@ def sensitivity(scenario: "Scenario", *, fraction: float = DEFAULT_FRACTION, inp
         })
     frame = pd.DataFrame(rows)
     swing = np.maximum(frame["cost_change_low"].abs(), frame["cost_change_high"].abs())
-    frame = frame.assign(swing=swing).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    # ranked by swing; swings equal to 10 significant digits (e.g. a price and a demand that scale the same
+    # cost term) keep the inputs' order, so solver round-off never reorders the tornado
+    rank = pd.Series([-float(f"{v:.10g}") for v in swing], index=frame.index)
+    frame = (frame.assign(swing=swing, _rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
+             .reset_index(drop=True))
     frame.attrs.update({"scenario": scenario.name, "fraction": fraction,
                         "base_total_cost_usd": float(base["optimal_total_cost_usd"]),
                         "base_params": float(base["optimal_params"]), "base_tokens": float(base["optimal_tokens"])})

@@ -1,0 +1,225 @@
+"""From an optimum to a Result: what every solve path shares (the GP path in `tco.optimize`, the
+data-repetition path in `tco.repeated`, and the sweeps' infeasibility messages in `tco.vector`).
+
+Design points priced by the cost-term registry, constraint reports, the cross-check tolerance, shadow prices by
+differences of exact solves, the infeasibility diagnosis, advice, and the inputs in force.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .errors import InfeasibleError
+from .model.compile import Model
+from .model.costs import layout
+from .realism import (decode_roofline, deployment_sizing, ownership_comparison, ownership_inputs, serving_fit_inputs,
+                      time_value)
+from .results import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
+from .results.sections import DataInputs, DemandInputs, Inputs, ServingInputs, TrainingInputs
+from .solve.curve import PlainCurve
+from .solve.exact import cap_interval
+from .solve.regimes import solve_model
+from .units import format_count
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+__all__ = ["CROSS_CHECK_TOLERANCE", "EXTRAPOLATION_TOKENS_PER_PARAM", "with_source", "constraint_reports",
+           "assemble_result", "design_point", "max_rel_diff", "shadow_by_difference", "check_feasible", "advice",
+           "resolved_inputs"]
+
+CROSS_CHECK_TOLERANCE = 1e-6
+#: Sardana et al. 2024 trained up to 10,000 tokens/param and found the Chinchilla form overstates the gains
+#: of over-training beyond ~1,000.
+EXTRAPOLATION_TOKENS_PER_PARAM = 1_000.0
+
+
+def with_source(scenario: "Scenario", exc: InfeasibleError) -> InfeasibleError:
+    """The same infeasibility, its message prefixed with the scenario file when there is one."""
+    if scenario.source is None:
+        return exc
+    return InfeasibleError(f"{scenario.source}: {exc}", exc.constraints)
+
+
+def constraint_reports(model: Model, binding, params: float, tokens: float, chin_n: float, chin_d: float):
+    """One report per cap: value, slack and binding at the optimum; whether the Chinchilla baseline violates it.
+
+    `binding` holds the solver's verdict per cap; a cap counts as binding only if its slack is also ~0."""
+    return tuple(
+        ConstraintReport(
+            name=c.name, description=c.describe(), limit=c.limit, value=float(c.value(params, tokens)),
+            relative_slack=float(c.relative_slack(params, tokens)),
+            binding=bool(binding[m]) and abs(c.relative_slack(params, tokens)) < 1e-6,
+            chinchilla_violates=bool(c.relative_slack(chin_n, chin_d) < -1e-9),
+        )
+        for m, c in enumerate(model.caps)
+    )
+
+
+def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, chinchilla: DesignPoint,
+                    shadow_usd: float, shadow_flops: float, reports, cross: CrossCheck, warnings,
+                    **extra) -> Result:
+    """The Result of a solved scenario (shared by the GP path and the data-repetition path)."""
+    return Result(
+        scenario=scenario.name,
+        objective=model.objective,
+        law=model.law.name,
+        target_loss=model.target_loss,
+        optimal=optimal,
+        chinchilla=chinchilla,
+        savings=Savings(
+            total_cost_usd=chinchilla.total_cost_usd - optimal.total_cost_usd,
+            fraction=1.0 - optimal.total_cost_usd / chinchilla.total_cost_usd,
+            total_flops=chinchilla.total_flops - optimal.total_flops,
+            flops_fraction=1.0 - optimal.total_flops / chinchilla.total_flops,
+        ),
+        tokens_factor=optimal.tokens / chinchilla.tokens,
+        params_factor=optimal.params / chinchilla.params,
+        loss_shadow_price_usd_per_nat=float(shadow_usd),
+        loss_shadow_price_flops_per_nat=float(shadow_flops),
+        constraints=tuple(reports),
+        cross_check=cross,
+        warnings=tuple(warnings),
+        inputs=resolved_inputs(scenario, model),
+        ownership=ownership_comparison(scenario, optimal),
+        sizing=deployment_sizing(scenario, optimal, chinchilla),
+        time_value=time_value(scenario),
+        decode_roofline=decode_roofline(scenario, optimal, chinchilla),
+        layout=layout(model.terms),
+        term_inputs=tuple(row for term in model.terms for row in type(term).input_rows(scenario)),
+        **extra,
+    )
+
+
+def design_point(scenario: "Scenario", model: Model, params: float, tokens: float) -> DesignPoint:
+    """Evaluate every cost term of `model` at (params, tokens)."""
+    return DesignPoint.from_figures(model.figures(params, tokens), [t.name for t in model.terms])
+
+
+def max_rel_diff(n1, n2, d1, d2, f1, f2) -> float:
+    return float(max(abs(n1 / n2 - 1), abs(d1 / d2 - 1), abs(f1 / f2 - 1)))
+
+
+def shadow_by_difference(model: Model, measure: str | None = None) -> float:
+    """-(d measure / d loss) along the optimal path, by a central difference of exact solves.
+
+    Used for the measure that is not the objective (the $ slope of a FLOPs-optimal design, and vice versa)
+    and where the KKT multiplier is not unique (a vertex of two caps).
+    """
+    measure = measure or model.objective
+    h = 1e-5 * max(model.target_loss - model.law.min_loss, 1e-3)
+    values = []
+    for loss in (model.target_loss - h, model.target_loss + h):
+        shifted = model.with_loss(loss)
+        sol = solve_model(shifted)
+        if not bool(sol.feasible):
+            return math.inf
+        n, d = float(sol.params), float(sol.tokens)
+        values.append(float(model.usd(n, d) if measure == "usd" else model.flops(n, d)))
+    return (values[0] - values[1]) / (2 * h)
+
+
+def check_feasible(model: Model) -> None:
+    """Raise InfeasibleError naming the smallest set of caps that, with the loss target, has no solution."""
+    loss = model.loss
+    caps = list(model.caps)
+    curve = PlainCurve(loss.a, loss.p, loss.b, loss.q)
+    intervals = [cap_interval(curve, c.n_exp, c.d_exp, c.limit) for c in caps]
+    for c, (lo, hi) in zip(caps, intervals):
+        if lo > hi:
+            raise InfeasibleError(_infeasible_message(model, [c]), (c.name,))
+    for i in range(len(caps)):
+        for j in range(i + 1, len(caps)):
+            if max(intervals[i][0], intervals[j][0]) > min(intervals[i][1], intervals[j][1]):
+                raise InfeasibleError(_infeasible_message(model, [caps[i], caps[j]]), (caps[i].name, caps[j].name))
+    if caps:
+        lo = max(iv[0] for iv in intervals)
+        hi = min(iv[1] for iv in intervals)
+        if lo > hi:
+            raise InfeasibleError(_infeasible_message(model, caps), tuple(c.name for c in caps))
+
+
+def _infeasible_message(model: Model, caps) -> str:
+    from .model.reach import best_reachable_loss
+
+    best_loss, n, d = best_reachable_loss(model.law, caps)
+    names = " and ".join(c.describe() for c in caps)
+    verb = "makes" if len(caps) == 1 else "together make"
+    return (
+        f"infeasible: {names} {verb} the loss target {model.target_loss:.6g} unreachable under law "
+        f"{model.law.name}: the best loss within {'it' if len(caps) == 1 else 'them'} is {best_loss:.6g} "
+        f"(N = {_amount(n)}, D = {_amount(d)}); relax {'it' if len(caps) == 1 else 'one of them'} "
+        "or raise the loss target"
+    )
+
+
+def _amount(value: float) -> str:
+    return format_count(value) if math.isfinite(value) else "unbounded"
+
+
+def advice(optimal: DesignPoint, reports) -> list[str]:
+    notes = []
+    if optimal.tokens_per_param > EXTRAPOLATION_TOKENS_PER_PARAM:
+        notes.append(
+            f"the optimum trains {optimal.tokens_per_param:,.0f} tokens per parameter, beyond ~1,000 where "
+            "Sardana et al. 2024 found the Chinchilla form overstates the gains of over-training; "
+            "treat the savings as optimistic"
+        )
+    guideline = 5e3 * optimal.params**0.74
+    if optimal.tokens < guideline:
+        notes.append(
+            f"D = {format_count(optimal.tokens)} tokens is below Kaplan et al. 2020's overfitting guideline "
+            f"D >= 5e3 N^0.74 = {format_count(guideline)}; the law may not hold there"
+        )
+    violated = [r.name for r in reports if r.chinchilla_violates]
+    if violated:
+        notes.append(
+            f"the Chinchilla baseline violates {', '.join(violated)}: savings compare against a design "
+            "the constraints rule out"
+        )
+    return notes
+
+
+def resolved_inputs(scenario: "Scenario", model: Model) -> Inputs:
+    """The inputs in force after defaults and catalog look-ups: what every export records."""
+    t, s, d = scenario.training, scenario.serving, scenario.demand
+    per_request = d.requests is not None or d.requests_per_year is not None
+    capped_data = scenario.data.max_unique_tokens is not None
+    return Inputs(
+        law=model.law.to_dict(),
+        target_loss=model.target_loss,
+        objective=model.objective,
+        training=TrainingInputs(
+            hardware=t.device.name, dtype=t.dtype, peak_flops=t.peak_flops, mfu=t.mfu,
+            price_usd_per_hour=t.usd_per_hour, price_source=t.price_source, source=t.device.source,
+        ),
+        serving=ServingInputs(
+            hardware=s.device.name, dtype=s.dtype, peak_flops=s.peak_flops,
+            prefill_mfu=s.prefill_mfu, decode_mfu=None if s.roofline is not None else s.decode_mfu,
+            decode_model="roofline" if s.roofline is not None else "decode_mfu",
+            price_usd_per_hour=s.usd_per_hour, price_source=s.price_source, source=s.device.source,
+        ),
+        demand=DemandInputs(
+            requests=d.requests,
+            prompt_tokens_per_request=d.prompt_tokens_per_request if per_request else None,
+            generated_tokens_per_request=d.generated_tokens_per_request if per_request else None,
+            lifetime_prompt_tokens=d.lifetime_prompt_tokens,
+            lifetime_generated_tokens=d.lifetime_generated_tokens,
+            requests_per_year=d.requests_per_year,
+            years=d.years,
+            growth_per_year=d.growth_per_year,
+            discount_rate=d.discount_rate,
+            nominal_lifetime_prompt_tokens=d.nominal_prompt_tokens,
+            nominal_lifetime_generated_tokens=d.nominal_generated_tokens,
+        ),
+        constraints={c.name.split(".")[-1]: c.limit for c in model.caps},
+        data=DataInputs(
+            cost_usd_per_token=scenario.data.cost_usd_per_token,
+            max_unique_tokens=scenario.data.max_unique_tokens if capped_data else None,
+            repetition=scenario.data.repetition if capped_data else None,
+        ),
+        training_ownership=ownership_inputs(scenario, "training"),
+        serving_ownership=ownership_inputs(scenario, "serving"),
+        serving_fit=serving_fit_inputs(scenario),
+    )
