@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.repetition import R_D, SATURATION
+from ..numeric import safeguarded_root
 
 __all__ = ["ZETA_MIN", "ZETA_MAX", "PlainCurve", "RepeatedCurve", "curve_point", "log_expm1", "R_D", "SATURATION"]
 
@@ -200,8 +201,6 @@ class RepeatedCurve(PlainCurve):
     def balance(self, n_exp, d_exp):
         """Root of n_exp dn = d_exp (-dd): zeta + log(dn / -dd) - zeta + log(n_exp / d_exp) = 0, whose left side
         increases with slope >= 1 (h convex): safeguarded Newton from the plain curve's closed form."""
-        from .exact import safeguarded_root
-
         shift = np.log(n_exp / d_exp)
 
         def f(z):
