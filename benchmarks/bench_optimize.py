@@ -39,7 +39,7 @@ def main() -> None:
 
     import tco
     from tco.model import build_model
-    from tco.model.problem import solve_gp
+    from tco.solve.program import solve_gp
     from tco.solve.regimes import solve_model
 
     base = tco.load_scenario(SCENARIO).model_dump()

@@ -17,7 +17,7 @@ def main() -> None:
     import tco
     from tco.report.excel import write_report
     from tco.studies import prepare
-    from tco.sweep import demand_sweep
+    from tco.studies.sweep import demand_sweep
 
     scenario = tco.load_scenario(ROOT / "scenarios" / "capped-deadline-and-data.yaml")
     prepare(scenario, sweep_points=10)  # warm: imports, GP compile

@@ -46,8 +46,8 @@ def plain_bisection(A, B, E, alpha, beta, loss, kt, ki, iterations=60):
 def main() -> None:
     import tco
     from tco.solve.exact import solve_exact
-    from tco.uncertainty.montecarlo import monte_carlo
-    from tco.vector import solve_frame, solve_vector, vector_model
+    from tco.studies.montecarlo import monte_carlo
+    from tco.studies.arrays import solve_frame, solve_vector, vector_model
 
     law = tco.get_law("sardana2024")
     rng = np.random.default_rng(0)

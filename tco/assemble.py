@@ -1,5 +1,5 @@
 """From an optimum to a Result: what every solve path shares (the GP path in `tco.optimize`, the
-data-repetition path in `tco.repeated`, and the sweeps' infeasibility messages in `tco.vector`).
+data-repetition path in `tco.repeated`, and the sweeps' infeasibility messages in `tco.studies.arrays`).
 
 Design points priced by the cost-term registry, constraint reports, the cross-check tolerance, shadow prices by
 differences of exact solves, the infeasibility diagnosis, advice, and the inputs in force.
@@ -11,11 +11,11 @@ import math
 from typing import TYPE_CHECKING
 
 from .errors import InfeasibleError
-from .model.compile import Model
+from .model.build import Model
 from .model.costs import layout
-from .realism import (decode_roofline, deployment_sizing, ownership_comparison, ownership_inputs, serving_fit_inputs,
-                      time_value)
 from .results import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
+from .results.deployment import (decode_roofline, deployment_sizing, ownership_comparison, ownership_inputs,
+                                 serving_fit_inputs, time_value)
 from .results.sections import DataInputs, DemandInputs, Inputs, ServingInputs, TrainingInputs
 from .solve.curve import PlainCurve
 from .solve.exact import cap_interval
@@ -141,7 +141,7 @@ def check_feasible(model: Model) -> None:
 
 
 def _infeasible_message(model: Model, caps) -> str:
-    from .model.reach import best_reachable_loss
+    from .solve.reach import best_reachable_loss
 
     best_loss, n, d = best_reachable_loss(model.law, caps)
     names = " and ".join(c.describe() for c in caps)

@@ -10,7 +10,7 @@ import numpy as np
 from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, check_feasible, constraint_reports,
                        design_point, max_rel_diff, shadow_by_difference, with_source)
 from .errors import InfeasibleError
-from .model.compile import Model, build_model
+from .model.build import Model, build_model
 from .results import CrossCheck, Result
 from .solve.regimes import regimes, solve_model
 
@@ -30,7 +30,7 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
 
     Raises InfeasibleError naming the conflicting constraints when no design reaches the loss target.
     """
-    from .model.problem import solve_gp  # imported here: cvxpy is only needed once we solve
+    from .solve.program import solve_gp  # imported here: cvxpy is only needed once we solve
 
     model = build_model(scenario, objective)
     if model.unique_tokens is not None:
@@ -75,7 +75,7 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
 def _polish(model: Model, gp):
     """Newton-polish the GP point in each decode regime and keep the cheapest that converged; else the GP's.
     A regime's crossover bound starts with no dual: the active-set loop adds it when the point lies across."""
-    from .model.polish import polish  # imported here: cvxpy is only needed once we solve
+    from .solve.polish import polish  # imported here: cvxpy is only needed once we solve
 
     best = (gp.params, gp.tokens, np.nan, False)
     best_value = math.inf

@@ -25,7 +25,7 @@ from .solve.regimes import model_curve, regime_parts, roofline_term, solve_model
 from .units import format_count
 
 if TYPE_CHECKING:
-    from .model.compile import Model
+    from .model.build import Model
     from .scenario import Scenario
 
 __all__ = ["optimize_repeated", "solve_repeated", "GP_STATUS"]

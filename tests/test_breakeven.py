@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import tco
-from tco.breakeven import RECIPES, SHIFT_TOLERANCE, breakeven, implied_demand
+from tco.studies.breakeven import RECIPES, SHIFT_TOLERANCE, breakeven, implied_demand
 from tco.laws import get_law
-from tco.model.compile import build_model
-from tco.sweep import demand_sweep
+from tco.model.build import build_model
+from tco.studies.sweep import demand_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 # scenarios with repeated data are refused by this command for now (tests/test_data_limits.py checks that)

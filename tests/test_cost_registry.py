@@ -13,13 +13,13 @@ import pytest
 from rich.console import Console
 
 import tco
-from tco.model.compile import build_model
+from tco.model.build import build_model
 from tco.model.costs import TERMS, CostTerm, InputRow, layout, registered
 from tco.solve.regimes import solve_model
 from tco.report.excel import write_report
 from tco.studies import prepare
 from tco.report.terminal import print_result
-from tco.sweep import demand_sweep
+from tco.studies.sweep import demand_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "chat-assistant-70b-quality.yaml"

@@ -8,10 +8,10 @@ import pytest
 
 import tco
 from tco.errors import InfeasibleError
-from tco.model.compile import build_model
+from tco.model.build import build_model
 from tco.model.repetition import R_D, SATURATION, effective_tokens, real_tokens
 from tco.scenario.load import scenario_from_dict
-from tco.sweep import demand_sweep
+from tco.studies.sweep import demand_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = ROOT / "scenarios" / "data-limited-domain-model.yaml"
@@ -190,7 +190,7 @@ def _optimize_at(**changes):
 def test_vector_sweep_with_repetition_matches_scalar_optimize():
     """Arrays of repeated-data scenarios (unique tokens, demand, caps, law constants vary per element) against
     one scalar `tco.optimize()` run per element."""
-    from tco.vector import solve_frame
+    from tco.studies.arrays import solve_frame
 
     rng = np.random.default_rng(5)
     overrides = {"demand.requests": 10 ** rng.uniform(8, 11, 8),
@@ -215,7 +215,7 @@ def test_vector_sweep_with_repetition_matches_scalar_optimize():
 
 
 def test_sensitivity_with_repetition_matches_scalar_optimize():
-    from tco.uncertainty.sensitivity import sensitivity
+    from tco.studies.sensitivity import sensitivity
 
     frame = sensitivity(_scenario(), inputs=["data.max_unique_tokens", "demand.requests"])
     row = frame.set_index("input").loc["data.max_unique_tokens"]
@@ -226,7 +226,7 @@ def test_sensitivity_with_repetition_matches_scalar_optimize():
 
 
 def test_montecarlo_with_repetition_matches_scalar_optimize():
-    from tco.uncertainty.montecarlo import monte_carlo
+    from tco.studies.montecarlo import monte_carlo
 
     scenario = _scenario(uncertainty={"samples": 40, "seed": 3, "inputs": {
         "demand.requests": {"loguniform": [1e9, 3e10]}, "data.max_unique_tokens": {"loguniform": [1e11, 1e12]}}})
@@ -234,7 +234,7 @@ def test_montecarlo_with_repetition_matches_scalar_optimize():
     draws = result.draws
     assert result.infeasible == 0 and len(draws) == 40
     # the draws are reproducible from the seed: re-draw the inputs and solve a few samples one by one
-    from tco.uncertainty.distributions import sample
+    from tco.studies.distributions import sample
 
     inputs = sample(scenario.uncertainty, 40, np.random.default_rng(np.random.SeedSequence(3).spawn(1)[0]))
     for k in (0, 17, 39):
@@ -244,7 +244,7 @@ def test_montecarlo_with_repetition_matches_scalar_optimize():
 
 
 def test_breakeven_with_repetition_re_solves_its_milestones():
-    from tco.breakeven import breakeven
+    from tco.studies.breakeven import breakeven
 
     scenario = _scenario()
     result = breakeven(scenario)
@@ -263,7 +263,7 @@ def test_breakeven_with_repetition_re_solves_its_milestones():
 @pytest.mark.parametrize("batch, bound", [(8, "memory"), (512, "compute")])
 def test_repetition_with_the_serving_roofline_matches_brute_force(batch, bound):
     """Both dispatch axes at once: decode regimes of the roofline (an N^(2/3) KV term) on the repeated curve."""
-    from tco.vector import solve_frame
+    from tco.studies.arrays import solve_frame
 
     data = tco.load_scenario(DOMAIN).model_dump()
     data["serving"].pop("decode_mfu")

@@ -1,4 +1,5 @@
-"""Demand has one path (`tco.vector.demand_overrides`): a yearly-rate horizon and its lifetime `requests:` twin of
+"""Demand has one path (`tco.studies.arrays.demand_overrides`): a yearly-rate horizon and its lifetime `requests:`
+twin of
 the same present-value tokens give identical studies, the sweeps are not flat, and overriding one form of the
 target or the demand replaces the scenario's other forms."""
 
@@ -13,13 +14,13 @@ import pytest
 import yaml
 
 import tco
-from tco.breakeven import breakeven
+from tco.studies.breakeven import breakeven
 from tco.report.excel import write_report
 from tco.studies import prepare
-from tco.sweep import demand_sweep
-from tco.uncertainty.montecarlo import monte_carlo
-from tco.uncertainty.sensitivity import default_inputs, sensitivity
-from tco.vector import demand_overrides, numeric_paths, solve_frame, validate_overrides, view
+from tco.studies.sweep import demand_sweep
+from tco.studies.montecarlo import monte_carlo
+from tco.studies.sensitivity import default_inputs, sensitivity
+from tco.studies.arrays import demand_overrides, numeric_paths, solve_frame, validate_overrides, view
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -155,9 +155,9 @@ def test_changing_inputs_moves_the_costs_as_the_formulas_say(bundled, tmp_path):
 
 def test_roofline_decode_formula_follows_an_edited_batch(bundled, tmp_path):
     # Halve the decode batch on Inputs: LibreOffice's MAX(compute, memory) must give the decode cost tco
-    # computes for the same (N, D) at batch 32 (tco.vector.evaluate on a view with the override).
-    from tco.model.compile import build_model
-    from tco.vector import evaluate, view
+    # computes for the same (N, D) at batch 32 (tco.studies.arrays.evaluate on a view with the override).
+    from tco.model.build import build_model
+    from tco.studies.arrays import evaluate, view
 
     entries, paths, _ = bundled
     index = next(i for i, e in enumerate(entries) if e.scenario.serving.roofline is not None)

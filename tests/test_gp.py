@@ -4,7 +4,7 @@ import pytest
 
 import tco
 from tco.model import build_model
-from tco.model.problem import SOLVER_OPTIONS, _program, solve_gp
+from tco.solve.program import SOLVER_OPTIONS, _program, solve_gp
 from tco.solve.regimes import solve_model
 
 SCENARIO = {
@@ -38,7 +38,8 @@ def test_problem_is_dpp_and_reused_across_parameter_changes():
 @pytest.mark.parametrize("tokens", [2e12, 1e14])
 def test_tightened_tolerances_beat_the_defaults(monkeypatch, tokens):
     """Fresh programs (no solver cache to inherit settings from), defaults vs SOLVER_OPTIONS."""
-    from tco.model import gp, problem
+    from tco.solve import gp
+    from tco.solve import program as problem
 
     model = build_model(scenario(objective="flops", demand={"generated_tokens": tokens}))
     exact = float(solve_model(model).params)

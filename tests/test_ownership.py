@@ -12,7 +12,7 @@ import tco
 from tco import InfeasibleError, ScenarioError
 from tco.model.serving import latency_params_limit
 from tco.scenario.load import scenario_from_dict
-from tco.vector import solve_frame
+from tco.studies.arrays import solve_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "scenarios" / "owned-cluster-latency-bound.yaml"
@@ -175,7 +175,7 @@ def test_two_size_caps_bind_only_the_tighter_one():
     assert memory.relative_slack == pytest.approx(1 - 13.5 / 60, rel=1e-9)
     assert r.cross_check.max_rel_diff <= 1e-6
     # the vectorized kernel merges both into one limit on N; the sweep still marks only the tighter one
-    from tco.vector import solve_frame
+    from tco.studies.arrays import solve_frame
 
     frame = solve_frame(scenario(serving={"memory_fit": True, "kv_cache_gb": 20, "max_time_per_output_token_ms": 10}),
                         {"training.mfu": [0.3, 0.5]})

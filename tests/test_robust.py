@@ -1,4 +1,4 @@
-"""Robust design under law uncertainty: tco.robust.robust_design and `tco robust`."""
+"""Robust design under law uncertainty: tco.studies.robust.robust_design and `tco robust`."""
 
 import json
 import math
@@ -12,11 +12,11 @@ import yaml
 import tco
 from tco import cli
 from tco.errors import InfeasibleError, ScenarioError, TcoError
-from tco.model.compile import build_model
-from tco.robust import VALIDATION_SAMPLES, robust_design
+from tco.model.build import build_model
+from tco.studies.robust import VALIDATION_SAMPLES, robust_design
 from tco.cli.robust import parse_stderr
 from tco.scenario import scenario_from_dict
-from tco.uncertainty.distributions import replace_law
+from tco.studies.distributions import replace_law
 
 ROOT = Path(__file__).resolve().parents[1]
 # scenarios with repeated data are refused by this command for now (tests/test_data_limits.py checks that)

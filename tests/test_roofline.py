@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tco
-from tco.model.compile import build_model
+from tco.model.build import build_model
 from tco.solve.curve import curve_point
 from tco.model.repetition import SATURATION, real_tokens
 from tco.scenario.load import scenario_from_dict
 from tco.model.serving import kv_bytes_per_token, roofline_coefficients
-from tco.vector import solve_frame
+from tco.studies.arrays import solve_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "scenarios" / "roofline-long-context-assistant.yaml"
@@ -324,7 +324,7 @@ def test_roofline_kv_that_cannot_fit_fails_at_construction_and_in_sweeps():
     from tco import ScenarioError
     from tco.model.checks import check_roofline_fit
     from tco.scenario.schema import SCENARIO_CHECKS
-    from tco.vector import validate_overrides
+    from tco.studies.arrays import validate_overrides
 
     assert check_roofline_fit in SCENARIO_CHECKS
     with pytest.raises(ScenarioError, match=r"serving\.memory_fit: the model cannot fit any replica: the KV cache of "
@@ -336,8 +336,8 @@ def test_roofline_kv_that_cannot_fit_fails_at_construction_and_in_sweeps():
 
 
 def test_monte_carlo_samples_roofline_inputs_and_reoptimizes_each_exactly():
-    from tco.uncertainty.distributions import sample
-    from tco.uncertainty.montecarlo import monte_carlo
+    from tco.studies.distributions import sample
+    from tco.studies.montecarlo import monte_carlo
 
     data = yaml.safe_load(BUNDLED.read_text())
     data["uncertainty"] = {"samples": 40, "seed": 3, "inputs": {

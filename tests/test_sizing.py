@@ -1,6 +1,6 @@
 """Issue 7, capability 7: deployment sizing. Serving replicas and GPUs for a peak request rate, latency and
 throughput per replica, $ per 1M generated tokens, for the optimal and the Chinchilla design; numbers derived by
-hand in the comments (formulas: tco/realism.py)."""
+hand in the comments (formulas: tco/results/deployment.py and tco/model/serving.py)."""
 
 import json
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import tco
-from tco.realism import DEFAULT_REQUEST_NOTE, replica_capacity
+from tco.results.deployment import DEFAULT_REQUEST_NOTE, replica_capacity
 from tco.report.excel import write_report
 from tco.studies import prepare
 from tco.scenario.load import scenario_from_dict

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tco
-from tco.sweep import demand_sweep
+from tco.studies.sweep import demand_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

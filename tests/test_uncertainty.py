@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import tco
-from tco.uncertainty.grid import grid_sweep, parse_vary
-from tco.uncertainty.montecarlo import monte_carlo
-from tco.uncertainty.sensitivity import sensitivity
+from tco.studies.grid import grid_sweep, parse_vary
+from tco.studies.montecarlo import monte_carlo
+from tco.studies.sensitivity import sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 UNCERTAIN = ROOT / "scenarios" / "uncertain-demand-and-law.yaml"

@@ -7,7 +7,7 @@ import pytest
 
 import tco
 from tco.solve.exact import solve_exact
-from tco.vector import numeric_paths, solve_frame, validate_overrides
+from tco.studies.arrays import numeric_paths, solve_frame, validate_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 LAWS = ["hoffmann2022", "sardana2024", "besiroglu2024", "muennighoff2023", "kaplan2020"]

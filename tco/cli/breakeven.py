@@ -35,7 +35,7 @@ def breakeven_command(
     from rich.table import Table
 
     from .. import load_scenario
-    from ..breakeven import breakeven
+    from ..studies.breakeven import breakeven
 
     targets = [quantity("--tokens-per-param", t) for t in tokens_per_param.split(",") if t.strip()]
     if not targets or min(targets) <= 0:
@@ -90,7 +90,7 @@ def implied_demand_command(
     Examples:  tco implied-demand --law sardana2024 --params 70B --tokens 15T
                tco implied-demand --law besiroglu2024 --catalog
     """
-    from ..breakeven import RECIPES, implied_demand
+    from ..studies.breakeven import RECIPES, implied_demand
     from ..errors import TcoError
     from ..scenario.law import resolve_law
     from ..units import format_count

@@ -88,7 +88,7 @@ def robust_command(
     Example:  tco robust scenarios/sardana-cost-objective.yaml --quantile 0.9 --stderr E=0.01,A=40,B=400
     """
     from .. import load_scenario
-    from ..robust import robust_design
+    from ..studies.robust import robust_design
 
     if samples < 1 or seed < 0:
         fail("--samples must be at least 1 and --seed at least 0")

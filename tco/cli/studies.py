@@ -1,4 +1,4 @@
-"""`tco sweep`, `tco sensitivity`, `tco montecarlo`: thin commands over tco.uncertainty."""
+"""`tco sweep`, `tco sensitivity`, `tco montecarlo`: thin commands over tco.studies."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def sweep_command(
     from .. import load_scenario
     from ..atomic import atomic_write
     from ..errors import TcoError
-    from ..uncertainty.excel import EXCEL_MAX_ROWS, write_sweep_workbook
-    from ..uncertainty.grid import grid_size, iter_grid_sweep, parse_vary
+    from ..studies.excel import EXCEL_MAX_ROWS, write_sweep_workbook
+    from ..studies.grid import grid_size, iter_grid_sweep, parse_vary
 
     loaded = load_scenario(scenario)
     axes = dict(parse_vary(spec) for spec in vary)
@@ -150,8 +150,8 @@ def sensitivity_command(
     from .. import load_scenario
     from ..errors import TcoError
     from ..units import format_count, format_usd
-    from ..uncertainty.excel import write_sensitivity_workbook
-    from ..uncertainty.sensitivity import sensitivity
+    from ..studies.excel import write_sensitivity_workbook
+    from ..studies.sensitivity import sensitivity
 
     if not 0 < pct < 100:
         raise TcoError(f"--pct must be between 0 and 100, got {pct:g}")
@@ -200,8 +200,8 @@ def montecarlo_command(
     from rich.table import Table
 
     from .. import load_scenario
-    from ..uncertainty.excel import write_montecarlo_workbook
-    from ..uncertainty.montecarlo import monte_carlo
+    from ..studies.excel import write_montecarlo_workbook
+    from ..studies.montecarlo import monte_carlo
 
     loaded = load_scenario(scenario)
     result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report, chunk=chunk,

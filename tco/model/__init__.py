@@ -2,8 +2,8 @@
 (the exact 1-D solver is tco.solve)."""
 
 from .checks import CHECKS  # importing it registers the physics checks with the scenario's validation
-from .compile import Model, build_model
-from .constraints import CAPS, Cap, MaxParams, MaxTokens, TrainingDeadline
+from .build import Model, build_model
+from .caps import CAPS, Cap, MaxParams, MaxTokens, TrainingDeadline
 from .costs import TERMS, CostTerm, DataCost, DecodeCost, PrefillCost, RooflineDecodeCost, TrainingCost
 
 __all__ = [

@@ -20,7 +20,7 @@ layers = (N / (12 aspect_ratio^2))^(1/3) and kv_heads x head_dim = kv_head_fract
 token = 2 kv_head_fraction kv_bytes aspect_ratio (N / (12 aspect_ratio^2))^(2/3), a monomial in N^(2/3). Both legs
 are posynomials in N and their max is log-log convex, so the problem stays a geometric program.
 
-Every formula is attribute arithmetic, so it also evaluates on a `tco.vector.ScenarioView` of arrays.
+Every formula is attribute arithmetic, so it also evaluates on a `tco.studies.arrays.ScenarioView` of arrays.
 """
 
 from __future__ import annotations

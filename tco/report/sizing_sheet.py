@@ -1,7 +1,8 @@
 """The Sizing sheet: the training cluster (with a training deadline) and the serving fleet for the peak request
 rate (with demand.peak_requests_per_second), for the optimal design and the Chinchilla design of the same loss.
 
-Values are solved by `tco.realism.deployment_sizing` (formulas in its module docstring), written as numbers, not
+Values are solved by `tco.results.deployment.deployment_sizing` (formulas in its module docstring), written as
+numbers, not
 formulas: re-run `tco optimize` after changing inputs.
 """
 
@@ -64,7 +65,7 @@ def _value(value):
 
 def write_sizing(ws, result: "Result") -> None:
     put(ws, 1, 1, "Deployment sizing", bold=True)
-    put(ws, 2, 1, "Solved values (tco.realism.deployment_sizing), not formulas: re-run tco optimize after "
+    put(ws, 2, 1, "Solved values (tco.results.deployment.deployment_sizing), not formulas: re-run tco optimize after "
                   "changing inputs.")
     header(ws, 4, ["", "Optimal", "Chinchilla (same loss)", "unit"])
     r = 5
@@ -105,7 +106,7 @@ def write_sizing(ws, result: "Result") -> None:
                 cell = put(ws, r, col, value, fmt if not isinstance(value, str) else None)
                 if key == "replicas" and not isinstance(value, str):
                     note(cell, "ceil(peak requests/s x (generated tokens / throughput + prefill seconds) x "
-                               "(1 + headroom)); see tco/realism.py")
+                               "(1 + headroom)); see tco/results/deployment.py")
             put(ws, r, 4, unit)
             r += 1
         for name, design in (("optimal", serving.optimal), ("chinchilla", serving.chinchilla)):

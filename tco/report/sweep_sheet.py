@@ -1,4 +1,4 @@
-"""The Demand sweep sheet (a pandas frame from `tco.sweep.demand_sweep`) and the native Excel charts."""
+"""The Demand sweep sheet (a pandas frame from `tco.studies.sweep.demand_sweep`) and the native Excel charts."""
 
 from __future__ import annotations
 

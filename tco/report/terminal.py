@@ -62,7 +62,7 @@ def render_result(result: Result) -> Group:
     for c in result.constraints:
         lines.append(Text(f"  {c.description}: slack {c.relative_slack:.2%}"
                           + (" (binding)" if c.binding else ""), style="dim"))
-    lines += _realism_lines(result)
+    lines += _deployment_lines(result)
     cc = result.cross_check
     lines.append(Text(
         (f"Cross-check ({cc.gp_status}): derivative-free Brent vs bisection differ by "
@@ -77,7 +77,7 @@ def render_result(result: Result) -> Group:
     return Group(Panel.fit(header), table, *lines)
 
 
-def _realism_lines(result: Result) -> list[Text]:
+def _deployment_lines(result: Result) -> list[Text]:
     """Training cluster sizing, renting vs owning, and the time value of demand, where the scenario has them."""
     lines = []
     sizing = result.sizing.training if result.sizing is not None else None
@@ -115,7 +115,7 @@ def _realism_lines(result: Result) -> list[Text]:
 
 
 def _roofline_lines(roof: DecodeRoofline | None) -> list[Text]:
-    """What bounds decode at each design under the serving roofline (`tco.realism.decode_roofline`)."""
+    """What bounds decode at each design under the serving roofline (`tco.results.deployment.decode_roofline`)."""
     if roof is None:
         return []
     crossover = roof.crossover_params
@@ -136,7 +136,7 @@ def _roofline_lines(roof: DecodeRoofline | None) -> list[Text]:
 
 
 def _serving_sizing_lines(serving: ServingSizing | None) -> list[Text]:
-    """The serving fleet for the peak request rate, for both designs (`tco.realism.serving_sizing`)."""
+    """The serving fleet for the peak request rate, for both designs (`tco.results.deployment.serving_sizing`)."""
     if serving is None:
         return []
     lines = [Text.assemble(("Serving fleet at peak: ", "bold"),

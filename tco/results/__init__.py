@@ -2,7 +2,8 @@
 breakdown by cost term), the caps at the optimum, the cross-check, and the optional typed sections: the inputs in
 force, own vs rent, deployment sizing, the demand's time value, repeated data and the decode roofline.
 
-Nothing here solves: the values are computed by the pipeline (`tco.optimize`, `tco.realism`, `tco.repeated`)."""
+Nothing here solves: the values are computed by the pipeline (`tco.optimize`, `tco.results.deployment`,
+`tco.repeated`)."""
 
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, DemandInputs, DeploymentSizing, Inputs,

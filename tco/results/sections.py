@@ -4,7 +4,7 @@ repeated data and the decode roofline.
 Each section is a frozen dataclass whose field names are its JSON keys (units in the names), in JSON order; its
 `to_dict()` is that section of `Result.to_dict()`. A field marked `omitted when None` leaves its key out of the
 JSON when it does not apply (the rest keep their key, null when unknown or not finite). The values are computed in
-`tco.realism`, `tco.repeated` and `tco.optimize.resolved_inputs`; this module only holds them.
+`tco.results.deployment`, `tco.repeated` and `tco.optimize.resolved_inputs`; this module only holds them.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ class TrainingSizing(Section):
 
 @dataclass(frozen=True)
 class ReplicaSizing(Section):
-    """The serving fleet of one design at the peak request rate (`tco.realism.replica_capacity`). Fields after
+    """The serving fleet of one design at the peak request rate (`tco.results.deployment.replica_capacity`).
+    Fields after
     `params` and `peak_requests_per_second` are None where the design could not be sized (see `warnings`)."""
 
     params: float

@@ -1,7 +1,7 @@
 """Scenario sections for real serving and ownership costs (issue 7): owned hardware, memory fit and latency,
 and a deployment horizon with growth and discounting.
 
-Every formula here is plain arithmetic on attributes, so it also evaluates against a `tco.vector.ScenarioView`
+Every formula here is plain arithmetic on attributes, so it also evaluates against a `tco.studies.arrays.ScenarioView`
 whose fields are numpy arrays (sweeps, sensitivity, Monte Carlo).
 """
 
@@ -113,7 +113,7 @@ class ServingFit(StrictModel):
         "cache once from HBM (memory-bound at small batch)")
     batch_size: Annotated[float, AfterValidator(_batch)] = Field(
         default=32.0, description="sequences one replica decodes together: the decode batch that "
-        "serving.roofline prices, and the most deployment sizing allows (`tco.realism.serving_sizing`; its "
+        "serving.roofline prices, and the most deployment sizing allows (`tco.results.deployment.serving_sizing`; its "
         "whole part); kv_cache_gb is the KV cache of this full batch. "
         "Default 32: a user assumption (a moderate continuous-batching batch); the latency target and memory "
         "can lower it")
@@ -186,7 +186,7 @@ class DemandHorizon(StrictModel):
         generated_tokens: float | None
     peak_requests_per_second: Count | None = Field(
         default=None, description="peak request rate to provision serving for (deployment sizing, "
-        "`tco.realism.serving_sizing`); does not change the lifetime demand that prices inference")
+        "`tco.results.deployment.serving_sizing`); does not change the lifetime demand that prices inference")
 
     @property
     def nominal_requests(self):

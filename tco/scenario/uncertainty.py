@@ -1,5 +1,5 @@
 """`uncertainty:` the distributions a scenario declares for its inputs and law constants (what the user states;
-`tco montecarlo` draws from them with `tco.uncertainty.distributions`).
+`tco montecarlo` draws from them with `tco.studies.distributions`).
 
     uncertainty:
       samples: 100000

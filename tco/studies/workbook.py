@@ -17,7 +17,7 @@ def prepare(scenario: "Scenario", *, objective: str | None = None, sweep_points:
             sweep_low: float | None = None, sweep_high: float | None = None) -> ReportEntry:
     """Optimize `scenario` and sweep its demand: the inputs of `tco.report.excel.write_report`."""
     from ..optimize import optimize
-    from ..sweep import DEFAULT_SWEEP_TOKENS, demand_sweep
+    from .sweep import DEFAULT_SWEEP_TOKENS, demand_sweep
 
     result = optimize(scenario, objective=objective)
     sweep = demand_sweep(scenario, points=sweep_points, low=sweep_low or DEFAULT_SWEEP_TOKENS[0],

@@ -1,6 +1,6 @@
 """The cvxpy geometric program, compiled once per problem shape and re-solved by updating parameters (DPP).
 
-The program is built by `tco.model.gp` (the one builder, in log form). Variables are scaled to the equal-loss
+The program is built by `tco.solve.gp` (the one builder, in log form). Variables are scaled to the equal-loss
 Chinchilla point (n = N / N0, d = D / D0) and the objective to its cost
 there, so every number the solver sees is near 1 (raw N ~ 1e10, D ~ 1e12, FLOPs ~ 1e24 make conic solvers
 stop "inaccurate"). The scales are folded into parameter values, so they never force a recompile.
@@ -16,7 +16,7 @@ import cvxpy as cp
 import numpy as np
 
 from ..errors import InfeasibleError, SolverError
-from .compile import Model
+from ..model.build import Model
 from .gp import SOLVER_OPTIONS, RooflineLegs, build_log_program, solve_log_program
 
 __all__ = ["GeometricProgram", "GPSolution", "solve_gp", "gp_terms", "scaled_objective", "scaled_caps",
@@ -35,7 +35,7 @@ class GPSolution:
 
 class GeometricProgram:
     """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q <= 1,  c_m n^i_m d^j_m <= 1,
-    in the log form of `tco.model.gp` with every input a Parameter (the bracket is a roofline decode term,
+    in the log form of `tco.solve.gp` with every input a Parameter (the bracket is a roofline decode term,
     `tco.model.costs.RooflineDecodeCost`)."""
 
     def __init__(self, p: float, q: float, term_exps: tuple[tuple[float, float], ...],

@@ -30,18 +30,18 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING
 
-from .results.sections import (DecodeBound, DecodeRoofline, DeploymentSizing, Ownership, OwnershipInputs,
-                               OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingSizing, TimeValue,
-                               TrainingSizing)
-from .scenario.extras import owned_cost_breakdown
-from .model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
-                            kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
-                            weight_bytes_per_param)
-from .units import SECONDS_PER_DAY
+from .sections import (DecodeBound, DecodeRoofline, DeploymentSizing, Ownership, OwnershipInputs,
+                       OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingSizing, TimeValue,
+                       TrainingSizing)
+from ..scenario.extras import owned_cost_breakdown
+from ..model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
+                             kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
+                             weight_bytes_per_param)
+from ..units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
-    from .results import DesignPoint
-    from .scenario import Scenario
+    from . import DesignPoint
+    from ..scenario import Scenario
 
 __all__ = ["ownership_comparison", "training_sizing", "serving_sizing", "deployment_sizing", "time_value",
            "decode_roofline", "replica_capacity", "ownership_inputs", "serving_fit_inputs", "DEFAULT_REQUEST_NOTE"]

@@ -3,7 +3,7 @@
 M sampled laws (published or given standard errors, or a law file's bootstrap rows) each add a loss constraint
 ``a_m N^-p_m + b_m D^-q_m <= 1`` to the scenario's geometric program (objective and caps unchanged). Exponents
 differ per sample, so the GP is written in its convex log form, scaled to the nominal Chinchilla point like
-`tco.model.problem` (x = log N/N0, y = log D/D0; one vectorized constraint, so compiling is cheap):
+`tco.solve.program` (x = log N/N0, y = log D/D0; one vectorized constraint, so compiling is cheap):
 
     minimize log sum_k w_k e^(i_k x + j_k y)   s.t.  e^(u_m - p_m x) + e^(v_m - q_m y) <= 1,  caps linear in x, y
 
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .errors import InfeasibleError, ScenarioError, SolverError, TcoError
-from .results import DesignPoint
+from ..errors import InfeasibleError, ScenarioError, SolverError, TcoError
+from ..results import DesignPoint
 
 if TYPE_CHECKING:
-    from .scenario import Scenario
+    from ..scenario import Scenario
 
 __all__ = ["RobustResult", "robust_design", "law_sample_source", "VALIDATION_SAMPLES"]
 
@@ -71,8 +71,8 @@ class RobustResult:
 
 def law_sample_source(scenario: "Scenario", stderr: dict | None = None, bootstrap: dict | None = None):
     """(stderr, bootstrap, description, independent): where the law samples come from, defaults applied."""
-    from .scenario.law import is_law_path, load_law_file
-    from .uncertainty.distributions import PUBLISHED_STDERR
+    from ..scenario.law import is_law_path, load_law_file
+    from .distributions import PUBLISHED_STDERR
 
     law = scenario.resolved_law
     if stderr is not None and bootstrap is not None:
@@ -121,7 +121,7 @@ class _RobustGP:
     """The scaled program with one loss constraint per sampled law; `solve(kept)` compiles it and solves."""
 
     def __init__(self, model, law, draws: dict, n: int):
-        from .uncertainty.distributions import replace_law
+        from .distributions import replace_law
 
         self.sampled = replace_law(law, draws)
         full = lambda v: np.broadcast_to(np.asarray(v, dtype=float), (n,))  # noqa: E731
@@ -133,7 +133,7 @@ class _RobustGP:
             self.log_a, self.p, self.log_b, self.q = np.log(a0 / rhs), p, np.log(b0 / rhs), q
         c, self.model, self.seconds = model.loss, model, 0.0
         self.n0, self.d0 = c.chinchilla_point()  # the scales: the nominal equal-loss Chinchilla point
-        from .model.problem import scaled_caps, scaled_objective
+        from ..solve.program import scaled_caps, scaled_objective
 
         objective = scaled_objective(model, self.n0, self.d0)
         self.log_w, self.term_i, self.term_j, self.roof = (objective.log_w, objective.term_i, objective.term_j,
@@ -149,7 +149,7 @@ class _RobustGP:
     def polish(self, kept, n, d):
         """Where one sample binds, its exact 1-D solve (tco.solve) replaces the solver's ~1e-8 answer; where two
         bind (a vertex of two laws), Newton on the two loss equations in (log N, log D) puts the design on both."""
-        from .solve.regimes import solve_model
+        from ..solve.regimes import solve_model
 
         binding = np.flatnonzero(kept & (self.g(n, d) > 1 - 1e-6))
         value = self.model.objective_value
@@ -194,7 +194,7 @@ class _RobustGP:
         """(N, D, duals over all samples (0 where not kept), status), or None when infeasible."""
         import cvxpy as cp
 
-        from .model.gp import build_log_program, solve_log_program
+        from ..solve.gp import build_log_program, solve_log_program
 
         idx, best = np.flatnonzero(kept), None
         for form in range(4):  # equivalent forms of one program: Clarabel can stall on one and not another
@@ -229,11 +229,11 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     `stderr` ({"E": 0.03, ...}; default: the law's published SEs) or `bootstrap` ({columns, samples}; default:
     the scenario's law file's). `progress(done, most)` is called after every solve.
     """
-    from .model.compile import build_model
-    from .optimize import design_point, optimize
-    from .uncertainty.distributions import replace_law, sample_laws
+    from ..model.build import build_model
+    from ..optimize import design_point, optimize
+    from .distributions import replace_law, sample_laws
 
-    from .model.repetition import reject_repetition
+    from ..model.repetition import reject_repetition
 
     reject_repetition(scenario, "tco robust")
     if not 0 < quantile <= 1:

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .vector import demand_overrides, solve_frame
+from .arrays import demand_overrides, solve_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .scenario import Scenario
+    from ..scenario import Scenario
 
 __all__ = ["demand_sweep", "inference_tokens_label", "horizon_words", "DEFAULT_SWEEP_TOKENS"]
 
@@ -36,7 +36,7 @@ def demand_sweep(
 ) -> "pd.DataFrame":
     """Optimal design and costs for each lifetime inference demand (total prompt + generated tokens).
 
-    The demand is set by `tco.vector.demand_overrides`: the lifetime tokens that price inference, with the
+    The demand is set by `tco.studies.arrays.demand_overrides`: the lifetime tokens that price inference, with the
     scenario's prompt:generated mix; with a demand horizon (requests_per_year) these are present values at
     training time (frame.attrs["inference_tokens_label"] says which). Everything else (law, target, prices,
     caps) is fixed. Returns one row per demand with the optimum, its cost breakdown, the Chinchilla baseline

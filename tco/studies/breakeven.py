@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .units import format_count
+from ..units import format_count
 
 if TYPE_CHECKING:
-    from .laws import Law
-    from .scenario import Scenario
+    from ..laws import Law
+    from ..scenario import Scenario
 
 __all__ = [
     "ImpliedDemand",
@@ -172,11 +172,11 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     """Demands at which over-training starts to pay, saves 1/5/10%, and reaches given tokens per parameter.
 
     All demands are lifetime inference tokens with the scenario's prompt:generated mix, set as
-    `tco.vector.demand_overrides` sets them (via `demand_sweep`): with a demand horizon they are present values
+    `tco.studies.arrays.demand_overrides` sets them (via `demand_sweep`): with a demand horizon they are present values
     at training time, as the scenario's own demand is priced. Requests are reported when the scenario counts
     requests (present-value requests with a horizon). Every reported demand is re-solved to confirm its target.
     """
-    from .model.compile import build_model
+    from ..model.build import build_model
     from .sweep import demand_sweep, horizon_words, inference_tokens_label
 
     d = scenario.demand
@@ -259,12 +259,12 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
 
 def _repeated_chinchilla(model) -> tuple[float, float]:
     """The compute-optimal design at the target under the repetition model (what sweeps compare against)."""
-    from .errors import InfeasibleError
-    from .solve.regimes import solve_model
+    from ..errors import InfeasibleError
+    from ..solve.regimes import solve_model
 
     sol = solve_model(model, chinchilla=True)
     if not bool(sol.feasible):
-        from .repeated import solve_repeated
+        from ..repeated import solve_repeated
 
         solve_repeated(model)  # raises with the unique-token numbers
         raise InfeasibleError("infeasible: the unique tokens cannot reach the loss target")  # pragma: no cover

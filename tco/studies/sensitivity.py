@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..vector import solve_frame
+from .arrays import solve_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,14 +18,14 @@ __all__ = ["sensitivity", "DEFAULT_FRACTION", "default_inputs"]
 DEFAULT_FRACTION = 0.20
 # Inputs a budget owner can move; law constants belong to the uncertainty analysis, not a +-20% tornado.
 _SKIP_PREFIXES = ("law.",)
-# Deployment-sizing inputs (tco.realism.serving_sizing) size the fleet but do not enter the optimization
+# Deployment-sizing inputs (tco.results.deployment.serving_sizing) size the fleet but do not enter the optimization
 # (except the batch, which serving.roofline prices decode at).
 _SIZING_ONLY = ("serving.batch_size", "serving.headroom", "demand.peak_requests_per_second")
 
 
 def default_inputs(scenario: "Scenario") -> list[str]:
     """Every numeric input the scenario actually sets (or that has a cited default), except law constants."""
-    from ..vector import numeric_paths
+    from .arrays import numeric_paths
 
     sizing_only = set(_SIZING_ONLY) - ({"serving.batch_size"} if scenario.serving.roofline is not None else set())
     sizing_only |= _unused_fit_inputs(scenario)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compile import Model
+from ..model.build import Model
 
 __all__ = ["polish"]
 

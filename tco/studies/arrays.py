@@ -1,7 +1,7 @@
 """Arrays of scenarios: one scenario with some numeric fields replaced by arrays, solved in one numpy call.
 
     overrides = {"demand.requests": np.logspace(8, 12, 50), "training.price_usd_per_hour": 2.5}
-    frame = tco.vector.solve_frame(scenario, overrides)
+    frame = tco.studies.arrays.solve_frame(scenario, overrides)
 
 The same cost-term and cap classes that build a single scenario's model build the array model: a `ScenarioView`
 answers attribute look-ups with the override where one is given and with the scenario's value otherwise, and
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from pydantic import BaseModel
 
-from .errors import InfeasibleError, ScenarioError
-from .model.compile import Model, build_model
-from .solve.regimes import solve_model
+from ..errors import InfeasibleError, ScenarioError
+from ..model.build import Model, build_model
+from ..solve.regimes import solve_model
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .scenario import Scenario
+    from ..scenario import Scenario
 
 __all__ = ["ScenarioView", "view", "vector_model", "VectorSolution", "solve_vector", "evaluate", "solve_frame",
            "numeric_paths", "validate_overrides", "demand_overrides", "replaced_forms", "DEFAULT_PROMPT_SHARE"]
@@ -187,7 +187,7 @@ def validate_overrides(scenario: "Scenario", overrides: Mapping[str, Any]) -> No
     scenario of its own, so a bad value gets the usual one-line error with its field path. A field of one form
     of the target or the demand replaces the scenario's other forms (`replaced_forms`); two forms of one
     quantity cannot be varied together."""
-    from .scenario.load import scenario_from_dict
+    from ..scenario.load import scenario_from_dict
 
     allowed = set(numeric_paths(scenario))
     source = scenario.source or "<scenario>"
@@ -258,7 +258,7 @@ def solve_vector(model: Model) -> VectorSolution:
 
 def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str | None) -> None:
     """Name the conflicting caps when the scenario itself is infeasible; else say how many elements are."""
-    from .assemble import check_feasible, with_source
+    from ..assemble import check_feasible, with_source
 
     source = scenario.source or scenario.name
     try:

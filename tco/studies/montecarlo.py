@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ScenarioError, TcoError
 from ..scenario.law import is_law_path, load_law_file
-from ..vector import evaluate, solve_frame, validate_overrides, vector_model, view
+from .arrays import evaluate, solve_frame, validate_overrides, vector_model, view
 from .distributions import PUBLISHED_STDERR, Uncertainty, sample, sample_laws
 from .engine import DEFAULT_CHUNK, chunk_ranges, run_chunks
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..laws import Law, LossConstraint
-from .constraints import CAPS, Cap
+from .caps import CAPS, Cap
 from .costs import TERMS, CostTerm, aggregate
 
 if TYPE_CHECKING:

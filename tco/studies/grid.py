@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import TcoError
 from ..units import parse_quantity
-from ..vector import solve_frame, validate_overrides
+from .arrays import solve_frame, validate_overrides
 from .engine import DEFAULT_CHUNK, run_chunks
 
 if TYPE_CHECKING:

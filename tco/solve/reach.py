@@ -1,7 +1,7 @@
 """The best loss reachable within a set of caps: what an infeasibility message quotes.
 
 minimize the law's posynomial a0 N^-p + b0 D^-q subject to the caps: a small geometric program (built by
-`tco.model.gp`, like every other), solved only on the error path (so its compile time never touches a
+`tco.solve.gp`, like every other), solved only on the error path (so its compile time never touches a
 successful run).
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import SolverError
 from ..laws import Law
-from .constraints import Cap
+from ..model.caps import Cap
 from .gp import build_log_program, solve_log_program
 
 __all__ = ["best_reachable_loss"]

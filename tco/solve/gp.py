@@ -9,8 +9,8 @@ With x = log(N / N0) and y = log(D / D0) (scaled so every number is near 1), eac
 and a roofline decode term max(compute N, weights N + kv N^e) enters through an epigraph variable t with
 t >= log_compute + x and t >= log(exp(log_weights + x) + exp(log_kv + e x)). This is exactly the program
 cvxpy's DGP mode produces from the posynomial form; writing it once here lets the scenario's GP
-(`tco.model.problem`, compiled once per shape with Parameters and re-solved), the robust GP with one loss row
-per sampled law (`tco.robust`) and the best-reachable-loss program of infeasibility messages (`tco.model.reach`)
+(`tco.solve.program`, compiled once per shape with Parameters and re-solved), the robust GP with one loss row
+per sampled law (`tco.studies.robust`) and the best-reachable-loss program of infeasibility messages (`tco.solve.reach`)
 share it. Inputs may be numbers, arrays or cvxpy Parameters (every expression stays DPP).
 """
 
