@@ -174,10 +174,19 @@ def test_cli_json_has_the_data_limit_fields(tco_run):
     assert data["cross_check"]["gp_status"].startswith("not a GP")
 
 
-def test_robust_refuses_repetition_clearly(tco_run):
-    # tco robust solves one GP over sampled laws; the repeated-data curve is not a GP
-    code, _, err = tco_run("robust", DOMAIN)
-    assert code != 0 and "does not support data repetition yet" in err
+def test_robust_solves_repetition_by_cutting_planes(tco_run):
+    # the sampled laws see D'(D): the convex program in log space takes D' as a variable, bought by real data
+    # through tangent cuts of the inverse Muennighoff map (tests/test_robust.py checks it against brute force)
+    code, out, err = tco_run("robust", DOMAIN, "--json", "--samples", "20", "--stderr", "E=0.01,A=40,B=400")
+    assert code == 0, err
+    data = json.loads(out)
+    scenario = tco.load_scenario(DOMAIN)
+    robust = data["robust"]
+    unique = scenario.data.max_unique_tokens
+    assert robust["tokens"] > unique  # it still repeats the unique data
+    assert robust["loss"] == pytest.approx(scenario.resolved_law.loss(
+        robust["params"], effective_tokens(robust["tokens"], unique)), rel=1e-12)
+    assert robust["loss"] < scenario.target_loss and data["premium"] > 0 and data["kept"] == 18
 
 
 def _optimize_at(**changes):

@@ -13,17 +13,18 @@ import tco
 from tco import cli
 from tco.errors import InfeasibleError, ScenarioError, TcoError
 from tco.model.build import build_model
+from tco.model.repetition import effective_tokens
 from tco.studies.robust import VALIDATION_SAMPLES, robust_design
 from tco.cli.robust import parse_stderr
 from tco.scenario import scenario_from_dict
 from tco.studies.distributions import replace_law
 
 ROOT = Path(__file__).resolve().parents[1]
-# scenarios with repeated data are refused by this command for now (tests/test_data_limits.py checks that)
-SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not tco.load_scenario(p).data.repeats]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))  # repeated data included (cutting planes on D'(D))
 COST = ROOT / "scenarios" / "sardana-cost-objective.yaml"
 CAPPED = ROOT / "scenarios" / "capped-deadline-and-data.yaml"
 ROOFLINE = ROOT / "scenarios" / "roofline-long-context-assistant.yaml"
+DOMAIN = ROOT / "scenarios" / "data-limited-domain-model.yaml"  # repeated epochs of capped unique data
 
 
 def with_law(path: Path, law="besiroglu2024", **changes) -> tco.Scenario:
@@ -72,7 +73,8 @@ def brute_force(scenario, draws):
     def cost(log_d):
         d = np.exp(log_d)[:, None]
         with np.errstate(all="ignore"):
-            slack = 1.0 - b * d**-q
+            seen = d if model.unique_tokens is None else effective_tokens(d, float(model.unique_tokens))
+            slack = 1.0 - b * seen**-q
             n = np.where(slack > 0, (a / slack) ** (1.0 / p), np.inf).max(axis=1)
         d = d[:, 0]
         ok = np.isfinite(n)
@@ -90,14 +92,16 @@ def brute_force(scenario, draws):
     return values[k], n[k], math.exp(grid[k])
 
 
-@pytest.mark.parametrize("path, binding", [(COST, 2), (CAPPED, 1), (ROOFLINE, 2)],
-                         ids=["two-laws-bind", "a-cap-binds", "roofline-decode"])
+@pytest.mark.parametrize("path, binding", [(COST, 2), (CAPPED, 1), (ROOFLINE, 2), (DOMAIN, 2)],
+                         ids=["two-laws-bind", "a-cap-binds", "roofline-decode", "repeated-data"])
 def test_three_laws_at_quantile_one_match_brute_force(path, binding):
     scenario = with_law(path)
     got = robust_design(scenario, samples=3, quantile=1.0, seed=0,
                         stderr={"A": 150.0, "B": 1000.0, "alpha": 0.02, "beta": 0.02})
     assert got.kept == 3 and got.dropped == 0
-    losses = replace_law(scenario.resolved_law, got.law_samples).loss(got.robust.params, got.robust.tokens)
+    unique = scenario.data.max_unique_tokens if scenario.data.repeats else None
+    seen = got.robust.tokens if unique is None else effective_tokens(got.robust.tokens, unique)  # the law sees D'
+    losses = replace_law(scenario.resolved_law, got.law_samples).loss(got.robust.params, seen)
     assert np.all(losses <= scenario.target_loss * (1 + 1e-12))
     assert np.sum(losses > scenario.target_loss - 1e-9) == binding  # a vertex of two laws; one law and a cap
     best, n, d = brute_force(scenario, got.law_samples)

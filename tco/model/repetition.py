@@ -17,8 +17,7 @@ import numpy as np
 
 from ..units import format_count
 
-__all__ = ["R_D", "R_N", "SATURATION", "effective_tokens", "real_tokens", "unreachable_message",
-           "reject_repetition"]
+__all__ = ["R_D", "R_N", "SATURATION", "effective_tokens", "real_tokens", "unreachable_message"]
 
 #: Muennighoff et al. 2023, "Scaling Data-Constrained Language Models" (NeurIPS), fitted decay constants:
 #: R*_D for repeated data (the value of repeated tokens decays with e-folding R*_D epochs), R*_N for excess
@@ -55,13 +54,3 @@ def unreachable_message(law, target_loss, unique, b, q) -> str:
             f"U (1 + R*_D) = {format_count(unique * SATURATION)} effective tokens (Muennighoff et al. 2023), "
             f"where even N -> infinity gives loss {best:.6g}; it needs at least {format_count(needed)} unique "
             "tokens (or raise the loss target)")
-
-
-def reject_repetition(scenario, what: str) -> None:
-    """Raise a one-line TcoError when `scenario` repeats data and `what` (a command) does not support it yet."""
-    from ..errors import TcoError
-
-    if scenario.data.repeats:
-        raise TcoError(f"{scenario.source or scenario.name}: {what} does not support data repetition yet "
-                       "(data.max_unique_tokens with repetition: muennighoff2023); use `tco optimize`, or "
-                       "`repetition: none` for a hard cap on training tokens")

@@ -10,8 +10,13 @@ and a roofline decode term max(compute N, weights N + kv N^e) enters through an 
 t >= log_compute + x and t >= log(exp(log_weights + x) + exp(log_kv + e x)). This is exactly the program
 cvxpy's DGP mode produces from the posynomial form; writing it once here lets the scenario's GP
 (`tco.solve.program`, compiled once per shape with Parameters and re-solved), the robust GP with one loss row
-per sampled law (`tco.studies.robust`) and the best-reachable-loss program of infeasibility messages (`tco.solve.reach`)
-share it. Inputs may be numbers, arrays or cvxpy Parameters (every expression stays DPP).
+per sampled law (`tco.studies.robust`) and the best-reachable-loss program of infeasibility messages
+(`tco.solve.reach`) share it. Inputs may be numbers, arrays or cvxpy Parameters (every expression stays DPP).
+
+With repeated data the loss rows see the effective data e = log(D' / D0), a third variable, and the real data
+must buy it: y >= H(e), where H (the log of the inverse Muennighoff map) is convex and increasing. That is not
+a DCP expression, so it enters as tangent cuts y >= H(e_k) + H'(e_k)(e - e_k), which the caller adds until the
+solution lies on H (Kelley's cutting planes; `tco.studies.robust`).
 """
 
 from __future__ import annotations
@@ -52,16 +57,20 @@ class LogProgram:
     y: cp.Variable  # log(D / D0)
     loss: Any  # the loss constraint (one row per law), or None
     caps: tuple[Any, ...]
+    effective: Any = None  # log(D' / D0) with repeated data, else None
 
 
 def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), roofline: RooflineLegs | None = None,
-                      sum_objective: bool = False, exp_loss: bool = False) -> LogProgram:
+                      sum_objective: bool = False, exp_loss: bool = False, data_cuts=None,
+                      max_effective=None) -> LogProgram:
     """The program of the module docstring.
 
     `log_w`, `term_i`, `term_j`: the objective's monomials (vectors; `log_w` may be a Parameter).
     `loss_rows`: (u, p, v, q), scalars or vectors of one row per law, or None for no loss constraint.
     `caps`: (i, j, c) per cap. `sum_objective` minimizes sum exp(.) instead of its log, and `exp_loss` writes
     the loss rows as exp(.) + exp(.) <= 1: equivalent forms, for a solver that stalls on one of them.
+    `data_cuts` ((H_k, slope_k, e_k) per cut) and `max_effective` (log of the saturation U (1 + R*_D) / D0): the
+    loss rows see the effective data e instead of y (repeated data, see the module docstring).
     """
     x, y = cp.Variable(name="log_params_scaled"), cp.Variable(name="log_tokens_scaled")
     parts = [log_w + cp.multiply(term_i, x) + cp.multiply(term_j, y)] if len(term_i) else []
@@ -74,16 +83,20 @@ def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), rooflin
         parts.append(cp.reshape(t, (1,), order="F"))
     z = cp.hstack(parts) if len(parts) > 1 else parts[0]
     objective = cp.sum(cp.exp(z)) if sum_objective else cp.log_sum_exp(z)
-    loss = None
+    loss, effective, data = None, None, y
+    if data_cuts is not None:
+        effective = data = cp.Variable(name="log_effective_tokens_scaled")
+        constraints += [y >= h + slope * (effective - e) for h, slope, e in data_cuts]
+        constraints.append(effective <= max_effective)
     if loss_rows is not None:
         u, p, v, q = loss_rows
-        first, second = u - cp.multiply(p, x), v - cp.multiply(q, y)
+        first, second = u - cp.multiply(p, x), v - cp.multiply(q, data)
         loss = (cp.exp(first) + cp.exp(second) <= 1 if exp_loss
                 else cp.log_sum_exp(cp.vstack([first, second]), axis=0) <= 0)
         constraints.insert(0, loss)
     cap_constraints = tuple(i * x + j * y + c <= 0 for i, j, c in caps)
     problem = cp.Problem(cp.Minimize(objective), [*constraints, *cap_constraints])
-    return LogProgram(problem, x, y, loss, cap_constraints)
+    return LogProgram(problem, x, y, loss, cap_constraints, effective)
 
 
 def solve_log_program(program: LogProgram) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from ..errors import InfeasibleError, ScenarioError, SolverError, TcoError
+from ..model.repetition import R_D, SATURATION, effective_tokens, real_tokens
 from ..results import DesignPoint
 
 if TYPE_CHECKING:
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["RobustResult", "robust_design", "law_sample_source", "VALIDATION_SAMPLES"]
 
 VALIDATION_SAMPLES = 100_000
+#: Repeated data: at most this many cutting-plane rounds per solve, stopping once the real data needed for the
+#: effective data found exceeds the data chosen by at most this much (in log D).
+_MAX_CUTS = 80
+_CUT_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -140,11 +145,40 @@ class _RobustGP:
                                                            objective.roofline)
         self.caps = scaled_caps(model, self.n0, self.d0)
         self.u, self.v = self.log_a - p * math.log(self.n0), self.log_b - q * math.log(self.d0)
+        #: repeated data (Muennighoff et al. 2023): the loss rows see the effective data D' <= U (1 + R*_D)
+        self.unique = None if model.unique_tokens is None else float(model.unique_tokens)
+        self.cuts: list[tuple[float, float, float]] = []
+        self.max_effective = None
+        if self.unique is not None:
+            saturation = math.log(self.unique * SATURATION)
+            with np.errstate(all="ignore"):  # a sample that even saturated data cannot satisfy is unreachable
+                self.reachable &= self.log_b - q * saturation < 0
+            self.max_effective = saturation - math.log(self.d0) - 1e-9
+            self.cuts = [self._cut(math.log(self.unique / self.d0) + k) for k in (0.0, 0.5, 1.0, 1.5, 2.0)]
+
+    def effective(self, d):
+        """The data the law sees: D, or D' of D tokens from the unique ones when data repeats."""
+        return d if self.unique is None else effective_tokens(d, self.unique)
+
+    def _real_log(self, e: float) -> float:
+        """H(e): log(D / D0) of the real data that buys the effective data D0 e^e."""
+        assert self.unique is not None
+        return math.log(real_tokens(self.d0 * math.exp(e), self.unique) / self.d0)
+
+    def _cut(self, e: float) -> tuple[float, float, float]:
+        """The tangent of the convex H at e: (H(e), H'(e), e), with H' = (D'/D) dD/dD'."""
+        assert self.unique is not None
+        effective = self.d0 * math.exp(e)
+        real = real_tokens(effective, self.unique)
+        frac = max(effective / self.unique - 1.0, 0.0) / R_D
+        return math.log(real / self.d0), (effective / real) / (1.0 - frac), e
 
     def g(self, n, d) -> np.ndarray:
-        """Every sample's constraint value a N^-p + b D^-q at (n, d): <= 1 meets that sample's target."""
+        """Every sample's constraint value a N^-p + b D'^-q at (n, d) (D' = D unless data repeats): <= 1 meets
+        that sample's target."""
         with np.errstate(all="ignore"):
-            return np.exp(self.log_a - self.p * math.log(n)) + np.exp(self.log_b - self.q * math.log(d))
+            return (np.exp(self.log_a - self.p * math.log(n))
+                    + np.exp(self.log_b - self.q * math.log(self.effective(d))))
 
     def polish(self, kept, n, d):
         """Where one sample binds, its exact 1-D solve (tco.solve) replaces the solver's ~1e-8 answer; where two
@@ -174,7 +208,8 @@ class _RobustGP:
         """(N, D) where both sampled laws of `pair` meet the target exactly, by Newton from (n, d); None when
         it does not converge (the two curves do not cross near the solver's point)."""
         m = np.asarray(pair)
-        z = np.array([math.log(n), math.log(d)])
+        z = np.array([math.log(n), math.log(self.effective(d))])  # in (log N, log D'): the laws see D'
+
         for _ in range(iterations):
             first, second = np.exp(self.log_a[m] - self.p[m] * z[0]), np.exp(self.log_b[m] - self.q[m] * z[1])
             residual = first + second - 1.0
@@ -188,7 +223,10 @@ class _RobustGP:
                 break
         else:
             return None
-        return float(np.exp(z[0])), float(np.exp(z[1]))
+        if self.unique is None:
+            return float(np.exp(z[0])), float(np.exp(z[1]))
+        real = real_tokens(float(np.exp(z[1])), self.unique)
+        return (float(np.exp(z[0])), float(real)) if math.isfinite(real) else None
 
     def solve(self, kept: np.ndarray):
         """(N, D, duals over all samples (0 where not kept), status), or None when infeasible."""
@@ -198,17 +236,29 @@ class _RobustGP:
 
         idx, best = np.flatnonzero(kept), None
         for form in range(4):  # equivalent forms of one program: Clarabel can stall on one and not another
-            program = build_log_program(
-                self.log_w, self.term_i, self.term_j, loss_rows=(self.u[idx], self.p[idx], self.v[idx], self.q[idx]),
-                caps=self.caps, roofline=self.roof, sum_objective=form % 2 == 1, exp_loss=form < 2)
-            start = time.perf_counter()
-            status = solve_log_program(program)
-            self.seconds += time.perf_counter() - start
+            for _ in range(_MAX_CUTS):  # with repeated data: add tangent cuts until y lies on H (one pass without)
+                program = build_log_program(
+                    self.log_w, self.term_i, self.term_j,
+                    loss_rows=(self.u[idx], self.p[idx], self.v[idx], self.q[idx]), caps=self.caps,
+                    roofline=self.roof, sum_objective=form % 2 == 1, exp_loss=form < 2,
+                    data_cuts=self.cuts if self.unique is not None else None, max_effective=self.max_effective)
+                start = time.perf_counter()
+                status = solve_log_program(program)
+                self.seconds += time.perf_counter() - start
+                e = program.effective.value if program.effective is not None else None
+                chosen = program.y.value
+                if e is None or chosen is None or status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+                    break
+                if self._real_log(float(e)) - float(chosen) <= _CUT_TOLERANCE:
+                    break
+                self.cuts.append(self._cut(float(e)))
             if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
                 return None
-            x, y = program.x.value, program.y.value
+            x, y, e = program.x.value, program.y.value, program.effective
             if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and x is not None and y is not None:
-                n, d = self.n0 * math.exp(float(x)), self.d0 * math.exp(float(y))
+                # on H: the real data that buys the effective data found (never less than the cuts allowed)
+                log_d = float(y) if e is None or e.value is None else self._real_log(float(e.value))
+                n, d = self.n0 * math.exp(float(x)), self.d0 * math.exp(log_d)
                 duals = np.zeros(kept.size)
                 assert program.loss is not None  # one row per kept sample
                 duals[idx] = np.atleast_1d(np.asarray(program.loss.dual_value, dtype=float))
@@ -233,9 +283,6 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     from ..optimize import design_point, optimize
     from .distributions import replace_law, sample_laws
 
-    from ..model.repetition import reject_repetition
-
-    reject_repetition(scenario, "tco robust")
     if not 0 < quantile <= 1:
         raise TcoError(f"--quantile must be in (0, 1], got {quantile:g}")
     if int(samples) != samples or samples < 1:
@@ -270,7 +317,8 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
                     f"the constraints leave no design that reaches the loss target under {quantile:.0%} of the "
                     f"sampled laws; lower --quantile or relax the caps", tuple(c.name for c in model.caps))
             with np.errstate(all="ignore"):
-                worst = int(np.argmax(np.where(kept, np.nan_to_num(sampled.loss(*current), nan=np.inf), -np.inf)))
+                losses = sampled.loss(current[0], gp.effective(current[1]))
+                worst = int(np.argmax(np.where(kept, np.nan_to_num(losses, nan=np.inf), -np.inf)))
         else:
             current = solution[:2]
             if drops_left == 0 or solution[2].max() <= 1e-9:  # no kept sample binds: dropping cannot help
@@ -285,8 +333,9 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     check_law = replace_law(law, sample_laws(law, VALIDATION_SAMPLES, check_rng, **how))
     robust, nominal = design_point(scenario, model, robust_n, robust_d), nominal_result.optimal
     with np.errstate(all="ignore"):
-        coverage, nominal_coverage = (float(np.mean(check_law.loss(x.params, x.tokens) <= target * (1 + 1e-12)))
-                                      for x in (robust, nominal))
+        coverage, nominal_coverage = (
+            float(np.mean(check_law.loss(x.params, gp.effective(x.tokens)) <= target * (1 + 1e-12)))
+            for x in (robust, nominal))
     measure = "total_cost_usd" if model.objective == "usd" else "total_flops"
     notes = _notes(independent, unreachable, samples, dropped, budget - unreachable, quantile, coverage, violation)
     return RobustResult(
