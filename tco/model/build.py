@@ -1,4 +1,11 @@
-"""Scenario -> Model: the numbers the solvers need (loss constraint, cost terms, caps), nothing else."""
+"""Scenario -> Model: the numbers the solvers need (loss constraint, cost terms, caps), nothing else.
+
+`resolve` is the one place a scenario becomes numbers, for one scenario (floats) and for arrays of them (a
+`tco.studies.arrays.ScenarioView` whose fields are arrays): lifetime tokens (present values under a demand
+horizon), $ per useful FLOP (owned hardware's effective price included), the roofline coefficients and the
+caps all come out of the cost terms' and caps' `from_scenario`. Sweeps, sensitivity, Monte Carlo, break-even,
+robust design and `optimize` all solve what it returns.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from .costs import TERMS, CostTerm, aggregate
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["Model", "build_model"]
+__all__ = ["Model", "resolve", "build_model"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ def _has_regimes(term) -> bool:
     return bool(getattr(type(term), "regimes", ()))
 
 
-def build_model(scenario: "Scenario", objective: str | None = None) -> Model:
+def resolve(scenario: "Scenario", objective: str | None = None) -> Model:
     """The Model of `scenario`: its cost terms and caps for the `usd` or `flops` objective (default: its own)."""
     objective = objective or scenario.objective
     if objective not in ("usd", "flops"):
@@ -88,3 +95,7 @@ def build_model(scenario: "Scenario", objective: str | None = None) -> Model:
     data = scenario.data
     unique = data.max_unique_tokens if data.repeats else None
     return Model(law, scenario.target_loss, law.constraint(scenario.target_loss), terms, caps, objective, unique)
+
+
+#: The same function under the name the package used first.
+build_model = resolve

@@ -22,12 +22,13 @@ is convex along the curve, so it is the interval between the two roots around it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..numeric import bisect_increasing, safeguarded_root
-
 from .curve import PlainCurve
 
 __all__ = ["ExactSolution", "solve_curve", "cap_interval", "safeguarded_root", "bisect_increasing", "merge_terms"]
@@ -46,10 +47,10 @@ class ExactSolution:
     objective: np.ndarray  # the minimized sum of monomials (inf where infeasible)
 
 
-def merge_terms(terms):
+def merge_terms(terms: Sequence[tuple[Any, Any, Any]]) -> list[tuple[Any, Any, np.ndarray]]:
     """(i, j, weight) triples with equal scalar exponents summed into one (fewer exponentials per step)."""
-    merged: dict = {}
-    out = []
+    merged: dict[tuple[float, float], int] = {}
+    out: list[tuple[Any, Any, np.ndarray]] = []
     for i, j, w in terms:
         w = np.asarray(w, dtype=float)
         if np.ndim(i) == 0 and np.ndim(j) == 0:
