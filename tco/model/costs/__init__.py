@@ -9,10 +9,9 @@ from .base import SARDANA_DEFAULT, CostTerm, Figure, InputRow, Monomial, given
 from .data import DataCost
 from .decode import DecodeCost, RooflineDecodeCost
 from .prefill import PrefillCost
-from .registry import (GROUP_LABELS, TERMS, aggregate, cost_keys, layout, register, registered,
-                       top_level_cost_keys, unregister)
+from .registry import GROUP_LABELS, TERMS, aggregate, layout, register, registered, unregister
 from .training import TrainingCost
 
 __all__ = ["CostTerm", "Figure", "InputRow", "Monomial", "given", "TrainingCost", "PrefillCost", "DecodeCost",
            "RooflineDecodeCost", "DataCost", "TERMS", "register", "unregister", "registered", "layout", "aggregate",
-           "cost_keys", "top_level_cost_keys", "GROUP_LABELS", "SARDANA_DEFAULT"]
+           "GROUP_LABELS", "SARDANA_DEFAULT"]

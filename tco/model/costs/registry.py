@@ -20,8 +20,7 @@ from .decode import DecodeCost
 from .prefill import PrefillCost
 from .training import TrainingCost
 
-__all__ = ["TERMS", "register", "unregister", "registered", "layout", "aggregate", "GROUP_LABELS",
-           "cost_keys", "top_level_cost_keys"]
+__all__ = ["TERMS", "register", "unregister", "registered", "layout", "aggregate", "GROUP_LABELS"]
 
 TERMS: list[type[CostTerm]] = [TrainingCost, PrefillCost, DecodeCost, DataCost]
 
@@ -97,16 +96,6 @@ def _top_level(classes: Sequence[type[CostTerm]]) -> tuple[list[str], list[str]]
             flops.append(f"{name}_flops")
         usd.append(f"{name}_cost_usd")
     return flops, usd
-
-
-def top_level_cost_keys(terms: Sequence[Any]) -> list[str]:
-    """The $ figures that add up to the total (training, inference, data, ...), in report order."""
-    return _top_level(_classes(terms))[1]
-
-
-def cost_keys(terms: Sequence[Any]) -> list[str]:
-    """Each term's own $ figure (training, prefill, decode, data, ...), in report order."""
-    return [f"{cls.name}_cost_usd" for cls in _classes(terms)]
 
 
 def aggregate(terms: Sequence[CostTerm], params, tokens) -> dict[str, Any]:
