@@ -30,14 +30,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LossConstraint:
-    """The loss target as ``a N^-p + b D^-q <= 1`` (N, D in raw parameters and tokens)."""
+    """The loss target as ``a N^-p + b D^-q <= 1`` (N, D in raw parameters and tokens). Each field is a float,
+    or an array when the model holds arrays of scenarios (sweeps, Monte Carlo)."""
 
-    a: float
-    p: float
-    b: float
-    q: float
+    a: float | np.ndarray
+    p: float | np.ndarray
+    b: float | np.ndarray
+    q: float | np.ndarray
     #: d log r / d loss: turns the constraint's dual (a log-sensitivity) into $ per nat.
-    dlog_rhs_dloss: float
+    dlog_rhs_dloss: float | np.ndarray
 
     def chinchilla_point(self):
         """The training-compute-optimal (N, D) on this iso-loss curve (minimum 6 N D): the two terms of the

@@ -12,7 +12,7 @@ from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, check_fea
 from .errors import InfeasibleError
 from .model.build import Model, build_model
 from .results import CrossCheck, Result
-from .solve.regimes import regimes, solve_model
+from .solve.regimes import chinchilla_point, regimes, solve_model
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -58,7 +58,7 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
     cross = CrossCheck(ex_n, ex_d, ex_obj, rel, raw_rel, gp.status, polished, gp.solve_seconds,
                        CROSS_CHECK_TOLERANCE)
 
-    chin_n, chin_d = model.law.chinchilla_point(model.target_loss)
+    chin_n, chin_d = chinchilla_point(model)
     optimal = design_point(scenario, model, params, tokens)
     chinchilla = design_point(scenario, model, chin_n, chin_d)
     shadow_objective = mu * model.loss.dlog_rhs_dloss if math.isfinite(mu) else shadow_by_difference(model)

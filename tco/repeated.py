@@ -21,7 +21,7 @@ from .model.repetition import R_D, SATURATION, effective_tokens, unreachable_mes
 from .results import CrossCheck, Result
 from .results.sections import DataLimits
 from .solve.exact import ExactSolution, cap_interval
-from .solve.regimes import model_curve, regime_parts, roofline_term, solve_model
+from .solve.regimes import chinchilla_point, model_curve, regime_parts, roofline_term, solve_model
 from .units import format_count
 
 if TYPE_CHECKING:
@@ -34,9 +34,9 @@ GP_STATUS = "not a GP (data repetition): exact 1-D solve"
 _GRID = 401
 
 
-def solve_repeated(model: "Model", *, chinchilla: bool = False) -> ExactSolution:
+def solve_repeated(model: "Model") -> ExactSolution:
     """The exact optimum (scalar), or InfeasibleError naming the first cap that leaves no design."""
-    sol = solve_model(model, chinchilla=chinchilla)
+    sol = solve_model(model)
     if bool(sol.feasible):
         return sol
     curve = model_curve(model)
@@ -59,25 +59,22 @@ def solve_repeated(model: "Model", *, chinchilla: bool = False) -> ExactSolution
         "infeasible: no design reaches the loss target with the unique tokens given")
 
 
-def _derivative_free_check(model: "Model", sol: ExactSolution, *, chinchilla: bool = False):
+def _derivative_free_check(model: "Model", sol: ExactSolution):
     """(N, D, objective) of the cheapest point of a 401-point grid in x = log D' over the feasible range,
     refined by bounded Brent on the log cost: no derivative, and another coordinate than the kernel's."""
     from scipy.optimize import minimize_scalar
 
     loss, unique = model.loss, float(model.unique_tokens)
     a, p, b, q = loss.a, loss.p, loss.b, loss.q
-    if chinchilla:
-        terms = [(1, 1, 6.0)]
+    roof = roofline_term(model)
+    parts = {name: terms for name, terms, _ in regime_parts(model)}
+    if roof is not None and model.objective == "usd":  # the regime the optimum lies in
+        inside = float(sol.params) <= float(roof.times.crossover_params())
+        part = parts.get("memory" if inside else "compute") or next(iter(parts.values()))
     else:
-        roof = roofline_term(model)
-        parts = {name: terms for name, terms, _ in regime_parts(model)}
-        if roof is not None and model.objective == "usd":  # the regime the optimum lies in
-            inside = float(sol.params) <= float(roof.times.crossover_params())
-            part = parts.get("memory" if inside else "compute") or next(iter(parts.values()))
-        else:
-            part = next(iter(parts.values()))
-        terms = [(t.n_exp, t.d_exp, float(t.weight(model.objective))) for t in part]
-        terms = [(i, j, c) for i, j, c in terms if c > 0]
+        part = next(iter(parts.values()))
+    terms = [(t.n_exp, t.d_exp, float(t.weight(model.objective))) for t in part]
+    terms = [(i, j, c) for i, j, c in terms if c > 0]
 
     def logs(x):
         x = np.asarray(x, dtype=float)
@@ -120,7 +117,7 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
         raise with_source(scenario, exc) from None
     check_n, check_d, check_obj = _derivative_free_check(model, sol)
     elapsed = time.perf_counter() - start
-    chin = solve_repeated(model, chinchilla=True)
+    chin_n, chin_d = chinchilla_point(model)
     params, tokens = float(sol.params), float(sol.tokens)
     objective = float(sol.objective)
     rel = max_rel_diff(params, check_n, tokens, check_d, objective, check_obj)
@@ -128,7 +125,6 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
     if rel > CROSS_CHECK_TOLERANCE:
         warnings.append(f"the derivative and derivative-free 1-D solves differ by {rel:.2g} (relative)")
     cross = CrossCheck(check_n, check_d, check_obj, rel, rel, GP_STATUS, False, elapsed, CROSS_CHECK_TOLERANCE)
-    chin_n, chin_d = float(chin.params), float(chin.tokens)
     optimal = design_point(scenario, model, params, tokens)
     chinchilla = design_point(scenario, model, chin_n, chin_d)
     reports = constraint_reports(model, sol.binding, params, tokens, chin_n, chin_d)

@@ -151,4 +151,5 @@ def solve_gp(model: Model) -> GPSolution:
     terms = tuple((t.n_exp, t.d_exp) for t in monomials)
     caps = tuple((c.n_exp, c.d_exp) for c in model.caps)
     shape = None if roof is None else (roof.times.kv_exp, bool(roof.times.kv_s > 0))
-    return _program(model.loss.p, model.loss.q, terms, caps, shape).solve(model)
+    # one scenario: the exponents are floats (the GP solves scalars; arrays go to the exact kernel)
+    return _program(float(model.loss.p), float(model.loss.q), terms, caps, shape).solve(model)

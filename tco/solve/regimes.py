@@ -32,7 +32,8 @@ from ..units import format_count
 from .curve import PlainCurve, RepeatedCurve
 from .exact import ExactSolution, solve_curve
 
-__all__ = ["Regime", "regimes", "regime_parts", "solve_model", "model_curve", "Crossover", "roofline_term"]
+__all__ = ["Regime", "regimes", "regime_parts", "solve_model", "model_curve", "Crossover", "roofline_term",
+           "chinchilla_point"]
 
 
 @dataclass(frozen=True)
@@ -171,3 +172,15 @@ def _pick(first: ExactSolution, second: ExactSolution | None, idx, n_caps: int) 
     return ExactSolution(params=out["params"], tokens=out["tokens"], zeta=out["zeta"],
                          feasible=feasible.reshape(shape), binding=binding.reshape((n_caps, *shape)),
                          interval=(lo.reshape(shape), hi.reshape(shape)), objective=out["objective"])
+
+
+def chinchilla_point(model):
+    """The compute-optimal (N, D) at the model's loss target, the baseline of every result: the closed form on
+    the plain curve (`LossConstraint.chinchilla_point`), the kernel's minimum of 6 N D on the repeated-data curve
+    (NaN where the unique tokens cannot reach the target). Floats or arrays, as the model's inputs."""
+    if model.unique_tokens is None:
+        return model.loss.chinchilla_point()
+    sol = solve_model(model, chinchilla=True)
+    if np.ndim(sol.params) == 0:
+        return float(sol.params), float(sol.tokens)
+    return sol.params, sol.tokens

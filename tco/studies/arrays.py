@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from ..errors import InfeasibleError, ScenarioError
 from ..model.build import Model, build_model
-from ..solve.regimes import solve_model
+from ..solve.regimes import chinchilla_point, solve_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -270,14 +270,6 @@ def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str
                           "target within the constraints")
 
 
-def _chinchilla(model: Model, target_loss):
-    """The compute-optimal design at the target loss (under the repetition model when epochs repeat)."""
-    if model.unique_tokens is None:
-        return model.law.chinchilla_point(target_loss)
-    sol = solve_model(model, chinchilla=True)
-    return sol.params, sol.tokens
-
-
 def evaluate(scenario, model: Model, params, tokens) -> dict[str, np.ndarray]:
     """Every DesignPoint figure at (params, tokens), as arrays (`Model.figures`; `scenario` is unused and kept
     for callers that pass their view)."""
@@ -302,7 +294,7 @@ def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective
     shape = np.broadcast(sol.params, *[np.asarray(v, dtype=float) for v in overrides.values() if v is not None]).shape
     if not allow_infeasible and not np.all(sol.feasible):
         _raise_infeasible(scenario, sol.feasible, objective)
-    chin_n, chin_d = _chinchilla(model, the_view.target_loss)
+    chin_n, chin_d = chinchilla_point(model)
     optimal = evaluate(the_view, model, sol.params, sol.tokens)
     chinchilla = evaluate(the_view, model, chin_n, chin_d)
     columns: dict[str, np.ndarray] = {k: np.broadcast_to(v, shape) for k, v in overrides.items() if v is not None}

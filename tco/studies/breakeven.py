@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..laws import LossConstraint
 from ..units import format_count
 
 if TYPE_CHECKING:
@@ -85,8 +86,8 @@ def implied_demand(law: "Law", params, tokens, cost_ratio: float = 1.0) -> Impli
     r0, w0 = law.a0 * n**-law.p, law.b0 * d**-law.q  # the shares r, w times rhs: rho needs only their ratio
     rhs = r0 + w0  # the posynomial equals rhs(loss) at the design's own loss
     ratio = d * (law.p * r0 / (law.q * w0) - 1.0)  # k_i / k_t = D (1/rho - 1)
-    chin_n = (law.a0 * (law.p + law.q) / (law.q * rhs)) ** (1.0 / law.p)
-    chin_d = (law.b0 * (law.p + law.q) / (law.p * rhs)) ** (1.0 / law.q)
+    # the Chinchilla point on the design's own iso-loss curve a0 N^-p + b0 D^-q = rhs
+    chin_n, chin_d = LossConstraint(law.a0 / rhs, law.p, law.b0 / rhs, law.q, math.nan).chinchilla_point()
     demand = 3.0 * ratio / cost_ratio
     factor = d / chin_d
     verdict = np.vectorize(_verdict, otypes=[object])(factor, demand)
@@ -186,7 +187,7 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     column = "savings_fraction" if scenario.objective == "usd" else "savings_flops_fraction"
     law, loss = scenario.resolved_law, scenario.target_loss
     model = build_model(scenario)
-    chin_n, chin_d = law.chinchilla_point(loss) if model.unique_tokens is None else _repeated_chinchilla(model)
+    chin_n, chin_d = _chinchilla(model)
 
     def evaluate(demands):
         frame = demand_sweep(scenario, np.asarray(demands, dtype=float))
@@ -257,18 +258,19 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     )
 
 
-def _repeated_chinchilla(model) -> tuple[float, float]:
-    """The compute-optimal design at the target under the repetition model (what sweeps compare against)."""
+def _chinchilla(model) -> tuple[float, float]:
+    """The compute-optimal design at the target (what sweeps compare against); with repeated data that cannot
+    reach the target, the repetition solve's error with the unique-token numbers."""
     from ..errors import InfeasibleError
-    from ..solve.regimes import solve_model
+    from ..solve.regimes import chinchilla_point
 
-    sol = solve_model(model, chinchilla=True)
-    if not bool(sol.feasible):
+    params, tokens = chinchilla_point(model)
+    if not math.isfinite(params):
         from ..repeated import solve_repeated
 
         solve_repeated(model)  # raises with the unique-token numbers
         raise InfeasibleError("infeasible: the unique tokens cannot reach the loss target")  # pragma: no cover
-    return float(sol.params), float(sol.tokens)
+    return params, tokens
 
 
 def _first_reaching(evaluate, goals):
