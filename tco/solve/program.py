@@ -124,13 +124,10 @@ def scaled_objective(model: Model, n0: float, d0: float) -> ScaledObjective:
     f0 = float(sum(raw.tolist()))  # left to right, as the terms are listed
     legs = None
     if roof is not None:
-        times = roof.times
-        usd = roof.usd_per_second
-        leg_values = np.array([usd * times.compute_s * n0, usd * times.weights_s * n0,
-                               usd * times.kv_s * n0**times.kv_exp])
+        leg_values = np.array(roof.gp_legs(n0))
         f0 += float(max(leg_values[0], leg_values[1] + leg_values[2]))
         compute, weights, kv = (float(np.log(v / f0)) if v > 0 else None for v in leg_values)
-        legs = RooflineLegs(compute, weights, kv, times.kv_exp)
+        legs = RooflineLegs(compute, weights, kv, roof.times.kv_exp)
     return ScaledObjective(np.log(raw / f0), np.array([t.n_exp for t in monomials], dtype=float),
                            np.array([t.d_exp for t in monomials], dtype=float), legs, f0)
 

@@ -89,6 +89,13 @@ class RooflineDecodeCost(CostTerm):
         return (Monomial("decode", 1, 0, self.flops_coef, self.usd_per_second * self.times.weights_s),
                 Monomial("decode_kv", self.times.kv_exp, 0, 0.0, self.usd_per_second * self.times.kv_s))
 
+    def gp_legs(self, params) -> tuple[float, float, float]:
+        """Its GP expression, max(compute, weights + KV), as the $ of each leg at N = `params` (the program's
+        scale): compute, weight reads, KV reads. The KV leg grows as N^times.kv_exp."""
+        usd, times = self.usd_per_second, self.times
+        return (usd * times.compute_s * params, usd * times.weights_s * params,
+                usd * times.kv_s * params**times.kv_exp)
+
     @classmethod
     def input_rows(cls, scenario):
         """The inputs of the MAX(compute, memory) formula on Costs."""
