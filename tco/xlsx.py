@@ -3,7 +3,7 @@ text, headers, formats, names, layout. Core: it knows cells, not costs."""
 
 from __future__ import annotations
 
-from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -11,7 +11,7 @@ from openpyxl.workbook.defined_name import DefinedName
 
 __all__ = [
     "FORMATS", "put", "put_formula", "header", "widths", "define", "absolute", "finish_sheet", "note",
-    "sheet_title", "INPUT_FILL",
+    "sheet_title", "INPUT_FILL", "cell_text", "EXCEL_CELL_MAX_CHARS",
 ]
 
 #: Number formats by kind; every cell that holds a number gets one.
@@ -31,18 +31,36 @@ INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # the usual "you may edit t
 _HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 _FORMULA_START = ("=", "+", "-", "@")
 _EXCEL_SHEET_TITLE_MAX = 31
+#: Excel's limit on the characters in one cell: a longer text opens as a broken file.
+EXCEL_CELL_MAX_CHARS = 32_767
+
+
+def cell_text(text: str) -> str:
+    """Text as a cell may hold it, the last line of defence after the scenario's own checks: without the
+    control characters openpyxl refuses, and at most 32,767 characters, a longer one cut with a visible note
+    ("… truncated, N characters", N the full length)."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    if len(text) > EXCEL_CELL_MAX_CHARS:
+        mark = f" … truncated, {len(text):,} characters"
+        text = text[: EXCEL_CELL_MAX_CHARS - len(mark)] + mark
+    return text
 
 
 def sheet_title(title: str) -> str:
-    """A legal sheet title: no []:*?/\\ and at most 31 characters."""
+    """A legal sheet title: no []:*?/\\ nor control characters, at most 31 characters, no ' at either end."""
+    title = ILLEGAL_CHARACTERS_RE.sub("", title)
     for ch in "[]:*?/\\":
         title = title.replace(ch, "-")
-    return title[:_EXCEL_SHEET_TITLE_MAX]
+    title = title[:_EXCEL_SHEET_TITLE_MAX]
+    return title.strip("'") or "-"
 
 
 def put(ws, row: int, col: int, value, fmt: str | None = None, *, bold: bool = False):
-    """Write a value. Strings are always text, never formulas, even when they start with = + - @."""
+    """Write a value. Strings are always text, never formulas, even when they start with = + - @, and pass
+    through `cell_text` (no characters openpyxl refuses, at most Excel's 32,767)."""
     cell = ws.cell(row=row, column=col)
+    if isinstance(value, str):
+        value = cell_text(value)
     cell.value = value
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         cell.data_type = TYPE_STRING
@@ -88,7 +106,7 @@ def define(wb, name: str, ws, row: int, col: int) -> str:
 
 
 def note(cell, text: str) -> None:
-    comment = Comment(text, "tco")
+    comment = Comment(cell_text(text), "tco")
     comment.width, comment.height = 320, 110
     cell.comment = comment
 

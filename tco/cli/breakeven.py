@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from ._common import console, fail, print_json, quantity
 
@@ -44,7 +45,8 @@ def breakeven_command(
     if json_output:
         print_json(result.to_dict(), allow_nan=False)
         return
-    table = Table(title=f"Break-even demand: {result.scenario} ({result.objective} objective, law {result.law}, "
+    table = Table(title=f"Break-even demand: {escape(result.scenario)} ({result.objective} objective, law "
+                        f"{escape(result.law)}, "
                         f"loss {result.target_loss:.4f})", header_style="bold")
     columns = ["milestone", "inference tokens", *(["requests"] if result.uses_requests else []),
                "N", "D", "D/N", "savings"]
@@ -67,7 +69,7 @@ def breakeven_command(
             row(label.format(m.target), m.inference_tokens, m.requests, m.params, m.tokens, m.tokens_per_param,
                 m.savings_fraction)
     console.print(table)
-    console.print(result.note, style="dim", highlight=False)
+    console.print(escape(result.note), style="dim", highlight=False)
     console.print("Demand is lifetime inference tokens (prompt + generated) at which the optimum first reaches each "
                   "milestone; 'never' = not up to 1e22 tokens (the caps stop it). Savings are vs the Chinchilla "
                   "point at the same loss and prices.", style="dim", highlight=False)
@@ -114,12 +116,13 @@ def implied_demand_command(
         if json_output:
             print_json(one.to_dict(), allow_nan=False)
             return
-        console.print(f"{the_law.name}: N = {format_count(n)}, D = {format_count(d)} ({one.tokens_per_param:,.1f} "
+        console.print(f"{escape(the_law.name)}: N = {format_count(n)}, D = {format_count(d)} "
+                      f"({one.tokens_per_param:,.1f} "
                       f"tokens/param), loss {one.loss:.4f}\n"
                       f"Chinchilla point at this loss: N = {format_count(float(one.chinchilla_params))}, "
                       f"D = {format_count(float(one.chinchilla_tokens))}\n"
                       f"implied lifetime inference: {one.inference_tokens:.3g} tokens (cost ratio {cost_ratio:g})\n"
-                      f"verdict: {one.verdict}", highlight=False)
+                      f"verdict: {escape(str(one.verdict))}", highlight=False)
         return
     rows = implied_demand(the_law, [r.params for r in RECIPES], [r.tokens for r in RECIPES], cost_ratio).to_dict()
     recipes = [{"name": r.name, **{k: rows[k][i] for k in rows if isinstance(rows[k], list)}, "source": r.source}
@@ -135,7 +138,7 @@ def _print_catalog(law_name: str, cost_ratio: float, recipes: list[dict]) -> Non
 
     from ..units import format_count
 
-    table = Table(title=f"Implied lifetime inference of published recipes under {law_name} "
+    table = Table(title=f"Implied lifetime inference of published recipes under {escape(law_name)} "
                         f"(cost ratio {cost_ratio:g})", header_style="bold")
     for col in ("recipe", "N", "D", "D/N", "loss", "implied inference tokens", "verdict", "source"):
         table.add_column(col, justify="right" if col in ("N", "D", "D/N", "loss", "implied inference tokens")

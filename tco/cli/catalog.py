@@ -8,6 +8,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..units import format_count, pf_days
@@ -30,7 +31,7 @@ def laws_command(
         table.add_column(col, overflow="fold")
     for law in PRESETS.values():
         constants = ", ".join(f"{k}={v:g}" for k, v in law.constants().items())
-        table.add_row(law.name, law.form, constants, law.source)
+        table.add_row(escape(law.name), law.form, constants, escape(law.source))
     console.print(table)
     console.print("Chinchilla form: L = E + A/N^alpha + B/D^beta.  Kaplan form: "
                   "L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d.  Custom constants go inline under `law:`.",
@@ -54,7 +55,7 @@ def hardware_command(
             return f"{d.peak_flops[kind] / 1e12:,.1f}" if kind in d.peak_flops else "-"
 
         table.add_row(
-            d.name, peak("bf16"), peak("fp8"), peak("int8"), f"{d.memory_gb:g}",
+            escape(d.name), peak("bf16"), peak("fp8"), peak("int8"), f"{d.memory_gb:g}",
             f"{d.bandwidth_gb_per_s / 1000:g}" if d.bandwidth_gb_per_s else "-", f"{d.tdp_w:g}" if d.tdp_w else "-",
             f"{d.price_usd_per_hour:.2f}" if d.price_usd_per_hour else "-",
         )
@@ -62,7 +63,7 @@ def hardware_command(
     console.print("[bold]Sources[/bold]")
     for d in CATALOG.values():
         price = f"; price: {d.price_source}" if d.price_source else "; no default price (set price_usd_per_hour)"
-        console.print(f"  {d.name}: {d.source}{price}", highlight=False)
+        console.print(f"  {escape(d.name)}: {escape(d.source + price)}", highlight=False)
 
 
 def _law(name: str):
@@ -86,7 +87,7 @@ def loss_command(
     if json_output:
         sys.stdout.write(json.dumps({"law": the_law.name, "params": n, "tokens": d, "loss": value}) + "\n")
     else:
-        console.print(f"{the_law.name}: L(N={format_count(n)}, D={format_count(d)}) = {value:.6f} nats/token "
+        console.print(f"{escape(the_law.name)}: L(N={format_count(n)}, D={format_count(d)}) = {value:.6f} nats/token "
                       f"({d / n:,.1f} tokens per parameter)", highlight=False)
 
 
@@ -122,7 +123,7 @@ def allocate_command(
     if json_output:
         print_json({"law": the_law.name, "allocations": rows})
         return
-    table = Table(title=f"Compute-optimal allocation under {the_law.name}", header_style="bold")
+    table = Table(title=f"Compute-optimal allocation under {escape(the_law.name)}", header_style="bold")
     for col in ("FLOPs", "PF-days", "N", "D", "D/N", "loss", "N@20", "D@20", "loss@20"):
         table.add_column(col, justify="right", no_wrap=True)
     for r in rows:

@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import TcoError
+from ..text import one_line
 from ._common import err_console
 from .breakeven import breakeven_command, implied_demand_command
 from .catalog import allocate_command, hardware_command, laws_command, loss_command
@@ -90,8 +91,9 @@ def main() -> None:
     except TcoError as exc:
         if _state["debug"]:
             raise
-        # escape(): scenario text such as "[bold]" or "[/x]" must print as written, not as rich markup
-        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        # escape(): scenario text such as "[bold]" or "[/x]" must print as written, not as rich markup;
+        # one_line(): a file name or a key with a newline or an escape sequence still gives one visible line
+        err_console.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -100,8 +102,8 @@ def main() -> None:
         sys.exit(130)
     except _CLICK_ERRORS as exc:  # bad option values, missing arguments: one line, exit 2
         where = f" (see {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
-        err_console.print(f"[bold red]error:[/bold red] {escape(exc.format_message())}{where}", highlight=False,
-                          soft_wrap=True)
+        err_console.print(f"[bold red]error:[/bold red] {escape(one_line(exc.format_message()))}{where}",
+                          highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

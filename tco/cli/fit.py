@@ -47,6 +47,19 @@ def _check_options(starts: int, resamples: int, tolerance: float) -> None:
         raise FitOptionError(f"--budget-tolerance: a fraction between 0 and 1 (0.1 = 10%), got {tolerance:g}")
 
 
+def _law_name(name: str | None, out: Path) -> str:
+    """--name as the law file will hold it (a name a scenario can load), or the output file's stem, made one
+    visible line."""
+    from ..text import NAME_MAX_CHARS, check_text, one_line
+
+    if name is None:
+        return one_line(out.stem, NAME_MAX_CHARS)
+    try:
+        return check_text(name, max_chars=NAME_MAX_CHARS)
+    except ValueError as exc:
+        raise FitOptionError(f"--name: {exc}") from None
+
+
 def fit_command(
     csv: Annotated[Path, typer.Argument(help="CSV of training runs: one row per run, with parameters, tokens and "
                                              "final loss columns (other columns are ignored).", show_default=False)],
@@ -89,7 +102,7 @@ def fit_command(
     out = out or Path("laws") / f"{csv.stem}.yaml"
     runs = read_runs(csv, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col)
     columns = {"params": params_col, "tokens": tokens_col, "loss": loss_col}
-    result = fit_runs(runs, method=method.value, name=name or out.stem, starts=starts, resamples=bootstrap,
+    result = fit_runs(runs, method=method.value, name=_law_name(name, out), starts=starts, resamples=bootstrap,
                       seed=seed, budgets=flops, budget_tolerance=budget_tolerance, columns=columns)
     written = {"law": str(write_law_file(result, out))}
     if plot is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from ._common import SWEEP_HELP, console, default_report_path, err_console, prepare_report, print_json
 
@@ -57,4 +58,5 @@ def optimize_command(
 
         path = out or default_report_path(result.scenario, ".xlsx")
         written = write_report(entry, path)
-        (err_console if json_output else console).print(f"report written to {written}", highlight=False)
+        (err_console if json_output else console).print(f"report written to {escape(str(written))}",
+                                                        highlight=False)

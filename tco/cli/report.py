@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ._common import SWEEP_HELP, console, prepare_report
 
@@ -29,7 +30,8 @@ def report_command(
     entries = [prepare_report(load_scenario(path), None, sweep) for path in scenarios]
     for entry in entries:
         r = entry.result
-        console.print(f"{r.scenario}: N = {format_count(r.optimal.params)}, D = {format_count(r.optimal.tokens)}, "
+        console.print(f"{escape(r.scenario)}: N = {format_count(r.optimal.params)}, "
+                      f"D = {format_count(r.optimal.tokens)}, "
                       f"total {format_usd(r.optimal.total_cost_usd)}, saves {r.savings.fraction:.1%} vs Chinchilla",
                       highlight=False)
-    console.print(f"report written to {write_report(entries, out)}", highlight=False)
+    console.print(f"report written to {escape(str(write_report(entries, out)))}", highlight=False)

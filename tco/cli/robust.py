@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from ._common import console, fail, print_json, quantity
 
@@ -111,7 +112,8 @@ def _print(result) -> None:
 
     from ..units import format_count, format_usd
 
-    table = Table(title=f"Robust design: {result.scenario} ({result.objective} objective, law {result.law}, "
+    table = Table(title=f"Robust design: {escape(result.scenario)} ({result.objective} objective, law "
+                        f"{escape(result.law)}, "
                         f"loss {result.target_loss:.4f}, {result.quantile:.0%} of sampled laws)",
                   header_style="bold")
     for col in ("", "robust", "nominal optimum", "ratio"):
@@ -130,10 +132,10 @@ def _print(result) -> None:
                                            else f" in FLOPs ({result.cost_premium:+,.1%} in $)")
     console.print(
         f"premium of robustness: {premium}\n"
-        f"samples: {result.samples} from {result.sample_source} (seed {result.seed}); {result.unreachable} "
+        f"samples: {result.samples} from {escape(result.sample_source)} (seed {result.seed}); {result.unreachable} "
         f"unreachable, {result.dropped} discarded (budget {result.drop_budget}), {result.kept} kept; "
         f"{result.solves} solves, solver status {result.status}\n"
         f"coverage = share of {result.validation_samples:,} fresh sampled laws under which the design reaches "
         "the target", highlight=False)
     for note in result.warnings:
-        console.print(f"warning: {note}", style="yellow", highlight=False)
+        console.print(f"warning: {escape(note)}", style="yellow", highlight=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from ._common import default_report_path, print_json
 
@@ -103,8 +104,8 @@ def sweep_command(
         print_json(summary)
         return
     console = _console()
-    console.print(f"{loaded.name}: {total:,} scenarios ({feasible:,} feasible) over "
-                  f"{', '.join(f'{p} ({len(v)} values, {np.min(v):.3g}..{np.max(v):.3g})' for p, v in axes.items())}",
+    over = ", ".join(f"{escape(p)} ({len(v)} values, {np.min(v):.3g}..{np.max(v):.3g})" for p, v in axes.items())
+    console.print(f"{escape(loaded.name)}: {total:,} scenarios ({feasible:,} feasible) over {over}",
                   highlight=False)
     for key in ("optimal_params_range", "savings_fraction_range"):
         if key in summary:
@@ -114,8 +115,8 @@ def sweep_command(
     if feasible == 0:
         console.print("warning: no point of the grid has a design that reaches the loss target; "
                       "`tco optimize` on the scenario names the conflicting constraints", style="yellow")
-    console.print(f"table written to {table}" + (f", workbook to {summary['workbook']}" if summary.get("workbook")
-                                                  else ""), highlight=False)
+    console.print(escape(f"table written to {table}" + (f", workbook to {summary['workbook']}"
+                                                         if summary.get("workbook") else "")), highlight=False)
 
 
 def _parquet_append(writer, path: Path, frame):
@@ -164,17 +165,17 @@ def sensitivity_command(
                     **{k: v for k, v in frame.attrs.items() if k.startswith("base_")},
                     "inputs": frame.to_dict(orient="records")})
         return
-    table = Table(title=f"{loaded.name}: optimal total cost {format_usd(frame.attrs['base_total_cost_usd'])}, "
+    table = Table(title=f"{escape(loaded.name)}: optimal total cost {format_usd(frame.attrs['base_total_cost_usd'])}, "
                         f"inputs moved +-{pct:g}%", header_style="bold")
     for column in ("input", "value", "cost at -", "cost at +", "N at -", "N at +"):
         table.add_column(column, justify="left" if column == "input" else "right")
     for row in frame.itertuples():
-        table.add_row(row.input, f"{row.base_value:.4g}", f"{row.cost_change_low:+.1%}",
+        table.add_row(escape(row.input), f"{row.base_value:.4g}", f"{row.cost_change_low:+.1%}",
                       f"{row.cost_change_high:+.1%}", format_count(row.params_low), format_count(row.params_high))
     console = _console()
     console.print(table)
     if written:
-        console.print(f"report written to {written}", highlight=False)
+        console.print(f"report written to {escape(str(written))}", highlight=False)
 
 
 def montecarlo_command(
@@ -211,19 +212,19 @@ def montecarlo_command(
     if json_output:
         print_json({"scenario": loaded.name, **result.to_dict()})
         return
-    table = Table(title=f"{loaded.name}: {result.samples:,} samples (seed {result.seed})", header_style="bold")
+    table = Table(title=f"{escape(loaded.name)}: {result.samples:,} samples (seed {result.seed})", header_style="bold")
     quantile_columns = [c for c in result.summary.columns if c.startswith("p")]
     for column in ("output", "mean", *quantile_columns):
         table.add_column(column.upper() if column.startswith("p") else column,
                          justify="left" if column == "output" else "right")
     for row in result.summary.to_dict(orient="records"):
         fmt = (lambda v: f"{v:.1%}") if "fraction" in row["output"] else (lambda v: f"{v:.4g}")
-        table.add_row(row["output"], *(fmt(row[c]) for c in ("mean", *quantile_columns)))
+        table.add_row(escape(row["output"]), *(fmt(row[c]) for c in ("mean", *quantile_columns)))
     console = _console()
     console.print(table)
     for name, value in result.probabilities.items():
         console.print(f"P({name.replace('_', ' ')}) = {value:.1%}", highlight=False)
     for warning in result.warnings:
-        console.print(f"warning: {warning}", style="yellow")
+        console.print(f"warning: {escape(warning)}", style="yellow")
     if written:
-        console.print(f"report written to {written}", highlight=False)
+        console.print(f"report written to {escape(str(written))}", highlight=False)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import TcoError
+from ..text import NAME_MAX_CHARS, one_line
 
 __all__ = ["FitDataError", "Runs", "read_runs", "runs_from_arrays", "MIN_RUNS_PARAMETRIC"]
 
@@ -102,6 +103,7 @@ def _check_spread(name: str, params: np.ndarray, tokens: np.ndarray) -> None:
 
 def runs_from_arrays(params, tokens, loss, *, name: str = "<runs>", min_runs: int = MIN_RUNS_PARAMETRIC) -> Runs:
     """Runs from in-memory sequences (a notebook, a test), validated as a CSV would be."""
+    name = one_line(name, NAME_MAX_CHARS)
     lengths = {len(params), len(tokens), len(loss)}
     if len(lengths) != 1:
         raise FitDataError(f"{name}: params, tokens and loss have different lengths {sorted(lengths)}")
@@ -127,7 +129,8 @@ def read_runs(
         raw = path.read_bytes()
     except OSError as exc:
         raise FitDataError(f"{path}: cannot read the runs file ({exc.strerror or exc})") from None
-    name = path.name
+    # The file name travels into the law file, its source, the plot and the terminal: one visible line.
+    name = one_line(path.name, NAME_MAX_CHARS)
     try:
         # Everything as text: the checks below report the exact cell a user typed, not pandas' coercion of it.
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write
+from ..text import one_line
 
 __all__ = ["law_document", "write_law_file", "json_document", "write_fit_sheet", "write_workbook", "plain",
            "label", "ISOFLOP_NOTE"]
@@ -64,7 +65,7 @@ def law_document(result, *, samples: bool = True) -> dict:
             "method": result.method,
             "data_file": runs.name,
             "data_sha256": runs.sha256 or None,
-            "columns": result.columns or None,
+            "columns": {k: one_line(v) for k, v in result.columns.items()} or None,
             "n_runs": len(runs),
             "huber_delta": fit.delta,
             "objective": "sum over runs of Huber(LSE(a - alpha log N, b - beta log D, e) - log L)",
@@ -95,8 +96,9 @@ def write_law_file(result, path: str | Path) -> Path:
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=120)
     if boot:
         text += yaml.safe_dump(boot, sort_keys=False, default_flow_style=None, width=120)
-    header = (f"# Scaling law fitted by `tco fit` from {result.runs.name}. Use it in a scenario as\n"
-              f"#   law: {Path(path).as_posix()}\n")
+    # Comment lines: a newline in a name would end the comment and inject YAML, so both go in as one line.
+    header = (f"# Scaling law fitted by `tco fit` from {one_line(result.runs.name)}. Use it in a scenario as\n"
+              f"#   law: {one_line(Path(path).as_posix())}\n")
     return atomic_write(path, lambda tmp: tmp.write_text(header + text, encoding="utf-8"))
 
 

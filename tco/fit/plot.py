@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write
+from ..text import one_line
 
 __all__ = ["write_plot"]
 
@@ -61,6 +62,8 @@ def write_plot(result, path: str | Path) -> Path:
     _observed_vs_fitted(left, result)
     _contours(fig, right, result)
     c = result.constants
-    fig.suptitle(f"{result.name}: L = {c['E']:.4g} + {c['A']:.4g}/N^{c['alpha']:.4f} + {c['B']:.4g}/D^{c['beta']:.4f}"
-                 f"  ({len(result.runs)} runs, {result.runs.name})")
+    # parse_math=False: a "$" in a law or file name is a dollar sign, not the start of mathtext
+    fig.suptitle(f"{one_line(result.name)}: L = {c['E']:.4g} + {c['A']:.4g}/N^{c['alpha']:.4f} + "
+                 f"{c['B']:.4g}/D^{c['beta']:.4f}  ({len(result.runs)} runs, {one_line(result.runs.name)})",
+                 parse_math=False)
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))

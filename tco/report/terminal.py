@@ -72,8 +72,9 @@ def render_result(result: Result) -> Group:
         style="dim" if cc.agrees else "bold red"))
     for w in result.warnings:
         lines.append(Text(f"warning: {w}", style="yellow"))
-    header = (f"[bold]{result.scenario}[/bold]  law {result.law}, target loss {result.target_loss:.5g}, "
-              f"minimizing {objective}")
+    # Text, not markup: a scenario or law named "[bold red]x[/]" prints as written
+    header = Text.assemble((result.scenario, "bold"), f"  law {result.law}, target loss {result.target_loss:.5g}, "
+                           f"minimizing {objective}")
     return Group(Panel.fit(header), table, *lines)
 
 

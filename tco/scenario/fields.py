@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
+from ..text import DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, PATH_MAX_CHARS, SOURCE_MAX_CHARS, check_text
 from ..units import parse_quantity
 
 __all__ = ["Count", "NonNegativeCount", "Positive", "Utilization", "PriceUsdPerHour", "rule", "non_negative",
@@ -38,3 +39,18 @@ PriceUsdPerHour = Annotated[float, AfterValidator(_price)]
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --- text ---------------------------------------------------------------------------------------------------
+# Every string a user states (names, descriptions, sources, catalog names, paths) is one of these: no control
+# characters (tab allowed; newline only in a description) and a length limit (tco.text has the rules).
+def text_type(max_chars: int, *, newlines: bool = False):
+    """A str field that meets tco.text's rules, at most `max_chars` characters long."""
+    return Annotated[str, AfterValidator(lambda v: check_text(v, max_chars=max_chars, newlines=newlines))]
+
+
+Name = text_type(NAME_MAX_CHARS)
+Description = text_type(DESCRIPTION_MAX_CHARS, newlines=True)
+SourceText = text_type(SOURCE_MAX_CHARS)
+PathText = text_type(PATH_MAX_CHARS)
+__all__ += ["Name", "Description", "SourceText", "PathText", "text_type"]

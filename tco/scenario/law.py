@@ -28,7 +28,7 @@ from pydantic import AfterValidator, Discriminator, Tag, TypeAdapter, Validation
 
 from ..errors import ScenarioError
 from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
-from .fields import Count, Positive, StrictModel, non_negative
+from .fields import Count, Name, PathText, Positive, SourceText, StrictModel, non_negative
 from .yaml import read_yaml
 
 __all__ = ["ChinchillaConstants", "KaplanConstants", "ConstantsSpec", "LawSpec", "resolve_law", "LawFile",
@@ -39,13 +39,13 @@ class ChinchillaConstants(StrictModel):
     """Your own fitted constants for L = E + A/N^alpha + B/D^beta."""
 
     form: Literal["chinchilla"] = "chinchilla"
-    name: str = "custom"
+    name: Name = "custom"
     E: Annotated[float, AfterValidator(non_negative)]
     A: Positive
     B: Positive
     alpha: Positive
     beta: Positive
-    source: str = "user-supplied constants"
+    source: SourceText = "user-supplied constants"
 
     def to_law(self) -> Law:
         return ChinchillaLaw(name=self.name, source=self.source, E=self.E, A=self.A, B=self.B,
@@ -56,12 +56,12 @@ class KaplanConstants(StrictModel):
     """Constants for Kaplan et al.'s joint form L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d."""
 
     form: Literal["kaplan"]
-    name: str = "custom-kaplan"
+    name: Name = "custom-kaplan"
     alpha_n: Positive
     alpha_d: Positive
     n_c: Count
     d_c: Count
-    source: str = "user-supplied constants"
+    source: SourceText = "user-supplied constants"
 
     def to_law(self) -> Law:
         return KaplanLaw(name=self.name, source=self.source, alpha_n=self.alpha_n, alpha_d=self.alpha_d,
@@ -92,7 +92,7 @@ ConstantsSpec = Annotated[
 ]
 LawSpec = Annotated[
     Union[
-        Annotated[Annotated[str, AfterValidator(_known_law)], Tag("preset")],
+        Annotated[Annotated[PathText, AfterValidator(_known_law)], Tag("preset")],
         Annotated[ChinchillaConstants, Tag("chinchilla")],
         Annotated[KaplanConstants, Tag("kaplan")],
     ],

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import FieldError, ScenarioError
+from ..text import NAME_MAX_CHARS, one_line
 from .schema import Scenario
 from .yaml import read_yaml
 
@@ -26,7 +27,8 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     data = read_yaml(path)
     if isinstance(data, dict):
-        data.setdefault("name", path.stem)
+        # A file name may hold anything a name may not (newlines, escapes): the default is its visible form.
+        data.setdefault("name", one_line(path.stem, NAME_MAX_CHARS))
     scenario = scenario_from_dict(data, source=str(path), base_dir=path.parent)
     scenario._source = str(path)
     return scenario
@@ -57,7 +59,7 @@ def _first_error(exc: ValidationError, source: str) -> ScenarioError:
     # A misspelt key shows up twice: as an unknown key and as the missing one. The typo is the news.
     real.sort(key=lambda e: e["type"] != "extra_forbidden")
     error = real[0]
-    path = tuple(p for p in error["loc"] if p not in _UNION_LABELS)
+    path = tuple(p for p in error["loc"] if p not in _UNION_LABELS and not _validator_label(p))
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
         path, message = path + cause.path, cause.message
@@ -73,6 +75,11 @@ def _first_error(exc: ValidationError, source: str) -> ScenarioError:
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
     return ScenarioError(message, source=source, path=path)
+
+
+def _validator_label(part) -> bool:
+    """pydantic's label for a union member that is a validated type, e.g. 'function-after[check(), str]'."""
+    return isinstance(part, str) and part.startswith("function-") and part.endswith("]")
 
 
 def _unknown_key_message(path: tuple) -> str:

@@ -37,6 +37,7 @@ from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_
 from .data_limits import Data
 from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law
 from .fields import Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, StrictModel
+from .fields import Description, Name, SourceText
 from .roofline import Roofline, check_roofline
 from .uncertainty import Uncertainty
 
@@ -79,13 +80,13 @@ class Target(StrictModel):
 class HardwareSpec(StrictModel):
     """A catalog device with some fields overridden (name matches the catalog), or an inline device."""
 
-    name: str
-    peak_flops: dict[str, Count] | None = Field(default=None, description="dense peak FLOP/s per dtype")
+    name: Name
+    peak_flops: dict[Name, Count] | None = Field(default=None, description="dense peak FLOP/s per dtype")
     memory_gb: Positive | None = None
     bandwidth_gb_per_s: Positive | None = None
     tdp_w: Positive | None = None
     price_usd_per_hour: PriceUsdPerHour | None = None
-    source: str | None = None
+    source: SourceText | None = None
 
 
 def _resolve_device(spec: str | HardwareSpec) -> Device:
@@ -112,8 +113,8 @@ def _resolve_device(spec: str | HardwareSpec) -> Device:
 
 
 class _Phase(StrictModel):
-    hardware: str | HardwareSpec = Field(description="catalog name (see `tco hardware`) or an inline device")
-    dtype: str = Field(default="bf16", description="number format whose dense peak applies")
+    hardware: Name | HardwareSpec = Field(description="catalog name (see `tco hardware`) or an inline device")
+    dtype: Name = Field(default="bf16", description="number format whose dense peak applies")
     price_usd_per_hour: PriceUsdPerHour | None = Field(
         default=None, description="$ per device-hour; overrides the catalog default"
     )
@@ -271,8 +272,8 @@ def _target_loss(law: Law, target: Target):
 class Scenario(StrictModel):
     """One decision to make: law, quality target, hardware and prices, demand, constraints."""
 
-    name: str = Field(default="scenario", min_length=1)
-    description: str = ""
+    name: Name = Field(default="scenario", min_length=1)
+    description: Description = ""
     law: LawSpec = Field(description="preset name (see `tco laws`), a law file (laws/x.yaml), or inline constants")
     objective: Literal["usd", "flops"] = Field(default="usd", description="minimize lifetime $ or FLOPs")
     target: Target
