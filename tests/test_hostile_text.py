@@ -96,12 +96,17 @@ def test_hostile_text_is_refused_at_load_with_one_line(tco_run, tmp_path, path, 
     assert len(line) < 1_000  # the offending text is named, not echoed
 
 
-def test_hostile_dict_key_gives_one_visible_line(tco_run, tmp_path):
-    scenario = _write(tmp_path, _with(("training", "hardware", "peak_flops"), {"bf\x1b[31m16": 9e14}))
+@pytest.mark.parametrize("path, value", [
+    (("training", "hardware", "peak_flops"), {"bf\x1b[31m16": 9e14}),
+    (("uncertainty",), {"inputs": {"demand.req\x1b[31muests": {"loguniform": ["1B", "20B"]}}}),
+    (("uncertainty",), {"law": {"normal": {"E\n": 0.03}}}),
+], ids=["peak_flops", "uncertainty.inputs", "uncertainty.law.normal"])
+def test_hostile_dict_key_gives_one_visible_line(tco_run, tmp_path, path, value):
+    scenario = _write(tmp_path, _with(path, value))
     code, _, err = tco_run("optimize", scenario, "--no-report")
     assert code == 2
     line = _one_error_line(err)
-    assert "training.hardware.peak_flops" in line and "\\x1b" in line
+    assert f"{scenario}: {'.'.join(path)}." in line and ("\\x1b" in line or "\\n" in line)
 
 
 def test_law_file_text_is_checked_when_a_scenario_loads_it(tco_run, tmp_path):

@@ -19,6 +19,7 @@ from typing import Annotated, Union
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..units import parse_quantity
+from .fields import Name
 
 __all__ = ["Distribution", "LogNormal", "Normal", "Uniform", "LogUniform", "Triangular", "LawUncertainty",
            "Uncertainty"]
@@ -126,7 +127,7 @@ class Distribution(_Dist):
 class LawUncertainty(_Dist):
     """Normal errors on the law constants (published or your own), or a law file's bootstrap samples."""
 
-    normal: dict[str, Annotated[float, Field(gt=0)]] | None = None
+    normal: dict[Name, Annotated[float, Field(gt=0)]] | None = None
     published: bool = False
     bootstrap: bool = False
 
@@ -145,7 +146,7 @@ class Uncertainty(_Dist):
 
     samples: int = Field(default=100_000, gt=0, le=1_000_000_000)
     seed: int = 0
-    inputs: dict[str, Distribution] = Field(default_factory=dict, description="field path -> distribution")
+    inputs: dict[Name, Distribution] = Field(default_factory=dict, description="field path -> distribution")
     law: Annotated[Union[LawUncertainty, None], Field(default=None)] = None
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
 
