@@ -263,3 +263,12 @@ def test_fit_markup_and_dollar_names_are_literal(tco_run, tmp_path):
     assert code == 0, err
     assert "[red]$\\frac$[/]" in stdout and "[bold]$x^$runs.csv" in stdout
     assert load_law_file(tmp_path / "l.yaml").law.name == "[red]$\\frac$[/]"
+
+
+def test_an_output_path_with_a_newline_prints_as_one_visible_line(tco_run, tmp_path):
+    out_path = tmp_path / "two\nlines\x1b[31m.xlsx"
+    code, out, err = tco_run("optimize", ROOT / "scenarios" / "chat-assistant-70b-quality.yaml", "--out", out_path)
+    assert code == 0, err
+    assert out_path.exists() and "\x1b" not in out
+    assert any(line.startswith("report written to ") and line.endswith("two\\nlines\\x1b[31m.xlsx")
+               for line in out.splitlines())

@@ -128,6 +128,7 @@ def _print(result, written: dict[str, str]) -> None:
     from rich.table import Table
 
     from ..fit.output import label
+    from ..text import one_line
 
     fit = result.parametric
     boot = result.bootstrap
@@ -147,8 +148,8 @@ def _print(result, written: dict[str, str]) -> None:
     for warning in result.warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}", highlight=False)
     for kind, path in written.items():
-        console.print(f"{kind} written to {escape(path)}", highlight=False)
-    console.print(f"Use it in a scenario:  law: {escape(written['law'])}", style="dim", highlight=False)
+        console.print(f"{kind} written to {escape(one_line(path))}", highlight=False)
+    console.print(f"Use it in a scenario:  law: {escape(one_line(written['law']))}", style="dim", highlight=False)
 
 
 def _print_isoflop(console, iso) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
+from ..text import one_line
 from ._common import SWEEP_HELP, console, default_report_path, err_console, prepare_report, print_json
 
 __all__ = ["optimize_command", "Objective"]
@@ -58,5 +59,5 @@ def optimize_command(
 
         path = out or default_report_path(result.scenario, ".xlsx")
         written = write_report(entry, path)
-        (err_console if json_output else console).print(f"report written to {escape(str(written))}",
+        (err_console if json_output else console).print(f"report written to {escape(one_line(written))}",
                                                         highlight=False)

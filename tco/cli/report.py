@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from ..text import one_line
 from ._common import SWEEP_HELP, console, prepare_report
 
 __all__ = ["report_command"]
@@ -34,4 +35,4 @@ def report_command(
                       f"D = {format_count(r.optimal.tokens)}, "
                       f"total {format_usd(r.optimal.total_cost_usd)}, saves {r.savings.fraction:.1%} vs Chinchilla",
                       highlight=False)
-    console.print(f"report written to {escape(str(write_report(entries, out)))}", highlight=False)
+    console.print(f"report written to {escape(one_line(write_report(entries, out)))}", highlight=False)

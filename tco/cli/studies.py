@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
+from ..text import one_line
 from ._common import default_report_path, print_json
 
 __all__ = ["sweep_command", "sensitivity_command", "montecarlo_command", "Engine"]
@@ -115,8 +116,8 @@ def sweep_command(
     if feasible == 0:
         console.print("warning: no point of the grid has a design that reaches the loss target; "
                       "`tco optimize` on the scenario names the conflicting constraints", style="yellow")
-    console.print(escape(f"table written to {table}" + (f", workbook to {summary['workbook']}"
-                                                         if summary.get("workbook") else "")), highlight=False)
+    console.print(escape(one_line(f"table written to {table}" + (f", workbook to {summary['workbook']}"
+                                                         if summary.get("workbook") else ""))), highlight=False)
 
 
 def _parquet_append(writer, path: Path, frame):
@@ -175,7 +176,7 @@ def sensitivity_command(
     console = _console()
     console.print(table)
     if written:
-        console.print(f"report written to {escape(str(written))}", highlight=False)
+        console.print(f"report written to {escape(one_line(written))}", highlight=False)
 
 
 def montecarlo_command(
@@ -227,4 +228,4 @@ def montecarlo_command(
     for warning in result.warnings:
         console.print(f"warning: {escape(warning)}", style="yellow")
     if written:
-        console.print(f"report written to {escape(str(written))}", highlight=False)
+        console.print(f"report written to {escape(one_line(written))}", highlight=False)
