@@ -54,7 +54,7 @@ def sweep_command(
     import numpy as np
 
     from .. import load_scenario
-    from ..atomic import atomic_write
+    from ..atomic import atomic_write, check_output_path
     from ..errors import TcoError
     from ..studies.excel import EXCEL_MAX_ROWS, write_sweep_workbook
     from ..studies.grid import grid_size, iter_grid_sweep, parse_vary
@@ -64,6 +64,10 @@ def sweep_command(
     table = out or default_report_path(loaded.name, "-sweep.csv")
     if table.suffix not in (".csv", ".parquet"):
         raise TcoError(f"--out {table}: use a .csv or .parquet file name")
+    workbook = xlsx or default_report_path(loaded.name, "-sweep.xlsx")
+    check_output_path(table)  # a directory or a device fails now, not after the grid
+    if report:
+        check_output_path(workbook)
     total, keep = grid_size(axes), []
     feasible = 0
     chunks = iter_grid_sweep(loaded, axes, chunk=chunk, engine=engine.value, scheduler=scheduler,
@@ -89,8 +93,7 @@ def sweep_command(
         import pandas as pd
 
         frame = pd.concat(keep, ignore_index=True)
-        summary["workbook"] = str(write_sweep_workbook(frame, axes, loaded,
-                                                       xlsx or default_report_path(loaded.name, "-sweep.xlsx")))
+        summary["workbook"] = str(write_sweep_workbook(frame, axes, loaded, workbook))
         ok = frame[frame["feasible"]]
         if len(ok):
             summary["optimal_params_range"] = [float(ok["optimal_params"].min()), float(ok["optimal_params"].max())]
@@ -148,6 +151,7 @@ def sensitivity_command(
     from rich.table import Table
 
     from .. import load_scenario
+    from ..atomic import check_output_path
     from ..errors import TcoError
     from ..units import format_count, format_usd
     from ..studies.excel import write_sensitivity_workbook
@@ -156,8 +160,10 @@ def sensitivity_command(
     if not 0 < pct < 100:
         raise TcoError(f"--pct must be between 0 and 100, got {pct:g}")
     loaded = load_scenario(scenario)
-    frame = sensitivity(loaded, fraction=pct / 100)
     path = out or default_report_path(loaded.name, "-sensitivity.xlsx")
+    if report:
+        check_output_path(path)  # a directory or a device fails now, not after the solves
+    frame = sensitivity(loaded, fraction=pct / 100)
     written = write_sensitivity_workbook(frame, loaded, path) if report else None
     if json_output:
         print_json({"scenario": loaded.name, "fraction": pct / 100,
@@ -200,13 +206,16 @@ def montecarlo_command(
     from rich.table import Table
 
     from .. import load_scenario
+    from ..atomic import check_output_path
     from ..studies.excel import write_montecarlo_workbook
     from ..studies.montecarlo import monte_carlo
 
     loaded = load_scenario(scenario)
+    path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
+    if report:
+        check_output_path(path)  # a directory or a device fails now, not after the samples
     result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report, chunk=chunk,
                          engine=engine.value, scheduler=scheduler, progress=not json_output)
-    path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
     written = write_montecarlo_workbook(result, loaded, path) if report else None
     if json_output:
         print_json({"scenario": loaded.name, **result.to_dict()})
