@@ -57,7 +57,7 @@ def _not_a_folder(path: Path) -> Path | None:
     for parent in path.parents:
         try:
             mode = os.stat(parent).st_mode
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # missing, or below the culprit
             continue
         except OSError:
             return None  # let the write report it

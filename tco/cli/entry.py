@@ -119,7 +119,8 @@ class _GuardedStdout:
 
 
 def _stdout_error(exc: OSError) -> OutputError:
-    return OutputError("stdout", exc.strerror or str(exc), exc.errno)
+    # without errno: typer would turn an OSError with errno EPIPE into a silent exit status 1
+    return OutputError("stdout", exc.strerror or str(exc))
 
 
 def _drop_stdout(stream) -> None:
@@ -145,6 +146,9 @@ def _run() -> int:
     """Run the app; every way out is an exit status, after at most one line on stderr."""
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C (KeyboardInterrupt) into this return value, silently
+            _say("interrupted")
+            return 130
         sys.stdout.flush()  # a full disk or closed pipe on stdout surfaces here at the latest
     except TcoError as exc:
         if _state["debug"]:
@@ -155,6 +159,8 @@ def _run() -> int:
         _say(f"[bold red]error:[/bold red] {escape(str(exc))}")
         return 2
     except typer.Exit as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # (other typer versions raise Exit(130) instead)
+            _say("interrupted")
         return exc.exit_code
     except typer.Abort:
         _say("aborted")

@@ -62,10 +62,10 @@ def sweep_command(
     loaded = load_scenario(scenario)
     axes = dict(parse_vary(spec) for spec in vary)
     table = out or default_report_path(loaded.name, "-sweep.csv")
+    check_output_path(table)  # a directory or a device fails now, not after the grid
     if table.suffix not in (".csv", ".parquet"):
         raise TcoError(f"--out {table}: use a .csv or .parquet file name")
     workbook = xlsx or default_report_path(loaded.name, "-sweep.xlsx")
-    check_output_path(table)  # a directory or a device fails now, not after the grid
     if report:
         check_output_path(workbook)
     total, keep = grid_size(axes), []
