@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import OutputError
@@ -65,12 +65,14 @@ def _not_a_folder(path: Path) -> Path | None:
     return None
 
 
-def check_output_path(path: str | Path) -> Path:
+def check_output_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
     """The file a write to `path` replaces: `path` itself, or the regular file a symlink at `path` points to.
 
     Raises OutputError (naming `path` and the reason) when `path` exists and is not a regular file, or when it
     cannot be created: a component of its folder is a file, the name is too long, a symlink loops or dangles.
-    Commands call it for every output before the (possibly long) computation; atomic_write calls it again.
+    Commands call it for every output before the (possibly long) computation, with the files they read as
+    `inputs` (an output that is one of them, say `--out scenario.yaml`, would destroy it); atomic_write calls it
+    again.
     """
     path = Path(path)
     try:
@@ -92,6 +94,13 @@ def check_output_path(path: str | Path) -> Path:
             raise OutputError(path, reason)
     if not stat.S_ISREG(mode):
         raise OutputError(path, "is not a regular file")
+    for source in inputs:
+        try:
+            same = os.path.samefile(path, source)
+        except OSError:
+            continue
+        if same:
+            raise OutputError(path, f"is the input file {source}; pick another output path")
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 

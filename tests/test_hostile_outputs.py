@@ -141,6 +141,28 @@ def test_unwritable_output_is_one_line_and_exit_2(tco_run, tmp_path, monkeypatch
     assert stat.S_ISCHR(dev_after.st_mode) and dev_after.st_ino == dev_before.st_ino  # /dev/null is still it
 
 
+@pytest.mark.parametrize("how", ["same path", "a hard link", "a symlink"])
+@pytest.mark.parametrize("name", ["optimize", "fit"])
+def test_an_output_onto_the_input_file_is_refused(tco_run, tmp_path, name, how):
+    if name == "optimize":
+        source = tmp_path / "s.yaml"
+        source.write_bytes(SCENARIO.read_bytes())
+        args = lambda out: ["optimize", source, "--out", out, *FAST]  # noqa: E731
+    else:
+        source = _runs_csv(tmp_path / "runs.csv")
+        args = lambda out: ["fit", source, "--out", out, "--starts", "5", "--bootstrap", "0"]  # noqa: E731
+    out = source if how == "same path" else tmp_path / "other"
+    if how == "a hard link":
+        os.link(source, out)
+    elif how == "a symlink":
+        out.symlink_to(source)
+    before = source.read_bytes()
+    code, stdout, err = tco_run(*args(out))
+    line = one_line(err)
+    assert code == 2 and stdout == "" and f"cannot write {out}: is the input file {source}" in line, line
+    assert source.read_bytes() == before and no_temp_files(tmp_path)
+
+
 def test_the_api_refuses_special_files_too(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     for target in (tmp_path / "fifo", Path(os.devnull), tmp_path):

@@ -90,7 +90,7 @@ def fit_command(
     out = out or Path("laws") / f"{csv.stem}.yaml"
     for path in (out, plot, xlsx):  # a directory or a device fails now, not after the fit
         if path is not None:
-            check_output_path(path)
+            check_output_path(path, inputs=[csv])
     runs = read_runs(csv, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col)
     columns = {"params": params_col, "tokens": tokens_col, "loss": loss_col}
     result = fit_runs(runs, method=method.value, name=name or out.stem, starts=starts, resamples=bootstrap,

@@ -45,7 +45,7 @@ def optimize_command(
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, ".xlsx")
     if report:
-        check_output_path(path)  # a directory or a device fails now, not after the solve
+        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the solve
     objective_name = objective.value if objective else None
     if report:
         entry = prepare_report(loaded, objective_name, sweep)

@@ -27,7 +27,7 @@ def report_command(
     from ..report.excel import write_report
     from ..units import format_count, format_usd
 
-    check_output_path(out)  # a directory or a device fails now, not after the solves
+    check_output_path(out, inputs=scenarios)  # a directory or a device fails now, not after the solves
     entries = [prepare_report(load_scenario(path), None, sweep) for path in scenarios]
     written = write_report(entries, out)  # the workbook first: stdout shows results only once it is written
     for entry in entries:

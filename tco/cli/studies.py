@@ -62,12 +62,12 @@ def sweep_command(
     loaded = load_scenario(scenario)
     axes = dict(parse_vary(spec) for spec in vary)
     table = out or default_report_path(loaded.name, "-sweep.csv")
-    check_output_path(table)  # a directory or a device fails now, not after the grid
+    check_output_path(table, inputs=[scenario])  # a directory or a device fails now, not after the grid
     if table.suffix not in (".csv", ".parquet"):
         raise TcoError(f"--out {table}: use a .csv or .parquet file name")
     workbook = xlsx or default_report_path(loaded.name, "-sweep.xlsx")
     if report:
-        check_output_path(workbook)
+        check_output_path(workbook, inputs=[scenario, table])
     total, keep = grid_size(axes), []
     feasible = 0
     chunks = iter_grid_sweep(loaded, axes, chunk=chunk, engine=engine.value, scheduler=scheduler,
@@ -162,7 +162,7 @@ def sensitivity_command(
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, "-sensitivity.xlsx")
     if report:
-        check_output_path(path)  # a directory or a device fails now, not after the solves
+        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the solves
     frame = sensitivity(loaded, fraction=pct / 100)
     written = write_sensitivity_workbook(frame, loaded, path) if report else None
     if json_output:
@@ -213,7 +213,7 @@ def montecarlo_command(
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
     if report:
-        check_output_path(path)  # a directory or a device fails now, not after the samples
+        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the samples
     result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report, chunk=chunk,
                          engine=engine.value, scheduler=scheduler, progress=not json_output)
     written = write_montecarlo_workbook(result, loaded, path) if report else None
