@@ -1,6 +1,9 @@
 """The `tco` app: the --debug callback, the command table and main(), which turns every TcoError into one line.
 
 Every TcoError becomes one line on stderr and exit status 2; `tco --debug ...` shows the traceback instead.
+That includes a stdout that cannot be written (a full disk, a closed pipe): while a command runs, sys.stdout is
+guarded so such a failure is an OutputError naming stdout. Ctrl-C is "interrupted" and exit 130; SIGTERM is
+turned into an exception (Terminated) so atomic writes clean up, then "terminated" and exit 143.
 The commands live in the modules next to this one; each keeps its heavy imports inside the command function,
 so `tco --help` stays fast.
 """
