@@ -9,7 +9,8 @@ Pipeline: scenario (pydantic, YAML) -> model (cost terms + caps) -> GP solve, po
 an exact 1-D solve -> Result -> report (terminal, JSON, Excel).
 """
 
-from .errors import FieldError, InfeasibleError, ScenarioError, SolverError, TcoError, UnknownNameError
+from .errors import (FieldError, InfeasibleError, OutputError, ScenarioError, SolverError, TcoError,
+                     UnknownNameError)
 from .hardware import CATALOG, Device, get_device
 from .laws import PRESETS, ChinchillaLaw, KaplanLaw, Law, get_law
 from .optimize import optimize
@@ -39,5 +40,6 @@ __all__ = [
     "InfeasibleError",
     "SolverError",
     "UnknownNameError",
+    "OutputError",
     "__version__",
 ]

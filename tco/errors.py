@@ -10,6 +10,7 @@ __all__ = [
     "InfeasibleError",
     "SolverError",
     "UnknownNameError",
+    "OutputError",
 ]
 
 
@@ -55,3 +56,23 @@ class InfeasibleError(TcoError):
 
 class SolverError(TcoError):
     """The convex solver failed or disagreed with the independent solve beyond tolerance."""
+
+
+class OutputError(TcoError, OSError):
+    """An output file (a report, a table, a law file, a plot) or stdout cannot be written.
+
+    `filename` is the path as given (never the temporary file) and `strerror` the reason, e.g. "No space left
+    on device" or "is a directory, not a file"; `errno` is the OS error number when the OS gave one. It is an
+    OSError too, so callers that catch OSError around a write keep working.
+    """
+
+    def __init__(self, path: object, reason: str, errno: int | None = None):
+        super().__init__(errno, reason, str(path))
+        self.path = str(path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.reason}"
+
+    def __reduce__(self):  # OSError pickles by its args; keep ours
+        return (type(self), (self.path, self.reason, self.errno))

@@ -1,19 +1,26 @@
 """The `tco` app: the --debug callback, the command table and main(), which turns every TcoError into one line.
 
 Every TcoError becomes one line on stderr and exit status 2; `tco --debug ...` shows the traceback instead.
+That includes a stdout that cannot be written (a full disk, a closed pipe): while a command runs, sys.stdout is
+guarded so such a failure is an OutputError naming stdout. Ctrl-C is "interrupted" and exit 130; SIGTERM is
+turned into an exception (Terminated) so atomic writes clean up, then "terminated" and exit 143.
 The commands live in the modules next to this one; each keeps its heavy imports inside the command function,
 so `tco --help` stays fast.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import signal
 import sys
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from ..errors import TcoError
+from ..errors import OutputError, TcoError
 from ..text import one_line
 from ._common import err_console
 from .breakeven import breakeven_command, implied_demand_command
@@ -24,7 +31,7 @@ from .report import report_command
 from .robust import robust_command
 from .studies import montecarlo_command, sensitivity_command, sweep_command
 
-__all__ = ["app", "main", "COMMANDS"]
+__all__ = ["app", "main", "COMMANDS", "Terminated"]
 
 app = typer.Typer(
     name="tco",
@@ -84,27 +91,126 @@ def _click_errors() -> tuple[type[Any], ...]:
 _CLICK_ERRORS = _click_errors()
 
 
-def main() -> None:
-    """Console entry point: run the app, turning TcoError into one line on stderr and exit status 2."""
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler: unwinds like Ctrl-C, so atomic writes remove their temp files."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+class _GuardedStdout:
+    """sys.stdout while a command runs: a failed write or flush (a full disk, a closed pipe) is an OutputError
+    naming stdout, which main() prints as one line, instead of a traceback."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _stdout_error(exc: OSError) -> OutputError:
+    # without errno: typer would turn an OSError with errno EPIPE into a silent exit status 1
+    return OutputError("stdout", exc.strerror or str(exc))
+
+
+def _drop_stdout(stream) -> None:
+    """After stdout failed: point its file descriptor at /dev/null, so the interpreter's last flush of the
+    unwritten rest neither fails again nor prints "Exception ignored" (the `python` docs' advice for EPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # no real file descriptor (an in-process test's capture): nothing is flushed at exit
+
+
+def _say(message: str) -> None:
+    """One line on stderr; nothing more to do if stderr itself is broken."""
+    try:
+        err_console.print(message, highlight=False, soft_wrap=True)
+    except OSError:
+        pass
+
+
+def _run() -> int:
+    """Run the app; every way out is an exit status, after at most one line on stderr."""
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C (KeyboardInterrupt) into this return value, silently
+            _say("interrupted")
+            return 130
+        sys.stdout.flush()  # a full disk or closed pipe on stdout surfaces here at the latest
     except TcoError as exc:
         if _state["debug"]:
             raise
+        if isinstance(exc, OutputError) and exc.path == "stdout":
+            _drop_stdout(sys.stdout)
         # escape(): scenario text such as "[bold]" or "[/x]" must print as written, not as rich markup;
         # one_line(): a file name or a key with a newline or an escape sequence still gives one visible line
-        err_console.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _say(f"[bold red]error:[/bold red] {escape(one_line(exc))}")
+        return 2
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # (other typer versions raise Exit(130) instead)
+            _say("interrupted")
+        return exc.exit_code
     except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
+        _say("aborted")
+        return 130
     except _CLICK_ERRORS as exc:  # bad option values, missing arguments: one line, exit 2
         where = f" (see {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
-        err_console.print(f"[bold red]error:[/bold red] {escape(one_line(exc.format_message()))}{where}",
-                          highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _say(f"[bold red]error:[/bold red] {escape(one_line(exc.format_message()))}{where}")
+        return exc.exit_code
     except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        _say("interrupted")
+        return 130
+    except Terminated:
+        _say("terminated")
+        return 143
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Console entry point: run the app, turning TcoError into one line on stderr and exit status 2.
+
+    `tco` alone prints the help on stderr and exits 2. Ctrl-C prints "interrupted" and exits 130; SIGTERM prints
+    "terminated" and exits 143, after any report being written has removed its temp file.
+    """
+    if len(sys.argv) <= 1:  # no command: the help, on stderr (stdout is for results), and the usage status
+        with contextlib.redirect_stdout(sys.stderr):
+            try:
+                app(["--help"], standalone_mode=False)
+            except OSError:
+                pass
+        sys.exit(2)
+    previous = _install(signal.SIGTERM, _on_sigterm)
+    real_stdout = sys.stdout
+    sys.stdout = _GuardedStdout(real_stdout)
+    try:
+        code = _run()
+    finally:
+        sys.stdout = real_stdout
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    sys.exit(code)
+
+
+def _install(signum: int, handler):
+    """Install a signal handler (only possible in the main thread); the previous one, or None."""
+    try:
+        return signal.signal(signum, handler)
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        return None

@@ -95,11 +95,15 @@ def fit_command(
 
     Example:  tco fit runs.csv --params-col Parameters --tokens-col Tokens --loss-col "Smoothed Loss"
     """
+    from ..atomic import check_output_path
     from ..fit import fit_runs, json_document, read_runs, write_law_file
 
     _check_options(starts, bootstrap, budget_tolerance)
     flops = _budgets(budgets)
     out = out or Path("laws") / f"{csv.stem}.yaml"
+    for path in (out, plot, xlsx):  # a directory or a device fails now, not after the fit
+        if path is not None:
+            check_output_path(path, inputs=[csv])
     runs = read_runs(csv, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col)
     columns = {"params": params_col, "tokens": tokens_col, "loss": loss_col}
     result = fit_runs(runs, method=method.value, name=_law_name(name, out), starts=starts, resamples=bootstrap,

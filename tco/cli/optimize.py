@@ -41,23 +41,28 @@ def optimize_command(
     """
     from .. import load_scenario
     from .. import optimize as run_optimize
+    from ..atomic import check_output_path
     from ..report.terminal import print_result
 
     loaded = load_scenario(scenario)
+    path = out or default_report_path(loaded.name, ".xlsx")
+    if report:
+        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the solve
     objective_name = objective.value if objective else None
     if report:
         entry = prepare_report(loaded, objective_name, sweep)
         result = entry.result
     else:
         result = run_optimize(loaded, objective=objective_name)
+    written = None
+    if report:  # the workbook first: stdout shows a result only once every output is written
+        from ..report.excel import write_report
+
+        written = write_report(entry, path)
     if json_output:
         print_json(result.to_dict(), allow_nan=False)
     else:
         print_result(result, console)
-    if report:
-        from ..report.excel import write_report
-
-        path = out or default_report_path(result.scenario, ".xlsx")
-        written = write_report(entry, path)
+    if written is not None:
         (err_console if json_output else console).print(f"report written to {escape(one_line(written))}",
                                                         highlight=False)

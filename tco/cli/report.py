@@ -25,14 +25,17 @@ def report_command(
     Example:  tco report scenarios/sardana-cost-objective.yaml scenarios/capped-deadline-and-data.yaml
     """
     from .. import load_scenario
+    from ..atomic import check_output_path
     from ..report.excel import write_report
     from ..units import format_count, format_usd
 
+    check_output_path(out, inputs=scenarios)  # a directory or a device fails now, not after the solves
     entries = [prepare_report(load_scenario(path), None, sweep) for path in scenarios]
+    written = write_report(entries, out)  # the workbook first: stdout shows results only once it is written
     for entry in entries:
         r = entry.result
         console.print(f"{escape(r.scenario)}: N = {format_count(r.optimal.params)}, "
                       f"D = {format_count(r.optimal.tokens)}, "
                       f"total {format_usd(r.optimal.total_cost_usd)}, saves {r.savings.fraction:.1%} vs Chinchilla",
                       highlight=False)
-    console.print(f"report written to {escape(one_line(write_report(entries, out)))}", highlight=False)
+    console.print(f"report written to {escape(one_line(written))}", highlight=False)

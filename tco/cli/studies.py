@@ -56,7 +56,7 @@ def sweep_command(
     import numpy as np
 
     from .. import load_scenario
-    from ..atomic import atomic_write
+    from ..atomic import atomic_write, check_output_path
     from ..errors import TcoError
     from ..studies.excel import EXCEL_MAX_ROWS, write_sweep_workbook
     from ..studies.grid import grid_size, iter_grid_sweep, parse_vary
@@ -64,8 +64,12 @@ def sweep_command(
     loaded = load_scenario(scenario)
     axes = dict(parse_vary(spec) for spec in vary)
     table = out or default_report_path(loaded.name, "-sweep.csv")
+    check_output_path(table, inputs=[scenario])  # a directory or a device fails now, not after the grid
     if table.suffix not in (".csv", ".parquet"):
         raise TcoError(f"--out {table}: use a .csv or .parquet file name")
+    workbook = xlsx or default_report_path(loaded.name, "-sweep.xlsx")
+    if report:
+        check_output_path(workbook, inputs=[scenario, table])
     total, keep = grid_size(axes), []
     feasible = 0
     chunks = iter_grid_sweep(loaded, axes, chunk=chunk, engine=engine.value, scheduler=scheduler,
@@ -91,8 +95,7 @@ def sweep_command(
         import pandas as pd
 
         frame = pd.concat(keep, ignore_index=True)
-        summary["workbook"] = str(write_sweep_workbook(frame, axes, loaded,
-                                                       xlsx or default_report_path(loaded.name, "-sweep.xlsx")))
+        summary["workbook"] = str(write_sweep_workbook(frame, axes, loaded, workbook))
         ok = frame[frame["feasible"]]
         if len(ok):
             summary["optimal_params_range"] = [float(ok["optimal_params"].min()), float(ok["optimal_params"].max())]
@@ -150,6 +153,7 @@ def sensitivity_command(
     from rich.table import Table
 
     from .. import load_scenario
+    from ..atomic import check_output_path
     from ..errors import TcoError
     from ..units import format_count, format_usd
     from ..studies.excel import write_sensitivity_workbook
@@ -158,8 +162,10 @@ def sensitivity_command(
     if not 0 < pct < 100:
         raise TcoError(f"--pct must be between 0 and 100, got {pct:g}")
     loaded = load_scenario(scenario)
-    frame = sensitivity(loaded, fraction=pct / 100)
     path = out or default_report_path(loaded.name, "-sensitivity.xlsx")
+    if report:
+        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the solves
+    frame = sensitivity(loaded, fraction=pct / 100)
     written = write_sensitivity_workbook(frame, loaded, path) if report else None
     if json_output:
         print_json({"scenario": loaded.name, "fraction": pct / 100,
@@ -202,13 +208,16 @@ def montecarlo_command(
     from rich.table import Table
 
     from .. import load_scenario
+    from ..atomic import check_output_path
     from ..studies.excel import write_montecarlo_workbook
     from ..studies.montecarlo import monte_carlo
 
     loaded = load_scenario(scenario)
+    path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
+    if report:
+        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the samples
     result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report, chunk=chunk,
                          engine=engine.value, scheduler=scheduler, progress=not json_output)
-    path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
     written = write_montecarlo_workbook(result, loaded, path) if report else None
     if json_output:
         print_json({"scenario": loaded.name, **result.to_dict()})
