@@ -58,7 +58,8 @@ def _first_error(exc: ValidationError, source: str) -> ScenarioError:
     # A misspelt key shows up twice: as an unknown key and as the missing one. The typo is the news.
     real.sort(key=lambda e: e["type"] != "extra_forbidden")
     error = real[0]
-    path = tuple(p for p in error["loc"] if p not in _UNION_LABELS)
+    # A key as long as a file would make the line as long: cut long parts of the path (and quoted values below).
+    path = tuple(p if len(str(p)) <= 60 else f"{str(p)[:57]}..." for p in error["loc"] if p not in _UNION_LABELS)
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
         path, message = path + cause.path, cause.message
