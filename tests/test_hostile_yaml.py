@@ -329,3 +329,13 @@ def test_law_file_uses_the_same_reader(tco_run, tmp_path):
     law.write_text("law: {E: 1.69, A: 406.4, B: 410.7, alpha: 0.3392, beta: 0x10}\n", encoding="utf-8")
     line = optimize(tco_run, scenario_file(tmp_path, "law: sardana2024", f"law: {law}"))
     assert "law file" in line and str(law) in line and "ambiguous number '0x10'" in line, line
+
+
+def test_fit_csv_over_the_size_limit(tco_run, tmp_path):
+    from tco.fit.data import MAX_CSV_BYTES
+
+    csv = tmp_path / "huge.csv"
+    with open(csv, "wb") as handle:  # sparse: costs no disk
+        handle.truncate(MAX_CSV_BYTES + 1)
+    line = one_line(*tco_run("fit", csv, "--out", tmp_path / "law.yaml"))
+    assert str(csv) in line and "at most 100.0 MB" in line, line
