@@ -3,11 +3,16 @@
 Every problem is a `FitDataError` (a TcoError): one line naming the file, the row and the column, e.g.
 ``runs.csv: row 3 (file line 4), column 'tokens': -5 is not positive``. Rows are counted from 1 for the first
 run; the header is file line 1.
+
+Limits: the file must be a regular file (not a FIFO, device or directory) of at most `MAX_CSV_BYTES`, with at
+most `MAX_RUNS` runs. The batched first pass of the fit evaluates 256 starts x every run at once, so memory grows
+with the run count; published fits use hundreds of runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,12 +22,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import TcoError
+from ..inputs import InputFileError, read_regular_file
 from ..text import NAME_MAX_CHARS, one_line
 
-__all__ = ["FitDataError", "Runs", "read_runs", "runs_from_arrays", "MIN_RUNS_PARAMETRIC"]
+__all__ = ["FitDataError", "Runs", "read_runs", "runs_from_arrays", "MIN_RUNS_PARAMETRIC", "MAX_RUNS",
+           "MAX_CSV_BYTES"]
 
 #: The parametric law has five constants (E, A, B, alpha, beta): fewer runs cannot pin them down.
 MIN_RUNS_PARAMETRIC = 5
+#: Most runs (data rows) a runs file may have: the fit's batched pass holds 256 x runs floats per array.
+MAX_RUNS = 10_000
+#: Largest runs file read (its bytes are hashed for provenance, so they are read whole).
+MAX_CSV_BYTES = 100_000_000
 
 
 class FitDataError(TcoError, ValueError):
@@ -126,17 +137,22 @@ def read_runs(
 
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FitDataError(f"{path}: cannot read the runs file ({exc.strerror or exc})") from None
+        raw = read_regular_file(path, limit=MAX_CSV_BYTES, what="runs file (CSV)")
+    except InputFileError as exc:
+        raise FitDataError(f"{path}: {exc}") from None
     # The file name travels into the law file, its source, the plot and the terminal: one visible line.
     name = one_line(path.name, NAME_MAX_CHARS)
     try:
         # Everything as text: the checks below report the exact cell a user typed, not pandas' coercion of it.
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        # One row past the limit is read, to tell "too many" from "exactly the limit" without reading them all.
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, skipinitialspace=True,
+                            nrows=MAX_RUNS + 1)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FitDataError(f"{name}: not a readable CSV file ({first})") from None
+    if len(frame) > MAX_RUNS:
+        raise FitDataError(f"{name}: more than {MAX_RUNS:,} runs; tco fit reads at most {MAX_RUNS:,} (memory grows "
+                           "with the run count; fits use hundreds): sample or aggregate the runs")
     frame.columns = [str(c).strip() for c in frame.columns]
     options = {params_col: "--params-col", tokens_col: "--tokens-col", loss_col: "--loss-col"}
     for column, option in options.items():

@@ -125,7 +125,10 @@ def resolve_law_path(value: str, base_dir: str | Path | None) -> Path:
     path = Path(value).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
-    return path.resolve()
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): reading it says so
+        return path.absolute()
 
 
 def load_law_file(path: str | Path) -> LawFile:

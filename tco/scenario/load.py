@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -59,7 +60,9 @@ def _first_error(exc: ValidationError, source: str) -> ScenarioError:
     # A misspelt key shows up twice: as an unknown key and as the missing one. The typo is the news.
     real.sort(key=lambda e: e["type"] != "extra_forbidden")
     error = real[0]
-    path = tuple(p for p in error["loc"] if p not in _UNION_LABELS and not _validator_label(p))
+    # A key as long as a file would make the line as long: cut long parts of the path (and quoted values below).
+    path = tuple(p if len(str(p)) <= 60 else f"{str(p)[:57]}..." for p in error["loc"]
+                 if p not in _UNION_LABELS and not _validator_label(p))
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
         path, message = path + cause.path, cause.message
@@ -70,7 +73,7 @@ def _first_error(exc: ValidationError, source: str) -> ScenarioError:
     else:
         message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if error["type"] in {"float_type", "float_parsing", "literal_error", "string_type"}:
-            message += f" (got {error.get('input')!r})"
+            message += f" (got {_quoted(error.get('input'))})"
     more = len(real) - 1
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
@@ -82,14 +85,24 @@ def _validator_label(part) -> bool:
     return isinstance(part, str) and part.startswith("function-") and part.endswith("]")
 
 
+def _quoted(value: Any, limit: int = 80) -> str:
+    """repr of an input value for a message, cut to `limit` characters: a huge value must not make a huge line."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_REPR = reprlib.Repr()  # never builds the whole repr of a large list or string
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 3, 6, 6, 80, 80
+
+
 def _unknown_key_message(path: tuple) -> str:
     key = str(path[-1])
     allowed = _fields_at(path[:-1])
     if not allowed:
-        return f"unknown key {key!r}"
+        return f"unknown key {_quoted(key)}"
     hint = difflib.get_close_matches(key, allowed, n=1)
     suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-    return f"unknown key {key!r}{suggestion} (allowed here: {', '.join(allowed)})"
+    return f"unknown key {_quoted(key)}{suggestion} (allowed here: {', '.join(allowed)})"
 
 
 def _fields_at(path: tuple) -> list[str]:
