@@ -77,6 +77,9 @@ def robust_command(
              "Default: the law's published ones, or its law file's bootstrap samples.",
         show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+    allow_large: Annotated[bool, typer.Option(
+        "--allow-large", help="Run even when the projected time or memory exceeds the limits (README, "
+                              "Limits).")] = False,
 ) -> None:
     """The cheapest (N, D) that reaches the loss target under a chosen share of sampled scaling laws.
 
@@ -90,14 +93,20 @@ def robust_command(
     from .. import load_scenario
     from ..studies.robust import robust_design
 
-    if samples < 1 or seed < 0:
-        fail("--samples must be at least 1 and --seed at least 0")
+    from ..studies.limits import check_count, check_projection, robust_projection
+
+    check_count("--samples", samples)
+    check_count("--seed", seed, minimum=0)
+    if not 0 < quantile <= 1:
+        fail(f"--quantile must be in (0, 1], got {quantile:g}")
+    check_projection(robust_projection(f"--samples {samples:,} at --quantile {quantile:g}", samples, quantile),
+                     allow_large=allow_large)
     errors = parse_stderr(stderr) if stderr is not None else None
     loaded = load_scenario(scenario)
     progress = _LazyProgress(console, enabled=not json_output and sys.stdout.isatty())
     try:
         result = robust_design(loaded, quantile=quantile, samples=samples, seed=seed, stderr=errors,
-                               progress=progress)
+                               progress=progress, allow_large=allow_large)
     finally:
         progress.close()
     if json_output:
