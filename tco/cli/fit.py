@@ -29,16 +29,23 @@ class Method(str, Enum):
 def _budgets(text: str) -> list[float]:
     from ..units import parse_quantity
 
+    items = [part.strip() for part in text.split(",")]
+    if any(items) and not all(items):
+        raise FitOptionError(f"--budgets: an empty value between commas in {text!r}; write e.g. 1e21,1e23,1e25")
     try:
-        values = [parse_quantity(part) for part in text.split(",") if part.strip()]
+        values = [parse_quantity(part) for part in items if part]
     except ValueError as exc:
         raise FitOptionError(f"--budgets: {exc}") from None
     if not values or any(v <= 0 for v in values):
         raise FitOptionError(f"--budgets: give positive FLOP budgets separated by commas, got {text!r}")
+    if len(set(values)) < len(values):
+        raise FitOptionError(f"--budgets: a budget is given twice in {text!r}")
     return values
 
 
-def _check_options(starts: int, resamples: int, tolerance: float) -> None:
+def _check_options(starts: int, resamples: int, tolerance: float, seed: int = 0) -> None:
+    if seed < 0:
+        raise FitOptionError(f"--seed: must be at least 0, got {seed}")
     if starts < 1:
         raise FitOptionError(f"--starts: need at least 1 starting point, got {starts}")
     if resamples < 0:
@@ -84,7 +91,7 @@ def fit_command(
     """
     from ..fit import fit_runs, json_document, read_runs, write_law_file
 
-    _check_options(starts, bootstrap, budget_tolerance)
+    _check_options(starts, bootstrap, budget_tolerance, seed)
     flops = _budgets(budgets)
     out = out or Path("laws") / f"{csv.stem}.yaml"
     runs = read_runs(csv, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col)
