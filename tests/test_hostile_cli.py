@@ -185,3 +185,15 @@ def test_a_ragged_bootstrap_table_names_the_law_file(refused, tmp_path):
     assert "bootstrap" in line
     line = refused("ragged-law.yaml", "robust", path)
     assert "bootstrap" in line
+
+
+@pytest.mark.parametrize("field, value", [
+    ("samples", 0), ("samples", -5), ("samples", 2.5), ("samples", 2_000_000_000), ("seed", -1),
+    ("quantiles", [1.5]), ("quantiles", []), ("quantiles", [0.5, 0.5]),
+])
+def test_bad_uncertainty_counts_in_the_scenario_name_the_field(refused, tmp_path, field, value):
+    scenario = yaml.safe_load(Path(UNCERTAIN).read_text())
+    scenario["uncertainty"][field] = value
+    path = tmp_path / "bad-uncertainty.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    refused(f"uncertainty.{field}", "montecarlo", path, "--no-report")
