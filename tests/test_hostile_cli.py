@@ -13,7 +13,7 @@ from tco.errors import TcoError
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = str(ROOT / "scenarios" / "chat-assistant-70b-quality.yaml")
 UNCERTAIN = str(ROOT / "scenarios" / "uncertain-demand-and-law.yaml")
-SARDANA = str(ROOT / "tests" / "data" / "sardana_runs.csv")
+SARDANA = str(ROOT / "tests" / "data" / "sardana_training_runs.csv")
 GRID = "--vary=demand.requests=1e9,2e9"
 
 
@@ -111,6 +111,10 @@ def test_a_vary_path_given_twice_is_refused_not_dropped(refused):
     pytest.param(("optimize", CHAT, "--no-report", "--sweep=1e9..1e16:10000000"), "--sweep",
                  id="optimize-sweep-checked-without-report"),
     pytest.param(("report", CHAT, CHAT, "--sweep=1e9..1e16:1000000"), "--sweep", id="report-sweeps-2e6"),
+    pytest.param(("fit", SARDANA, "--params-col", "Parameters", "--tokens-col", "Tokens", "--loss-col",
+                  "Smoothed Loss", "--bootstrap=10000000"), "--bootstrap", id="fit-bootstrap-1e7"),
+    pytest.param(("fit", SARDANA, "--params-col", "Parameters", "--tokens-col", "Tokens", "--loss-col",
+                  "Smoothed Loss", "--starts=1000000000"), "--starts", id="fit-starts-1e9"),
 ])
 def test_runs_over_the_limits_are_refused_before_they_start(refused, args, option):
     line = refused(option, *args, within=10)

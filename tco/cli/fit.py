@@ -80,6 +80,8 @@ def fit_command(
     xlsx: Annotated[Optional[Path], typer.Option(
         help="Also write a workbook with a Fit sheet (constants, bootstrap, residuals).", show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+    allow_large: Annotated[bool, typer.Option(
+        "--allow-large", help="Run even when the projected time exceeds the limits (README, Limits).")] = False,
 ) -> None:
     """Fit a scaling law L = E + A/N^alpha + B/D^beta to your own training runs; write a law file.
 
@@ -95,6 +97,10 @@ def fit_command(
     flops = _budgets(budgets)
     out = out or Path("laws") / f"{csv.stem}.yaml"
     runs = read_runs(csv, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col)
+    from ..studies.limits import check_projection, fit_projection
+
+    check_projection(fit_projection(f"--starts {starts:,} and --bootstrap {bootstrap:,}", starts, bootstrap,
+                                    len(runs)), allow_large=allow_large)
     columns = {"params": params_col, "tokens": tokens_col, "loss": loss_col}
     result = fit_runs(runs, method=method.value, name=name or out.stem, starts=starts, resamples=bootstrap,
                       seed=seed, budgets=flops, budget_tolerance=budget_tolerance, columns=columns)

@@ -10,6 +10,8 @@ The per-row figures were measured on the shared 2-core development machine (READ
 - `tco robust` solves a program with one loss row per sample once per discarded sample: ~0.5 ms per row and
   solve (100 samples at q = 0.9: ~1 s, 300: ~3.4 s), plus the 100,000-law validation;
 - an allocation row costs ~50 us and ~2 kB (a dict and its table row);
+- `tco fit` on 250 runs (benchmarks/bench_fit.py): ~1.5 ms a start and ~17 ms a bootstrap resample, both
+  growing with the runs;
 - a row of a workbook's demand sweep (`--sweep` of optimize and report) costs ~0.7 ms and ~15 kB while the
   workbook is built (a 20,000-point sweep: ~13 s, 350 MB).
 """
@@ -25,7 +27,7 @@ from ..errors import TcoError
 __all__ = [
     "MAX_MEMORY_BYTES", "MAX_DISK_BYTES", "MAX_SECONDS", "MAX_SAMPLES", "ALLOW_FLAG", "Projection", "check_count",
     "check_projection", "sweep_projection", "montecarlo_projection", "robust_projection", "allocate_projection",
-    "workbook_sweep_projection", "check_sweep_option",
+    "workbook_sweep_projection", "check_sweep_option", "fit_projection",
 ]
 
 #: Limits a run must stay under unless allowed explicitly (`--allow-large`, or allow_large=True in Python).
@@ -45,6 +47,9 @@ MONTECARLO_SAMPLE_SECONDS = 5e-6
 ROBUST_ROW_SOLVE_SECONDS = 5e-4
 ROBUST_SAMPLE_MEMORY = 20e3
 ROBUST_VALIDATION_SECONDS = 1.0
+FIT_START_SECONDS = 1.5e-3
+FIT_RESAMPLE_SECONDS = 17e-3
+FIT_REFERENCE_RUNS = 250
 WORKBOOK_SWEEP_ROW_SECONDS = 0.7e-3
 WORKBOOK_SWEEP_ROW_MEMORY = 15e3
 ALLOCATE_ROW_SECONDS = 50e-6
@@ -167,3 +172,10 @@ def check_sweep_option(text: str, *, workbooks: int = 1, allow_large: bool = Fal
     if points < 2:
         raise TcoError(f"--sweep: give at least 2 points, got {points}")
     check_projection(workbook_sweep_projection(f"--sweep {text}", points, workbooks), allow_large=allow_large)
+
+
+def fit_projection(what: str, starts: int, resamples: int, runs: int) -> Projection:
+    """`tco fit`: the grid of starts, then `resamples` bootstrap refits, on `runs` training runs."""
+    scale = max(runs, FIT_REFERENCE_RUNS) / FIT_REFERENCE_RUNS
+    return Projection(what, starts + resamples, unit="fits",
+                      seconds=(starts * FIT_START_SECONDS + resamples * FIT_RESAMPLE_SECONDS) * scale)
