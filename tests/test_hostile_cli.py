@@ -50,6 +50,7 @@ COUNT_CASES = [
     (("robust", CHAT), "--samples", ["0", "-1", "2.5"]),
     (("robust", CHAT), "--seed", ["-1", "0.5"]),
     (("robust", CHAT), "--quantile", ["0", "-0.1", "1.5", "nan", "x"]),
+    (("robust", CHAT), "--stderr", ["E=-0.01", "E=0.01,E=0.02", "E=1,5", "E", "A=12x"]),
     (("sensitivity", CHAT, "--no-report"), "--pct", ["0", "-5", "100", "250", "nan"]),
     (("fit", SARDANA, "--params-col", "Parameters", "--tokens-col", "Tokens", "--loss-col", "Smoothed Loss"),
      "--starts", ["0", "-1", "2.5"]),

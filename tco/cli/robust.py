@@ -32,7 +32,11 @@ def parse_stderr(text: str) -> dict[str, float]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             fail(f"--stderr: expected NAME=VALUE items such as E=0.03,A=124.58, got {item!r}")
+        if name.strip() in out:
+            fail(f"--stderr: {name.strip()} is given twice")
         out[name.strip()] = quantity("--stderr", value.strip())
+        if out[name.strip()] < 0:
+            fail(f"--stderr: a standard error cannot be negative, got {item!r}")
     if not out:
         fail("--stderr: give at least one NAME=VALUE, e.g. E=0.03,A=124.58,B=1293.23,alpha=0.02,beta=0.02")
     return out
