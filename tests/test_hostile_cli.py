@@ -193,7 +193,8 @@ def test_a_ragged_bootstrap_table_names_the_law_file(refused, tmp_path):
 
 
 @pytest.mark.parametrize("field, value", [
-    ("samples", 0), ("samples", -5), ("samples", 2.5), ("samples", 2_000_000_000), ("seed", -1),
+    ("samples", 0), ("samples", -5), ("samples", 2.5), ("samples", 2_000_000_000), ("samples", 1_000_000_000),
+    ("seed", -1),
     ("quantiles", [1.5]), ("quantiles", []), ("quantiles", [0.5, 0.5]),
 ])
 def test_bad_uncertainty_counts_in_the_scenario_name_the_field(refused, tmp_path, field, value):

@@ -100,7 +100,8 @@ def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int |
     seed = (check_count("uncertainty.seed", unc.seed, minimum=0) if seed is None
             else check_count("--seed", seed, minimum=0))
     chunk = check_count("--chunk", chunk)
-    check_projection(montecarlo_projection(f"--samples {n:,}", n, chunk), allow_large=allow_large)
+    check_projection(montecarlo_projection(f"{'uncertainty.samples' if samples is None else '--samples'} {n:,}",
+                                           n, chunk), allow_large=allow_large)
     law_sampler, warnings = _law_sampler(scenario, unc)
     nominal = solve_frame(scenario, {}, objective=objective, validate=False).iloc[0]
     designs = {"nominal_design_cost_usd": (nominal["optimal_params"], nominal["optimal_tokens"]),
