@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from enum import Enum
 from pathlib import Path
@@ -76,6 +77,9 @@ def sweep_command(
     feasible = 0
     chunks = iter_grid_sweep(loaded, axes, chunk=chunk, engine=engine.value, scheduler=scheduler,
                              progress=not json_output, allow_large=True)  # checked above, with the workbook
+    # The first chunk before the table is opened: a bad override or an unreachable scheduler fails here, and
+    # leaves no file or folder behind.
+    chunks = itertools.chain([next(chunks)], chunks)
 
     def write_table(tmp: Path) -> None:
         nonlocal feasible
