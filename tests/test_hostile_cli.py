@@ -203,3 +203,13 @@ def test_bad_uncertainty_counts_in_the_scenario_name_the_field(refused, tmp_path
     path = tmp_path / "bad-uncertainty.yaml"
     path.write_text(yaml.safe_dump(scenario))
     refused(f"uncertainty.{field}", "montecarlo", path, "--no-report")
+
+
+@pytest.mark.parametrize("text", ["1,5B", "10,5", "12,34,567", "1,0000", "10B requests", "1__0B"])
+def test_ambiguous_number_text_in_a_scenario_names_the_field(refused, tmp_path, text):
+    scenario = yaml.safe_load(Path(CHAT).read_text())
+    scenario["demand"]["requests"] = text
+    path = tmp_path / "ambiguous.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    line = refused("demand.requests", "optimize", path, "--no-report")
+    assert repr(text) in line
