@@ -213,3 +213,18 @@ def test_ambiguous_number_text_in_a_scenario_names_the_field(refused, tmp_path, 
     path.write_text(yaml.safe_dump(scenario))
     line = refused("demand.requests", "optimize", path, "--no-report")
     assert repr(text) in line
+
+
+def test_grid_sweep_checks_the_frame_it_holds_in_memory(monkeypatch):
+    import numpy as np
+
+    from tco import load_scenario
+    from tco.studies import limits
+    from tco.studies.grid import grid_sweep
+
+    scenario = load_scenario(CHAT)
+    axes = {"demand.requests": np.array([1e9, 2e9, 3e9])}
+    monkeypatch.setattr(limits, "MAX_MEMORY_BYTES", 1000.0)
+    with pytest.raises(TcoError, match="3 rows .* memory .* --allow-large"):
+        grid_sweep(scenario, axes)
+    assert len(grid_sweep(scenario, axes, allow_large=True)) == 3

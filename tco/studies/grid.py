@@ -12,7 +12,7 @@ from ..errors import TcoError
 from ..units import parse_quantity
 from .arrays import solve_frame, validate_overrides
 from .engine import DEFAULT_CHUNK, run_chunks
-from .limits import check_count, check_projection, sweep_projection
+from .limits import SWEEP_ROW_MEMORY, SWEEP_ROW_SECONDS, Projection, check_count, check_projection, sweep_projection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,7 +123,12 @@ def iter_grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], *, obj
 
 
 def grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], **options) -> "pd.DataFrame":
-    """The full grid (every combination of the axes' values) as one DataFrame; infeasible rows are NaN."""
+    """The full grid (every combination of the axes' values) as one DataFrame; infeasible rows are NaN.
+
+    The whole frame is held in memory, so it is what the size limits check (unless allow_large=True)."""
     import pandas as pd
 
+    points = grid_size(axes)
+    check_projection(Projection("the grid", points, memory_bytes=points * SWEEP_ROW_MEMORY,
+                                seconds=points * SWEEP_ROW_SECONDS), allow_large=options.get("allow_large", False))
     return pd.concat(list(iter_grid_sweep(scenario, axes, **options)), ignore_index=True)
