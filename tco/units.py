@@ -23,7 +23,11 @@ FLOPS_PER_PF_DAY = 1e15 * 86_400  # 8.64e19 FLOP, the unit of Brown et al. 2020 
 SECONDS_PER_HOUR = 3_600.0
 SECONDS_PER_DAY = 86_400.0
 
-_NUMBER = re.compile(r"^\s*([+-]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]?)\s*$")
+#: A number, then an optional suffix. Underscores only between digits (1_000); commas only as thousands
+#: separators between groups of three digits (3,000 and 1,000,000, never 1,5 or 12,34): a decimal comma or a
+#: stray separator is refused rather than silently read as another number ("1,5B" is not 15B).
+_MANTISSA = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:_\d+)*(?:\.\d*)?|\.\d+)"
+_NUMBER = re.compile(rf"^\s*([+-]?{_MANTISSA}(?:[eE][+-]?\d+)?)\s*([A-Za-z]?)\s*$")
 
 
 def parse_quantity(value: object) -> float:
@@ -37,9 +41,14 @@ def parse_quantity(value: object) -> float:
         number = float(value)
     elif isinstance(value, str):
         match = _NUMBER.match(value)
+        if not match and "," in value:
+            raise ValueError(
+                f"ambiguous number {value!r}: a comma is read only as a thousands separator between groups of "
+                "three digits (1,000,000); write decimals with a point (1.5B) or no separators (1500000)"
+            )
         if not match:
             raise ValueError(
-                f"cannot read {value!r} as a number; write e.g. 70B, 1.4T, 2.5M, 10k or 1e12"
+                f"cannot read {value!r} as a number; write e.g. 70B, 1.4T, 2.5M, 10k, 1e12 or 1_000"
             )
         digits, suffix = match.groups()
         if suffix and suffix not in SUFFIXES:

@@ -42,3 +42,24 @@ def test_format_examples():
     assert pf_days(FLOPS_PER_PF_DAY) == 1.0
     assert FLOPS_PER_PF_DAY == 8.64e19
     assert math.isnan(float(format_count(float("nan"))))
+
+
+@pytest.mark.parametrize("text, value", [("1,000,000", 1e6), ("1,000.5", 1000.5), ("12,345B", 1.2345e13),
+                                         ("1_000_000", 1e6), ("1.", 1.0), ("1,000e3", 1e6)])
+def test_parse_quantity_accepts_thousands_separators_in_groups_of_three(text, value):
+    assert parse_quantity(text) == pytest.approx(value, rel=1e-15)
+
+
+@pytest.mark.parametrize("text", ["1,5B", "1,5", ",5", "12,34,567", "1,0000", "1,000_000", "1,00,000"])
+def test_parse_quantity_refuses_ambiguous_commas(text):
+    """A decimal comma is never read as a thousands separator ("1,5B" is not 15B)."""
+    with pytest.raises(ValueError, match="ambiguous") as info:
+        parse_quantity(text)
+    assert repr(text) in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["70Bx", "1__000", "1_", "_1", "1 000", "70 B s", "1.5_0"])
+def test_parse_quantity_refuses_stray_separators_and_trailing_junk(text):
+    with pytest.raises(ValueError) as info:
+        parse_quantity(text)
+    assert repr(text) in str(info.value)

@@ -21,6 +21,22 @@ def _count(value) -> str:
     return "never" if value is None else format_count(value)
 
 
+def _targets(text: str) -> list[float]:
+    """'100,200,500' -> [100.0, 200.0, 500.0]: positive, each once; one line naming the option otherwise."""
+    items = [t.strip() for t in text.split(",")]
+    if not any(items):
+        fail("--tokens-per-param: give one or more positive numbers, e.g. 100,200,500,1000")
+    if not all(items):
+        fail(f"--tokens-per-param: an empty value between commas in {text!r}; write e.g. 100,200,500,1000")
+    targets = [quantity("--tokens-per-param", t) for t in items]
+    for i, value in enumerate(targets):
+        if value <= 0:
+            fail(f"--tokens-per-param: each target must be positive, got {items[i]!r}")
+        if value in targets[:i]:
+            fail(f"--tokens-per-param: {items[i]!r} is given twice")
+    return targets
+
+
 def breakeven_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/ for examples).",
                                              show_default=False)],
@@ -38,9 +54,7 @@ def breakeven_command(
     from .. import load_scenario
     from ..studies.breakeven import breakeven
 
-    targets = [quantity("--tokens-per-param", t) for t in tokens_per_param.split(",") if t.strip()]
-    if not targets or min(targets) <= 0:
-        fail("--tokens-per-param: give one or more positive numbers, e.g. 100,200,500,1000")
+    targets = _targets(tokens_per_param)
     result = breakeven(load_scenario(scenario), tokens_per_param=targets)
     if json_output:
         print_json(result.to_dict(), allow_nan=False)

@@ -91,11 +91,22 @@ def loss_command(
                       f"({d / n:,.1f} tokens per parameter)", highlight=False)
 
 
-def _budgets(text: str) -> list[float]:
-    """'1e24' -> [1e24]; '1e20..1e24' -> one per decade; '1e20..1e24:9' -> 9 log-spaced budgets."""
+def _budgets(text: str, allow_large: bool = False) -> list[float]:
+    """'1e24' -> [1e24]; '1e20..1e24' -> one per decade; '1e20..1e24:9' -> 9 log-spaced budgets.
+
+    Budgets must be positive; a range needs at least 2 points, and more than the limits allow
+    (`tco.studies.limits`) are refused before any is built unless allow_large."""
+    from ..studies.limits import allocate_projection, check_projection
+
     if ".." not in text:
-        return [quantity("--flops", text)]
+        budget = quantity("--flops", text)
+        if budget <= 0:
+            fail(f"--flops: a training budget must be positive, got {text!r}")
+        return [budget]
     lo, hi, n = parse_range("--flops", text)
+    if n < 2:
+        fail(f"--flops: a range needs at least 2 points, got {n} in {text!r} (for one budget give it alone)")
+    check_projection(allocate_projection(f"--flops {text}", n), allow_large=allow_large)
     return list(np.logspace(np.log10(lo), np.log10(hi), n))
 
 
@@ -104,15 +115,19 @@ def allocate_command(
                                             "or 1e20..1e24:9 (9 log-spaced).", show_default=False)] = ...,  # type: ignore[assignment]  # typer: required
     law: Annotated[str, typer.Option(help="Law preset (see `tco laws`).")] = "hoffmann2022",
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    allow_large: Annotated[bool, typer.Option(
+        "--allow-large", help="Run even when the projected time or memory exceeds the limits (README, "
+                              "Limits).")] = False,
 ) -> None:
     """Compute-optimal N and D for training budgets, next to the ~20-tokens-per-parameter rule of thumb.
 
     Shows where the fitted law and the rule of thumb disagree: Hoffmann's rounded constants give ~50-70 tokens
     per parameter, Besiroglu et al.'s refit about 20.
     """
+    budgets = _budgets(flops, allow_large)
     the_law = _law(law)
     rows = []
-    for c in _budgets(flops):
+    for c in budgets:
         n, d = the_law.allocate(c)
         n20 = (c / 120.0) ** 0.5  # 6 N (20 N) = C
         rows.append({

@@ -29,16 +29,23 @@ class Method(str, Enum):
 def _budgets(text: str) -> list[float]:
     from ..units import parse_quantity
 
+    items = [part.strip() for part in text.split(",")]
+    if any(items) and not all(items):
+        raise FitOptionError(f"--budgets: an empty value between commas in {text!r}; write e.g. 1e21,1e23,1e25")
     try:
-        values = [parse_quantity(part) for part in text.split(",") if part.strip()]
+        values = [parse_quantity(part) for part in items if part]
     except ValueError as exc:
         raise FitOptionError(f"--budgets: {exc}") from None
     if not values or any(v <= 0 for v in values):
         raise FitOptionError(f"--budgets: give positive FLOP budgets separated by commas, got {text!r}")
+    if len(set(values)) < len(values):
+        raise FitOptionError(f"--budgets: a budget is given twice in {text!r}")
     return values
 
 
-def _check_options(starts: int, resamples: int, tolerance: float) -> None:
+def _check_options(starts: int, resamples: int, tolerance: float, seed: int = 0) -> None:
+    if seed < 0:
+        raise FitOptionError(f"--seed: must be at least 0, got {seed}")
     if starts < 1:
         raise FitOptionError(f"--starts: need at least 1 starting point, got {starts}")
     if resamples < 0:
@@ -86,6 +93,8 @@ def fit_command(
     xlsx: Annotated[Optional[Path], typer.Option(
         help="Also write a workbook with a Fit sheet (constants, bootstrap, residuals).", show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+    allow_large: Annotated[bool, typer.Option(
+        "--allow-large", help="Run even when the projected time exceeds the limits (README, Limits).")] = False,
 ) -> None:
     """Fit a scaling law L = E + A/N^alpha + B/D^beta to your own training runs; write a law file.
 
@@ -98,13 +107,17 @@ def fit_command(
     from ..atomic import check_output_path
     from ..fit import fit_runs, json_document, read_runs, write_law_file
 
-    _check_options(starts, bootstrap, budget_tolerance)
+    _check_options(starts, bootstrap, budget_tolerance, seed)
     flops = _budgets(budgets)
     out = out or Path("laws") / f"{csv.stem}.yaml"
     for path in (out, plot, xlsx):  # a directory or a device fails now, not after the fit
         if path is not None:
             check_output_path(path, inputs=[csv])
     runs = read_runs(csv, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col)
+    from ..studies.limits import check_projection, fit_projection
+
+    check_projection(fit_projection(f"--starts {starts:,} and --bootstrap {bootstrap:,}", starts, bootstrap,
+                                    len(runs)), allow_large=allow_large)
     columns = {"params": params_col, "tokens": tokens_col, "loss": loss_col}
     result = fit_runs(runs, method=method.value, name=_law_name(name, out), starts=starts, resamples=bootstrap,
                       seed=seed, budgets=flops, budget_tolerance=budget_tolerance, columns=columns)

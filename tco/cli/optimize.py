@@ -30,6 +30,9 @@ def optimize_command(
         help="Workbook path. Default: reports/<scenario name>.xlsx.", show_default=False)] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the Excel workbook.")] = True,
     sweep: Annotated[str, typer.Option(help=SWEEP_HELP)] = "1e9..1e16:50",
+    allow_large: Annotated[bool, typer.Option(
+        "--allow-large", help="Build the workbook even when its sweep's projected time or memory exceeds the "
+                              "limits (README, Limits).")] = False,
 ) -> None:
     """Find the lifetime-cost-optimal model size N and training tokens D for a scenario.
 
@@ -44,6 +47,9 @@ def optimize_command(
     from ..atomic import check_output_path
     from ..report.terminal import print_result
 
+    from ..studies.limits import check_sweep_option
+
+    check_sweep_option(sweep, allow_large=allow_large)
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, ".xlsx")
     if report:

@@ -19,6 +19,9 @@ def report_command(
                                                     show_default=False)],
     out: Annotated[Path, typer.Option(help="Workbook path.")] = Path("reports/compare.xlsx"),
     sweep: Annotated[str, typer.Option(help=SWEEP_HELP)] = "1e9..1e16:50",
+    allow_large: Annotated[bool, typer.Option(
+        "--allow-large", help="Build the workbook even when its sweeps' projected time or memory exceeds the "
+                              "limits (README, Limits).")] = False,
 ) -> None:
     """Write one workbook comparing several scenarios side by side (a Comparison sheet plus each one's sheets).
 
@@ -29,6 +32,9 @@ def report_command(
     from ..report.excel import write_report
     from ..units import format_count, format_usd
 
+    from ..studies.limits import check_sweep_option
+
+    check_sweep_option(sweep, workbooks=len(scenarios), allow_large=allow_large)
     check_output_path(out, inputs=scenarios)  # a directory or a device fails now, not after the solves
     entries = [prepare_report(load_scenario(path), None, sweep) for path in scenarios]
     written = write_report(entries, out)  # the workbook first: stdout shows results only once it is written

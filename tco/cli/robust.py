@@ -33,7 +33,11 @@ def parse_stderr(text: str) -> dict[str, float]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             fail(f"--stderr: expected NAME=VALUE items such as E=0.03,A=124.58, got {item!r}")
+        if name.strip() in out:
+            fail(f"--stderr: {name.strip()} is given twice")
         out[name.strip()] = quantity("--stderr", value.strip())
+        if out[name.strip()] < 0:
+            fail(f"--stderr: a standard error cannot be negative, got {item!r}")
     if not out:
         fail("--stderr: give at least one NAME=VALUE, e.g. E=0.03,A=124.58,B=1293.23,alpha=0.02,beta=0.02")
     return out
@@ -78,6 +82,9 @@ def robust_command(
              "Default: the law's published ones, or its law file's bootstrap samples.",
         show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
+    allow_large: Annotated[bool, typer.Option(
+        "--allow-large", help="Run even when the projected time or memory exceeds the limits (README, "
+                              "Limits).")] = False,
 ) -> None:
     """The cheapest (N, D) that reaches the loss target under a chosen share of sampled scaling laws.
 
@@ -91,14 +98,20 @@ def robust_command(
     from .. import load_scenario
     from ..studies.robust import robust_design
 
-    if samples < 1 or seed < 0:
-        fail("--samples must be at least 1 and --seed at least 0")
+    from ..studies.limits import check_count, check_projection, robust_projection
+
+    check_count("--samples", samples)
+    check_count("--seed", seed, minimum=0)
+    if not 0 < quantile <= 1:
+        fail(f"--quantile must be in (0, 1], got {quantile:g}")
+    check_projection(robust_projection(f"--samples {samples:,} at --quantile {quantile:g}", samples, quantile),
+                     allow_large=allow_large)
     errors = parse_stderr(stderr) if stderr is not None else None
     loaded = load_scenario(scenario)
     progress = _LazyProgress(console, enabled=not json_output and sys.stdout.isatty())
     try:
         result = robust_design(loaded, quantile=quantile, samples=samples, seed=seed, stderr=errors,
-                               progress=progress)
+                               progress=progress, allow_large=allow_large)
     finally:
         progress.close()
     if json_output:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -23,6 +25,8 @@ class Engine(str, Enum):
 _ENGINE = typer.Option(help="local, or dask (needs pip install 'tco[dask]'): chunks run on a Dask cluster.")
 _SCHEDULER = typer.Option(help="Dask scheduler address; default: a LocalCluster on this machine.")
 _CHUNK = typer.Option(help="Scenarios per chunk (memory use grows with it).")
+_ALLOW_LARGE = typer.Option("--allow-large", help="Run even when the projected memory, disk or time exceeds the "
+                                                  "limits (README, Limits).")
 
 
 def _console():
@@ -47,6 +51,7 @@ def sweep_command(
     scheduler: Annotated[Optional[str], _SCHEDULER] = None,
     chunk: Annotated[int, _CHUNK] = 1_000_000,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    allow_large: Annotated[bool, _ALLOW_LARGE] = False,
 ) -> None:
     """Sweep any numeric fields over a full grid; every point is an exact re-optimization.
 
@@ -59,10 +64,14 @@ def sweep_command(
     from ..atomic import atomic_write, check_output_path
     from ..errors import TcoError
     from ..studies.excel import EXCEL_MAX_ROWS, write_sweep_workbook
-    from ..studies.grid import grid_size, iter_grid_sweep, parse_vary
+    from ..studies.grid import grid_size, iter_grid_sweep, parse_grid, vary_points
+    from ..studies.limits import check_count
 
+    chunk = check_count("--chunk", chunk)
+    points = math.prod(vary_points(spec)[1] for spec in vary)
+    axes = parse_grid(vary, chunk=chunk, keep_for_workbook=report and points <= EXCEL_MAX_ROWS,
+                      allow_large=allow_large)
     loaded = load_scenario(scenario)
-    axes = dict(parse_vary(spec) for spec in vary)
     table = out or default_report_path(loaded.name, "-sweep.csv")
     check_output_path(table, inputs=[scenario])  # a directory or a device fails now, not after the grid
     if table.suffix not in (".csv", ".parquet"):
@@ -73,7 +82,10 @@ def sweep_command(
     total, keep = grid_size(axes), []
     feasible = 0
     chunks = iter_grid_sweep(loaded, axes, chunk=chunk, engine=engine.value, scheduler=scheduler,
-                             progress=not json_output)
+                             progress=not json_output, allow_large=True)  # checked above, with the workbook
+    # The first chunk before the table is opened: a bad override or an unreachable scheduler fails here, and
+    # leaves no file or folder behind.
+    chunks = itertools.chain([next(chunks)], chunks)
 
     def write_table(tmp: Path) -> None:
         nonlocal feasible
@@ -199,6 +211,7 @@ def montecarlo_command(
     scheduler: Annotated[Optional[str], _SCHEDULER] = None,
     chunk: Annotated[int, _CHUNK] = 1_000_000,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    allow_large: Annotated[bool, _ALLOW_LARGE] = False,
 ) -> None:
     """Monte Carlo over the scenario's declared distributions: P10/P50/P90 of the optimal design and savings.
 
@@ -212,12 +225,20 @@ def montecarlo_command(
     from ..studies.excel import write_montecarlo_workbook
     from ..studies.montecarlo import monte_carlo
 
+    from ..studies.limits import MAX_SAMPLES, check_count
+
+    if samples is not None:
+        check_count("--samples", samples, maximum=MAX_SAMPLES)
+    if seed is not None:
+        check_count("--seed", seed, minimum=0)
+    check_count("--chunk", chunk)
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
     if report:
         check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the samples
     result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report, chunk=chunk,
-                         engine=engine.value, scheduler=scheduler, progress=not json_output)
+                         engine=engine.value, scheduler=scheduler, progress=not json_output,
+                         allow_large=allow_large)
     written = write_montecarlo_workbook(result, loaded, path) if report else None
     if json_output:
         print_json({"scenario": loaded.name, **result.to_dict()})

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..units import parse_quantity
 from .fields import Name
@@ -145,10 +145,22 @@ class Uncertainty(_Dist):
     constants."""
 
     samples: int = Field(default=100_000, gt=0, le=1_000_000_000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     inputs: dict[Name, Distribution] = Field(default_factory=dict, description="field path -> distribution")
     law: Annotated[Union[LawUncertainty, None], Field(default=None)] = None
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+
+    @field_validator("quantiles")
+    @classmethod
+    def _quantiles(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value:
+            raise ValueError("give at least one quantile, e.g. [0.1, 0.5, 0.9]")
+        for q in value:
+            if not 0 <= q <= 1:  # also refuses NaN
+                raise ValueError(f"each quantile must be between 0 and 1 (0.9 = P90), got {q:g}")
+        if len(set(value)) < len(value):
+            raise ValueError("a quantile is given twice")
+        return value
 
     @model_validator(mode="before")
     @classmethod

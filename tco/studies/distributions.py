@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TcoError
 from ..laws import Law
 from ..scenario.uncertainty import (Distribution, LawUncertainty, LogNormal, LogUniform, Normal, Triangular,
                                     Uncertainty, Uniform)
 
 __all__ = [
-    "Distribution", "LawUncertainty", "Uncertainty", "draw", "sample", "sample_laws", "PUBLISHED_STDERR",
+    "Distribution", "LawUncertainty", "Uncertainty", "draw", "sample", "sample_laws", "check_bootstrap",
+    "PUBLISHED_STDERR",
 ]
 
 #: Standard errors published with the fits (Besiroglu et al. 2024, Table 1 of "Chinchilla Scaling: A
@@ -72,6 +74,20 @@ def sample_laws(law: Law, n: int, rng: np.random.Generator, *, stderr: dict[str,
         else:
             out[f"law.{name}"] = value + se * rng.standard_normal(n)
     return out
+
+
+def check_bootstrap(boot, where: str) -> dict:
+    """A law file's `bootstrap:` section as {columns, samples (a 2-D float array)}; a TcoError naming `where`
+    when it is not a rectangular table of finite numbers with one column per name."""
+    try:
+        columns = [str(c) for c in boot["columns"]]
+        rows = np.asarray(boot["samples"], dtype=float)
+    except (KeyError, TypeError, ValueError):
+        raise TcoError(f"{where}: bootstrap needs `columns` and a table of numeric `samples` (rows of equal "
+                       "length)") from None
+    if rows.ndim != 2 or rows.shape[0] < 1 or rows.shape[1] != len(columns) or not np.isfinite(rows).all():
+        raise TcoError(f"{where}: bootstrap samples must be rows of {len(columns)} finite numbers")
+    return {"columns": columns, "samples": rows}
 
 
 def replace_law(law: Law, samples: dict[str, np.ndarray]) -> Law:

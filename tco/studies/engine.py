@@ -12,15 +12,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["chunk_ranges", "run_chunks", "DEFAULT_CHUNK", "progress_bar"]
+from ..errors import TcoError
+from .limits import check_count
+
+__all__ = ["chunk_ranges", "run_chunks", "DEFAULT_CHUNK", "CONNECT_TIMEOUT_SECONDS", "progress_bar"]
 
 T = TypeVar("T")
+
+#: How long to wait for a Dask scheduler given by address before giving up with its address.
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 #: Elements per chunk: ~1M keeps each chunk's arrays around 100-200 MB.
 DEFAULT_CHUNK = 1_000_000
 
 
 def chunk_ranges(total: int, chunk: int = DEFAULT_CHUNK) -> list[tuple[int, int]]:
+    chunk = check_count("chunk", chunk)
     return [(start, min(start + chunk, total)) for start in range(0, total, chunk)]
 
 
@@ -69,11 +76,15 @@ def _dask_client(scheduler: str | None):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        from ..errors import TcoError
-
         raise TcoError("the dask engine needs the optional extra: pip install 'tco[dask]'") from None
     if scheduler:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_SECONDS)
+        except (OSError, TimeoutError, ValueError) as exc:  # refused, unreachable, or not an address
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise TcoError(f"--scheduler {scheduler}: cannot reach the Dask scheduler within "
+                           f"{CONNECT_TIMEOUT_SECONDS:g} s ({reason})") from None
+        with client:
             yield client
     else:
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \

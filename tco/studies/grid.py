@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,17 +12,18 @@ from ..errors import TcoError
 from ..units import parse_quantity
 from .arrays import solve_frame, validate_overrides
 from .engine import DEFAULT_CHUNK, run_chunks
+from .limits import SWEEP_ROW_MEMORY, SWEEP_ROW_SECONDS, Projection, check_count, check_projection, sweep_projection
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..scenario import Scenario
 
-__all__ = ["parse_vary", "grid_sweep", "iter_grid_sweep", "grid_size"]
+__all__ = ["parse_vary", "vary_points", "parse_grid", "grid_sweep", "iter_grid_sweep", "grid_size"]
 
 
-def parse_vary(spec: str) -> tuple[str, np.ndarray]:
-    """'PATH=LOW:HIGH:log|lin:POINTS' or 'PATH=V1,V2,...' -> (path, values). Counts accept 70B, 1.4T, ..."""
+def _parse_vary(spec: str) -> tuple[str, tuple[float, float, str, int] | np.ndarray]:
+    """(path, (low, high, scale, points)) for a range, (path, values) for a list; nothing large is built."""
     path, sep, values = spec.partition("=")
     path = path.strip()
     if not sep or not path or not values.strip():
@@ -29,24 +31,69 @@ def parse_vary(spec: str) -> tuple[str, np.ndarray]:
                        "PATH=V1,V2,...")
     try:
         if ":" in values:
-            parts = values.split(":")
+            parts = [part.strip() for part in values.split(":")]
             if len(parts) != 4 or parts[2] not in ("log", "lin"):
                 raise ValueError("the range form is LOW:HIGH:log:POINTS or LOW:HIGH:lin:POINTS")
-            low, high, scale, count = parse_quantity(parts[0]), parse_quantity(parts[1]), parts[2], int(parts[3])
-            if count < 1:
-                raise ValueError("POINTS must be at least 1")
-            if scale == "log":
-                if low <= 0 or high <= 0:
-                    raise ValueError("a log range needs positive ends")
-                return path, np.logspace(np.log10(low), np.log10(high), count)
-            return path, np.linspace(low, high, count)
-        return path, np.array([parse_quantity(v) for v in values.split(",")])
+            low, high, scale = parse_quantity(parts[0]), parse_quantity(parts[1]), parts[2]
+            if not parts[3].isdigit():
+                raise ValueError(f"POINTS must be a whole number, got {parts[3]!r}")
+            count = int(parts[3])
+            if count < 2:
+                raise ValueError(f"POINTS must be at least 2, got {count} (for one value write PATH=VALUE)")
+            if low == high:
+                raise ValueError("LOW and HIGH are equal (for one value write PATH=VALUE)")
+            if scale == "log" and (low <= 0 or high <= 0):
+                raise ValueError("a log range needs positive ends")
+            return path, (low, high, scale, count)
+        items = [v.strip() for v in values.split(",")]
+        if any(not v for v in items):
+            raise ValueError("an empty value between commas")
+        array = np.array([parse_quantity(v) for v in items])
+        repeated = [v for i, v in enumerate(array) if v in array[:i]]
+        if repeated:
+            raise ValueError(f"the value {repeated[0]:g} is given twice")
+        return path, array
     except ValueError as exc:
         raise TcoError(f"--vary {spec!r}: {exc}") from None
 
 
+def vary_points(spec: str) -> tuple[str, int]:
+    """(path, number of values) of a --vary spec, checked, without building its values."""
+    path, parsed = _parse_vary(spec)
+    return path, parsed[3] if isinstance(parsed, tuple) else len(parsed)
+
+
+def parse_vary(spec: str) -> tuple[str, np.ndarray]:
+    """'PATH=LOW:HIGH:log|lin:POINTS' or 'PATH=V1,V2,...' -> (path, values). Counts accept 70B, 1.4T, ..."""
+    path, parsed = _parse_vary(spec)
+    if not isinstance(parsed, tuple):
+        return path, parsed
+    low, high, scale, count = parsed
+    if scale == "log":
+        return path, np.logspace(np.log10(low), np.log10(high), count)
+    return path, np.linspace(low, high, count)
+
+
+def parse_grid(specs: Sequence[str], *, chunk: int = DEFAULT_CHUNK, keep_for_workbook: bool = False,
+               allow_large: bool = False) -> dict[str, np.ndarray]:
+    """Every --vary spec -> the grid's axes: a path given twice, or a grid over the size limits
+    (`tco.studies.limits`, unless allow_large), is refused before any value is built."""
+    if not specs:
+        raise TcoError("give at least one --vary")
+    sizes: dict[str, int] = {}
+    for spec in specs:
+        path, count = vary_points(spec)
+        if path in sizes:
+            raise TcoError(f"--vary {path}: the path is given twice; give each path once (a list or a range)")
+        sizes[path] = count
+    points = math.prod(sizes.values())
+    check_projection(sweep_projection(f"--vary grid {' x '.join(f'{n:,}' for n in sizes.values())}", points,
+                                      chunk, keep_for_workbook=keep_for_workbook), allow_large=allow_large)
+    return dict(parse_vary(spec) for spec in specs)
+
+
 def grid_size(axes: Mapping[str, np.ndarray]) -> int:
-    return int(np.prod([len(v) for v in axes.values()])) if axes else 0
+    return math.prod(len(v) for v in axes.values()) if axes else 0
 
 
 def _grid_overrides(axes: Mapping[str, np.ndarray], start: int, stop: int) -> dict[str, np.ndarray]:
@@ -57,13 +104,14 @@ def _grid_overrides(axes: Mapping[str, np.ndarray], start: int, stop: int) -> di
 
 def iter_grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], *, objective: str | None = None,
                     chunk: int = DEFAULT_CHUNK, engine: str = "local", scheduler: str | None = None,
-                    progress: bool = True):
-    """Yield the full grid's result frames chunk by chunk (for grids larger than memory)."""
+                    progress: bool = True, allow_large: bool = False):
+    """Yield the full grid's result frames chunk by chunk (for grids larger than memory).
+
+    A grid over the size limits of `tco.studies.limits` is refused unless allow_large."""
     if not axes:
         raise TcoError("give at least one --vary")
-    duplicate = [p for p in axes if list(axes).count(p) > 1]
-    if duplicate:
-        raise TcoError(f"--vary {duplicate[0]} given twice")
+    chunk = check_count("chunk", chunk)
+    check_projection(sweep_projection("the grid", grid_size(axes), chunk), allow_large=allow_large)
     validate_overrides(scenario, axes)
 
     def work(index, start, stop):
@@ -75,7 +123,12 @@ def iter_grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], *, obj
 
 
 def grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], **options) -> "pd.DataFrame":
-    """The full grid (every combination of the axes' values) as one DataFrame; infeasible rows are NaN."""
+    """The full grid (every combination of the axes' values) as one DataFrame; infeasible rows are NaN.
+
+    The whole frame is held in memory, so it is what the size limits check (unless allow_large=True)."""
     import pandas as pd
 
+    points = grid_size(axes)
+    check_projection(Projection("the grid", points, memory_bytes=points * SWEEP_ROW_MEMORY,
+                                seconds=points * SWEEP_ROW_SECONDS), allow_large=options.get("allow_large", False))
     return pd.concat(list(iter_grid_sweep(scenario, axes, **options)), ignore_index=True)

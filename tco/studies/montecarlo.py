@@ -16,8 +16,9 @@ import numpy as np
 from ..errors import ScenarioError, TcoError
 from ..scenario.law import is_law_path, load_law_file
 from .arrays import evaluate, solve_frame, validate_overrides, vector_model, view
-from .distributions import PUBLISHED_STDERR, Uncertainty, sample, sample_laws
+from .distributions import PUBLISHED_STDERR, Uncertainty, check_bootstrap, sample, sample_laws
 from .engine import DEFAULT_CHUNK, chunk_ranges, run_chunks
+from .limits import MAX_SAMPLES, check_count, check_projection, montecarlo_projection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,7 +66,8 @@ def _law_sampler(scenario: "Scenario", unc: Uncertainty):
         if not boot or not boot.get("samples"):
             raise ScenarioError(f"the law file {scenario.law} has no bootstrap samples", source=scenario.source,
                                 path=("uncertainty", "law"))
-        return (lambda n, rng: sample_laws(law, n, rng, bootstrap=boot)), ()
+        checked = check_bootstrap(boot, f"law file {scenario.law}")
+        return (lambda n, rng: sample_laws(law, n, rng, bootstrap=checked)), ()
     if spec.published:
         if law.name not in PUBLISHED_STDERR:
             raise ScenarioError(f"no published standard errors for law {law.name} (known: "
@@ -81,16 +83,25 @@ def _law_sampler(scenario: "Scenario", unc: Uncertainty):
 
 def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int | None = None,
                 objective: str | None = None, keep_draws: bool = False, chunk: int = DEFAULT_CHUNK,
-                engine: str = "local", scheduler: str | None = None, progress: bool = True) -> MonteCarloResult:
-    """Sample the scenario's `uncertainty:` section, re-optimize every sample, summarize."""
+                engine: str = "local", scheduler: str | None = None, progress: bool = True,
+                allow_large: bool = False) -> MonteCarloResult:
+    """Sample the scenario's `uncertainty:` section, re-optimize every sample, summarize.
+
+    `samples` and `seed` override the scenario's. A run whose projected memory or time exceeds
+    `tco.studies.limits` is refused unless allow_large; more than MAX_SAMPLES samples always are."""
     import pandas as pd
 
     unc = scenario.uncertainty
     if unc is None or (not unc.inputs and unc.law is None):
         raise TcoError(f"{scenario.source or scenario.name}: uncertainty: the scenario declares no distributions; "
                        "add an `uncertainty:` section (see README, Monte Carlo)")
-    n = int(samples or unc.samples)
-    seed = unc.seed if seed is None else seed
+    n = (check_count("uncertainty.samples", unc.samples, maximum=MAX_SAMPLES) if samples is None
+         else check_count("--samples", samples, maximum=MAX_SAMPLES))
+    seed = (check_count("uncertainty.seed", unc.seed, minimum=0) if seed is None
+            else check_count("--seed", seed, minimum=0))
+    chunk = check_count("--chunk", chunk)
+    check_projection(montecarlo_projection(f"{'uncertainty.samples' if samples is None else '--samples'} {n:,}",
+                                           n, chunk), allow_large=allow_large)
     law_sampler, warnings = _law_sampler(scenario, unc)
     nominal = solve_frame(scenario, {}, objective=objective, validate=False).iloc[0]
     designs = {"nominal_design_cost_usd": (nominal["optimal_params"], nominal["optimal_tokens"]),

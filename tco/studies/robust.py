@@ -25,6 +25,8 @@ import numpy as np
 from ..errors import InfeasibleError, ScenarioError, SolverError, TcoError
 from ..model.repetition import R_D, SATURATION, effective_tokens, real_tokens
 from ..results import DesignPoint
+from .distributions import check_bootstrap
+from .limits import check_count, check_projection, robust_projection
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -83,14 +85,14 @@ def law_sample_source(scenario: "Scenario", stderr: dict | None = None, bootstra
     if stderr is not None and bootstrap is not None:
         raise TcoError("give standard errors or bootstrap samples, not both")
     if bootstrap is not None:
-        return None, _check_bootstrap(bootstrap, "bootstrap"), "bootstrap samples", False
+        return None, check_bootstrap(bootstrap, "bootstrap"), "bootstrap samples", False
     if stderr is not None:  # independent sampling overstates the spread only where two or more constants vary
         errs = _check_stderr(law, stderr)
         return errs, None, "standard errors given", sum(v > 0 for v in errs.values()) > 1
     if isinstance(scenario.law, str) and is_law_path(scenario.law):  # validated with the scenario: it loads
         boot = load_law_file(scenario.law).bootstrap
         if isinstance(boot, dict) and boot.get("samples"):  # `tco fit` may write the summary without the rows
-            return None, _check_bootstrap(boot, scenario.law), f"bootstrap samples of {scenario.law}", False
+            return None, check_bootstrap(boot, scenario.law), f"bootstrap samples of {scenario.law}", False
     if law.name in PUBLISHED_STDERR:
         return dict(PUBLISHED_STDERR[law.name]), None, f"published standard errors of {law.name}", True
     raise ScenarioError(
@@ -109,17 +111,6 @@ def _check_stderr(law, stderr: dict) -> dict[str, float]:
     if not stderr:
         raise TcoError("--stderr: give at least one standard error, e.g. E=0.03")
     return {k: float(v) for k, v in stderr.items()}
-
-
-def _check_bootstrap(boot, where: str) -> dict:
-    try:
-        columns = [str(c) for c in boot["columns"]]
-        rows = np.asarray(boot["samples"], dtype=float)
-    except (KeyError, TypeError, ValueError):
-        raise TcoError(f"{where}: bootstrap needs `columns` and a table of numeric `samples`") from None
-    if rows.ndim != 2 or rows.shape[0] < 1 or rows.shape[1] != len(columns) or not np.isfinite(rows).all():
-        raise TcoError(f"{where}: bootstrap samples must be rows of {len(columns)} finite numbers")
-    return {"columns": columns, "samples": rows}
 
 
 class _RobustGP:
@@ -273,8 +264,11 @@ class _RobustGP:
 
 def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int = 200, seed: int = 0,
                   stderr: dict | None = None, bootstrap: dict | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> RobustResult:
+                  progress: Callable[[int, int], None] | None = None,
+                  allow_large: bool = False) -> RobustResult:
     """The cheapest design reaching the target under `quantile` of `samples` sampled laws (see module doc).
+
+    A run whose projected time or memory exceeds `tco.studies.limits` is refused unless allow_large.
 
     `stderr` ({"E": 0.03, ...}; default: the law's published SEs) or `bootstrap` ({columns, samples}; default:
     the scenario's law file's). `progress(done, most)` is called after every solve.
@@ -285,8 +279,10 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
 
     if not 0 < quantile <= 1:
         raise TcoError(f"--quantile must be in (0, 1], got {quantile:g}")
-    if int(samples) != samples or samples < 1:
-        raise TcoError(f"--samples must be a positive whole number, got {samples!r}")
+    samples = check_count("--samples", samples)
+    seed = check_count("--seed", seed, minimum=0)
+    check_projection(robust_projection(f"--samples {samples:,} at --quantile {quantile:g}", samples, quantile),
+                     allow_large=allow_large)
     stderr, bootstrap, source, independent = law_sample_source(scenario, stderr, bootstrap)
     law, model = scenario.resolved_law, build_model(scenario)
     target, how = model.target_loss, dict(stderr=stderr, bootstrap=bootstrap)
