@@ -4,7 +4,7 @@ numbers ("70B", "1.4T"); units are in the field names. Defaults cite their sourc
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -36,9 +36,24 @@ from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_
                      owned_usd_per_hour)
 from .data_limits import Data
 from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law
-from .fields import Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, StrictModel
+from .fields import (Count, LifetimeTokens, Loss, Params, Positive, PriceUsdPerHour, Requests, StrictModel, Tokens,
+                     TokensPerRequest, Utilization, within)
 from .roofline import Roofline, check_roofline
 from .uncertainty import Uncertainty
+
+#: The largest loss target, however stated (the bound of `Loss`).
+MAX_LOSS = 20.0
+#: Device figures (inline or overridden hardware). Upper ends well above a wafer-scale engine (Cerebras WSE-3:
+#: 1.25e17 FLOP/s, 44 GB on chip, 21 PB/s, 23 kW a system), lower ends below any accelerator.
+PeakFlops = Annotated[Count, within(1e9, 1e18, "a GFLOP/s to 8x a wafer-scale engine", "FLOP/s")]
+MemoryGb = Annotated[Positive, within(0.1, 1e5, "100 MB to 100 TB per device", "GB")]
+BandwidthGbPerS = Annotated[Positive, within(1, 1e8, "1 GB/s to 5x a wafer-scale engine's 21 PB/s", "GB/s")]
+TdpW = Annotated[Positive, within(1, 1e6, "1 W to 40x a wafer-scale system's 23 kW", "W")]
+#: Deadline: up to 1e12 devices (10,000x the world's ~1e8 accelerators; what matters is the FLOPs the deadline
+#: allows) for up to 100 years, from ~1.5 minutes; fewer than one device is a time slice of one.
+DeadlineGpus = Annotated[Count, within(1e-6, 1e12, "a time slice of one device to 10,000x the world's "
+                                                   "accelerators", "devices")]
+DeadlineDays = Annotated[Positive, within(1e-3, 36_500, "about 1.5 minutes to 100 years", "days")]
 
 #: Checks of a whole scenario that need the model's physics (a roofline KV cache that no replica holds, say).
 #: This layer states what the user said and may not import the model, yet such a scenario must fail where every
@@ -51,16 +66,17 @@ SCENARIO_CHECKS: list[Callable[["Scenario"], None]] = []
 class QualityOf(StrictModel):
     """The loss that a model of `params` trained on `tokens` reaches under the scenario's law."""
 
-    params: Count
-    tokens: Count
+    params: Params
+    tokens: Tokens
 
 
 class Target(StrictModel):
     """The quality to reach: exactly one of a loss, the quality of a given (N, D), or of a Chinchilla-optimal N."""
 
-    loss: Positive | None = Field(default=None, description="loss target in nats/token")
+    loss: Loss | None = Field(default=None, description="loss target in nats/token, up to 20 (a uniform guess "
+                              "over a 100M-token vocabulary is 18.4)")
     quality_of: QualityOf | None = None
-    chinchilla_optimal_params: Count | None = Field(
+    chinchilla_optimal_params: Params | None = Field(
         default=None, description="reach the loss of the compute-optimal model of this many parameters"
     )
 
@@ -80,10 +96,11 @@ class HardwareSpec(StrictModel):
     """A catalog device with some fields overridden (name matches the catalog), or an inline device."""
 
     name: str
-    peak_flops: dict[str, Count] | None = Field(default=None, description="dense peak FLOP/s per dtype")
-    memory_gb: Positive | None = None
-    bandwidth_gb_per_s: Positive | None = None
-    tdp_w: Positive | None = None
+    peak_flops: dict[str, PeakFlops] | None = Field(default=None, description="dense peak FLOP/s per dtype, "
+                                                    "1e9 to 1e18")
+    memory_gb: MemoryGb | None = None
+    bandwidth_gb_per_s: BandwidthGbPerS | None = None
+    tdp_w: TdpW | None = None
     price_usd_per_hour: PriceUsdPerHour | None = None
     source: str | None = None
 
@@ -210,12 +227,12 @@ class Demand(DemandHorizon):
     Per-request defaults (70 prompt, 215 generated) are the LMSYS-Chat averages used by Sardana et al. 2024.
     """
 
-    requests: NonNegativeCount | None = Field(default=None, description="lifetime requests served")
-    prompt_tokens_per_request: NonNegativeCount = 70
-    generated_tokens_per_request: NonNegativeCount = 215
-    prompt_tokens: NonNegativeCount | None = Field(
-        default=None, description="lifetime prompt tokens (instead of requests)")
-    generated_tokens: NonNegativeCount | None = Field(
+    requests: Requests | None = Field(default=None, description="lifetime requests served, up to 1e18")
+    prompt_tokens_per_request: TokensPerRequest = 70
+    generated_tokens_per_request: TokensPerRequest = 215
+    prompt_tokens: LifetimeTokens | None = Field(
+        default=None, description="lifetime prompt tokens (instead of requests), up to 1e24")
+    generated_tokens: LifetimeTokens | None = Field(
         default=None, description="lifetime generated tokens (instead of requests)")
 
     @model_validator(mode="after")
@@ -248,13 +265,14 @@ class Demand(DemandHorizon):
 class TrainingDeadline(StrictModel):
     """Train within `days` on `gpus` devices of the training hardware: 6 N D <= gpus * peak * mfu * seconds."""
 
-    gpus: Count
-    days: Positive
+    gpus: DeadlineGpus
+    days: DeadlineDays
 
 
 class Constraints(StrictModel):
-    max_params: Count | None = Field(default=None, description="largest model you can serve (memory, latency)")
-    max_tokens: Count | None = Field(default=None, description="training tokens available")
+    max_params: Params | None = Field(default=None, description="largest model you can serve (memory, latency), "
+                                      "1e6 to 1e15")
+    max_tokens: Tokens | None = Field(default=None, description="training tokens available, 1e6 to 1e17")
     training_deadline: TrainingDeadline | None = None
 
 
@@ -299,6 +317,9 @@ class Scenario(StrictModel):
                 f"loss target {loss:g} is at or below the irreducible loss E = {law.min_loss:g} of law "
                 f"{law.name}; no model of any size reaches it (choose a loss above {law.min_loss:g})",
             )
+        if not loss <= MAX_LOSS:
+            raise FieldError(path, f"the loss target is {loss:g} nats/token under law {law.name}, above {MAX_LOSS:g} "
+                             "(a uniform guess over a 100M-token vocabulary is 18.4): check the law's constants")
         self._law = law
         for check in SCENARIO_CHECKS:
             check(self)
