@@ -90,8 +90,10 @@ def main() -> None:
     except TcoError as exc:
         if _state["debug"]:
             raise
-        # escape(): scenario text such as "[bold]" or "[/x]" must print as written, not as rich markup
-        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        # escape(): scenario text such as "[bold]" or "[/x]" must print as written, not as rich markup.
+        # One line per problem (a scenario with several bad fields lists each), every one marked "error:".
+        for line in str(exc).splitlines() or [""]:
+            err_console.print(f"[bold red]error:[/bold red] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
