@@ -233,9 +233,12 @@ def test_a_law_whose_target_loss_is_absurd_is_refused(tco_run, tmp_path):
 
 def test_an_optimum_outside_the_plausible_sizes_is_an_error(tco_run, tmp_path):
     data = scenario_data(CHAT)
-    data["target"] = {"loss": 19.9}  # reachable by a model of ~10k parameters: no law was measured there
+    # every input in range, but inference so dear against training that the optimum trains on 1e26 tokens
+    data["demand"]["requests"] = 1e18
+    data["serving"].update({"decode_mfu": 1e-4, "price_usd_per_hour": 1e4})
+    data["training"]["price_usd_per_hour"] = 1e-3
     line = one_error_line(*tco_run("optimize", "--no-report", str(write(tmp_path, data))))
-    assert "the optimum has N = " in line and "parameters, outside" in line, line
+    assert "the optimum has D = " in line and "tokens, outside" in line, line
 
 
 # --- several problems at once ------------------------------------------------------------------------------
@@ -379,3 +382,23 @@ def test_varied_inputs_keep_their_ranges(path, values, shown):
     scenario = tco.load_scenario(ROOT / "scenarios" / "sardana-cost-objective.yaml")
     with pytest.raises(tco.ScenarioError, match=re.escape(shown)):
         validate_overrides(scenario, {path: np.array(values)})
+
+
+def test_a_law_and_target_without_a_plausible_chinchilla_point_are_refused(tco_run, tmp_path):
+    data = scenario_data(CHAT)
+    data["law"] = {"E": 10, "A": 1e12, "B": 1e-3, "alpha": 0.01, "beta": 2}  # each constant in range
+    data["target"] = {"loss": 19}
+    for command in (("optimize", "--no-report"), ("breakeven",), ("sensitivity",)):
+        line = one_error_line(*tco_run(*command, str(write(tmp_path, data))))
+        assert "target.loss: under law custom the compute-optimal model" in line, line
+
+
+def test_an_unforeseen_float_overflow_is_one_line_in_every_command(tco_run, monkeypatch):
+    load = importlib.import_module("tco.scenario.load")
+
+    def overflow(path):
+        raise OverflowError("(34, 'Numerical result out of range')")
+
+    monkeypatch.setattr(load, "read_yaml", overflow)
+    line = one_error_line(*tco_run("breakeven", str(ROOT / "scenarios" / CHAT)))
+    assert "failed in floating point" in line, line

@@ -95,6 +95,13 @@ def main() -> None:
         for line in str(exc).splitlines() or [""]:
             err_console.print(f"[bold red]error:[/bold red] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except ArithmeticError as exc:  # a float overflow the checks did not foresee: still one line, never a traceback
+        if _state["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/bold red] the computation failed in floating point ({escape(str(exc))}); "
+                          "bring the inputs into their documented ranges (README), or run with --debug",
+                          highlight=False, soft_wrap=True)
+        sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

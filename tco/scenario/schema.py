@@ -4,6 +4,7 @@ numbers ("70B", "1.4T"); units are in the field names. Defaults cite their sourc
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -36,8 +37,8 @@ from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_
                      owned_usd_per_hour)
 from .data_limits import Data
 from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law
-from .fields import (Count, LifetimeTokens, Loss, Params, Positive, PriceUsdPerHour, Requests, StrictModel, Tokens,
-                     TokensPerRequest, Utilization, within)
+from .fields import (PARAMS_RANGE, TOKENS_RANGE, Count, LifetimeTokens, Loss, Params, Positive, PriceUsdPerHour,
+                     Requests, StrictModel, Tokens, TokensPerRequest, Utilization, within)
 from .roofline import Roofline, check_roofline
 from .uncertainty import Uncertainty
 
@@ -285,6 +286,21 @@ def _target_loss(law: Law, target: Target):
     return law.loss(n, law.compute_optimal_tokens(n))
 
 
+def _check_chinchilla_point(law: Law, loss: float, path: tuple[str, ...]) -> None:
+    """The compute-optimal model reaching the target (the baseline of every result and the scale of every
+    program) must be a plausible model: else the law's constants and the target are not a real pair."""
+    try:
+        n, d = law.constraint(loss).chinchilla_point()
+    except ArithmeticError:
+        n = d = math.inf
+    (n_lo, n_hi), (d_lo, d_hi) = PARAMS_RANGE, TOKENS_RANGE
+    if not (n_lo <= n <= n_hi and d_lo <= d <= d_hi):
+        raise FieldError(path, f"under law {law.name} the compute-optimal model reaching loss {loss:g} has "
+                         f"N = {n:.3g} parameters and D = {d:.3g} tokens, outside {n_lo:g}-{n_hi:g} parameters "
+                         f"and {d_lo:g}-{d_hi:g} tokens where scaling laws mean anything: check the loss target "
+                         "and the law's constants")
+
+
 # --- the scenario ---------------------------------------------------------------------------------------
 class Scenario(StrictModel):
     """One decision to make: law, quality target, hardware and prices, demand, constraints."""
@@ -308,9 +324,13 @@ class Scenario(StrictModel):
     @model_validator(mode="after")
     def _resolve_target(self) -> "Scenario":
         law = resolve_law(self.law)
-        loss = _target_loss(law, self.target)
         path = ("target", next(k for k in ("loss", "quality_of", "chinchilla_optimal_params")
                                if getattr(self.target, k) is not None))
+        try:
+            loss = _target_loss(law, self.target)
+        except ArithmeticError as exc:  # a float power overflowing: the law's constants are too extreme
+            raise FieldError(path, f"the loss target cannot be computed under law {law.name} ({exc}): check the "
+                             "law's constants") from None
         if not loss > law.min_loss:
             raise FieldError(
                 path,
@@ -320,6 +340,7 @@ class Scenario(StrictModel):
         if not loss <= MAX_LOSS:
             raise FieldError(path, f"the loss target is {loss:g} nats/token under law {law.name}, above {MAX_LOSS:g} "
                              "(a uniform guess over a 100M-token vocabulary is 18.4): check the law's constants")
+        _check_chinchilla_point(law, loss, path)
         self._law = law
         for check in SCENARIO_CHECKS:
             check(self)
