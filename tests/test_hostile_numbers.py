@@ -402,3 +402,10 @@ def test_an_unforeseen_float_overflow_is_one_line_in_every_command(tco_run, monk
     monkeypatch.setattr(load, "read_yaml", overflow)
     line = one_error_line(*tco_run("breakeven", str(ROOT / "scenarios" / CHAT)))
     assert "failed in floating point" in line, line
+
+
+def test_a_workbook_demand_sweep_beyond_the_demand_range_is_refused(tco_run, tmp_path):
+    line = one_error_line(*tco_run("optimize", str(ROOT / "scenarios" / CHAT), "--out", str(tmp_path / "r.xlsx"),
+                                   "--sweep", "1e9..1e300:5"))
+    assert "the demand sweep reaches 1e+300 lifetime inference tokens, above 2e+24" in line, line
+    assert not (tmp_path / "r.xlsx").exists()

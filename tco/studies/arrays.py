@@ -296,10 +296,17 @@ def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective
     over-training factors, `feasible` and `binds:<cap>`. Infeasible elements raise InfeasibleError unless
     `allow_infeasible`, in which case their results are NaN.
     """
-    import pandas as pd
-
     if validate:
         validate_overrides(scenario, overrides)
+    # overflow is judged on the figures (`_mark_non_finite`), not printed as numpy warnings
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _solve_frame(scenario, overrides, objective, allow_infeasible)
+
+
+def _solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None,
+                 allow_infeasible: bool) -> "pd.DataFrame":
+    import pandas as pd
+
     the_view = view(scenario, overrides)
     model = vector_model(scenario, overrides, objective)
     sol = solve_vector(model)
