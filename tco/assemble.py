@@ -7,16 +7,22 @@ differences of exact solves, the infeasibility diagnosis, advice, and the inputs
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .errors import InfeasibleError
+import numpy as np
+from pydantic import BaseModel
+
+from .errors import InfeasibleError, SolverError
 from .model.build import Model
 from .model.costs import layout
 from .results import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .results.deployment import (decode_roofline, deployment_sizing, ownership_comparison, ownership_inputs,
                                  serving_fit_inputs, time_value)
 from .results.sections import DataInputs, DemandInputs, Inputs, ServingInputs, TrainingInputs
+from .scenario.fields import PARAMS_RANGE, TOKENS_RANGE  # an optimum outside them is an error
 from .solve.curve import PlainCurve
 from .solve.exact import cap_interval
 from .solve.regimes import solve_model
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 __all__ = ["CROSS_CHECK_TOLERANCE", "EXTRAPOLATION_TOKENS_PER_PARAM", "with_source", "constraint_reports",
+           "check_cross", "non_finite_figures",
            "assemble_result", "design_point", "max_rel_diff", "shadow_by_difference", "check_feasible", "advice",
            "resolved_inputs"]
 
@@ -57,10 +64,71 @@ def constraint_reports(model: Model, binding, params: float, tokens: float, chin
     )
 
 
+def check_cross(scenario: "Scenario", rel: float, what: str, judged: float | None = None) -> None:
+    """SolverError (one line, naming the scenario) when the two independent solves disagree beyond
+    CROSS_CHECK_TOLERANCE, or their difference is not a number: an answer neither solve confirms is not printed.
+    `judged` (default `rel`) is the disagreement held against the tolerance, `rel` the one the message shows."""
+    if (rel if judged is None else judged) <= CROSS_CHECK_TOLERANCE:
+        return
+    where = f"{scenario.source}: " if scenario.source else ""
+    raise SolverError(f"{where}{what} differ by {rel:.2g} relative (tolerance {CROSS_CHECK_TOLERANCE:g}); the "
+                      "optimum is not confirmed, so none is reported (the inputs may be too extreme for double "
+                      "precision; run with --debug to see the solves)")
+
+
+#: Result figures that may be infinite by design: the loss target's shadow price is +inf where no design
+#: reaches a slightly lower loss (a cap binds at the target); the roofline's crossover size is +inf where decode
+#: stays memory bound at any size.
+_MAY_BE_INFINITE = ("loss_shadow_price_usd_per_nat", "loss_shadow_price_flops_per_nat", "crossover_params")
+
+
+def non_finite_figures(data, prefix: str = "") -> list[str]:
+    """Dotted paths of the float figures in `data` (a Result, its sections, dicts and lists of them) that are
+    infinite or NaN. (Result.to_dict() would hide them: JSON has no infinity, so it writes null.)"""
+    found: list[str] = []
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
+        data = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}
+    elif isinstance(data, BaseModel):
+        data = dict(data)
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            if key not in _MAY_BE_INFINITE:
+                found += non_finite_figures(value, f"{prefix}{key}.")
+    elif isinstance(data, (list, tuple)):
+        for i, value in enumerate(data):
+            found += non_finite_figures(value, f"{prefix}{i}.")
+    elif isinstance(data, (float, np.floating)) and not math.isfinite(data):
+        found.append(prefix.rstrip("."))
+    return found
+
+
 def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, chinchilla: DesignPoint,
                     shadow_usd: float, shadow_flops: float, reports, cross: CrossCheck, warnings,
                     **extra) -> Result:
-    """The Result of a solved scenario (shared by the GP path and the data-repetition path)."""
+    """The Result of a solved scenario (shared by the GP path and the data-repetition path). SolverError when
+    any of its figures is infinite or NaN: a result that cannot be represented is an error, never a null."""
+    result = _result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings,
+                     **extra)
+    bad = non_finite_figures(result)
+    if bad:
+        where = f"{scenario.source}: " if scenario.source else ""
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise SolverError(f"{where}the result has non-finite figures ({shown}): the inputs are beyond what double "
+                          "precision represents; bring them into their documented ranges (README)")
+    for name, point in (("optimum", optimal), ("Chinchilla point", chinchilla)):
+        for what, value, lo, hi, unit in (("N", point.params, *PARAMS_RANGE, "parameters"),
+                                          ("D", point.tokens, *TOKENS_RANGE, "tokens")):
+            if not lo <= value <= hi:
+                where = f"{scenario.source}: " if scenario.source else ""
+                raise SolverError(
+                    f"{where}the {name} has {what} = {value:.3g} {unit}, outside [{lo:.0e}, {hi:.0e}] where the "
+                    "scaling laws mean anything (the range of constraints.max_params / max_tokens): check the loss "
+                    "target and the law's constants")
+    return result
+
+
+def _result(scenario: "Scenario", model: Model, optimal: DesignPoint, chinchilla: DesignPoint,
+            shadow_usd: float, shadow_flops: float, reports, cross: CrossCheck, warnings, **extra) -> Result:
     return Result(
         scenario=scenario.name,
         objective=model.objective,

@@ -32,14 +32,31 @@ class FieldError(TcoError, ValueError):
 
 
 class ScenarioError(TcoError):
-    """A scenario (file or dict) cannot be used. Message: `FILE: field.path: what is wrong`."""
+    """A scenario (file or dict) cannot be used. Message: `FILE: field.path: what is wrong`.
 
-    def __init__(self, message: str, *, source: str | None = None, path: tuple[str | int, ...] = ()):
+    A file with several bad fields gives one such line per problem: `path` and `message` are the first's, `also`
+    holds the others as (path, message) pairs, and `str()` joins the lines with newlines (the CLI prints each)."""
+
+    def __init__(self, message: str, *, source: str | None = None, path: tuple[str | int, ...] = (),
+                 also: tuple[tuple[tuple[str | int, ...], str], ...] = ()):
         self.source = source
         self.path = tuple(path)
         self.message = message
-        parts = [p for p in (source, ".".join(str(p) for p in self.path)) if p]
-        super().__init__(": ".join([*parts, message]))
+        self.also = tuple((tuple(p), m) for p, m in also)
+        super().__init__("\n".join(self._line(p, m) for p, m in ((self.path, message), *self.also)))
+
+    def lines(self) -> list[str]:
+        """One `FILE: field.path: what is wrong` line per problem (what the CLI prints, each marked error:)."""
+        return [self._line(p, m) for p, m in self.problems]
+
+    @property
+    def problems(self) -> tuple[tuple[tuple[str | int, ...], str], ...]:
+        """Every problem as (field path, message), the first one first."""
+        return ((self.path, self.message), *self.also)
+
+    def _line(self, path: tuple[str | int, ...], message: str) -> str:
+        parts = [p for p in (self.source, ".".join(str(p) for p in path)) if p]
+        return ": ".join([*parts, message])
 
 
 class UnknownNameError(TcoError, ValueError):

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, check_feasible, constraint_reports,
-                       design_point, max_rel_diff, shadow_by_difference, with_source)
-from .errors import InfeasibleError
+from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, check_cross, check_feasible,
+                       constraint_reports, design_point, max_rel_diff, shadow_by_difference, with_source)
+from .errors import InfeasibleError, SolverError
 from .model.build import Model, build_model
 from .results import CrossCheck, Result
 from .solve.regimes import chinchilla_point, regimes, solve_model
@@ -28,8 +28,21 @@ solve_model_exact = solve_model
 def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
     """Find the lifetime-cost-optimal (N, D) for `scenario` (objective 'usd' or 'flops', default the scenario's).
 
-    Raises InfeasibleError naming the conflicting constraints when no design reaches the loss target.
+    Raises InfeasibleError naming the conflicting constraints when no design reaches the loss target, and
+    SolverError when the solves disagree, a figure is not finite, or the arithmetic overflows.
     """
+    # Floating-point trouble is judged on the result (assemble_result refuses non-finite figures), not printed
+    # as numpy warnings; a Python float that overflows becomes one SolverError line.
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return _optimize(scenario, objective)
+    except ArithmeticError as exc:
+        where = f"{scenario.source}: " if scenario.source else ""
+        raise SolverError(f"{where}the solve failed in floating point ({exc}): the inputs are beyond what double "
+                          "precision represents; bring them into their documented ranges (README)") from None
+
+
+def _optimize(scenario: "Scenario", objective: str | None) -> Result:
     from .solve.program import solve_gp  # imported here: cvxpy is only needed once we solve
 
     model = build_model(scenario, objective)
@@ -49,12 +62,8 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
     ex_obj = float(model.objective_value(ex_n, ex_d))
     rel = max_rel_diff(params, ex_n, tokens, ex_d, float(model.objective_value(params, tokens)), ex_obj)
     raw_rel = max_rel_diff(gp.params, ex_n, gp.tokens, ex_d, gp.objective_value, ex_obj)
+    check_cross(scenario, rel, "the convex solver (GP) and the exact 1-D solve")
     warnings: list[str] = []
-    if rel > CROSS_CHECK_TOLERANCE:
-        warnings.append(
-            f"the convex solver and the exact solve differ by {rel:.2g} (relative); reporting the exact solve"
-        )
-        params, tokens, mu = ex_n, ex_d, np.nan
     cross = CrossCheck(ex_n, ex_d, ex_obj, rel, raw_rel, gp.status, polished, gp.solve_seconds,
                        CROSS_CHECK_TOLERANCE)
 

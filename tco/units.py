@@ -37,8 +37,13 @@ def parse_quantity(value: object) -> float:
     """
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {value!r}")
-    if isinstance(value, (int, float)):
-        number = float(value)
+    if isinstance(value, int):
+        try:
+            number = float(value)
+        except OverflowError:  # a 401-digit integer: too large for a float
+            raise ValueError(f"expected a finite number, got an integer of {_digits(value)} digits") from None
+    elif isinstance(value, float):
+        number = value
     elif isinstance(value, str):
         match = _NUMBER.match(value)
         if not match and "," in value:
@@ -60,8 +65,17 @@ def parse_quantity(value: object) -> float:
     else:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not a finite number")
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:20]}... ({len(str(value))} characters)"
+        raise ValueError(f"{shown} is not a finite number")
     return number
+
+
+def _digits(value: int) -> str:
+    """The number of decimal digits of a huge integer (estimated where str() refuses one of > 4,300 digits)."""
+    try:
+        return str(len(str(abs(value))))
+    except ValueError:
+        return f"about {int(value.bit_length() * math.log10(2)) + 1}"
 
 
 def format_count(value: float, digits: int = 3) -> str:

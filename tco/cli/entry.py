@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ..errors import OutputError, TcoError
+from ..errors import OutputError, ScenarioError, TcoError
 from ..text import one_line
 from ._common import err_console
 from .breakeven import breakeven_command, implied_demand_command
@@ -160,8 +160,17 @@ def _run() -> int:
         if isinstance(exc, OutputError) and exc.path == "stdout":
             _drop_stdout(sys.stdout)
         # escape(): scenario text such as "[bold]" or "[/x]" must print as written, not as rich markup;
-        # one_line(): a file name or a key with a newline or an escape sequence still gives one visible line
-        _say(f"[bold red]error:[/bold red] {escape(one_line(exc))}")
+        # one_line(): a file name or a key with a newline or an escape sequence still gives one visible line.
+        # One line per problem (a scenario with several bad fields lists each), every one marked "error:".
+        lines = exc.lines() if isinstance(exc, ScenarioError) else [str(exc)]
+        for line in lines:
+            _say(f"[bold red]error:[/bold red] {escape(one_line(line))}")
+        return 2
+    except ArithmeticError as exc:  # a float overflow the checks did not foresee: still one line, never a traceback
+        if _state["debug"]:
+            raise
+        _say(f"[bold red]error:[/bold red] the computation failed in floating point ({escape(str(exc))}); "
+             "bring the inputs into their documented ranges (README), or run with --debug")
         return 2
     except typer.Exit as exc:
         if isinstance(exc.__cause__, KeyboardInterrupt):  # (other typer versions raise Exit(130) instead)

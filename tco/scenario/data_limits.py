@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .fields import Count, NonNegativeCount, StrictModel
+from .fields import NonNegativeCount, StrictModel, Tokens, within
+
+#: $ per training token: up to $1 (a thousand times what licensed and human-written data costs, ~$0.001/token).
+DataUsdPerToken = Annotated[NonNegativeCount, within(0, 1, "1,000x the ~$0.001 a token of licensed or "
+                                                     "human-written data costs", "$ per token")]
 
 __all__ = ["Data"]
 
 
 class Data(StrictModel):
-    cost_usd_per_token: NonNegativeCount = Field(default=0.0, description="data acquisition $ per training token")
-    max_unique_tokens: Count | None = Field(
+    cost_usd_per_token: DataUsdPerToken = Field(default=0.0, description="data acquisition $ per training token, "
+                                                "0 to 1")
+    max_unique_tokens: Tokens | None = Field(
         default=None, description="unique training tokens available (repeated epochs beyond it, see repetition)")
     repetition: Literal["muennighoff2023", "none"] = Field(
         default="muennighoff2023",

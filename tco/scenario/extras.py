@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from ..errors import FieldError
 from ..hardware import DTYPE_BYTES
-from .fields import Count, NonNegativeCount, Positive, Utilization, StrictModel, non_negative, rule
+from .fields import Count, Positive, Requests, Utilization, StrictModel, number, non_negative, rule, within
 
 __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
            "check_ownership", "check_serving_fit", "check_horizon", "HOURS_PER_YEAR"]
@@ -22,13 +22,36 @@ __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "ow
 HOURS_PER_YEAR = 8760.0
 MAX_HORIZON_YEARS = 100.0
 
-NonNegative = Annotated[float, AfterValidator(non_negative)]
-
-
 _growth = rule(lambda v: v > -1, "must be above -1 (-0.2 = demand shrinks 20% a year)")
 _pue = rule(lambda v: v >= 1, "must be at least 1 (facility power / IT power)")
 _batch = rule(lambda v: v >= 1, "must be at least 1 sequence")
 _years = rule(lambda v: 0 < v <= MAX_HORIZON_YEARS, f"must be in (0, {MAX_HORIZON_YEARS:g}] years")
+
+NonNegative = Annotated[float, BeforeValidator(number), AfterValidator(non_negative)]
+#: Plausible ranges (README, "Ranges of the numeric fields"), each with its reason.
+CapexUsd = Annotated[Positive, within(1, 1e8, "per device; a whole wafer-scale system costs a few million", "$")]
+LifetimeYears = Annotated[Positive, within(0.1, 30, "accelerators are depreciated over 3-6 years", "years")]
+PowerKw = Annotated[Positive, within(1e-3, 1e3, "per device; a wafer-scale system draws 23 kW", "kW")]
+UsdPerKwh = Annotated[Positive, within(1e-3, 10, "retail electricity costs $0.03-0.40 per kWh", "$/kWh")]
+OpexUsdPerYear = Annotated[NonNegative, within(0, 1e8, "per device, as much as a costly device's price", "$")]
+DevicesPerReplica = Annotated[Positive, within(0.01, 1e5, "a slice of a device to 100,000 devices per replica")]
+BytesPerParam = Annotated[Positive, within(0.05, 16, "2-bit weights to fp64 with room to spare", "bytes")]
+KvCacheGb = Annotated[NonNegative, within(0, 1e7, "a replica of 100,000 devices of 100 GB", "GB")]
+LatencyMs = Annotated[Positive, within(1e-3, 1e6, "a microsecond to 1,000 seconds per output token", "ms")]
+Headroom = Annotated[NonNegative, within(0, 10, "10 provisions 11x the peak load")]
+PeakRps = Annotated[Count, within(1e-6, 1e9, "10,000x the busiest web services' ~1e5 requests/s",
+                                     "requests/s")]
+Growth = Annotated[float, BeforeValidator(number), AfterValidator(_growth),
+                   within(-0.99, 10, "-0.99 loses 99% a year, 10 grows 11x a year")]
+Discount = Annotated[NonNegative, within(0, 1, "a cost of capital above 100% a year is not a plan")]
+PueRatio = Annotated[float, BeforeValidator(number), AfterValidator(_pue),
+                     within(1, 5, "the worst surveyed facilities are near 2.5")]
+Batch = Annotated[float, BeforeValidator(number), AfterValidator(_batch),
+                  within(1, 1e6, "sequences; serving engines batch hundreds")]
+Years = Annotated[float, BeforeValidator(number), AfterValidator(_years),
+                  within(1e-3, MAX_HORIZON_YEARS, "a deployment horizon", "years")]
+#: The horizon's undiscounted requests share the bound of lifetime requests.
+MAX_REQUESTS = 1e18
 
 
 # --- owned hardware -------------------------------------------------------------------------------------
@@ -40,8 +63,8 @@ class Ownership(StrictModel):
 
     (primer section 4): capital and fixed opex are spread over the hours the device does useful work."""
 
-    capex_usd: Positive = Field(description="purchase price per device, including its share of the server")
-    lifetime_years: Positive = Field(
+    capex_usd: CapexUsd = Field(description="purchase price per device, including its share of the server")
+    lifetime_years: LifetimeYears = Field(
         default=4.0, description="straight-line depreciation life. Default 4: a common accounting life for "
         "accelerator servers (shorter than the 5-6 years hyperscalers state for general servers in their 10-K "
         "filings, because accelerators are superseded faster)")
@@ -49,17 +72,17 @@ class Ownership(StrictModel):
         default=0.8, description="share of the lifetime's hours the device does paid work. Default 0.8: an "
         "assumption; owned fleets lose time to maintenance, failures and scheduling gaps, whereas rented hours "
         "are paid only while used")
-    power_kw: Positive | None = Field(
+    power_kw: PowerKw | None = Field(
         default=None, description="power drawn per device in kW. Default: the device's TDP / 1000 (excludes "
         "its share of host, network and cooling fans; set it to e.g. a DGX H100's 10.2 kW / 8 = 1.275)")
-    pue: Annotated[float, AfterValidator(_pue)] = Field(
+    pue: PueRatio = Field(
         default=1.2, description="power usage effectiveness of the facility. Default 1.2: a modern "
         "AI facility (Uptime Institute 2023 survey average over all data centers 1.58; Google's fleet "
         "1.10 in its 2024 environmental report)")
-    usd_per_kwh: Positive = Field(
+    usd_per_kwh: UsdPerKwh = Field(
         default=0.08, description="electricity price. Default $0.08/kWh: US industrial average retail "
         "price 2023, EIA Electric Power Monthly table 5.6.A (about 8 cents)")
-    other_opex_usd_per_year: NonNegative = Field(
+    other_opex_usd_per_year: OpexUsdPerYear = Field(
         default=0.0, description="per device: space, network, staff, support contracts. Default 0")
 
 
@@ -99,25 +122,25 @@ def check_ownership(phase, device) -> None:
 class ServingFit(StrictModel):
     """How one serving replica holds the model, and an optional decode latency target (primer section 4)."""
 
-    devices_per_replica: Positive = Field(default=1.0, description="devices one model replica spans")
-    bytes_per_param: Positive | None = Field(
+    devices_per_replica: DevicesPerReplica = Field(default=1.0, description="devices one model replica spans")
+    bytes_per_param: BytesPerParam | None = Field(
         default=None, description="weight bytes per parameter. Default from the serving dtype (weights stored "
         "in the serving dtype): bf16/fp16 2, fp8/int8 1, fp4/int4 0.5, fp32 4")
-    kv_cache_gb: NonNegative = Field(
+    kv_cache_gb: KvCacheGb = Field(
         default=0.0, description="KV cache per replica in GB. Default 0: set it for your batch x context "
         "(2 x layers x kv_heads x head_dim x bytes x tokens in flight)")
     memory_fit: bool = Field(
         default=False, description="cap N so weights + KV fit in devices_per_replica x memory_gb")
-    max_time_per_output_token_ms: Positive | None = Field(
+    max_time_per_output_token_ms: LatencyMs | None = Field(
         default=None, description="decode latency target: each output token reads all weights and the KV "
         "cache once from HBM (memory-bound at small batch)")
-    batch_size: Annotated[float, AfterValidator(_batch)] = Field(
+    batch_size: Batch = Field(
         default=32.0, description="sequences one replica decodes together: the decode batch that "
         "serving.roofline prices, and the most deployment sizing allows (`tco.results.deployment.serving_sizing`; its "
         "whole part); kv_cache_gb is the KV cache of this full batch. "
         "Default 32: a user assumption (a moderate continuous-batching batch); the latency target and memory "
         "can lower it")
-    headroom: NonNegative = Field(
+    headroom: Headroom = Field(
         default=0.3, description="spare capacity provisioned above the peak load for deployment sizing "
         "(replicas = ceil(load x (1 + headroom))). Default 0.3: a common planning margin, a user assumption "
         "(absorbs bursts above the stated peak and queueing)")
@@ -173,18 +196,18 @@ class DemandHorizon(StrictModel):
     convention, the year's traffic arrives on average half-way through it. Mixed into `Demand`, whose
     lifetime forms (requests, prompt_tokens/generated_tokens) the nominal counts also cover."""
 
-    requests_per_year: NonNegativeCount | None = Field(default=None, description="requests in the first year")
-    years: Annotated[float, AfterValidator(_years)] | None = Field(default=None, description="deployment horizon")
-    growth_per_year: Annotated[float, AfterValidator(_growth)] = Field(
+    requests_per_year: Requests | None = Field(default=None, description="requests in the first year")
+    years: Years | None = Field(default=None, description="deployment horizon")
+    growth_per_year: Growth = Field(
         default=0.0, description="yearly demand growth (0.5 = +50% a year). Default 0")
-    discount_rate: NonNegative = Field(
+    discount_rate: Discount = Field(
         default=0.0, description="yearly discount rate (cost of capital) for future serving spend. Default 0")
     if TYPE_CHECKING:  # fields of `Demand`, which mixes this in and which the nominal counts read
         prompt_tokens_per_request: float
         generated_tokens_per_request: float
         prompt_tokens: float | None
         generated_tokens: float | None
-    peak_requests_per_second: Count | None = Field(
+    peak_requests_per_second: PeakRps | None = Field(
         default=None, description="peak request rate to provision serving for (deployment sizing, "
         "`tco.results.deployment.serving_sizing`); does not change the lifetime demand that prices inference")
 
@@ -239,6 +262,11 @@ def check_horizon(demand) -> None:
         return
     if demand.years is None:
         raise FieldError(("years",), "requests_per_year needs years (the deployment horizon)")
+    total = demand.nominal_requests
+    if not total <= MAX_REQUESTS:
+        raise FieldError(("growth_per_year",), f"the horizon serves {total:.3g} requests ({demand.requests_per_year:g} "
+                         f"a year growing {demand.growth_per_year:g} a year for {demand.years:g} years), above "
+                         f"{MAX_REQUESTS:g} (10,000 a day from every person alive for 30 years is 9e17)")
     if demand.requests is not None or demand.prompt_tokens is not None or demand.generated_tokens is not None:
         raise ValueError("give one of requests (lifetime), requests_per_year (with years) or lifetime "
                          "prompt_tokens/generated_tokens, not several")

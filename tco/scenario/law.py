@@ -24,12 +24,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, Discriminator, Tag, TypeAdapter, ValidationError, ValidationInfo
+from pydantic import (AfterValidator, BeforeValidator, Discriminator, Tag, TypeAdapter, ValidationError,
+                      ValidationInfo, model_validator)
 
-from ..errors import ScenarioError
+from ..errors import FieldError, ScenarioError
 from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
-from .fields import Count, Name, PathText, Positive, SourceText, StrictModel, non_negative
+from .fields import Count, Name, PathText, Positive, SourceText, StrictModel, non_negative, number, within
 from .yaml import read_yaml
+
+#: Law constants, within a wide factor of what published fits give (README, "Ranges of the numeric fields"):
+#: beyond these a law is a typo, and its losses overflow or vanish in floating point.
+IrreducibleLoss = Annotated[float, BeforeValidator(number), AfterValidator(non_negative),
+                            within(0, 10, "published fits give E = 1.5-1.9 nats", "nats/token")]
+Coefficient = Annotated[Positive, within(1e-3, 1e12, "published fits give 35-2,100; tco fit's start grid reaches "
+                                                     "e^25 = 7e10")]
+Exponent = Annotated[Positive, within(0.01, 2, "published fits give 0.08-0.37; tco fit's start grid reaches 2")]
+KaplanExponent = Annotated[Positive, within(0.01, 1, "Kaplan et al. 2020 give 0.076 and 0.103")]
+KaplanScale = Annotated[Count, within(1e9, 1e18, "within ~1e4x of Kaplan et al. 2020's 6.4e13 and 1.8e13")]
 
 __all__ = ["ChinchillaConstants", "KaplanConstants", "ConstantsSpec", "LawSpec", "resolve_law", "LawFile",
            "is_law_path", "load_law_file", "resolve_law_path"]
@@ -40,11 +51,11 @@ class ChinchillaConstants(StrictModel):
 
     form: Literal["chinchilla"] = "chinchilla"
     name: Name = "custom"
-    E: Annotated[float, AfterValidator(non_negative)]
-    A: Positive
-    B: Positive
-    alpha: Positive
-    beta: Positive
+    E: IrreducibleLoss
+    A: Coefficient
+    B: Coefficient
+    alpha: Exponent
+    beta: Exponent
     source: SourceText = "user-supplied constants"
 
     def to_law(self) -> Law:
@@ -57,11 +68,20 @@ class KaplanConstants(StrictModel):
 
     form: Literal["kaplan"]
     name: Name = "custom-kaplan"
-    alpha_n: Positive
-    alpha_d: Positive
-    n_c: Count
-    d_c: Count
+    alpha_n: KaplanExponent
+    alpha_d: KaplanExponent
+    n_c: KaplanScale
+    d_c: KaplanScale
     source: SourceText = "user-supplied constants"
+
+    @model_validator(mode="after")
+    def _ratio(self) -> "KaplanConstants":
+        # the law raises n_c / N to alpha_n / alpha_d: a ratio far from Kaplan et al.'s 0.74 overflows a float
+        ratio = self.alpha_n / self.alpha_d
+        if not 0.1 <= ratio <= 10:
+            raise FieldError(("alpha_n",), f"alpha_n / alpha_d must be in [0.1, 10] (Kaplan et al. 2020 give "
+                             f"0.076 / 0.103 = 0.74; beyond it (n_c/N)^(alpha_n/alpha_d) overflows), got {ratio:g}")
+        return self
 
     def to_law(self) -> Law:
         return KaplanLaw(name=self.name, source=self.source, alpha_n=self.alpha_n, alpha_d=self.alpha_d,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ..errors import FieldError, ScenarioError
 from ..text import NAME_MAX_CHARS, one_line
@@ -52,32 +53,60 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: str | Pa
         raise ScenarioError(exc.message, source=source, path=exc.path) from None
 
 
+#: At most this many problems are reported, one line each; a last line counts the rest.
+MAX_PROBLEMS = 5
+
+
 def _first_error(exc: ValidationError, source: str) -> ScenarioError:
+    """Every problem pydantic found (up to MAX_PROBLEMS), one line each, as one ScenarioError."""
     errors = exc.errors()
     # Union members that failed only because the input had another shape are noise next to a real error.
     shape_errors = {"string_type", "model_type", "dict_type", "model_attributes_type"}
     real = [e for e in errors if e["type"] not in shape_errors] or errors
-    # A misspelt key shows up twice: as an unknown key and as the missing one. The typo is the news.
+    # A misspelt key shows up twice: as an unknown key and as the missing one. The typo is the news, so it
+    # comes first and the missing field it explains is dropped.
+    unknown = [e for e in real if e["type"] == "extra_forbidden"]
+    real = [e for e in real if not _explained_by_typo(e, unknown)]
     real.sort(key=lambda e: e["type"] != "extra_forbidden")
-    error = real[0]
+    problems: list[tuple[tuple, str]] = []
+    for error in real:
+        problem = _problem(error)
+        if problem not in problems:  # union members can repeat one problem
+            problems.append(problem)
+    shown = problems[:MAX_PROBLEMS]
+    rest = len(problems) - len(shown)
+    if rest:
+        path, message = shown[-1]
+        shown[-1] = (path, f"{message} (and {rest} more problem{'s' if rest > 1 else ''})")
+    (path, message), *also = shown
+    return ScenarioError(message, source=source, path=path, also=tuple(also))
+
+
+def _explained_by_typo(error: ErrorDetails, unknown: list[ErrorDetails]) -> bool:
+    """A missing field next to an unknown key that reads like it (`targett` for `target`)."""
+    if error["type"] != "missing":
+        return False
+    parent, name = error["loc"][:-1], str(error["loc"][-1])
+    keys = [str(e["loc"][-1]) for e in unknown if e["loc"][:-1] == parent]
+    return bool(difflib.get_close_matches(name, keys, n=1))
+
+
+def _problem(error: ErrorDetails) -> tuple[tuple, str]:
+    """(field path, message) of one pydantic error."""
     # A key as long as a file would make the line as long: cut long parts of the path (and quoted values below).
     path = tuple(p if len(str(p)) <= 60 else f"{str(p)[:57]}..." for p in error["loc"]
                  if p not in _UNION_LABELS and not _validator_label(p))
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
-        path, message = path + cause.path, cause.message
-    elif error["type"] == "extra_forbidden":
-        message = _unknown_key_message(path)
-    elif error["type"] == "missing":
-        message = "missing required field"
-    else:
-        message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        if error["type"] in {"float_type", "float_parsing", "literal_error", "string_type"}:
-            message += f" (got {_quoted(error.get('input'))})"
-    more = len(real) - 1
-    if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return ScenarioError(message, source=source, path=path)
+        return path + cause.path, cause.message
+    if error["type"] == "extra_forbidden":
+        return path, _unknown_key_message(path)
+    if error["type"] == "missing":
+        return path, "missing required field"
+    message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if error["type"] in {"float_type", "float_parsing", "literal_error", "string_type", "finite_number"}:
+        message += f" (got {_quoted(error.get('input'))})"
+    return path, message
 
 
 def _validator_label(part) -> bool:

@@ -16,23 +16,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from ..errors import FieldError
-from .fields import Count, NonNegativeCount, Positive, Utilization, StrictModel, rule
+from .fields import Count, Positive, TokensPerRequest, Utilization, StrictModel, number, rule, within
 
 __all__ = ["Roofline", "Architecture", "ShapeRule", "check_roofline"]
 
 _fraction = rule(lambda v: 0 < v <= 1, "must be a fraction in (0, 1] (kv_heads / query heads; 1 = no GQA)")
+#: Plausible ranges (README, "Ranges of the numeric fields"): 100x beyond the largest published architectures
+#: (Llama 3 405B: 126 layers, 128 heads of 128).
+Layers = Annotated[Count, within(1, 1e4, "published models have up to ~130 layers")]
+Heads = Annotated[Count, within(1, 1e5, "published models have up to ~128 heads")]
+HeadDim = Annotated[Count, within(1, 1e5, "published heads are 64-256 wide")]
+AspectRatio = Annotated[Positive, within(1, 1e4, "published models use 20-200; Kaplan et al. 2020")]
+KvFraction = Annotated[float, BeforeValidator(number), AfterValidator(_fraction),
+                       within(1e-4, 1, "one KV head for 10,000 query heads at the least")]
+KvBytes = Annotated[Positive, within(0.125, 8, "1-bit to fp64 cache values", "bytes")]
 
 
 class Architecture(StrictModel):
     """Fixed architecture: the KV cache per token does not change with N (e.g. Llama 2 70B: 80, 8, 128)."""
 
-    layers: Count = Field(description="transformer blocks")
-    kv_heads: Count = Field(description="key/value heads (GQA: fewer than query heads; MQA: 1)")
-    head_dim: Count = Field(description="dimension of one attention head")
-    heads: Count | None = Field(
+    layers: Layers = Field(description="transformer blocks")
+    kv_heads: Heads = Field(description="key/value heads (GQA: fewer than query heads; MQA: 1)")
+    head_dim: HeadDim = Field(description="dimension of one attention head")
+    heads: Heads | None = Field(
         default=None, description="query heads; optional (the KV cache depends on kv_heads only), checked to be "
         "at least kv_heads")
 
@@ -47,11 +56,11 @@ class Architecture(StrictModel):
 class ShapeRule(StrictModel):
     """Architecture derived from N (see the module docstring)."""
 
-    aspect_ratio: Positive = Field(
+    aspect_ratio: AspectRatio = Field(
         default=128.0, description="d_model / layers. Default 128: Llama 3 8B (4096 / 32) and 405B "
         "(16384 / 126 = 130); Llama 2 and 3 70B use 102 (8192 / 80); Kaplan et al. 2020 found loss flat across "
         "aspect ratios of about 20 to 200")
-    kv_head_fraction: Annotated[float, AfterValidator(_fraction)] = Field(
+    kv_head_fraction: KvFraction = Field(
         default=0.125, description="KV heads / query heads. Default 1/8: grouped-query attention with 8 KV heads "
         "of 64, as in Llama 2 70B and Llama 3 70B and 405B (Ainslie et al. 2023, GQA)")
 
@@ -67,11 +76,11 @@ class Roofline(StrictModel):
     compute_efficiency: Utilization | None = Field(
         default=None, description="achieved / dense peak FLOPS when decode is compute bound (large batch). "
         "Default: serving.prefill_mfu, the compute efficiency of the same kernels on the same device")
-    context_tokens: NonNegativeCount | None = Field(
+    context_tokens: TokensPerRequest | None = Field(
         default=None, description="average tokens of context each generated token attends to (KV cache read per "
         "sequence). Default: prompt_tokens_per_request + generated_tokens_per_request / 2, the average over a "
         "generation")
-    kv_bytes_per_value: Positive = Field(
+    kv_bytes_per_value: KvBytes = Field(
         default=2.0, description="bytes per cached K or V element. Default 2: a 16-bit KV cache, vLLM's default "
         "(kv_cache_dtype 'auto' keeps the model's 16-bit activation dtype, also under weight-only quantization)")
     architecture: Architecture | None = Field(

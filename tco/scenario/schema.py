@@ -4,7 +4,8 @@ numbers ("70B", "1.4T"); units are in the field names. Defaults cite their sourc
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+import math
+from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -36,10 +37,25 @@ from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_
                      owned_usd_per_hour)
 from .data_limits import Data
 from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law
-from .fields import Count, NonNegativeCount, Positive, PriceUsdPerHour, Utilization, StrictModel
-from .fields import Description, Name, SourceText
+from .fields import (PARAMS_RANGE, TOKENS_RANGE, Count, Description, LifetimeTokens, Loss, Name, Params, Positive,
+                     PriceUsdPerHour, Requests, SourceText, StrictModel, Tokens, TokensPerRequest, Utilization,
+                     within)
 from .roofline import Roofline, check_roofline
 from .uncertainty import Uncertainty
+
+#: The largest loss target, however stated (the bound of `Loss`).
+MAX_LOSS = 20.0
+#: Device figures (inline or overridden hardware). Upper ends well above a wafer-scale engine (Cerebras WSE-3:
+#: 1.25e17 FLOP/s, 44 GB on chip, 21 PB/s, 23 kW a system), lower ends below any accelerator.
+PeakFlops = Annotated[Count, within(1e9, 1e18, "a GFLOP/s to 8x a wafer-scale engine", "FLOP/s")]
+MemoryGb = Annotated[Positive, within(0.1, 1e5, "100 MB to 100 TB per device", "GB")]
+BandwidthGbPerS = Annotated[Positive, within(1, 1e8, "1 GB/s to 5x a wafer-scale engine's 21 PB/s", "GB/s")]
+TdpW = Annotated[Positive, within(1, 1e6, "1 W to 40x a wafer-scale system's 23 kW", "W")]
+#: Deadline: up to 1e12 devices (10,000x the world's ~1e8 accelerators; what matters is the FLOPs the deadline
+#: allows) for up to 100 years, from ~1.5 minutes; fewer than one device is a time slice of one.
+DeadlineGpus = Annotated[Count, within(1e-6, 1e12, "a time slice of one device to 10,000x the world's "
+                                                   "accelerators", "devices")]
+DeadlineDays = Annotated[Positive, within(1e-3, 36_500, "about 1.5 minutes to 100 years", "days")]
 
 #: Checks of a whole scenario that need the model's physics (a roofline KV cache that no replica holds, say).
 #: This layer states what the user said and may not import the model, yet such a scenario must fail where every
@@ -52,16 +68,17 @@ SCENARIO_CHECKS: list[Callable[["Scenario"], None]] = []
 class QualityOf(StrictModel):
     """The loss that a model of `params` trained on `tokens` reaches under the scenario's law."""
 
-    params: Count
-    tokens: Count
+    params: Params
+    tokens: Tokens
 
 
 class Target(StrictModel):
     """The quality to reach: exactly one of a loss, the quality of a given (N, D), or of a Chinchilla-optimal N."""
 
-    loss: Positive | None = Field(default=None, description="loss target in nats/token")
+    loss: Loss | None = Field(default=None, description="loss target in nats/token, up to 20 (a uniform guess "
+                              "over a 100M-token vocabulary is 18.4)")
     quality_of: QualityOf | None = None
-    chinchilla_optimal_params: Count | None = Field(
+    chinchilla_optimal_params: Params | None = Field(
         default=None, description="reach the loss of the compute-optimal model of this many parameters"
     )
 
@@ -81,10 +98,11 @@ class HardwareSpec(StrictModel):
     """A catalog device with some fields overridden (name matches the catalog), or an inline device."""
 
     name: Name
-    peak_flops: dict[Name, Count] | None = Field(default=None, description="dense peak FLOP/s per dtype")
-    memory_gb: Positive | None = None
-    bandwidth_gb_per_s: Positive | None = None
-    tdp_w: Positive | None = None
+    peak_flops: dict[Name, PeakFlops] | None = Field(default=None, description="dense peak FLOP/s per dtype, "
+                                                     "1e9 to 1e18")
+    memory_gb: MemoryGb | None = None
+    bandwidth_gb_per_s: BandwidthGbPerS | None = None
+    tdp_w: TdpW | None = None
     price_usd_per_hour: PriceUsdPerHour | None = None
     source: SourceText | None = None
 
@@ -211,12 +229,12 @@ class Demand(DemandHorizon):
     Per-request defaults (70 prompt, 215 generated) are the LMSYS-Chat averages used by Sardana et al. 2024.
     """
 
-    requests: NonNegativeCount | None = Field(default=None, description="lifetime requests served")
-    prompt_tokens_per_request: NonNegativeCount = 70
-    generated_tokens_per_request: NonNegativeCount = 215
-    prompt_tokens: NonNegativeCount | None = Field(
-        default=None, description="lifetime prompt tokens (instead of requests)")
-    generated_tokens: NonNegativeCount | None = Field(
+    requests: Requests | None = Field(default=None, description="lifetime requests served, up to 1e18")
+    prompt_tokens_per_request: TokensPerRequest = 70
+    generated_tokens_per_request: TokensPerRequest = 215
+    prompt_tokens: LifetimeTokens | None = Field(
+        default=None, description="lifetime prompt tokens (instead of requests), up to 1e24")
+    generated_tokens: LifetimeTokens | None = Field(
         default=None, description="lifetime generated tokens (instead of requests)")
 
     @model_validator(mode="after")
@@ -249,13 +267,14 @@ class Demand(DemandHorizon):
 class TrainingDeadline(StrictModel):
     """Train within `days` on `gpus` devices of the training hardware: 6 N D <= gpus * peak * mfu * seconds."""
 
-    gpus: Count
-    days: Positive
+    gpus: DeadlineGpus
+    days: DeadlineDays
 
 
 class Constraints(StrictModel):
-    max_params: Count | None = Field(default=None, description="largest model you can serve (memory, latency)")
-    max_tokens: Count | None = Field(default=None, description="training tokens available")
+    max_params: Params | None = Field(default=None, description="largest model you can serve (memory, latency), "
+                                      "1e6 to 1e15")
+    max_tokens: Tokens | None = Field(default=None, description="training tokens available, 1e6 to 1e17")
     training_deadline: TrainingDeadline | None = None
 
 
@@ -266,6 +285,21 @@ def _target_loss(law: Law, target: Target):
         return law.loss(target.quality_of.params, target.quality_of.tokens)
     n = target.chinchilla_optimal_params
     return law.loss(n, law.compute_optimal_tokens(n))
+
+
+def _check_chinchilla_point(law: Law, loss: float, path: tuple[str, ...]) -> None:
+    """The compute-optimal model reaching the target (the baseline of every result and the scale of every
+    program) must be a plausible model: else the law's constants and the target are not a real pair."""
+    try:
+        n, d = law.constraint(loss).chinchilla_point()
+    except ArithmeticError:
+        n = d = math.inf
+    (n_lo, n_hi), (d_lo, d_hi) = PARAMS_RANGE, TOKENS_RANGE
+    if not (n_lo <= n <= n_hi and d_lo <= d <= d_hi):
+        raise FieldError(path, f"under law {law.name} the compute-optimal model reaching loss {loss:g} has "
+                         f"N = {n:.3g} parameters and D = {d:.3g} tokens, outside {n_lo:g}-{n_hi:g} parameters "
+                         f"and {d_lo:g}-{d_hi:g} tokens where scaling laws mean anything: check the loss target "
+                         "and the law's constants")
 
 
 # --- the scenario ---------------------------------------------------------------------------------------
@@ -291,15 +325,23 @@ class Scenario(StrictModel):
     @model_validator(mode="after")
     def _resolve_target(self) -> "Scenario":
         law = resolve_law(self.law)
-        loss = _target_loss(law, self.target)
         path = ("target", next(k for k in ("loss", "quality_of", "chinchilla_optimal_params")
                                if getattr(self.target, k) is not None))
+        try:
+            loss = _target_loss(law, self.target)
+        except ArithmeticError as exc:  # a float power overflowing: the law's constants are too extreme
+            raise FieldError(path, f"the loss target cannot be computed under law {law.name} ({exc}): check the "
+                             "law's constants") from None
         if not loss > law.min_loss:
             raise FieldError(
                 path,
                 f"loss target {loss:g} is at or below the irreducible loss E = {law.min_loss:g} of law "
                 f"{law.name}; no model of any size reaches it (choose a loss above {law.min_loss:g})",
             )
+        if not loss <= MAX_LOSS:
+            raise FieldError(path, f"the loss target is {loss:g} nats/token under law {law.name}, above {MAX_LOSS:g} "
+                             "(a uniform guess over a 100M-token vocabulary is 18.4): check the law's constants")
+        _check_chinchilla_point(law, loss, path)
         self._law = law
         for check in SCENARIO_CHECKS:
             check(self)

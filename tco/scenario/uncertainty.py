@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Annotated, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..units import parse_quantity
-from .fields import Name
+from .fields import Finite, Name, number
 
 __all__ = ["Distribution", "LogNormal", "Normal", "Uniform", "LogUniform", "Triangular", "LawUncertainty",
            "Uncertainty"]
@@ -35,28 +35,28 @@ def _listed(value, names: tuple[str, ...]):
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LogNormal(_Dist):
     """{lognormal: {median, sigma}}: median x exp(sigma x standard normal)."""
 
-    median: float = Field(gt=0)
-    sigma: float = Field(gt=0, description="standard deviation of the log")
+    median: Finite = Field(gt=0)
+    sigma: Finite = Field(gt=0, description="standard deviation of the log")
 
 
 class Normal(_Dist):
     """{normal: {mean, sd}}."""
 
-    mean: float
-    sd: float = Field(gt=0)
+    mean: Finite
+    sd: Finite = Field(gt=0)
 
 
 class _Range(_Dist):
     """[low, high] (a list of human numbers, or a mapping)."""
 
-    low: float
-    high: float
+    low: Finite
+    high: Finite
 
     @model_validator(mode="before")
     @classmethod
@@ -87,9 +87,9 @@ class LogUniform(_Range):
 class Triangular(_Dist):
     """{triangular: [low, mode, high]}."""
 
-    low: float
-    mode: float
-    high: float
+    low: Finite
+    mode: Finite
+    high: Finite
 
     @model_validator(mode="before")
     @classmethod
@@ -127,7 +127,7 @@ class Distribution(_Dist):
 class LawUncertainty(_Dist):
     """Normal errors on the law constants (published or your own), or a law file's bootstrap samples."""
 
-    normal: dict[Name, Annotated[float, Field(gt=0)]] | None = None
+    normal: dict[Name, Annotated[Finite, Field(gt=0)]] | None = None
     published: bool = False
     bootstrap: bool = False
 
@@ -144,8 +144,8 @@ class Uncertainty(_Dist):
     """The `uncertainty:` section: sample count and seed, distributions of inputs by field path, and of the law
     constants."""
 
-    samples: int = Field(default=100_000, gt=0, le=1_000_000_000)
-    seed: int = Field(default=0, ge=0)
+    samples: Annotated[int, BeforeValidator(number)] = Field(default=100_000, gt=0, le=1_000_000_000)
+    seed: Annotated[int, BeforeValidator(number)] = Field(default=0, ge=0)
     inputs: dict[Name, Distribution] = Field(default_factory=dict, description="field path -> distribution")
     law: Annotated[Union[LawUncertainty, None], Field(default=None)] = None
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ..errors import InfeasibleError, ScenarioError
+from ..errors import InfeasibleError, ScenarioError, SolverError
+from ..laws import KaplanLaw
 from ..model.build import Model, build_model
+from ..scenario.law import ConstantsSpec
 from ..solve.regimes import chinchilla_point, solve_model
 
 if TYPE_CHECKING:
@@ -208,6 +210,16 @@ def validate_overrides(scenario: "Scenario", overrides: Mapping[str, Any]) -> No
             if np.min(array) < 0 or (constant != "E" and np.min(array) <= 0):
                 raise ScenarioError(f"law constants must be positive (got {np.min(array):g})", source=source,
                                     path=tuple(path.split(".")))
+            # the extremes as inline constants, so that the law's ranges hold for varied constants too
+            law = {**scenario.resolved_law.constants(), "name": scenario.resolved_law.name}
+            if isinstance(scenario.resolved_law, KaplanLaw):
+                law["form"] = "kaplan"
+            for extreme in (float(np.min(array)), float(np.max(array))):
+                try:
+                    TypeAdapter(ConstantsSpec).validate_python({**law, constant: extreme})
+                except ValidationError as exc:
+                    message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                    raise ScenarioError(message, source=source, path=tuple(path.split("."))) from None
             continue
         for extreme in (float(np.min(array)), float(np.max(array))):
             data = _with(base, path, extreme)
@@ -284,10 +296,17 @@ def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective
     over-training factors, `feasible` and `binds:<cap>`. Infeasible elements raise InfeasibleError unless
     `allow_infeasible`, in which case their results are NaN.
     """
-    import pandas as pd
-
     if validate:
         validate_overrides(scenario, overrides)
+    # overflow is judged on the figures (`_mark_non_finite`), not printed as numpy warnings
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _solve_frame(scenario, overrides, objective, allow_infeasible)
+
+
+def _solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None,
+                 allow_infeasible: bool) -> "pd.DataFrame":
+    import pandas as pd
+
     the_view = view(scenario, overrides)
     model = vector_model(scenario, overrides, objective)
     sol = solve_vector(model)
@@ -312,4 +331,25 @@ def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective
         columns[f"binds:{name}"] = np.broadcast_to(mask, shape)
     frame = pd.DataFrame({k: np.ravel(v) for k, v in columns.items()})
     frame.attrs.update({"scenario": scenario.name, "objective": model.objective, "law": model.law.name})
+    return _mark_non_finite(scenario, frame, allow_infeasible)
+
+
+def _mark_non_finite(scenario: "Scenario", frame: "pd.DataFrame", allow_infeasible: bool) -> "pd.DataFrame":
+    """Rows solved as feasible whose figures are not all finite (inputs beyond double precision) are never passed
+    on as numbers: with `allow_infeasible` they become infeasible rows (results NaN, attrs["non_finite_rows"]
+    counts them), else SolverError says how many there are."""
+    figures = [c for c in frame.columns if c.startswith(("optimal_", "chinchilla_", "savings_"))
+               or c in ("tokens_factor", "params_factor")]
+    values = frame[figures].to_numpy(dtype=float)
+    bad = frame["feasible"].to_numpy(dtype=bool) & ~np.isfinite(values).all(axis=1)
+    frame.attrs["non_finite_rows"] = int(np.count_nonzero(bad))
+    if not bad.any():
+        return frame
+    if not allow_infeasible:
+        source = scenario.source or scenario.name
+        raise SolverError(f"{source}: {int(np.count_nonzero(bad))} of {len(frame)} solved elements have non-finite "
+                          "figures (the inputs are beyond what double precision represents); bring the varied "
+                          "inputs into their documented ranges (README)")
+    frame.loc[bad, figures] = np.nan
+    frame.loc[bad, "feasible"] = False
     return frame

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import ScenarioError
 from .arrays import demand_overrides, solve_frame
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ __all__ = ["demand_sweep", "inference_tokens_label", "horizon_words", "DEFAULT_S
 
 #: Lifetime inference tokens swept by default: from a research prototype to a global product.
 DEFAULT_SWEEP_TOKENS = (1e9, 1e16)
+#: The most lifetime inference tokens a sweep may reach: the range of prompt plus generated tokens.
+MAX_SWEEP_TOKENS = 2e24
 #: The sweep table's historical column names: the optimum's figures lose their `optimal_` prefix.
 _RENAMED = {"savings_total_cost_usd": "savings_usd"}
 
@@ -46,6 +49,10 @@ def demand_sweep(
               else np.asarray(inference_tokens, dtype=float))
     if tokens.ndim != 1 or np.any(tokens < 0) or not np.all(np.isfinite(tokens)):
         raise ValueError("inference_tokens must be a 1-D array of non-negative finite token counts")
+    if np.max(tokens, initial=0.0) > MAX_SWEEP_TOKENS:
+        raise ScenarioError(f"the demand sweep reaches {np.max(tokens):.3g} lifetime inference tokens, above "
+                            f"{MAX_SWEEP_TOKENS:g} (the range of demand.prompt_tokens + generated_tokens: 1e18 "
+                            "requests of a million tokens each)", source=scenario.source or scenario.name)
     frame = solve_frame(scenario, demand_overrides(scenario, tokens), objective=objective, validate=False)
     frame.insert(0, "inference_tokens", tokens)
     optimal = {c: c.removeprefix("optimal_") for c in frame.columns if c.startswith("optimal_")
