@@ -339,3 +339,12 @@ def test_fit_csv_over_the_size_limit(tco_run, tmp_path):
         handle.truncate(MAX_CSV_BYTES + 1)
     line = one_line(*tco_run("fit", csv, "--out", tmp_path / "law.yaml"))
     assert str(csv) in line and "at most 100.0 MB" in line, line
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\ufffe"])
+def test_a_character_yaml_forbids_is_one_line_with_its_code_point(tco_run, tmp_path, character):
+    # the YAML reader refuses these while it is being set up, before any parsing (found by the mutation property)
+    path = tmp_path / "hostile.yaml"
+    path.write_text(character + (ROOT / "scenarios" / "chat-assistant-70b-quality.yaml").read_text(), "utf-8")
+    line = optimize(tco_run, path)
+    assert f"U+{ord(character):04X} is not allowed in a YAML file" in line and str(path) in line, line

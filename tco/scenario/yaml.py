@@ -205,8 +205,9 @@ def parse_yaml(text: str, source: str = "<yaml>") -> Any:
     if len(text) > MAX_FILE_BYTES:
         raise ScenarioError(f"is {describe_size(len(text))} of YAML; at most {describe_size(MAX_FILE_BYTES)} "
                             "is read", source=source)
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # the reader checks the characters here: a NUL is refused already
         return loader.get_single_data()
     except _Refused as exc:
         raise ScenarioError(str(exc), source=source) from None
@@ -219,13 +220,18 @@ def parse_yaml(text: str, source: str = "<yaml>") -> Any:
                 source=source,
             ) from None
         raise ScenarioError(f"{where}malformed YAML: {exc.problem}", source=source) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL: named by its code point
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ScenarioError(f"character {exc.position + 1}: U+{code:04X} is not allowed in a YAML file (control "
+                            "characters other than tab and newline are refused)", source=source) from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"{_mark(exc)}malformed YAML: {problem}", source=source) from None
     except RecursionError:  # a bound above should have caught it first
         raise ScenarioError(f"nested too deeply (more than {MAX_DEPTH} levels)", source=source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _mark(exc: yaml.YAMLError) -> str:
