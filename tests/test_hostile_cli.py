@@ -65,6 +65,12 @@ COUNT_CASES = [
     (("report", CHAT), "--sweep", ["1e9..1e16:1", "1e9..1e16:x"]),
     (("loss",), "--params", ["1,5B", "70Bx", "1__0B", "0"]),
     (("implied-demand", "--tokens", "1T"), "--params", ["1,5B", "70B junk"]),
+    # sizes outside the ranges the scenario fields use (parameters 1e6-1e15, tokens 1e6-1e17, 6 N D for FLOPs)
+    (("loss", "--tokens", "1.4T"), "--params", ["1e300", "1e16", "999999"]),
+    (("loss", "--params", "70B"), "--tokens", ["1e300", "1e18", "10"]),
+    (("implied-demand", "--tokens", "1T"), "--params", ["1e300", "1e16"]),
+    (("implied-demand", "--params", "70B"), "--tokens", ["1e300", "100"]),
+    (("allocate",), "--flops", ["1e300", "1e33", "1e10", "1e20..1e40:3", "1..1e24:3"]),
 ]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from rich.console import Console
 
 from ..errors import TcoError
+from ..scenario.fields import PARAMS_RANGE, PARAMS_WHY, TOKENS_RANGE, TOKENS_WHY, range_message
 from ..units import parse_quantity
 
 __all__ = [
@@ -43,12 +44,24 @@ def fail(message: str) -> NoReturn:
     raise TcoError(message)  # main() prints it as one line and exits 2
 
 
-def quantity(option: str, text: str) -> float:
-    """'70B' -> 7e10; a TcoError naming the option otherwise."""
+def quantity(option: str, text: str, within: tuple[float, float, str, str] | None = None) -> float:
+    """'70B' -> 7e10; a TcoError naming the option otherwise. `within` = (low, high, why, unit): the plausible
+    range the scenario fields use too (e.g. `PARAMS`), refused outside it with the same words."""
     try:
-        return parse_quantity(text)
+        value = parse_quantity(text)
     except ValueError as exc:
         fail(f"{option}: {exc}")
+    if within is not None and not within[0] <= value <= within[1]:
+        fail(f"{option}: {range_message(*within)}, got {value:g}")
+    return value
+
+
+#: Plausible ranges of the sizes CLI options take, as the scenario fields have them (tco.scenario.fields).
+PARAMS = (*PARAMS_RANGE, PARAMS_WHY, "parameters")
+TOKENS = (*TOKENS_RANGE, TOKENS_WHY, "tokens")
+#: Training budgets: 6 N D over those ranges.
+FLOPS = (6 * PARAMS_RANGE[0] * TOKENS_RANGE[0], 6 * PARAMS_RANGE[1] * TOKENS_RANGE[1],
+         "6 N D for the parameter and token ranges", "FLOPs")
 
 
 def parse_range(option: str, text: str, default_points: int | None = None) -> tuple[float, float, int]:

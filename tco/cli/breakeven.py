@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ._common import console, fail, print_json, quantity
+from ._common import PARAMS, TOKENS, console, fail, print_json, quantity
 
 __all__ = ["breakeven_command", "implied_demand_command"]
 
@@ -123,9 +123,7 @@ def implied_demand_command(
         fail("give --params and --tokens, or --catalog (not both)")
     if not catalog:
         assert params is not None and tokens is not None  # checked just above
-        n, d = quantity("--params", params), quantity("--tokens", tokens)
-        if n <= 0 or d <= 0:
-            fail("--params and --tokens must be positive")
+        n, d = quantity("--params", params, PARAMS), quantity("--tokens", tokens, TOKENS)
         one = implied_demand(the_law, n, d, cost_ratio)
         if json_output:
             print_json(one.to_dict(), allow_nan=False)

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import format_count, pf_days
-from ._common import console, fail, parse_range, print_json, quantity
+from ._common import FLOPS, PARAMS, TOKENS, console, fail, parse_range, print_json, quantity
 
 __all__ = ["laws_command", "hardware_command", "loss_command", "allocate_command"]
 
@@ -80,9 +80,7 @@ def loss_command(
 ) -> None:
     """Loss of a model with N parameters trained on D tokens, e.g. tco loss --law sardana2024 --params 70B --tokens 1T."""  # noqa: E501
     the_law = _law(law)
-    n, d = quantity("--params", params), quantity("--tokens", tokens)
-    if n <= 0 or d <= 0:
-        fail("--params and --tokens must be positive")
+    n, d = quantity("--params", params, PARAMS), quantity("--tokens", tokens, TOKENS)
     value = the_law.loss(n, d)
     if json_output:
         sys.stdout.write(json.dumps({"law": the_law.name, "params": n, "tokens": d, "loss": value}) + "\n")
@@ -102,8 +100,10 @@ def _budgets(text: str, allow_large: bool = False) -> list[float]:
         budget = quantity("--flops", text)
         if budget <= 0:
             fail(f"--flops: a training budget must be positive, got {text!r}")
-        return [budget]
+        return [quantity("--flops", text, FLOPS)]
     lo, hi, n = parse_range("--flops", text)
+    for end in (lo, hi):
+        quantity("--flops", f"{end!r}", FLOPS)
     if n < 2:
         fail(f"--flops: a range needs at least 2 points, got {n} in {text!r} (for one budget give it alone)")
     check_projection(allocate_projection(f"--flops {text}", n), allow_large=allow_large)

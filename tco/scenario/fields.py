@@ -19,7 +19,8 @@ from ..units import parse_quantity
 
 __all__ = ["Count", "NonNegativeCount", "Positive", "Utilization", "PriceUsdPerHour", "rule", "non_negative",
            "StrictModel", "number", "within", "Finite", "Params", "Tokens", "Requests", "TokensPerRequest",
-           "LifetimeTokens", "Loss", "PARAMS_RANGE", "TOKENS_RANGE"]
+           "LifetimeTokens", "Loss", "PARAMS_RANGE", "TOKENS_RANGE", "PARAMS_WHY", "TOKENS_WHY",
+           "range_message"]
 
 
 def rule(holds, requirement: str):
@@ -38,10 +39,15 @@ def _short(x: float) -> str:
     return f"{x:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
 
 
+def range_message(lo: float, hi: float, why: str, unit: str = "") -> str:
+    """'must be in [lo, hi] unit (why)': how every range error reads, for fields and CLI options alike."""
+    unit = f" {unit}" if unit else ""
+    return f"must be in [{_short(lo)}, {_short(hi)}]{unit} ({why})"
+
+
 def within(lo: float, hi: float, why: str, unit: str = ""):
     """An after-validator: lo <= value <= hi, else "must be in [lo, hi] unit (why), got value"."""
-    unit = f" {unit}" if unit else ""
-    return AfterValidator(rule(lambda v: lo <= v <= hi, f"must be in [{_short(lo)}, {_short(hi)}]{unit} ({why})"))
+    return AfterValidator(rule(lambda v: lo <= v <= hi, range_message(lo, hi, why, unit)))
 
 
 def number(value: object) -> object:
@@ -79,10 +85,13 @@ Positive = Annotated[float, BeforeValidator(number), AfterValidator(_positive)]
 #: Model sizes: 1e6 (a million parameters, below any language model worth pricing) to 1e15 (a thousand times
 #: the largest models trained so far, ~1e12).
 PARAMS_RANGE = (1e6, 1e15)
-Params = Annotated[Count, within(*PARAMS_RANGE, "a million to 1,000x the largest models trained so far", "parameters")]
+#: Why those ranges: the words every error about a size or a token count gives (scenario fields and CLI options).
+PARAMS_WHY = "a million to 1,000x the largest models trained so far"
+TOKENS_WHY = "up to hundreds of times all human-written text"
+Params = Annotated[Count, within(*PARAMS_RANGE, PARAMS_WHY, "parameters")]
 #: Training tokens: 1e6 to 1e17 (several hundred times the ~1e14-1e15 tokens of human text in existence).
 TOKENS_RANGE = (1e6, 1e17)
-Tokens = Annotated[Count, within(*TOKENS_RANGE, "up to hundreds of times all human-written text", "tokens")]
+Tokens = Annotated[Count, within(*TOKENS_RANGE, TOKENS_WHY, "tokens")]
 #: Lifetime requests: up to 1e18 (10,000 requests a day from each of 8 billion people for 30 years is 9e17).
 Requests = Annotated[NonNegativeCount, within(0, 1e18, "10,000 a day from every person alive for 30 years is "
                                                        "9e17", "requests")]
