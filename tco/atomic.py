@@ -20,21 +20,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import OutputError
+from .inputs import file_kind
 
 __all__ = ["atomic_write", "check_output_path"]
 
 #: Characters of the target's name kept in the temp file's name (the temp name must fit NAME_MAX even when the
 #: target's name itself nearly does)
 _TEMP_NAME_CHARS = 64
-
-_KINDS = (
-    (stat.S_ISDIR, "is a directory, not a file"),
-    (stat.S_ISCHR, "is a character device, not a regular file"),
-    (stat.S_ISBLK, "is a block device, not a regular file"),
-    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file"),
-    (stat.S_ISSOCK, "is a socket, not a regular file"),
-)
-
 
 def _umask() -> int:
     current = os.umask(0)
@@ -89,11 +81,11 @@ def check_output_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Pa
         raise OutputError(path, f"{blocker} is not a folder" if blocker else "Not a directory") from None
     except OSError as exc:  # ELOOP, ENAMETOOLONG, EACCES, ...
         raise _error(path, exc) from None
-    for test, reason in _KINDS:
-        if test(mode):
-            raise OutputError(path, reason)
-    if not stat.S_ISREG(mode):
+    kind = file_kind(mode)
+    if kind == "not a regular file":
         raise OutputError(path, "is not a regular file")
+    if kind is not None:
+        raise OutputError(path, f"is {kind}, not a {'file' if stat.S_ISDIR(mode) else 'regular file'}")
     for source in inputs:
         try:
             same = os.path.samefile(path, source)

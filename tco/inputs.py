@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import TcoError
 
-__all__ = ["InputFileError", "read_regular_file", "describe_size"]
+__all__ = ["InputFileError", "read_regular_file", "describe_size", "file_kind"]
 
 
 class InputFileError(TcoError, ValueError):
@@ -27,8 +27,9 @@ def describe_size(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
 
 
-def _kind(mode: int) -> str | None:
-    """What a non-regular file is, in words (None for a regular file)."""
+def file_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words (None for a regular file): for inputs here and outputs
+    (`tco.atomic.check_output_path`) alike."""
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
@@ -69,7 +70,7 @@ def read_regular_file(path: str | Path, *, limit: int, what: str = "file") -> by
         raise _os_error(exc) from None
     except ValueError as exc:  # an embedded NUL byte in the path
         raise InputFileError(f"not a usable file name ({exc})") from None
-    kind = _kind(info.st_mode)
+    kind = file_kind(info.st_mode)
     if kind is not None:
         raise _refuse_kind(kind, what)
     if info.st_size > limit:
@@ -79,7 +80,7 @@ def read_regular_file(path: str | Path, *, limit: int, what: str = "file") -> by
     except OSError as exc:
         raise _os_error(exc) from None
     with os.fdopen(fd, "rb") as handle:
-        kind = _kind(os.fstat(fd).st_mode)  # swapped for a FIFO or device since the stat: still refused
+        kind = file_kind(os.fstat(fd).st_mode)  # swapped for a FIFO or device since the stat: still refused
         if kind is not None:
             raise _refuse_kind(kind, what)
         try:
