@@ -15,11 +15,11 @@ from ..xlsx import define, finish_sheet, header, note, put, put_formula, widths
 if TYPE_CHECKING:
     from ..results import Result
 
-__all__ = ["write_costs", "cost_rows", "row_of"]
+__all__ = ["write_costs", "cost_rows", "row_of", "DESIGN_ROWS"]
 
 _FIRST_ROW = 2
 #: The rows above the cost terms' figures: the solved design and what follows from it directly.
-_DESIGN_ROWS = (
+DESIGN_ROWS = (
     Figure("params", "Parameters N", "parameters", "count", ""),
     Figure("tokens", "Training tokens D", "tokens", "count", ""),
     Figure("tokens_per_param", "Tokens per parameter", "tokens/parameter", "ratio", "={d}/{n}"),
@@ -29,7 +29,7 @@ _DESIGN_ROWS = (
 
 def cost_rows(result: "Result") -> tuple[Figure, ...]:
     """Every row of the sheet, in order: the design rows, then the result's layout."""
-    return (*_DESIGN_ROWS, *result.layout)
+    return (*DESIGN_ROWS, *result.layout)
 
 
 def row_of(result: "Result") -> dict[str, int]:

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from ..atomic import atomic_write
 from ..units import format_count, format_usd
-from .costs_sheet import write_costs
+from .costs_sheet import DESIGN_ROWS, write_costs
 from .inputs_sheet import write_inputs
 from .reference_sheets import write_hardware, write_law
 from .sizing_sheet import write_sizing
@@ -55,13 +55,7 @@ def _resolve_command(scenario: "Scenario") -> str:
     return f"tco optimize {scenario.source or '<scenario.yaml>'}"
 
 
-_DESIGN_FIGURES = (  # label, defined name (from Costs), unit, format
-    ("Parameters N", "optimal_params", "parameters", "count"),
-    ("Training tokens D", "optimal_tokens", "tokens", "count"),
-    ("Tokens per parameter", "optimal_tokens_per_param", "tokens/parameter", "ratio"),
-    ("Loss", "optimal_loss", "nats/token", "loss"),
-)
-_OUTCOME_FIGURES = (
+_OUTCOME_FIGURES = (  # label, defined name (from Costs), unit, format
     ("Total lifetime cost", "optimal_total_cost_usd", "$", "usd"),
     ("Chinchilla design, total cost", "chinchilla_total_cost_usd", "$", "usd"),
     ("Savings vs Chinchilla", "savings_total_cost_usd", "$", "usd"),
@@ -73,8 +67,8 @@ _OUTCOME_FIGURES = (
 
 def key_figures(result: "Result") -> list[tuple[str, str, str, str]]:
     """Summary rows: the design, each cost that adds up to the total (from the term registry), the outcome."""
-    costs = [(f.label, f"optimal_{f.key}", f.unit, f.fmt) for f in result.layout if f.total_of == "usd"]
-    return [*_DESIGN_FIGURES, *costs, *_OUTCOME_FIGURES]
+    figures = [*DESIGN_ROWS, *(f for f in result.layout if f.total_of == "usd")]  # the Costs sheet's rows
+    return [*((f.label, f"optimal_{f.key}", f.unit, f.fmt) for f in figures), *_OUTCOME_FIGURES]
 
 
 def _write_summary(ws, entry: ReportEntry, results: dict[str, str]) -> None:
