@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import tco.cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -74,21 +72,10 @@ def mutated(draw):
 
 
 @pytest.fixture
-def run(monkeypatch, capsys, tmp_path):
+def run(tco_run, monkeypatch, tmp_path):
+    """conftest's in-process runner, in a scratch folder (a stray report must not land in the repository)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(tco.cli.console, "_width", 250)
-
-    def call(*args):
-        monkeypatch.setattr(sys, "argv", ["tco", *map(str, args)])
-        capsys.readouterr()
-        try:
-            tco.cli.main()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
+    return tco_run
 
 
 def _finite(value) -> bool:

@@ -159,10 +159,10 @@ class _RobustGP:
     def _cut(self, e: float) -> tuple[float, float, float]:
         """The tangent of the convex H at e: (H(e), H'(e), e), with H' = (D'/D) dD/dD'."""
         assert self.unique is not None
-        effective = self.d0 * math.exp(e)
-        real = real_tokens(effective, self.unique)
+        h = self._real_log(e)
+        effective, real = self.d0 * math.exp(e), self.d0 * math.exp(h)
         frac = max(effective / self.unique - 1.0, 0.0) / R_D
-        return math.log(real / self.d0), (effective / real) / (1.0 - frac), e
+        return h, (effective / real) / (1.0 - frac), e
 
     def g(self, n, d) -> np.ndarray:
         """Every sample's constraint value a N^-p + b D'^-q at (n, d) (D' = D unless data repeats): <= 1 meets
