@@ -97,11 +97,21 @@ def print_json(data, *, allow_nan: bool = True) -> None:
     sys.stdout.write(json.dumps(data, indent=2, allow_nan=allow_nan) + "\n")
 
 
-def prepare_report(scenario, objective: str | None, sweep: str):
-    """Solve a scenario and its workbook's demand sweep (`--sweep LOW..HIGH[:POINTS]`): a report entry."""
-    from ..studies import prepare
+def sweep_option(sweep: str, *, workbooks: int = 1, allow_large: bool = False) -> tuple[float, float, int]:
+    """`--sweep LOW..HIGH[:POINTS]` of optimize and report as (low, high, points): at least 2 points, within the
+    limits for `workbooks` workbooks (checked even with --no-report, so a bad value is never silently ignored)."""
+    from ..studies.limits import check_projection, workbook_sweep_projection
 
     low, high, points = parse_range("--sweep", sweep, default_points=50)
     if points < 2:
-        fail("--sweep: give at least 2 points")
+        fail(f"--sweep: give at least 2 points, got {points}")
+    check_projection(workbook_sweep_projection(f"--sweep {sweep}", points, workbooks), allow_large=allow_large)
+    return low, high, points
+
+
+def prepare_report(scenario, objective: str | None, sweep: tuple[float, float, int]):
+    """Solve a scenario and its workbook's demand sweep (`sweep_option`'s (low, high, points)): a report entry."""
+    from ..studies import prepare
+
+    low, high, points = sweep
     return prepare(scenario, objective=objective, sweep_points=points, sweep_low=low, sweep_high=high)

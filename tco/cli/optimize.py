@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 
 from ..text import one_line
-from ._common import SWEEP_HELP, console, default_report_path, err_console, prepare_report, print_json
+from ._common import (SWEEP_HELP, console, default_report_path, err_console, prepare_report, print_json,
+                      sweep_option)
 
 __all__ = ["optimize_command", "Objective"]
 
@@ -47,16 +48,14 @@ def optimize_command(
     from ..atomic import check_output_path
     from ..report.terminal import print_result
 
-    from ..studies.limits import check_sweep_option
-
-    check_sweep_option(sweep, allow_large=allow_large)
+    sweep_range = sweep_option(sweep, allow_large=allow_large)
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, ".xlsx")
     if report:
         check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the solve
     objective_name = objective.value if objective else None
     if report:
-        entry = prepare_report(loaded, objective_name, sweep)
+        entry = prepare_report(loaded, objective_name, sweep_range)
         result = entry.result
     else:
         result = run_optimize(loaded, objective=objective_name)

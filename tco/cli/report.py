@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from ..text import one_line
-from ._common import SWEEP_HELP, console, prepare_report
+from ._common import SWEEP_HELP, console, prepare_report, sweep_option
 
 __all__ = ["report_command"]
 
@@ -32,11 +32,9 @@ def report_command(
     from ..report.excel import write_report
     from ..units import format_count, format_usd
 
-    from ..studies.limits import check_sweep_option
-
-    check_sweep_option(sweep, workbooks=len(scenarios), allow_large=allow_large)
+    sweep_range = sweep_option(sweep, workbooks=len(scenarios), allow_large=allow_large)
     check_output_path(out, inputs=scenarios)  # a directory or a device fails now, not after the solves
-    entries = [prepare_report(load_scenario(path), None, sweep) for path in scenarios]
+    entries = [prepare_report(load_scenario(path), None, sweep_range) for path in scenarios]
     written = write_report(entries, out)  # the workbook first: stdout shows results only once it is written
     for entry in entries:
         r = entry.result

@@ -27,7 +27,7 @@ from ..errors import TcoError
 __all__ = [
     "MAX_MEMORY_BYTES", "MAX_DISK_BYTES", "MAX_SECONDS", "MAX_SAMPLES", "ALLOW_FLAG", "Projection", "check_count",
     "check_projection", "sweep_projection", "montecarlo_projection", "robust_projection", "allocate_projection",
-    "workbook_sweep_projection", "check_sweep_option", "fit_projection",
+    "workbook_sweep_projection", "fit_projection",
 ]
 
 #: Limits a run must stay under unless allowed explicitly (`--allow-large`, or allow_large=True in Python).
@@ -150,28 +150,6 @@ def workbook_sweep_projection(what: str, points: int, workbooks: int = 1) -> Pro
     """The demand sweep sheet of `workbooks` workbooks, `points` rows each."""
     return Projection(what, points * workbooks, memory_bytes=points * workbooks * WORKBOOK_SWEEP_ROW_MEMORY,
                       seconds=points * workbooks * WORKBOOK_SWEEP_ROW_SECONDS)
-
-
-def check_sweep_option(text: str, *, workbooks: int = 1, allow_large: bool = False) -> None:
-    """`--sweep LOW..HIGH[:POINTS]` of optimize and report: a valid range of at least 2 points within the
-    limits (checked even with --no-report, so a bad value is never silently ignored)."""
-    from ..units import parse_quantity
-
-    lo_text, _, rest = text.partition("..")
-    hi_text, _, count = rest.partition(":")
-    try:
-        lo, hi = parse_quantity(lo_text), parse_quantity(hi_text)
-    except ValueError as exc:
-        raise TcoError(f"--sweep: {exc}") from None
-    if not rest or not 0 < lo < hi:
-        raise TcoError(f"--sweep: expected LOW..HIGH[:POINTS] from a smaller positive value to a larger one, "
-                       f"got {text!r}")
-    if count.strip() and not count.strip().isdigit():
-        raise TcoError(f"--sweep: the number of points after ':' must be a whole number, got {count!r}")
-    points = int(count) if count.strip() else 50
-    if points < 2:
-        raise TcoError(f"--sweep: give at least 2 points, got {points}")
-    check_projection(workbook_sweep_projection(f"--sweep {text}", points, workbooks), allow_large=allow_large)
 
 
 def fit_projection(what: str, starts: int, resamples: int, runs: int) -> Projection:
