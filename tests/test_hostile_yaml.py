@@ -20,7 +20,7 @@ import pytest
 
 import tco
 from tco.fit.data import MAX_RUNS
-from tco.scenario.yaml import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES
+from tco.scenario.yaml import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = (ROOT / "scenarios" / "sardana-cost-objective.yaml").read_text(encoding="utf-8")
@@ -348,3 +348,12 @@ def test_a_character_yaml_forbids_is_one_line_with_its_code_point(tco_run, tmp_p
     path.write_text(character + (ROOT / "scenarios" / "chat-assistant-70b-quality.yaml").read_text(), "utf-8")
     line = optimize(tco_run, path)
     assert f"U+{ord(character):04X} is not allowed in a YAML file" in line and str(path) in line, line
+
+
+@pytest.mark.parametrize("merge", ["5", "[*d, 3]", "'text'"])
+def test_merging_something_other_than_a_mapping_is_one_line(merge):
+    text = f"x: &d {{b: 1}}\nname: m\ntraining:\n  <<: {merge}\n"
+    with pytest.raises(tco.ScenarioError) as caught:
+        parse_yaml(text, source="m.yaml")
+    line = str(caught.value)
+    assert "\n" not in line and "expected a mapping or a list of mappings to merge" in line and "line 4" in line

@@ -144,11 +144,14 @@ def _float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
     return float(text.replace(".inf", "inf").replace(".nan", "nan"))
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _check_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> None:
     """Refuse a key written twice in one mapping (merged-in keys may be overridden: that is what `<<` is for)."""
     seen: set[Any] = set()
     for key_node, value_node in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
+        if key_node.tag == _MERGE_TAG:
             sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             for source in sources:
                 if isinstance(source, yaml.MappingNode):
@@ -167,8 +170,22 @@ def _check_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> None:
 
 
 def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    """The mapping with its `<<` merge keys applied here, by the merge-key spec (keys written out win, then the
+    earlier merged mapping), not by PyYAML's flattening, whose order for a list of mappings changed in 6.0.4."""
     _check_duplicates(loader, node)
-    return loader.construct_mapping(node, deep=deep)  # flattens `<<` merge keys first
+    own = [(k, v) for k, v in node.value if k.tag != _MERGE_TAG]
+    merged = [v for k, v in node.value if k.tag == _MERGE_TAG]
+    result = loader.construct_mapping(yaml.MappingNode(node.tag, own, node.start_mark, node.end_mark), deep=deep)
+    for value_node in merged:
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"expected a mapping or a list of mappings to merge, but found {source.id}", source.start_mark)
+            for key, value in _mapping(loader, source, deep=True).items():
+                result.setdefault(key, value)
+    return result
 
 
 _StrictLoader.add_constructor(_AMBIGUOUS_TAG, _ambiguous)
