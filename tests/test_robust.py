@@ -237,3 +237,49 @@ def test_cli_errors_are_one_line(monkeypatch, capsys):
     assert err.count("\n") == 1 and "no published standard errors" in err and "--stderr" in err
     code, out, err = run(monkeypatch, capsys, "robust", COST, "--stderr", "E=oops")
     assert code == 2 and err.count("\n") == 1 and "--stderr" in err
+
+
+def _nominal_outside_the_patch(monkeypatch, scenario):
+    """The nominal optimum robust_design compares with, solved before the solver is patched."""
+    nominal = tco.optimize(scenario)
+    monkeypatch.setattr(sys.modules["tco.optimize"], "optimize", lambda _scenario: nominal)
+
+
+def test_programs_clarabel_cannot_solve_fall_back_to_scs(monkeypatch):
+    """Clarabel raises (InsufficientProgress) on every form of some sampled-law programs, e.g. --samples 400 with
+    stderr E=0.01,A=40,B=400,alpha=0.005,beta=0.005 on the Sardana scenario; then SCS solves the same program and
+    the exact polish puts the design on its binding laws. Here Clarabel is made to raise on every call."""
+    import cvxpy as cp
+
+    scenario = with_law(COST)
+    expected = robust_design(scenario, samples=60, seed=3)
+    real_solve, solvers = cp.Problem.solve, []
+    _nominal_outside_the_patch(monkeypatch, scenario)
+
+    def clarabel_stalls(problem, *args, solver=None, **kwargs):
+        solvers.append(solver)
+        if solver == cp.CLARABEL:
+            raise cp.error.SolverError("Solver 'CLARABEL' failed. Try another solver, or solve with verbose=True")
+        return real_solve(problem, *args, solver=solver, **kwargs)
+
+    monkeypatch.setattr(cp.Problem, "solve", clarabel_stalls)
+    fallen_back = robust_design(scenario, samples=60, seed=3)
+    assert cp.SCS in solvers and solvers.count(cp.CLARABEL) >= 4 * fallen_back.solves
+    assert fallen_back.kept == expected.kept and fallen_back.dropped == expected.dropped
+    for got, want in ((fallen_back.robust.params, expected.robust.params),
+                      (fallen_back.robust.tokens, expected.robust.tokens)):
+        assert got == pytest.approx(want, rel=1e-6)
+    assert np.array_equal(fallen_back.kept_mask, expected.kept_mask)
+
+
+def test_when_every_solver_fails_the_error_is_one_line(monkeypatch):
+    import cvxpy as cp
+
+    def stalls(problem, *args, **kwargs):
+        raise cp.error.SolverError("Solver failed.")
+
+    scenario = with_law(COST)
+    _nominal_outside_the_patch(monkeypatch, scenario)
+    monkeypatch.setattr(cp.Problem, "solve", stalls)
+    with pytest.raises(tco.SolverError, match=r"^the convex solver stopped with status 'solver error' on \d+ sampled"):
+        robust_design(scenario, samples=20)

@@ -27,7 +27,8 @@ from typing import Any
 
 import cvxpy as cp
 
-__all__ = ["LogProgram", "RooflineLegs", "build_log_program", "solve_log_program", "SOLVER_OPTIONS"]
+__all__ = ["LogProgram", "RooflineLegs", "build_log_program", "solve_log_program", "SOLVER_OPTIONS",
+           "FALLBACK_OPTIONS"]
 
 #: Clarabel's defaults (gap 1e-8, feasibility 1e-8) leave ~1e-5 relative error in N; these give ~1e-10.
 SOLVER_OPTIONS: dict[str, float | int] = {
@@ -37,6 +38,11 @@ SOLVER_OPTIONS: dict[str, float | int] = {
     "tol_ktratio": 1e-9,
     "max_iter": 200,
 }
+
+#: SCS (first-order, a different algorithm from Clarabel's interior point) for programs Clarabel stalls on
+#: (InsufficientProgress on hundreds of sampled laws); tight eps so its answer is ~1e-8, which the callers' exact
+#: polish then puts on the binding constraints.
+FALLBACK_OPTIONS: dict[str, float | int] = {"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200_000}
 
 
 @dataclass(frozen=True)
@@ -99,14 +105,16 @@ def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), rooflin
     return LogProgram(problem, x, y, loss, cap_constraints, effective)
 
 
-def solve_log_program(program: LogProgram) -> str:
-    """Solve with Clarabel at tight tolerances; returns the status ("solver error" when Clarabel raises).
+def solve_log_program(program: LogProgram, *, fallback: bool = False) -> str:
+    """Solve with Clarabel at tight tolerances, or with SCS when `fallback`; returns the status ("solver error"
+    when the solver raises).
 
     "Solution may be inaccurate" is not printed: the status travels into the caller's checks."""
+    solver, options = (cp.SCS, FALLBACK_OPTIONS) if fallback else (cp.CLARABEL, SOLVER_OPTIONS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         try:
-            program.problem.solve(solver=cp.CLARABEL, **SOLVER_OPTIONS)
+            program.problem.solve(solver=solver, **options)
         except cp.error.SolverError:
             return "solver error"
     return str(program.problem.status)

@@ -37,6 +37,8 @@ VALIDATION_SAMPLES = 100_000
 #: Repeated data: at most this many cutting-plane rounds per solve, stopping once the real data needed for the
 #: effective data found exceeds the data chosen by at most this much (in log D).
 _MAX_CUTS = 80
+#: (form, use the SCS fallback): the four equivalent forms with Clarabel, then the first two with SCS
+_ATTEMPTS = ((0, False), (1, False), (2, False), (3, False), (0, True), (1, True))
 _CUT_TOLERANCE = 1e-12
 
 
@@ -226,7 +228,9 @@ class _RobustGP:
         from ..solve.gp import build_log_program, solve_log_program
 
         idx, best = np.flatnonzero(kept), None
-        for form in range(4):  # equivalent forms of one program: Clarabel can stall on one and not another
+        # equivalent forms of one program: Clarabel can stall on one and not another; SCS (another algorithm)
+        # last, for the programs Clarabel stalls on in every form
+        for form, fallback in _ATTEMPTS:
             for _ in range(_MAX_CUTS):  # with repeated data: add tangent cuts until y lies on H (one pass without)
                 program = build_log_program(
                     self.log_w, self.term_i, self.term_j,
@@ -234,7 +238,7 @@ class _RobustGP:
                     roofline=self.roof, sum_objective=form % 2 == 1, exp_loss=form < 2,
                     data_cuts=self.cuts if self.unique is not None else None, max_effective=self.max_effective)
                 start = time.perf_counter()
-                status = solve_log_program(program)
+                status = solve_log_program(program, fallback=fallback)
                 self.seconds += time.perf_counter() - start
                 e = program.effective.value if program.effective is not None else None
                 chosen = program.y.value
