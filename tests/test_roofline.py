@@ -79,7 +79,7 @@ LLM_ANALYSIS = [
 @pytest.mark.parametrize("case, device, params, layers, heads, context, efficiency, published", LLM_ANALYSIS,
                          ids=[c[0] for c in LLM_ANALYSIS])
 def test_memory_time_matches_llm_analysis(case, device, params, layers, heads, context, efficiency, published):
-    s = scenario({"architecture": {"layers": layers, "kv_heads": heads, "head_dim": 128},
+    s = scenario({"architecture": {"layers": layers, "heads": heads, "kv_heads": heads, "head_dim": 128},
                   "bandwidth_efficiency": efficiency, "context_tokens": context},
                  serving={"hardware": device, "dtype": "bf16", "batch_size": 1, "price_usd_per_hour": 2.0})
     times = roofline_coefficients(s)
@@ -166,7 +166,7 @@ def test_every_regime_agrees_with_the_gp_and_brute_force(batch, bound):
 def test_gp_matches_exact_regimes(batch, context, efficiency, fixed, cap):
     roof = {"context_tokens": context, "bandwidth_efficiency": efficiency}
     if fixed:
-        roof["architecture"] = {"layers": 64, "kv_heads": 8, "head_dim": 128}
+        roof["architecture"] = {"layers": 64, "heads": 64, "kv_heads": 8, "head_dim": 128}
     extra = {"constraints": {"max_params": cap}} if cap is not None and cap < 1e11 else (
         {"constraints": {"max_tokens": cap}} if cap is not None else {})
     s = scenario(roof, serving={"batch_size": batch}, **extra)
@@ -266,7 +266,7 @@ def test_bad_roofline_input_is_a_one_line_error(tmp_path, tco_run, roofline, ser
 
 
 # --- memory fit and latency under the roofline (capability 2 with the roofline's KV model) ----------------
-LLAMA_70B = {"architecture": {"layers": 80, "kv_heads": 8, "head_dim": 128}}
+LLAMA_70B = {"architecture": {"layers": 80, "heads": 64, "kv_heads": 8, "head_dim": 128}}
 
 
 def test_memory_fit_counts_the_roofline_kv_of_a_full_batch():
@@ -355,3 +355,15 @@ def test_monte_carlo_samples_roofline_inputs_and_reoptimizes_each_exactly():
         single = tco.optimize(scenario_from_dict(data_k))
         assert result.draws["optimal_params"][k] == pytest.approx(single.optimal.params, rel=1e-9)
         assert result.draws["optimal_total_cost_usd"][k] == pytest.approx(single.optimal.total_cost_usd, rel=1e-9)
+
+
+def test_attention_flops_need_the_query_heads_of_a_fixed_architecture():
+    from tco import ScenarioError
+
+    roof = {"architecture": {"layers": 80, "kv_heads": 8, "head_dim": 128}}
+    with pytest.raises(ScenarioError, match=r"serving\.roofline\.architecture\.heads: attention FLOPs need the "
+                       r"query heads"):
+        scenario(roof)
+    data = yaml.safe_load(BASE)
+    data["serving"]["roofline"], data["attention_flops"] = roof, False
+    assert scenario_from_dict(data).attention_flops is False

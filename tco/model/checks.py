@@ -23,6 +23,11 @@ def check_roofline_fit(scenario) -> None:
     s = scenario.serving
     if s.roofline is None:
         return
+    arch = s.roofline.architecture
+    if scenario.attention_flops and arch is not None and arch.heads is None:
+        raise FieldError(("serving", "roofline", "architecture", "heads"), (
+            "attention FLOPs need the query heads (4 x layers x heads x head_dim per token attended): give heads, "
+            "or set attention_flops: false for the 6 N D / 2 N convention"))
     kv_coef, _ = kv_bytes_per_token(s.roofline)
     if s.memory_fit and memory_params_limit(scenario) <= 0:
         tokens = sequence_tokens(scenario.demand)

@@ -35,7 +35,8 @@ __all__ = ["FORWARD_FLOPS_PER_PARAM", "PARAMS_PER_LAYER_D2", "flops_per_token", 
            "kv_bytes_per_token", "kv_bytes_at", "shape_rule", "derived_layers", "decode_compute_efficiency",
            "decode_context_tokens", "sequence_tokens", "RooflineCoefficients", "roofline_coefficients",
            "decode_step_coefficients", "ReplicaStep", "replica_step", "prefill_seconds",
-           "memory_params_limit", "latency_params_limit"]
+           "memory_params_limit", "latency_params_limit", "ATTENTION_FLOPS_PER_LAYER_WIDTH", "model_shape",
+           "attention_flops_coefficients", "attention_flops_per_token"]
 
 #: A forward pass costs 2 FLOPs per parameter per token (one multiply-add per weight): prefill and decode.
 FORWARD_FLOPS_PER_PARAM = 2.0
@@ -46,6 +47,42 @@ PARAMS_PER_LAYER_D2 = 12.0
 def flops_per_token(params):
     """Forward FLOPs per token (prompt or generated) of a model of `params` parameters: 2 N."""
     return FORWARD_FLOPS_PER_PARAM * params
+
+
+#: Forward attention FLOPs per layer, per unit of attention width (heads x head_dim) and per token attended:
+#: q.k over the context and the softmax-weighted sum of values are one multiply-add each per element
+#: (Hoffmann et al. 2022, appendix F). Averaged over a causal sequence of S tokens (S/2 attended) this is
+#: Kaplan et al. 2020's 2 n_layer n_ctx d_attn.
+ATTENTION_FLOPS_PER_LAYER_WIDTH = 4.0
+
+
+def model_shape(scenario):
+    """The architecture the FLOPs and KV bytes follow: the roofline's fixed `architecture`, else its shape rule,
+    else (no roofline) the default shape rule. Returns (architecture or None, shape rule or None)."""
+    roof = scenario.serving.roofline
+    if roof is None:
+        return None, ShapeRule()
+    return roof.architecture, shape_rule(roof)
+
+
+def attention_flops_coefficients(scenario):
+    """(coefficient, exponent): forward attention FLOPs of one token per token of context it attends to =
+    coefficient x N^exponent = 4 x layers x heads x head_dim. A fixed architecture gives exponent 0; the shape
+    rule (heads x head_dim = d_model = aspect_ratio x layers) gives 4 r (N / (12 r^2))^(2/3), exponent 2/3, the
+    KV cache's exponent. (0, 0) when `attention_flops` is off (the 6N / 2N convention)."""
+    if not scenario.attention_flops:
+        return 0.0, 0.0
+    arch, shape = model_shape(scenario)
+    if arch is not None:
+        return ATTENTION_FLOPS_PER_LAYER_WIDTH * arch.layers * arch.heads * arch.head_dim, 0.0
+    r = shape.aspect_ratio
+    return ATTENTION_FLOPS_PER_LAYER_WIDTH * r * (PARAMS_PER_LAYER_D2 * r**2) ** (-2.0 / 3.0), 2.0 / 3.0
+
+
+def attention_flops_per_token(scenario, params, context_tokens):
+    """Forward attention FLOPs of one token attending to `context_tokens` tokens, for a model of `params`."""
+    coef, exp = attention_flops_coefficients(scenario)
+    return coef * params**exp * context_tokens
 
 
 def weight_bytes_per_param(serving):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, StrictBool, model_validator
 
 from ..errors import FieldError
 from ..hardware import Device, get_device
@@ -318,6 +318,11 @@ class Scenario(StrictModel):
     data: Data = Data()
     uncertainty: Uncertainty | None = Field(
         default=None, description="distributions of inputs and law constants for `tco montecarlo`")
+    attention_flops: StrictBool = Field(
+        default=True, description="count attention FLOPs (4 x layers x heads x head_dim per token attended, "
+        "from serving.roofline's architecture or shape rule, else the default shape rule) in training, prefill "
+        "and decode. false keeps the 6 N D / 2 N convention of Kaplan et al. 2020 and Sardana et al. 2024, under "
+        "which the published cases reproduce exactly")
 
     _law: Law = PrivateAttr()
     _source: str | None = PrivateAttr(default=None)
