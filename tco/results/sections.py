@@ -203,6 +203,8 @@ class DecodeBound(Section):
     usd_per_million_generated_tokens: float
     derived_layers: float | None = _optional()  # with a shape rule (no explicit architecture)
     derived_d_model: float | None = _optional()
+    #: per-step overhead and all-reduce time outside the max (serving.roofline.calibration), in device_seconds
+    overhead_seconds_per_token: float | None = _optional()
 
 
 @dataclass(frozen=True)
