@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .result import DesignPoint
-from .sections import Section, _optional, plain
+from .sections import Section, optional_field as _optional, plain
 
 __all__ = ["Evaluation", "TrainingTime", "ServingPerformance"]
 

@@ -18,6 +18,7 @@ __all__ = [
     "Section", "OwnershipPhase", "Ownership", "TrainingSizing", "ReplicaSizing", "ServingSizing",
     "DeploymentSizing", "TimeValue", "DataLimits", "DecodeBound", "DecodeRoofline", "TrainingInputs",
     "ServingInputs", "DemandInputs", "DataInputs", "OwnershipInputs", "ServingFitInputs", "Inputs", "plain",
+    "optional_field",
 ]
 
 #: field metadata: the key is left out of the JSON when the value is None (it does not apply)
@@ -27,6 +28,10 @@ _OMIT = {"omit_when_none": True}
 def _optional(**kwargs: Any) -> Any:
     """A field that defaults to None and whose key is omitted from the JSON when None."""
     return field(default=None, metadata=_OMIT, **kwargs)
+
+
+#: The public name of `_optional`, for sections defined in other modules of tco.results.
+optional_field = _optional
 
 
 def plain(value: Any) -> Any:
