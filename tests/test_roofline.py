@@ -30,7 +30,8 @@ name: roofline
 law: hoffmann2022
 target: {quality_of: {params: 70B, tokens: 1.4T}}
 training: {hardware: H100 SXM, mfu: 0.4, price_usd_per_hour: 2.0}
-serving: {hardware: H100 SXM, dtype: fp8, prefill_mfu: 0.5, price_usd_per_hour: 2.0, batch_size: 64, roofline: {calibration: null}}
+serving: {hardware: H100 SXM, dtype: fp8, prefill_mfu: 0.5, price_usd_per_hour: 2.0, batch_size: 64,
+          roofline: {calibration: null}}
 demand: {requests: 10B, prompt_tokens_per_request: 70, generated_tokens_per_request: 215}
 """
 

@@ -18,8 +18,8 @@ _ROOFLINE_KV = "KV of batch_size x (prompt + generated) tokens from serving.roof
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["Cap", "MaxParams", "MaxTokens", "MaxUniqueTokens", "TrainingDeadline", "MemoryFit", "DecodeLatency", "FirstTokenLatency",
-           "CAPS"]
+__all__ = ["Cap", "MaxParams", "MaxTokens", "MaxUniqueTokens", "TrainingDeadline", "MemoryFit", "DecodeLatency",
+           "FirstTokenLatency", "CAPS"]
 
 
 @dataclass(frozen=True)

@@ -91,5 +91,6 @@ def fit_calibration(rows, start: ServingCalibration | None = None) -> ServingCal
     start = start or ServingCalibration()
     x0 = np.array([getattr(start, f) for f in FITTED_FIELDS], dtype=float)
     lo, hi = (np.array(b) for b in zip(*_BOUNDS))
-    fit = least_squares(lambda x: _residuals(rows, x), np.clip(x0, lo, hi), bounds=(lo, hi), x_scale=np.maximum(x0, 1e-2))
+    fit = least_squares(lambda x: _residuals(rows, x), np.clip(x0, lo, hi), bounds=(lo, hi),
+                        x_scale=np.maximum(x0, 1e-2))  # each field on its own scale (us, ns, a fraction)
     return ServingCalibration(**dict(zip(FITTED_FIELDS, (float(v) for v in fit.x))))
