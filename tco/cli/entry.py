@@ -24,6 +24,7 @@ from ..errors import OutputError, ScenarioError, TcoError
 from ..text import one_line
 from ._common import err_console
 from .breakeven import breakeven_command, implied_demand_command
+from .calibrate import calibrate_command
 from .evaluate import evaluate_command
 from .catalog import allocate_command, hardware_command, laws_command, loss_command
 from .fit import fit_command
@@ -73,6 +74,7 @@ COMMANDS = (
     ("breakeven", breakeven_command),
     ("implied-demand", implied_demand_command),
     ("fit", fit_command),
+    ("calibrate", calibrate_command),
 )
 for _name, _command in COMMANDS:
     app.command(_name)(_command)

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
-from ..errors import FieldError
+from ..errors import FieldError, ScenarioError
+from .law import resolve_law_path  # the one resolver of scenario-relative paths
+from .yaml import read_yaml
 from .fields import (Count, Positive, TokensPerRequest, Utilization, StrictModel, non_negative, number, rule,
                      within)
 
@@ -114,6 +116,22 @@ class ShapeRule(StrictModel):
         "of 64, as in Llama 2 70B and Llama 3 70B and 405B (Ainslie et al. 2023, GQA)")
 
 
+def _calibration_file(value: object, info: ValidationInfo) -> object:
+    """`calibration: calibration.yaml`: the `calibration:` mapping of a file `tco calibrate` writes (a relative
+    path is resolved against the scenario's folder, as law files are)."""
+    if not isinstance(value, str):
+        return value
+    path = resolve_law_path(value, (info.context or {}).get("base_dir"))
+    try:
+        data = read_yaml(path)
+    except ScenarioError as exc:
+        raise ValueError(f"calibration file {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("calibration"), dict):
+        raise ValueError(f"calibration file {path}: needs a top-level `calibration:` mapping of the "
+                         f"ServingCalibration fields ({', '.join(ServingCalibration.model_fields)})")
+    return data["calibration"]
+
+
 class Roofline(StrictModel):
     """Decode cost from compute and memory time per generated token (module docstring)."""
 
@@ -136,10 +154,11 @@ class Roofline(StrictModel):
         default=None, description="fixed layers / kv_heads / head_dim (KV per token independent of N)")
     shape: ShapeRule | None = Field(
         default=None, description="derive the architecture from N. Default when no architecture is given")
-    calibration: ServingCalibration | None = Field(
+    calibration: Annotated[ServingCalibration | None, BeforeValidator(_calibration_file)] = Field(
         default_factory=ServingCalibration, description="per-step overhead, all-reduce and prefill figures of the "
-        "serving engine beyond the roofline (`ServingCalibration`). Default: fitted to "
-        "tests/data/serving_measurements.csv; null for the pure roofline")
+        "serving engine beyond the roofline (`ServingCalibration`), inline or a file `tco calibrate` wrote "
+        "(calibration: calibration.yaml). Default: fitted to tests/data/serving_measurements.csv; null for the "
+        "pure roofline")
 
     @model_validator(mode="after")
     def _one_architecture(self):

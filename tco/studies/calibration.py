@@ -10,11 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..evaluate import serving_performance
+from ..text import one_line
 from ..scenario.load import scenario_from_dict
 from ..scenario.roofline import ServingCalibration
 
-__all__ = ["measurement_scenario", "Prediction", "predict", "fit_calibration", "FITTED_FIELDS", "DEFAULT"]
+__all__ = ["measurement_scenario", "Prediction", "predict", "fit_calibration", "FITTED_FIELDS", "DEFAULT",
+           "calibration_document", "write_calibration_file"]
 
 #: The calibration fields a fit sets, with the bounds of the fit (each field's own range, efficiency in (0, 1]).
 FITTED_FIELDS = ("overhead_per_layer_us", "allreduce_latency_us", "attention_ns_per_layer_context_token",
@@ -94,3 +97,26 @@ def fit_calibration(rows, start: ServingCalibration | None = None) -> ServingCal
     fit = least_squares(lambda x: _residuals(rows, x), np.clip(x0, lo, hi), bounds=(lo, hi),
                         x_scale=np.maximum(x0, 1e-2))  # each field on its own scale (us, ns, a fraction)
     return ServingCalibration(**dict(zip(FITTED_FIELDS, (float(v) for v in fit.x))))
+
+
+def calibration_document(calibration: ServingCalibration, rows, source: str) -> dict[str, Any]:
+    """The calibration file: `calibration:` (the fields a scenario reads) and `fit:` (what it was fitted to and
+    every row's residual, for the record; scenarios ignore it)."""
+    residuals = []
+    for row in rows:
+        p = predict(row, calibration.model_dump())
+        residuals.append({"row": row.label, "tpot_ms": row.tpot_ms, "predicted_tpot_ms": p.predicted_tpot_ms,
+                          "ttft_ms": row.ttft_ms, "predicted_ttft_ms": p.predicted_ttft_ms})
+    return {"calibration": calibration.model_dump(),
+            "fit": {"method": "scipy least_squares on log(predicted / measured) of every tpot_ms and ttft_ms",
+                    "measurements": source, "rows": len(rows), "residuals": residuals}}
+
+
+def write_calibration_file(calibration: ServingCalibration, rows, source: str, path) -> Any:
+    """Write the calibration file a scenario references with `serving.roofline.calibration: <path>`."""
+    import yaml
+
+    text = yaml.safe_dump(calibration_document(calibration, rows, source), sort_keys=False, width=120)
+    header = (f"# Serving calibration fitted by `tco calibrate` from {one_line(source, 200)}. Use it in a scenario as\n"
+              f"#   serving: {{roofline: {{calibration: {one_line(str(path), 200)}}}}}\n")
+    return atomic_write(path, lambda tmp: tmp.write_text(header + text, encoding="utf-8"))
