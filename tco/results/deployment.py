@@ -251,6 +251,8 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             "x query heads, N = 12 layers d_model^2"),
         crossover_params=float(times.crossover_params()),
         optimal=point(optimal), chinchilla=point(chinchilla),
+        calibration=roof.calibration.model_dump() if roof.calibration is not None else None,
+        devices_per_replica=s.devices_per_replica,
     )
 
 

@@ -227,6 +227,9 @@ class DecodeRoofline(Section):
     crossover_params: float  # inf: memory bound at every size
     optimal: DecodeBound
     chinchilla: DecodeBound
+    #: the serving step model in force (serving.roofline.calibration's fields); omitted for the pure roofline
+    calibration: dict[str, float] | None = _optional()
+    devices_per_replica: float | None = _optional()
 
 
 # --- inputs in force -----------------------------------------------------------------------------------------
