@@ -7,6 +7,8 @@ serving.max_time_to_first_token_ms caps N at the exact root of the time to first
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tco
 from tco.model.build import build_model
@@ -84,6 +86,26 @@ def test_gp_matches_exact_with_every_new_term_on(fixed, tp, batch):
     brute = float(np.min(model.objective_value(n, d)))
     assert result.optimal.total_cost_usd <= brute * (1 + 1e-9)
     assert result.optimal.total_cost_usd == pytest.approx(brute, rel=1e-8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.floats(1, 4096), context=st.floats(0, 32_000), tp=st.sampled_from([1, 2, 4, 8]),
+       fixed=st.booleans(), scale=st.floats(0, 10), cap=st.sampled_from([None, "ttft", "tpot"]))
+def test_gp_matches_exact_on_random_step_models(batch, context, tp, fixed, scale, cap):
+    calibration = {"overhead_per_layer_us": 32 * scale, "allreduce_latency_us": 19 * scale,
+                   "attention_ns_per_layer_context_token": 20 * scale}
+    roof = {"context_tokens": context, "calibration": calibration, **({"architecture": FIXED} if fixed else {})}
+    base = scenario(roof, serving={"batch_size": batch, "devices_per_replica": tp})
+    if cap is not None:  # a cap at the time of a model 30% smaller than the free optimum
+        n = 0.7 * tco.optimize(base).optimal.params
+        ms = (time_to_first_token_seconds(base, n) if cap == "ttft" else replica_step(base, n).seconds(batch)) * 1000
+        field = "max_time_to_first_token_ms" if cap == "ttft" else "max_time_per_output_token_ms"
+        base = scenario(roof, serving={"batch_size": batch, "devices_per_replica": tp, field: ms})
+    result = tco.optimize(base)
+    assert result.cross_check.max_rel_diff <= 1e-6
+    assert abs(result.optimal.loss / result.target_loss - 1) < 1e-9
+    if cap is not None:
+        assert len(result.binding_constraints) == 1
 
 
 def test_turned_off_the_step_model_changes_nothing():
