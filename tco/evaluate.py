@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .assemble import design_point
-from .errors import FieldError, TcoError
+from .errors import FieldError
 from .model.build import build_model
 from .model.serving import (decode_context_tokens, first_token, replica_step, serving_calibration,
                             weight_bytes_per_param)
@@ -79,10 +79,7 @@ def serving_performance(scenario: "Scenario", params: float) -> ServingPerforman
     s = scenario.serving
     if s.device.bandwidth_gb_per_s is None or weight_bytes_per_param(s) is None:
         return None
-    try:
-        step = replica_step(scenario, params)
-    except ZeroDivisionError as exc:  # pragma: no cover - the schema keeps every divisor positive
-        raise TcoError(f"serving performance: {exc}") from None
+    step = replica_step(scenario, params)
     b = s.batch_size
     seconds = step.seconds(b)
     ttft = first_token(scenario)
