@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from ..errors import FieldError
 from ..scenario.schema import SCENARIO_CHECKS
+from .fleet import busiest_requests_per_second
 from .serving import (decode_context_tokens, kv_bytes_per_token, latency_params_limit, memory_params_limit,
                       sequence_tokens)
 
-__all__ = ["check_roofline_fit", "CHECKS"]
+__all__ = ["check_roofline_fit", "check_serving_pricing", "CHECKS"]
 
 
 def check_roofline_fit(scenario) -> None:
@@ -44,8 +45,31 @@ def check_roofline_fit(scenario) -> None:
             f"{s.batch_size * context * kv_coef / 1e9:,.4g} GB per step (lower batch_size or add devices)"))
 
 
+def check_serving_pricing(scenario) -> None:
+    """serving.pricing: provisioned needs the peak it sizes the fleet at and the horizon it pays the fleet for,
+    and a peak that serves the horizon's busiest year (`tco.model.fleet`)."""
+    s, d = scenario.serving, scenario.demand
+    if s.pricing != "provisioned":
+        return
+    if d.peak_requests_per_second is None:
+        raise FieldError(("demand", "peak_requests_per_second"), (
+            "serving.pricing: provisioned sizes the fleet at the peak request rate: set "
+            "demand.peak_requests_per_second (or use pricing: utilization with an average_utilization)"))
+    if d.requests_per_year is None:
+        raise FieldError(("demand", "requests_per_year"), (
+            "serving.pricing: provisioned pays the fleet for every hour of the demand horizon, and lifetime "
+            "requests or tokens have no duration: give demand.requests_per_year with years"))
+    busiest = busiest_requests_per_second(d)
+    if d.peak_requests_per_second < busiest * (1 - 1e-12):
+        raise FieldError(("demand", "peak_requests_per_second"), (
+            f"the peak {d.peak_requests_per_second:.6g} requests/s is below the average rate "
+            f"{busiest:.6g} requests/s of the horizon's busiest year ({d.requests_per_year:.6g} requests/year "
+            f"growing {d.growth_per_year:g}/year over {d.years:g} years): a fleet sized at the peak cannot serve "
+            "it (raise the peak)"))
+
+
 #: The checks run on every validated scenario, in order.
-CHECKS = (check_roofline_fit,)
+CHECKS = (check_roofline_fit, check_serving_pricing)
 for _check in CHECKS:
     if _check not in SCENARIO_CHECKS:
         SCENARIO_CHECKS.append(_check)

@@ -8,7 +8,7 @@ Nothing here solves: the values are computed by the pipeline (`tco.optimize`, `t
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, DemandInputs, DeploymentSizing, Inputs,
                        Ownership, OwnershipInputs, OwnershipPhase, ReplicaSizing, Section, ServingFitInputs,
-                       ServingInputs, ServingSizing, TimeValue, TrainingInputs, TrainingSizing)
+                       ServingInputs, ServingPricing, ServingSizing, TimeValue, TrainingInputs, TrainingSizing)
 
 __all__ = [
     "Result",
@@ -29,6 +29,7 @@ __all__ = [
     "DeploymentSizing",
     "TrainingSizing",
     "ServingSizing",
+    "ServingPricing",
     "ReplicaSizing",
     "TimeValue",
     "DataLimits",

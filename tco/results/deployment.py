@@ -31,12 +31,14 @@ import math
 from typing import TYPE_CHECKING
 
 from .sections import (DecodeBound, DecodeRoofline, DeploymentSizing, Ownership, OwnershipInputs,
-                       OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingSizing, TimeValue,
+                       OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingPricing, ServingSizing, TimeValue,
                        TrainingSizing)
 from ..scenario.extras import owned_cost_breakdown
 from ..model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
                              kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
                              weight_bytes_per_param)
+from ..model.fleet import (PRICING_LABELS, average_requests_per_second, billed_usd_per_device_hour,
+                           held_usd_per_device_hour, horizon_hours, serving_utilization_in_force)
 from ..units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -44,7 +46,8 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
 
 __all__ = ["ownership_comparison", "training_sizing", "serving_sizing", "deployment_sizing", "time_value",
-           "decode_roofline", "replica_capacity", "ownership_inputs", "serving_fit_inputs", "DEFAULT_REQUEST_NOTE"]
+           "decode_roofline", "replica_capacity", "ownership_inputs", "serving_fit_inputs", "DEFAULT_REQUEST_NOTE",
+           "serving_pricing"]
 
 #: Which DesignPoint cost each phase's price multiplies.
 _PHASE_COST = {"training": "training_cost_usd", "serving": "inference_cost_usd"}
@@ -60,7 +63,8 @@ def ownership_comparison(scenario: "Scenario", optimal: "DesignPoint") -> Owners
         phase = getattr(scenario, phase_name)
         if phase.ownership is None:
             continue
-        owned = owned_cost_breakdown(phase.ownership, phase.device)
+        held = phase_name == "serving" and scenario.serving.pricing != "busy"  # the fleet counts idle hours
+        owned = owned_cost_breakdown(phase.ownership, phase.device, utilization=1.0 if held else None)
         rented = phase.rental_usd_per_hour
         entry = OwnershipPhase(
             owned_usd_per_hour=owned["usd_per_hour"], capex_usd_per_hour=owned["capex_usd_per_hour"],
@@ -137,6 +141,8 @@ def serving_sizing(scenario: "Scenario", optimal: "DesignPoint",
         notes=tuple(notes),
         optimal=replica_capacity(scenario, optimal),
         chinchilla=replica_capacity(scenario, chinchilla),
+        pricing=s.pricing, utilization_priced=float(serving_utilization_in_force(scenario)),
+        average_requests_per_second=average_requests_per_second(d),
     )
 
 
@@ -190,6 +196,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
     gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
     price = s.usd_per_hour
+    average, hours = average_requests_per_second(d), horizon_hours(d)
     return dataclasses.replace(
         unsized, fits_one_replica=fits, meets_latency=meets_latency,
         batch_size=int(batch), batch_limited_by=limited_by,
@@ -201,7 +208,43 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
         usd_per_million_generated_tokens_at_peak=(gpus * price / 3600.0 / (rps * generated) * 1e6
                                                   if generated else None),
         warnings=tuple(warnings),
+        average_utilization=None if average is None else average * load / rps / replicas,
+        fleet_cost_usd=None if hours is None else gpus * held_usd_per_device_hour(s) * hours,
     )
+
+
+def serving_pricing(scenario: "Scenario", optimal: "DesignPoint") -> ServingPricing:
+    """How serving is priced and the fleet the optimum's serving cost pays for (`tco.model.fleet`): busy
+    devices = inference $ / (billed $ per busy device-hour x horizon hours), the priced fleet = busy /
+    utilization in force, and with a peak the fleet sized at peak x (1 + headroom)."""
+    s, d = scenario.serving, scenario.demand
+    u, billed, held = (float(serving_utilization_in_force(scenario)), float(billed_usd_per_device_hour(scenario)),
+                       float(held_usd_per_device_hour(s)))
+    average, hours, peak = average_requests_per_second(d), horizon_hours(d), d.peak_requests_per_second
+    busy = fleet = peak_fleet = peak_u = whole = whole_u = whole_cost = None
+    if hours is not None:
+        busy = optimal.inference_cost_usd / (billed * hours)
+        fleet = busy / u
+        if peak is not None and average:
+            peak_u = average / (peak * (1.0 + s.headroom))
+            peak_fleet = busy / peak_u
+        sized = peak_fleet if peak_fleet is not None else fleet
+        whole = max(1, math.ceil(sized * (1 - 1e-12)))
+        whole_u, whole_cost = busy / whole, whole * held * hours
+    priced = {"busy": "priced at 100% busy device-seconds",
+              "utilization": f"priced at {u:.0%} average utilization (serving.average_utilization)",
+              "provisioned": f"priced as the fleet provisioned for the peak, averaging {u:.0%}"}[s.pricing]
+    if peak_u is not None and s.pricing != "provisioned":
+        priced += f"; the fleet sized at the peak x (1 + headroom) averages {peak_u:.0%}"
+    elif hours is None:
+        priced += "; no demand horizon, so the fleet's average utilization is unknown"
+    return ServingPricing(
+        mode=s.pricing, description=PRICING_LABELS[s.pricing], utilization_in_force=u,
+        held_usd_per_device_hour=held, billed_usd_per_device_hour=billed, average_requests_per_second=average,
+        peak_requests_per_second=peak, headroom=s.headroom, horizon_hours=hours, busy_devices=busy,
+        fleet_devices=fleet, peak_fleet_devices=peak_fleet, peak_fleet_average_utilization=peak_u,
+        whole_gpu_fleet=whole, whole_gpu_fleet_average_utilization=whole_u, whole_gpu_fleet_cost_usd=whole_cost,
+        summary=priced)
 
 
 def _whole(x: float) -> int | float:
