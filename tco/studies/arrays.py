@@ -166,7 +166,12 @@ def numeric_paths(scenario: "Scenario") -> list[str]:
                 paths.append(f"{prefix}{name}")
 
     walk(scenario, "")
-    unused = {"serving.decode_mfu"} if scenario.serving.roofline is not None else set()  # the roofline prices decode
+    s = scenario.serving
+    unused = {"serving.decode_mfu"} if s.roofline is not None else set()  # the roofline prices decode
+    if s.pricing != "utilization":  # serving.pricing: only utilization pricing reads a stated utilization
+        unused.add("serving.average_utilization")
+    if s.pricing != "busy":  # the serving utilization replaces the owned device's (tco.model.fleet)
+        unused.add("serving.ownership.utilization")
     paths = [p for p in paths if not p.startswith("law.") and p not in unused]
     return paths + [f"law.{k}" for k in scenario.resolved_law.constants()]
 
