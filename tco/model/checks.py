@@ -59,6 +59,10 @@ def check_serving_pricing(scenario) -> None:
         raise FieldError(("demand", "requests_per_year"), (
             "serving.pricing: provisioned pays the fleet for every hour of the demand horizon, and lifetime "
             "requests or tokens have no duration: give demand.requests_per_year with years"))
+    if not d.requests_per_year > 0:
+        raise FieldError(("demand", "requests_per_year"), (
+            "serving.pricing: provisioned prices busy seconds by the fleet's average utilization, and a horizon "
+            "of 0 requests has none: give requests_per_year > 0 (or pricing: busy)"))
     busiest = busiest_requests_per_second(d)
     if d.peak_requests_per_second < busiest * (1 - 1e-12):
         raise FieldError(("demand", "peak_requests_per_second"), (

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario.extras import HOURS_PER_YEAR, horizon_sum, owned_cost_breakdown
+from ..scenario.extras import HOURS_PER_YEAR, owned_cost_breakdown
 from ..units import SECONDS_PER_HOUR
 
 __all__ = ["held_usd_per_device_hour", "horizon_hours", "average_requests_per_second",
@@ -48,20 +48,14 @@ def held_usd_per_device_hour(serving):
 
 
 def horizon_hours(demand):
-    """Hours of the demand horizon, discounted like its requests (mid-year convention): years x 8760 without
-    discounting. None without a horizon (demand as lifetime requests or tokens has no duration)."""
-    if demand.requests_per_year is None:
-        return None
-    return HOURS_PER_YEAR * horizon_sum(1.0, demand.years, 0.0, demand.discount_rate)
+    """Hours of the demand horizon, discounted like its requests (`DemandHorizon.horizon_hours`)."""
+    return demand.horizon_hours
 
 
 def average_requests_per_second(demand):
-    """The horizon's average request rate that pricing uses: present-value requests over the equally discounted
-    seconds; nominal requests / (years x 8760 x 3600) without discounting. None without a horizon."""
-    hours = horizon_hours(demand)
-    if hours is None:
-        return None
-    return demand.pv_requests / (hours * SECONDS_PER_HOUR)
+    """The horizon's average request rate that pricing uses (`DemandHorizon.average_requests_per_second`):
+    present-value requests over the equally discounted seconds. None without a horizon."""
+    return demand.average_requests_per_second
 
 
 def busiest_requests_per_second(demand):
@@ -83,8 +77,8 @@ def serving_utilization_in_force(scenario):
         return 1.0
     if s.pricing == "utilization":
         return s.average_utilization
-    d = scenario.demand
-    return average_requests_per_second(d) / (d.peak_requests_per_second * (1.0 + s.headroom))
+    # by the peak-to-average ratio, which demand sweeps keep (tco.studies.arrays.demand_overrides)
+    return 1.0 / (scenario.demand.peak_to_average * (1.0 + s.headroom))
 
 
 def billed_usd_per_device_hour(scenario):

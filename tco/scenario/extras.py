@@ -258,6 +258,29 @@ class DemandHorizon(StrictModel):
         return horizon_sum(self.requests_per_year, self.years, self.growth_per_year, self.discount_rate)
 
     @property
+    def horizon_hours(self):
+        """Hours of the horizon discounted like its requests (mid-year): years x 8760 without discounting. None
+        without a horizon (lifetime requests or tokens have no duration)."""
+        if self.requests_per_year is None:
+            return None
+        return HOURS_PER_YEAR * horizon_sum(1.0, self.years, 0.0, self.discount_rate)
+
+    @property
+    def average_requests_per_second(self):
+        """The horizon's average request rate: present-value requests over the equally discounted seconds
+        (nominal requests / (years x 8760 x 3600) without discounting). None without a horizon."""
+        hours = self.horizon_hours
+        return None if hours is None else self.pv_requests / (hours * 3600.0)
+
+    @property
+    def peak_to_average(self):
+        """peak_requests_per_second / average_requests_per_second: the traffic's shape (None without both)."""
+        average = self.average_requests_per_second
+        if average is None or self.peak_requests_per_second is None:
+            return None
+        return self.peak_requests_per_second / average
+
+    @property
     def nominal_prompt_tokens(self) -> float:
         """Prompt tokens actually served over the lifetime, undiscounted."""
         return _nominal(self, self.prompt_tokens_per_request, self.prompt_tokens)

@@ -111,7 +111,10 @@ def demand_overrides(scenario: "Scenario", lifetime_inference_tokens) -> dict[st
     when it counts requests; LMSYS-Chat's 70:215 when it has no demand to take a mix from). The counts that
     sizing and time-value figures read move with it: the nominal (undiscounted) tokens by the horizon's
     nominal:present-value ratio, and the requests (lifetime, or a horizon's present-value and nominal requests)
-    at the scenario's tokens per request.
+    at the scenario's tokens per request. So does the peak request rate (its ratio to the average rate, the traffic's
+    shape, is kept): a provisioned fleet (`serving.pricing: provisioned`, `tco.model.fleet`) then keeps the
+    scenario's utilization, and serving $ stays proportional to demand, as under busy pricing. (Varying
+    `demand.requests_per_year` alone, by `--vary` or Monte Carlo, keeps the stated peak: the same fleet.)
     """
     d = scenario.demand
     tokens = np.asarray(lifetime_inference_tokens, dtype=float)
@@ -132,6 +135,9 @@ def demand_overrides(scenario: "Scenario", lifetime_inference_tokens) -> dict[st
     out = {"demand.lifetime_prompt_tokens": prompt, "demand.lifetime_generated_tokens": generated,
            "demand.nominal_prompt_tokens": prompt * nominal_per_pv,
            "demand.nominal_generated_tokens": generated * nominal_per_pv}
+    if d.peak_to_average is not None and total > 0:  # the traffic's shape, also at zero demand
+        out["demand.peak_requests_per_second"] = d.peak_requests_per_second * tokens / total
+        out["demand.peak_to_average"] = np.full_like(tokens, d.peak_to_average)
     if by_request and per_request > 0:
         requests = tokens / per_request
         if d.requests_per_year is not None:
