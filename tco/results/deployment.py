@@ -279,7 +279,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             time_per_output_token_ms=seconds * s.batch_size / s.devices_per_replica * 1000.0,
             effective_decode_mfu=flops_per_token(n) / (s.peak_flops * seconds),
             kv_bytes_per_token=kv_bytes_at(roof, n),
-            usd_per_million_generated_tokens=s.usd_per_hour / 3600.0 * seconds * 1e6,
+            usd_per_million_generated_tokens=billed_usd_per_device_hour(scenario) / 3600.0 * seconds * 1e6,
             derived_layers=layers, derived_d_model=d_model)
 
     return DecodeRoofline(
