@@ -175,7 +175,8 @@ def test_a_utilization_divides_the_serving_cost_of_a_fixed_design():
 
 def test_half_utilization_on_the_bundled_70b_case():
     # issue 13 reports N -17% and cost +32% at 50% average use for its 70B case; on the bundled
-    # chat-assistant-70b-quality.yaml (decode at a fixed 5% MFU) this gives N -17.6%, total cost +31.6%
+    # chat-assistant-70b-quality.yaml (decode at a fixed 5% MFU) this gives N -17.1% (16.4B -> 13.6B), total cost
+    # +30.6% ($1.20M -> $1.57M)
     path = SCENARIOS / "chat-assistant-70b-quality.yaml"
     base = tco.optimize(tco.load_scenario(path))
     data = tco.load_scenario(path).model_dump()
@@ -276,25 +277,6 @@ def test_owned_and_utilization_workbooks_recalculate_to_python(tmp_path):
     paths = [write_report(e, tmp_path / f"{e.scenario.name}.xlsx") for e in entries]
     for entry, path, out in zip(entries, paths, recalc(paths, tmp_path / "recalculated")):
         assert check_every_formula(path, out, expected_by_name(entry)) >= 40
-
-
-# --- demand sweeps keep the traffic's shape ---------------------------------------------------------------------
-def test_a_demand_sweep_keeps_the_provisioned_utilization():
-    from tco.studies.sweep import demand_sweep
-
-    s = tco.load_scenario(SCENARIOS / "provisioned-fleet-chat.yaml")
-    total = s.demand.lifetime_prompt_tokens + s.demand.lifetime_generated_tokens
-    frame = demand_sweep(s, total * np.array([0.25, 1.0, 4.0]))
-    for i, scale in enumerate((0.25, 1.0, 4.0)):
-        data = s.model_dump()
-        data["demand"]["requests_per_year"] *= scale
-        data["demand"]["peak_requests_per_second"] *= scale
-        direct = tco.optimize(scenario_from_dict(data))
-        assert frame["params"][i] == pytest.approx(direct.optimal.params, rel=1e-6)
-        assert frame["total_cost_usd"][i] == pytest.approx(direct.optimal.total_cost_usd, rel=1e-6)
-        assert direct.serving_pricing.utilization_in_force == pytest.approx(
-            serving_utilization_in_force(s), rel=1e-12)
-    assert frame["params"][2] < frame["params"][0]
 
 
 # --- memory fit on by default ------------------------------------------------------------------------------------

@@ -132,7 +132,6 @@ class RooflineDecodeCost(CostTerm):
 
     @classmethod
     def from_scenario(cls, scenario):
-        serving = scenario.serving
         tokens = scenario.demand.lifetime_generated_tokens
         return cls(flops_coef=FORWARD_FLOPS_PER_PARAM * tokens, usd_coef=0.0,
                    usd_per_second=tokens * billed_usd_per_device_hour(scenario) / SECONDS_PER_HOUR,

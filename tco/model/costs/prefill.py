@@ -37,5 +37,5 @@ class PrefillCost(CostTerm):
         s = scenario.serving
         tokens = scenario.demand.lifetime_prompt_tokens
         flops_coef = FORWARD_FLOPS_PER_PARAM * tokens  # FLOPs per parameter over the lifetime
-        return cls(flops_coef=flops_coef, usd_coef=flops_coef * usd_per_flop(billed_usd_per_device_hour(scenario), s.peak_flops,
-                                                                          s.prefill_mfu))
+        price = billed_usd_per_device_hour(scenario)  # $ per busy device-hour (serving.pricing)
+        return cls(flops_coef=flops_coef, usd_coef=flops_coef * usd_per_flop(price, s.peak_flops, s.prefill_mfu))
