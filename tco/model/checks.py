@@ -10,6 +10,7 @@ it is imported: `tco.model` imports it, and `import tco` imports `tco.model`, so
 from __future__ import annotations
 
 from ..errors import FieldError
+from ..scenario.extras import default_fit_hint
 from ..scenario.schema import SCENARIO_CHECKS
 from .fleet import busiest_requests_per_second
 from .serving import (decode_context_tokens, kv_bytes_per_token, latency_params_limit, memory_params_limit,
@@ -36,7 +37,7 @@ def check_roofline_fit(scenario) -> None:
             f"the model cannot fit any replica: the KV cache of batch_size {s.batch_size:g} x {tokens:,.0f} tokens "
             f"x {kv_coef:,.0f} bytes per token = {s.batch_size * tokens * kv_coef / 1e9:,.4g} GB fills "
             f"devices_per_replica {s.devices_per_replica:g} x {s.device.memory_gb:g} GB (lower batch_size, add "
-            "devices, or shrink the KV cache: fewer KV heads, an 8-bit KV cache)"))
+            f"devices, or shrink the KV cache: fewer KV heads, an 8-bit KV cache{default_fit_hint(s)})"))
     if s.max_time_per_output_token_ms is not None and latency_params_limit(scenario) <= 0:
         context = decode_context_tokens(scenario)
         raise FieldError(("serving", "max_time_per_output_token_ms"), (

@@ -18,7 +18,7 @@ from .fields import Count, Positive, Requests, Utilization, StrictModel, number,
 
 __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
            "check_ownership", "check_serving_fit", "check_horizon", "HOURS_PER_YEAR", "SERVING_PRICING",
-           "default_memory_fit", "horizon_sum"]
+           "default_memory_fit", "default_fit_hint", "horizon_sum"]
 
 HOURS_PER_YEAR = 8760.0
 MAX_HORIZON_YEARS = 100.0
@@ -202,7 +202,8 @@ def check_serving_fit(serving) -> None:
                 ("kv_cache_gb",),
                 f"the model cannot fit any replica: devices_per_replica {serving.devices_per_replica:g} x "
                 f"memory_gb {device.memory_gb:g} = {serving.replica_memory_gb:g} GB leaves no room for weights "
-                f"after kv_cache_gb {serving.kv_cache_gb:g} GB (add devices_per_replica or shrink the KV cache)")
+                f"after kv_cache_gb {serving.kv_cache_gb:g} GB (add devices_per_replica or shrink the KV cache"
+                f"{default_fit_hint(serving)})")
     if serving.max_time_per_output_token_ms is not None:
         if device.bandwidth_gb_per_s is None:
             raise FieldError(("max_time_per_output_token_ms",),
@@ -214,6 +215,12 @@ def check_serving_fit(serving) -> None:
                 f"{ms:g} ms per token at {serving.replica_bandwidth_gb_per_s:g} GB/s per replica reads only "
                 f"{ms / 1000 * serving.replica_bandwidth_gb_per_s:g} GB, not even the kv_cache_gb "
                 f"{serving.kv_cache_gb:g} GB; no model meets it")
+
+
+def default_fit_hint(serving) -> str:
+    """The opt-out, named in memory-fit errors when memory_fit is on by default (not stated)."""
+    stated = "memory_fit" in serving.model_fields_set
+    return "" if stated else "; memory fit is on by default, memory_fit: false opts out"
 
 
 def default_memory_fit(serving) -> bool:
