@@ -302,3 +302,22 @@ def test_memory_fit_is_on_whenever_a_batch_implies_a_kv_cache():
     need_gb = (2.0 * free.optimal.params + 128 * 3072 * 2 * layers * 0.125 * 128 * layers * 2) / 1e9
     assert need_gb > s.serving.device.memory_gb  # the priced batch would not fit
     assert free.sizing.serving.optimal.batch_size < 128 and free.sizing.serving.optimal.batch_limited_by == "memory"
+
+
+def test_sweeps_of_the_fleet_inputs_match_single_solves():
+    from tco.studies.arrays import solve_frame
+
+    s = tco.load_scenario(SCENARIOS / "provisioned-fleet-chat.yaml")
+    headroom = np.array([0.0, 0.3, 1.0])
+    frame = solve_frame(s, {"serving.headroom": headroom})
+    assert frame.attrs["serving_pricing"] == "provisioned"
+    np.testing.assert_allclose(frame["serving_utilization"], 31.709791983764585 / (125 * (1 + headroom)), rtol=1e-12)
+    for h, row in zip(headroom, frame.itertuples()):
+        data = s.model_dump()
+        data["serving"]["headroom"] = float(h)
+        single = tco.optimize(scenario_from_dict(data))
+        assert row.optimal_params == pytest.approx(single.optimal.params, rel=1e-6)
+        assert row.optimal_total_cost_usd == pytest.approx(single.optimal.total_cost_usd, rel=1e-6)
+    assert frame["optimal_params"].is_monotonic_decreasing  # more idle capacity: a smaller model
+    busy = solve_frame(tco.load_scenario(SCENARIOS / "chat-assistant-70b-quality.yaml"), {"serving.decode_mfu": [0.05]})
+    assert "serving_utilization" not in busy.columns and busy.attrs["serving_pricing"] == "busy"

@@ -104,9 +104,13 @@ def _ownership_rows(prefix: str, phase) -> list[InputRow]:
     if own is None:
         return []
     power_kw = own.power_kw if own.power_kw is not None else phase.device.tdp_w / 1000.0
+    # serving.pricing utilization / provisioned: the serving utilization replaces ownership.utilization
+    unused = {"utilization"} if prefix == "serve" and phase.pricing != "busy" else set()
     return [
         InputRow(f"{prefix}_own_{field}", f"Owned ({prefix}): {label}",
-                 power_kw if field == "power_kw" else getattr(own, field), unit, given(own, field, default), fmt)
+                 power_kw if field == "power_kw" else getattr(own, field), unit,
+                 f"not used: serving.pricing {phase.pricing} prices idle hours by the serving utilization"
+                 if field in unused else given(own, field, default), fmt, field not in unused)
         for field, label, unit, fmt, default in _OWNERSHIP_FIELDS
     ]
 

@@ -137,7 +137,7 @@ def serving_sizing(scenario: "Scenario", optimal: "DesignPoint",
         devices_per_replica=s.devices_per_replica, max_batch_size=s.batch_size, headroom=s.headroom,
         kv_cache_gb=s.kv_cache_gb if s.roofline is None else None,  # derived per design under a roofline
         max_time_per_output_token_ms=s.max_time_per_output_token_ms,
-        usd_per_device_hour=s.usd_per_hour,
+        usd_per_device_hour=_fleet_price(s),
         notes=tuple(notes),
         optimal=replica_capacity(scenario, optimal),
         chinchilla=replica_capacity(scenario, chinchilla),
@@ -195,7 +195,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
     load = rps * (generated / throughput + prefill)  # busy replicas at the peak
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
     gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
-    price = s.usd_per_hour
+    price = _fleet_price(s)
     average, hours = average_requests_per_second(d), horizon_hours(d)
     return dataclasses.replace(
         unsized, fits_one_replica=fits, meets_latency=meets_latency,
@@ -245,6 +245,12 @@ def serving_pricing(scenario: "Scenario", optimal: "DesignPoint") -> ServingPric
         fleet_devices=fleet, peak_fleet_devices=peak_fleet, peak_fleet_average_utilization=peak_u,
         whole_gpu_fleet=whole, whole_gpu_fleet_average_utilization=whole_u, whole_gpu_fleet_cost_usd=whole_cost,
         summary=priced)
+
+
+def _fleet_price(serving) -> float:
+    """$ per device-hour of the sized fleet: the phase's price under busy pricing (as sizing always reported),
+    the held price (every hour paid) when serving.pricing counts idle hours."""
+    return serving.usd_per_hour if serving.pricing == "busy" else held_usd_per_device_hour(serving)
 
 
 def _whole(x: float) -> int | float:

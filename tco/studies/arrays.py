@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ..errors import InfeasibleError, ScenarioError, SolverError
 from ..laws import KaplanLaw
 from ..model.build import Model, build_model
+from ..model.fleet import serving_utilization_in_force
 from ..scenario.law import ConstantsSpec
 from ..solve.regimes import chinchilla_point, solve_model
 
@@ -337,11 +338,14 @@ def _solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], objective: 
     columns["savings_flops_fraction"] = columns["savings_total_flops"] / columns["chinchilla_total_flops"]
     columns["tokens_factor"] = columns["optimal_tokens"] / columns["chinchilla_tokens"]
     columns["params_factor"] = columns["optimal_params"] / columns["chinchilla_params"]
+    if scenario.serving.pricing != "busy":  # the utilization serving is priced at, per element (tco.model.fleet)
+        columns["serving_utilization"] = np.broadcast_to(serving_utilization_in_force(the_view), shape)
     columns["feasible"] = np.broadcast_to(sol.feasible, shape)
     for name, mask in sol.binding.items():
         columns[f"binds:{name}"] = np.broadcast_to(mask, shape)
     frame = pd.DataFrame({k: np.ravel(v) for k, v in columns.items()})
-    frame.attrs.update({"scenario": scenario.name, "objective": model.objective, "law": model.law.name})
+    frame.attrs.update({"scenario": scenario.name, "objective": model.objective, "law": model.law.name,
+                        "serving_pricing": scenario.serving.pricing})
     return _mark_non_finite(scenario, frame, allow_infeasible)
 
 
