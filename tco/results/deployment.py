@@ -21,7 +21,10 @@ decode of a replica time-share it; `headroom` (default 30% spare capacity) stand
 which the model does not simulate. Costs per 1M generated tokens: at full load,
 $/device-hour x R / 3600 / throughput x 1e6 (decode only); at the provisioned peak fleet,
 replicas x R x $/device-hour / 3600 / (peak_requests_per_second x g) x 1e6 (prefill and headroom included); and the
-design's own lifetime average, lifetime inference cost / lifetime generated tokens x 1e6.
+design's own lifetime average, lifetime inference cost / lifetime generated tokens x 1e6. With a demand horizon,
+the fleet's average utilization is the horizon's average rate x s / replicas and its cost GPUs x horizon hours x
+the held $/device-hour (`tco.model.fleet`), whatever `serving.pricing` the inference cost used (`serving_pricing`
+reports that pricing and the fleet it pays for).
 """
 
 from __future__ import annotations

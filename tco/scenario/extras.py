@@ -165,7 +165,8 @@ class ServingFit(StrictModel):
         "can lower it")
     headroom: Headroom = Field(
         default=0.3, description="spare capacity provisioned above the peak load for deployment sizing "
-        "(replicas = ceil(load x (1 + headroom))). Default 0.3: a common planning margin, a user assumption "
+        "(replicas = ceil(load x (1 + headroom))) and, with pricing: provisioned, for the fleet serving pays "
+        "for. Default 0.3: a common planning margin, a user assumption "
         "(absorbs bursts above the stated peak and queueing)")
 
     @property
