@@ -17,8 +17,8 @@ from ..hardware import DTYPE_BYTES
 from .fields import Count, Positive, Requests, Utilization, StrictModel, number, non_negative, rule, within
 
 __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
-           "check_ownership", "check_serving_fit", "check_horizon", "HOURS_PER_YEAR", "SERVING_PRICING",
-           "default_memory_fit", "default_fit_hint", "horizon_sum"]
+           "check_ownership", "check_serving_fit", "check_horizon", "HOURS_PER_YEAR",
+           "default_memory_fit", "default_fit_hint"]
 
 HOURS_PER_YEAR = 8760.0
 MAX_HORIZON_YEARS = 100.0
@@ -120,11 +120,6 @@ def check_ownership(phase, device) -> None:
     if own.power_kw is None and device.tdp_w is None:
         raise FieldError(("ownership", "power_kw"), f"{device.name} has no TDP in the catalog to default "
                          "the power from; set ownership.power_kw")
-
-
-#: How serving is priced (`serving.pricing`): busy device-seconds, busy device-seconds over a stated average
-#: utilization, or the fleet provisioned for the peak and paid for every hour of the demand horizon.
-SERVING_PRICING = ("busy", "utilization", "provisioned")
 
 
 # --- memory fit and latency -----------------------------------------------------------------------------
@@ -258,12 +253,12 @@ class DemandHorizon(StrictModel):
     @property
     def nominal_requests(self):
         """Requests served over the horizon, undiscounted."""
-        return horizon_sum(self.requests_per_year, self.years, self.growth_per_year, 0.0)
+        return _horizon_sum(self.requests_per_year, self.years, self.growth_per_year, 0.0)
 
     @property
     def pv_requests(self):
         """Present value (at training time) of the horizon's requests: what inference is priced on."""
-        return horizon_sum(self.requests_per_year, self.years, self.growth_per_year, self.discount_rate)
+        return _horizon_sum(self.requests_per_year, self.years, self.growth_per_year, self.discount_rate)
 
     @property
     def horizon_hours(self):
@@ -271,7 +266,7 @@ class DemandHorizon(StrictModel):
         without a horizon (lifetime requests or tokens have no duration)."""
         if self.requests_per_year is None:
             return None
-        return HOURS_PER_YEAR * horizon_sum(1.0, self.years, 0.0, self.discount_rate)
+        return HOURS_PER_YEAR * _horizon_sum(1.0, self.years, 0.0, self.discount_rate)
 
     @property
     def average_requests_per_second(self):
@@ -282,9 +277,10 @@ class DemandHorizon(StrictModel):
 
     @property
     def peak_to_average(self):
-        """peak_requests_per_second / average_requests_per_second: the traffic's shape (None without both)."""
+        """peak_requests_per_second / average_requests_per_second: the traffic's shape (None without both, or
+        without requests)."""
         average = self.average_requests_per_second
-        if average is None or self.peak_requests_per_second is None:
+        if average is None or self.peak_requests_per_second is None or not np.all(np.asarray(average) > 0):
             return None
         return self.peak_requests_per_second / average
 
@@ -308,7 +304,7 @@ def _nominal(demand, per_request, total):
     return total if total is not None else 0.0
 
 
-def horizon_sum(first_year, years, growth, discount):
+def _horizon_sum(first_year, years, growth, discount):
     """sum_y frac_y r0 (1+g)^y (1+d)^-(y + frac_y/2), frac_y = clip(years - y, 0, 1); array-safe."""
     total = 0.0
     for y in range(int(np.ceil(np.max(years)))):
