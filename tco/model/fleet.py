@@ -1,5 +1,6 @@
 """What the serving fleet costs (`serving.pricing`): the one place the $ per busy serving device-hour that
-prefill and decode price their device-seconds at is decided, and the fleet that price pays for.
+prefill and decode price their device-seconds at is decided (`tco.results.deployment.serving_pricing` reports the
+fleet that price pays for).
 
     busy:         billed = the phase's price (renting, or owning at ownership.utilization): perfectly busy
                   device-seconds, as in Sardana et al. 2024
@@ -14,8 +15,9 @@ per request, paid for every hour of the demand horizon at the held price. u is a
 problem stays a geometric program (the whole-GPU rounding of that fleet is reported, not optimized).
 
 The average rate is the horizon's present-value requests over its equally discounted seconds (mid-year
-convention, `tco.scenario.extras.DemandHorizon`): nominal requests / (years x 8760 x 3600) without discounting,
-and what makes the present value of the fleet's hours equal u^-1 x the present value of the busy seconds.
+convention; `DemandHorizon.average_requests_per_second` and `horizon_hours` in `tco.scenario.extras`): nominal
+requests / (years x 8760 x 3600) without discounting, and what makes the present value of the fleet's hours equal
+u^-1 x the present value of the busy seconds.
 
 Every function is attribute arithmetic, so it also evaluates on a `tco.studies.arrays.ScenarioView` of arrays.
 """
@@ -27,9 +29,8 @@ import numpy as np
 from ..scenario.extras import HOURS_PER_YEAR, owned_cost_breakdown
 from ..units import SECONDS_PER_HOUR
 
-__all__ = ["held_usd_per_device_hour", "horizon_hours", "average_requests_per_second",
-           "busiest_requests_per_second", "serving_utilization_in_force", "billed_usd_per_device_hour",
-           "fleet_devices", "PRICING_LABELS"]
+__all__ = ["held_usd_per_device_hour", "busiest_requests_per_second", "serving_utilization_in_force",
+           "billed_usd_per_device_hour", "PRICING_LABELS"]
 
 #: How each pricing mode reads in reports.
 PRICING_LABELS = {
@@ -45,17 +46,6 @@ def held_usd_per_device_hour(serving):
     if serving.ownership is None:
         return serving.usd_per_hour
     return owned_cost_breakdown(serving.ownership, serving.device, utilization=1.0)["usd_per_hour"]
-
-
-def horizon_hours(demand):
-    """Hours of the demand horizon, discounted like its requests (`DemandHorizon.horizon_hours`)."""
-    return demand.horizon_hours
-
-
-def average_requests_per_second(demand):
-    """The horizon's average request rate that pricing uses (`DemandHorizon.average_requests_per_second`):
-    present-value requests over the equally discounted seconds. None without a horizon."""
-    return demand.average_requests_per_second
 
 
 def busiest_requests_per_second(demand):
@@ -88,11 +78,3 @@ def billed_usd_per_device_hour(scenario):
         return s.usd_per_hour
     return held_usd_per_device_hour(s) / serving_utilization_in_force(scenario)
 
-
-def fleet_devices(scenario, inference_cost_usd):
-    """Devices (a real number, not rounded) of the fleet that a serving cost pays for, held every hour of the
-    horizon: inference $ / (held $ per device-hour x horizon hours). None without a horizon."""
-    hours = horizon_hours(scenario.demand)
-    if hours is None:
-        return None
-    return inference_cost_usd / (held_usd_per_device_hour(scenario.serving) * hours)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..model.costs import SARDANA_DEFAULT, TERMS, InputRow, given
-from ..model.fleet import PRICING_LABELS, average_requests_per_second, horizon_hours
+from ..model.fleet import PRICING_LABELS
 from ..model.serving import latency_params_limit, memory_params_limit, weight_bytes_per_param
 from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
 
@@ -151,11 +151,11 @@ def _pricing_rows(scenario: "Scenario") -> list[InputRow]:
                      "requests/s", "scenario (demand.peak_requests_per_second)", "plain"),
             InputRow("serve_headroom", "Serving headroom", s.headroom, "spare capacity",
                      given(s, "headroom", "default: 0.3, a common planning margin"), "fraction"),
-            InputRow("horizon_hours", "Horizon hours (discounted like the requests)", horizon_hours(d), "hours",
+            InputRow("horizon_hours", "Horizon hours (discounted like the requests)", d.horizon_hours, "hours",
                      "derived: 8760 x sum over years of (1 + rate)^-(year + 0.5)", "count", False),
             InputRow("serve_average_requests_per_second", "Average requests per second",
                      "={requests}/({horizon_hours}*3600)", "requests/s",
-                     f"derived: lifetime requests / horizon seconds = {average_requests_per_second(d):.6g}", "plain",
+                     f"derived: lifetime requests / horizon seconds = {d.average_requests_per_second:.6g}", "plain",
                      False),
             InputRow("serve_utilization", "Serving utilization (provisioned fleet)",
                      "={serve_average_requests_per_second}/({serve_peak_requests_per_second}*(1+{serve_headroom}))",

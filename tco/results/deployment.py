@@ -40,8 +40,8 @@ from ..scenario.extras import owned_cost_breakdown
 from ..model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
                              kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
                              weight_bytes_per_param)
-from ..model.fleet import (PRICING_LABELS, average_requests_per_second, billed_usd_per_device_hour,
-                           held_usd_per_device_hour, horizon_hours, serving_utilization_in_force)
+from ..model.fleet import (PRICING_LABELS, billed_usd_per_device_hour, held_usd_per_device_hour,
+                           serving_utilization_in_force)
 from ..units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def serving_sizing(scenario: "Scenario", optimal: "DesignPoint",
         optimal=replica_capacity(scenario, optimal),
         chinchilla=replica_capacity(scenario, chinchilla),
         pricing=s.pricing, utilization_priced=float(serving_utilization_in_force(scenario)),
-        average_requests_per_second=average_requests_per_second(d),
+        average_requests_per_second=d.average_requests_per_second,
     )
 
 
@@ -199,7 +199,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
     gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
     price = _fleet_price(s)
-    average, hours = average_requests_per_second(d), horizon_hours(d)
+    average, hours = d.average_requests_per_second, d.horizon_hours
     return dataclasses.replace(
         unsized, fits_one_replica=fits, meets_latency=meets_latency,
         batch_size=int(batch), batch_limited_by=limited_by,
@@ -223,7 +223,7 @@ def serving_pricing(scenario: "Scenario", optimal: "DesignPoint") -> ServingPric
     s, d = scenario.serving, scenario.demand
     u, billed, held = (float(serving_utilization_in_force(scenario)), float(billed_usd_per_device_hour(scenario)),
                        float(held_usd_per_device_hour(s)))
-    average, hours, peak = average_requests_per_second(d), horizon_hours(d), d.peak_requests_per_second
+    average, hours, peak = d.average_requests_per_second, d.horizon_hours, d.peak_requests_per_second
     busy = fleet = peak_fleet = peak_u = whole = whole_u = whole_cost = None
     if hours is not None:
         busy = optimal.inference_cost_usd / (billed * hours)
