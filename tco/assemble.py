@@ -20,7 +20,7 @@ from .model.build import Model
 from .model.costs import layout
 from .results import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .results.deployment import (decode_roofline, deployment_sizing, ownership_comparison, ownership_inputs,
-                                 serving_fit_inputs, time_value)
+                                 serving_fit_inputs, serving_pricing, time_value)
 from .results.sections import DataInputs, DemandInputs, Inputs, ServingInputs, TrainingInputs
 from .scenario.fields import PARAMS_RANGE, TOKENS_RANGE  # an optimum outside them is an error
 from .solve.curve import PlainCurve
@@ -154,6 +154,7 @@ def _result(scenario: "Scenario", model: Model, optimal: DesignPoint, chinchilla
         sizing=deployment_sizing(scenario, optimal, chinchilla),
         time_value=time_value(scenario),
         decode_roofline=decode_roofline(scenario, optimal, chinchilla),
+        serving_pricing=serving_pricing(scenario, optimal),
         layout=layout(model.terms),
         term_inputs=tuple(row for term in model.terms for row in type(term).input_rows(scenario)),
         **extra,

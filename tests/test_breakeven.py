@@ -120,11 +120,15 @@ def test_implied_demand_rejects_bad_input():
 
 # --- break-even demand of scenarios ----------------------------------------------------------------------
 def _at_demand(scenario, inference_tokens):
-    """The scenario re-stated at another lifetime demand, in its own form (requests or token totals)."""
+    """The scenario re-stated at another lifetime demand, in its own form (requests or token totals), with the
+    peak request rate in proportion (demand sweeps keep the traffic's peak-to-average ratio)."""
     d = scenario.demand
     scale = inference_tokens / (d.lifetime_prompt_tokens + d.lifetime_generated_tokens)
     data = scenario.model_dump()
-    for key in ("requests", "prompt_tokens", "generated_tokens", "requests_per_year"):  # PV is linear in them
+    peak = ("peak_requests_per_second",) if scale > 0 else ()  # a peak is positive (and idle at zero demand)
+    if scale == 0 and data["serving"]["pricing"] == "provisioned":  # no demand, no fleet: $0 under any pricing
+        data["serving"]["pricing"] = "busy"
+    for key in ("requests", "prompt_tokens", "generated_tokens", "requests_per_year", *peak):  # PV is linear
         if data["demand"][key] is not None:
             data["demand"][key] *= scale
     return tco.scenario_from_dict(data, base_dir=ROOT / "scenarios")

@@ -383,3 +383,39 @@ def test_numeric_paths_skip_the_resolved_hardware_and_sensitivity_skips_sizing_o
     assert "serving.devices_per_replica" in default_inputs(owned)
     row = sensitivity(owned, inputs=["serving.devices_per_replica"]).iloc[0]
     assert row["params_high"] > 1.1 * row["params_low"]
+
+
+# --- demand sweeps keep the traffic's shape ---------------------------------------------------------------------
+def test_a_demand_sweep_keeps_the_provisioned_utilization():
+    """serving.pricing: provisioned sizes the fleet at the peak: a demand sweep (and break-even) moves the peak
+    with the demand (the peak-to-average ratio is kept), so each row is the scenario restated with both scaled."""
+    s = tco.load_scenario(SCENARIOS / "provisioned-fleet-chat.yaml")
+    total = s.demand.lifetime_prompt_tokens + s.demand.lifetime_generated_tokens
+    frame = demand_sweep(s, total * np.array([0.25, 1.0, 4.0]))
+    for i, scale in enumerate((0.25, 1.0, 4.0)):
+        data = s.model_dump()
+        data["demand"]["requests_per_year"] *= scale
+        data["demand"]["peak_requests_per_second"] *= scale
+        direct = tco.optimize(_from(data))
+        assert frame["params"][i] == pytest.approx(direct.optimal.params, rel=1e-6)
+        assert frame["total_cost_usd"][i] == pytest.approx(direct.optimal.total_cost_usd, rel=1e-6)
+        assert direct.serving_pricing.utilization_in_force == pytest.approx(
+            1 / (s.demand.peak_to_average * 1.3), rel=1e-12)
+    assert frame["params"][2] < frame["params"][0]
+
+
+def test_varying_one_demand_field_keeps_the_provisioned_fleet():
+    """--vary / sensitivity of requests_per_year alone keeps the stated peak: the same fleet at a lower
+    utilization costs the same, so the optimum does not move; the peak (and headroom) size it and move it."""
+    s = tco.load_scenario(SCENARIOS / "provisioned-fleet-chat.yaml")
+    rows = sensitivity(s, inputs=["demand.requests_per_year", "demand.peak_requests_per_second",
+                                  "serving.headroom"]).set_index("input")
+    assert abs(rows.loc["demand.requests_per_year", "cost_change_high"]) < 1e-9
+    assert rows.loc["demand.requests_per_year", "params_high"] == pytest.approx(
+        rows.loc["demand.requests_per_year", "params_low"], rel=1e-9)
+    assert rows.loc["demand.peak_requests_per_second", "cost_change_high"] > 0.05
+    assert rows.loc["serving.headroom", "cost_change_high"] > 0.01
+    data = s.model_dump()
+    data["demand"]["peak_requests_per_second"] *= 1.2
+    assert rows.loc["demand.peak_requests_per_second", "total_cost_usd_high"] == pytest.approx(
+        tco.optimize(_from(data)).optimal.total_cost_usd, rel=1e-6)

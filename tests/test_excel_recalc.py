@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 import tco
+from tco.model.fleet import billed_usd_per_device_hour, held_usd_per_device_hour, serving_utilization_in_force
 from tco.report.excel import write_report
 from tco.studies import prepare
 
@@ -57,7 +58,11 @@ def expected_by_name(entry, prefix: str = "") -> dict[str, float]:
         f"{prefix}lifetime_generated_tokens": d.lifetime_generated_tokens,
         # owned hardware: the price rows are formulas of the ownership rows
         f"{prefix}train_price_usd_per_hour": entry.scenario.training.usd_per_hour,
-        f"{prefix}serve_price_usd_per_hour": entry.scenario.serving.usd_per_hour,
+        # serving.pricing: the billed price per busy device-hour = held price / utilization in force
+        f"{prefix}serve_price_usd_per_hour": billed_usd_per_device_hour(entry.scenario),
+        f"{prefix}serve_held_price_usd_per_hour": held_usd_per_device_hour(entry.scenario.serving),
+        f"{prefix}serve_utilization": serving_utilization_in_force(entry.scenario),
+        f"{prefix}serve_average_requests_per_second": d.average_requests_per_second,
     })
     return values
 

@@ -92,7 +92,7 @@ def test_latency_target_limits_the_batch():
 
 def test_memory_limits_the_batch_and_compute_bound_decode():
     # kv_cache_gb 80 for 32 sequences = 2.5 GB each; 80 GB - 20 GB weights holds 24 sequences
-    d = size(scenario(serving={"kv_cache_gb": 80}))
+    d = size(scenario(serving={"kv_cache_gb": 80, "memory_fit": False}))  # the batch limit, not the N cap
     assert d.batch_size == 24 and d.batch_limited_by == "memory"
     # batch up to 256, no KV, 8 ms target: the compute roof 8e-3 / 4.0429e-5 = 197.9 -> 197 sequences, compute-bound
     d = size(scenario(serving={"batch_size": 256, "max_time_per_output_token_ms": 8}))

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from ..errors import FieldError
 from ..scenario.fields import PARAMS_RANGE
+from ..scenario.extras import default_fit_hint
 from ..scenario.schema import SCENARIO_CHECKS
+from .fleet import busiest_requests_per_second
 from .serving import (decode_context_tokens, kv_bytes_per_token, latency_params_limit, memory_params_limit,
                       sequence_tokens, time_to_first_token_seconds, ttft_params_limit)
 
-__all__ = ["check_roofline_fit", "check_first_token", "CHECKS"]
+__all__ = ["check_roofline_fit", "check_first_token", "check_serving_pricing", "CHECKS"]
 
 
 def check_roofline_fit(scenario) -> None:
@@ -36,7 +38,7 @@ def check_roofline_fit(scenario) -> None:
             f"the model cannot fit any replica: the KV cache of batch_size {s.batch_size:g} x {tokens:,.0f} tokens "
             f"x {kv_coef:,.0f} bytes per token = {s.batch_size * tokens * kv_coef / 1e9:,.4g} GB fills "
             f"devices_per_replica {s.devices_per_replica:g} x {s.device.memory_gb:g} GB (lower batch_size, add "
-            "devices, or shrink the KV cache: fewer KV heads, an 8-bit KV cache)"))
+            f"devices, or shrink the KV cache: fewer KV heads, an 8-bit KV cache{default_fit_hint(s)})"))
     if s.max_time_per_output_token_ms is not None and latency_params_limit(scenario) <= 0:
         context = decode_context_tokens(scenario)
         raise FieldError(("serving", "max_time_per_output_token_ms"), (
@@ -61,8 +63,35 @@ def check_first_token(scenario) -> None:
             "the prompt"))
 
 
+def check_serving_pricing(scenario) -> None:
+    """serving.pricing: provisioned needs the peak it sizes the fleet at and the horizon it pays the fleet for,
+    and a peak that serves the horizon's busiest year (`tco.model.fleet`)."""
+    s, d = scenario.serving, scenario.demand
+    if s.pricing != "provisioned":
+        return
+    if d.peak_requests_per_second is None:
+        raise FieldError(("demand", "peak_requests_per_second"), (
+            "serving.pricing: provisioned sizes the fleet at the peak request rate: set "
+            "demand.peak_requests_per_second (or use pricing: utilization with an average_utilization)"))
+    if d.requests_per_year is None:
+        raise FieldError(("demand", "requests_per_year"), (
+            "serving.pricing: provisioned pays the fleet for every hour of the demand horizon, and lifetime "
+            "requests or tokens have no duration: give demand.requests_per_year with years"))
+    if not d.requests_per_year > 0:
+        raise FieldError(("demand", "requests_per_year"), (
+            "serving.pricing: provisioned prices busy seconds by the fleet's average utilization, and a horizon "
+            "of 0 requests has none: give requests_per_year > 0 (or pricing: busy)"))
+    busiest = busiest_requests_per_second(d)
+    if d.peak_requests_per_second < busiest * (1 - 1e-12):
+        raise FieldError(("demand", "peak_requests_per_second"), (
+            f"the peak {d.peak_requests_per_second:.6g} requests/s is below the average rate "
+            f"{busiest:.6g} requests/s of the horizon's busiest year ({d.requests_per_year:.6g} requests/year "
+            f"growing {d.growth_per_year:g}/year over {d.years:g} years): a fleet sized at the peak cannot serve "
+            "it (raise the peak)"))
+
+
 #: The checks run on every validated scenario, in order.
-CHECKS = (check_roofline_fit, check_first_token)
+CHECKS = (check_roofline_fit, check_first_token, check_serving_pricing)
 for _check in CHECKS:
     if _check not in SCENARIO_CHECKS:
         SCENARIO_CHECKS.append(_check)

@@ -108,12 +108,21 @@ def _write_summary(ws, entry: ReportEntry, results: dict[str, str]) -> None:
 
 
 def _design_notes(result: "Result") -> list[tuple[str, str]]:
-    """Summary lines for repeated data (epochs) and the serving roofline (what bounds decode), where present."""
+    """Summary lines for repeated data (epochs), the serving pricing in force and the serving roofline (what
+    bounds decode), where present."""
     rows = []
     dl = result.data_limits
     if dl is not None:
         rows.append(("Epochs over unique data", f"optimal {dl.epochs:.3f} (D' = {dl.effective_tokens:.4g} "
                      f"effective tokens), Chinchilla {dl.chinchilla_epochs:.3f}; U = {dl.unique_tokens:.4g}"))
+    pricing = result.serving_pricing
+    if pricing is not None:
+        fleet = ("" if pricing.whole_gpu_fleet is None else
+                 f"; the optimum's whole-GPU fleet: {pricing.whole_gpu_fleet:,} GPUs averaging "
+                 f"{pricing.whole_gpu_fleet_average_utilization:.1%}, ${pricing.whole_gpu_fleet_cost_usd:,.0f} over "
+                 "the horizon (reported, not optimized)")
+        rows.append(("Serving pricing", f"{pricing.mode}: {pricing.summary}; ${pricing.billed_usd_per_device_hour:.4g}"
+                     f" per busy device-hour (serve_price_usd_per_hour on Inputs){fleet}"))
     roof = result.decode_roofline
     if roof is not None:
         for label, d in (("optimal", roof.optimal), ("chinchilla", roof.chinchilla)):

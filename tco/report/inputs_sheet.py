@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..model.costs import SARDANA_DEFAULT, TERMS, InputRow, given
+from ..model.fleet import PRICING_LABELS
 from ..model.serving import latency_params_limit, memory_params_limit, weight_bytes_per_param
 from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
 
@@ -41,8 +42,8 @@ def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None
         InputRow("serve_peak_flops", "Serving dense peak", s.peak_flops, "FLOP/s per device", s.device.source),
         *term_rows,
         *_ownership_rows("serve", s),
-        InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
-                 s.price_source, "usd_precise"),
+        *([InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
+                    s.price_source, "usd_precise")] if s.pricing == "busy" else []),
         *_serving_fit_rows(scenario),
     ]
     if d.requests_per_year is not None:
@@ -67,6 +68,7 @@ def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None
             InputRow("lifetime_generated_tokens", "Lifetime generated tokens", d.lifetime_generated_tokens,
                      "tokens", "scenario"),
         ]
+    rows += _pricing_rows(scenario)
     rows.append(InputRow("target_loss", "Loss target", scenario.target_loss, "nats/token",
                          _target_source(scenario), "loss", False))
     for key, value in law.constants().items():
@@ -102,21 +104,67 @@ def _ownership_rows(prefix: str, phase) -> list[InputRow]:
     if own is None:
         return []
     power_kw = own.power_kw if own.power_kw is not None else phase.device.tdp_w / 1000.0
+    # serving.pricing utilization / provisioned: the serving utilization replaces ownership.utilization
+    unused = {"utilization"} if prefix == "serve" and phase.pricing != "busy" else set()
     return [
         InputRow(f"{prefix}_own_{field}", f"Owned ({prefix}): {label}",
-                 power_kw if field == "power_kw" else getattr(own, field), unit, given(own, field, default), fmt)
+                 power_kw if field == "power_kw" else getattr(own, field), unit,
+                 f"not used: serving.pricing {phase.pricing} prices idle hours by the serving utilization"
+                 if field in unused else given(own, field, default), fmt, field not in unused)
         for field, label, unit, fmt, default in _OWNERSHIP_FIELDS
     ]
 
 
-def _price_value(prefix: str, phase):
-    """Owned hardware: the effective $/device-hour as a live formula of the ownership rows."""
+def _price_value(prefix: str, phase, held: bool = False):
+    """Owned hardware: the effective $/device-hour as a live formula of the ownership rows (`held`: paid for
+    every hour, capex and opex spread at utilization 1)."""
     if phase.ownership is None:
         return phase.usd_per_hour
     o = {field: "{" + f"{prefix}_own_{field}" + "}" for field, *_rest in _OWNERSHIP_FIELDS}
-    return (f"={o['capex_usd']}/({o['lifetime_years']}*8760*{o['utilization']})"
+    used = "" if held else f"*{o['utilization']}"
+    return (f"={o['capex_usd']}/({o['lifetime_years']}*8760{used})"
             f"+{o['power_kw']}*{o['pue']}*{o['usd_per_kwh']}"
-            f"+{o['other_opex_usd_per_year']}/(8760*{o['utilization']})")
+            f"+{o['other_opex_usd_per_year']}/(8760{used})")
+
+
+def _pricing_rows(scenario: "Scenario") -> list[InputRow]:
+    """serving.pricing (`tco.model.fleet`): the utilization in force and, unless busy, the billed price per busy
+    device-hour as a live formula of the held price and that utilization (what prefill and decode multiply)."""
+    s, d = scenario.serving, scenario.demand
+    mode = InputRow("serve_pricing", "Serving pricing", s.pricing, "", f"{given(s, 'pricing', 'default: busy')}: "
+                    f"{PRICING_LABELS[s.pricing]}", "plain", False)
+    if s.pricing == "busy":
+        return [mode, InputRow("serve_utilization", "Serving utilization priced", 1.0, "fraction",
+                               "busy pricing: every paid device-hour serves (see the Deployment sizing sheet for "
+                               "the sized fleet's average)", "fraction", False)]
+    rows = [mode, InputRow("serve_held_price_usd_per_hour", "Serving price per held device-hour",
+                           _price_value("serve", s, held=True), "$ per device-hour",
+                           s.price_source if s.ownership is None else "owned, paid every hour: capex / (lifetime x "
+                           "8760 h) + power x PUE x $/kWh + opex / 8760 h (the serving utilization replaces "
+                           "ownership.utilization)", "usd_precise")]
+    if s.pricing == "utilization":
+        rows.append(InputRow("serve_utilization", "Serving average utilization", s.average_utilization,
+                             "fraction", "scenario (serving.average_utilization)", "fraction"))
+    else:
+        rows += [
+            InputRow("serve_peak_requests_per_second", "Peak requests per second", d.peak_requests_per_second,
+                     "requests/s", "scenario (demand.peak_requests_per_second)", "plain"),
+            InputRow("serve_headroom", "Serving headroom", s.headroom, "spare capacity",
+                     given(s, "headroom", "default: 0.3, a common planning margin"), "fraction"),
+            InputRow("horizon_hours", "Horizon hours (discounted like the requests)", d.horizon_hours, "hours",
+                     "derived: 8760 x sum over years of (1 + rate)^-(year + 0.5)", "count", False),
+            InputRow("serve_average_requests_per_second", "Average requests per second",
+                     "={requests}/({horizon_hours}*3600)", "requests/s",
+                     f"derived: lifetime requests / horizon seconds = {d.average_requests_per_second:.6g}", "plain",
+                     False),
+            InputRow("serve_utilization", "Serving utilization (provisioned fleet)",
+                     "={serve_average_requests_per_second}/({serve_peak_requests_per_second}*(1+{serve_headroom}))",
+                     "fraction", "derived: average rate / (peak x (1 + headroom))", "fraction", False),
+        ]
+    rows.append(InputRow("serve_price_usd_per_hour", "Serving price per busy device-hour (billed)",
+                         "={serve_held_price_usd_per_hour}/{serve_utilization}", "$ per device-hour",
+                         "derived: held price / utilization", "usd_precise", False))
+    return rows
 
 
 def _serving_fit_rows(scenario: "Scenario") -> list[InputRow]:

@@ -40,6 +40,8 @@ _SERVING_ROWS: tuple[tuple[str, str, str, str | None], ...] = (  # label, Replic
     ("$ per 1M generated tokens, peak fleet", "usd_per_million_generated_tokens_at_peak", "$", "usd_precise"),
     ("$ per 1M generated tokens, lifetime average", "lifetime_usd_per_million_generated_tokens", "$",
      "usd_precise"),
+    ("Fleet average utilization (horizon's average rate)", "average_utilization", "fraction", "fraction"),
+    ("Fleet cost over the horizon (GPUs x hours x held price)", "fleet_cost_usd", "$", "usd"),
 )
 _SERVING_INPUTS: tuple[tuple[str, str, str, str | None], ...] = (  # label, ServingSizing field, unit, format
     ("Peak requests per second", "peak_requests_per_second", "requests/s", "ratio"),
@@ -51,6 +53,9 @@ _SERVING_INPUTS: tuple[tuple[str, str, str, str | None], ...] = (  # label, Serv
     ("KV cache of the full batch (serving.kv_cache_gb)", "kv_cache_gb", "GB", "ratio"),
     ("Latency target", "max_time_per_output_token_ms", "ms per output token", "ratio"),
     ("Serving price", "usd_per_device_hour", "$ per device-hour", "usd_precise"),
+    ("Serving pricing (serving.pricing)", "pricing", "", None),
+    ("Utilization the serving cost assumes", "utilization_priced", "fraction", "fraction"),
+    ("Average requests per second (horizon)", "average_requests_per_second", "requests/s", "ratio"),
 )
 
 

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..results import DecodeRoofline, Result, ServingSizing
+from ..results import DecodeRoofline, Result, ServingPricing, ServingSizing
 from ..units import format_count, format_usd
 
 __all__ = ["render_result", "print_result"]
@@ -91,6 +91,7 @@ def _deployment_lines(result: Result) -> list[Text]:
         lines.append(Text(f"  Chinchilla design: {sizing.chinchilla_gpus_needed:,.0f} GPUs in the deadline's "
                           f"days, {sizing.chinchilla_days_needed:,.1f} days on its GPUs", style="dim"))
     lines += _roofline_lines(result.decode_roofline)
+    lines += _pricing_lines(result.serving_pricing)
     lines += _serving_sizing_lines(result.sizing.serving if result.sizing is not None else None)
     for phase, own in result.ownership.phases() if result.ownership is not None else ():
         text = f"{phase}: owned {format_usd(own.owned_usd_per_hour)}/device-hour"
@@ -136,6 +137,26 @@ def _roofline_lines(roof: DecodeRoofline | None) -> list[Text]:
     return lines
 
 
+def _pricing_lines(pricing: ServingPricing | None) -> list[Text]:
+    """Which serving pricing is in force and the fleet the optimum's serving cost pays for (`tco.model.fleet`)."""
+    if pricing is None:
+        return []
+    text = (f"{pricing.mode} ({pricing.summary}): {format_usd(pricing.billed_usd_per_device_hour)} per busy "
+            "device-hour" + ("" if pricing.mode == "busy" else
+                             f" ({format_usd(pricing.held_usd_per_device_hour)} per held device-hour / "
+                             f"{pricing.utilization_in_force:.1%} utilization)"))
+    lines = [Text.assemble(("Serving pricing: ", "bold"), text)]
+    if pricing.whole_gpu_fleet is not None and pricing.fleet_devices is not None:
+        lines.append(Text(
+            f"  optimum: {pricing.busy_devices:,.2f} devices busy on average, {pricing.fleet_devices:,.2f} priced"
+            + (f", {pricing.peak_fleet_devices:,.2f} at the peak x (1 + headroom)"
+               if pricing.peak_fleet_devices is not None else "")
+            + f"; whole-GPU fleet {pricing.whole_gpu_fleet:,} GPUs averaging "
+            f"{pricing.whole_gpu_fleet_average_utilization:.1%}, {format_usd(pricing.whole_gpu_fleet_cost_usd)} "
+            "over the horizon (reported, not optimized)", style="dim"))
+    return lines
+
+
 def _serving_sizing_lines(serving: ServingSizing | None) -> list[Text]:
     """The serving fleet for the peak request rate, for both designs (`tco.results.deployment.serving_sizing`)."""
     if serving is None:
@@ -158,7 +179,10 @@ def _serving_sizing_lines(serving: ServingSizing | None) -> list[Text]:
                 f"{_per_million(d.usd_per_million_generated_tokens)} per 1M generated tokens at full load, "
                 f"{_per_million(d.usd_per_million_generated_tokens_at_peak)} at the peak fleet"
                 + (f", lifetime average {_per_million(d.lifetime_usd_per_million_generated_tokens)}"
-                   if d.lifetime_usd_per_million_generated_tokens is not None else "")))
+                   if d.lifetime_usd_per_million_generated_tokens is not None else "")
+                + (f"; priced at {serving.utilization_priced:.0%} utilization, the sized fleet averages "
+                   f"{d.average_utilization:.0%} ({format_usd(d.fleet_cost_usd)} over the horizon)"
+                   if d.average_utilization is not None and d.fleet_cost_usd is not None else "")))
         for w in d.warnings:
             lines.append(Text(f"  warning ({label}): {w}", style="yellow"))
     for n in serving.notes:

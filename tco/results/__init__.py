@@ -9,7 +9,7 @@ from .evaluation import Evaluation, ServingPerformance, TrainingTime
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, DemandInputs, DeploymentSizing, Inputs,
                        Ownership, OwnershipInputs, OwnershipPhase, ReplicaSizing, Section, ServingFitInputs,
-                       ServingInputs, ServingSizing, TimeValue, TrainingInputs, TrainingSizing)
+                       ServingInputs, ServingPricing, ServingSizing, TimeValue, TrainingInputs, TrainingSizing)
 
 __all__ = [
     "Result",
@@ -30,6 +30,7 @@ __all__ = [
     "DeploymentSizing",
     "TrainingSizing",
     "ServingSizing",
+    "ServingPricing",
     "ReplicaSizing",
     "TimeValue",
     "DataLimits",

@@ -21,7 +21,10 @@ decode of a replica time-share it; `headroom` (default 30% spare capacity) stand
 which the model does not simulate. Costs per 1M generated tokens: at full load,
 $/device-hour x R / 3600 / throughput x 1e6 (decode only); at the provisioned peak fleet,
 replicas x R x $/device-hour / 3600 / (peak_requests_per_second x g) x 1e6 (prefill and headroom included); and the
-design's own lifetime average, lifetime inference cost / lifetime generated tokens x 1e6.
+design's own lifetime average, lifetime inference cost / lifetime generated tokens x 1e6. With a demand horizon,
+the fleet's average utilization is the horizon's average rate x s / replicas and its cost GPUs x horizon hours x
+the held $/device-hour (`tco.model.fleet`), whatever `serving.pricing` the inference cost used (`serving_pricing`
+reports that pricing and the fleet it pays for).
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ import math
 from typing import TYPE_CHECKING
 
 from .sections import (DecodeBound, DecodeRoofline, DeploymentSizing, Ownership, OwnershipInputs,
-                       OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingSizing, TimeValue,
+                       OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingPricing, ServingSizing, TimeValue,
                        TrainingSizing)
 from ..scenario.extras import owned_cost_breakdown
 from ..model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
                              kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
                              weight_bytes_per_param)
+from ..model.fleet import (PRICING_LABELS, billed_usd_per_device_hour, held_usd_per_device_hour,
+                           serving_utilization_in_force)
 from ..units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -44,7 +49,8 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
 
 __all__ = ["ownership_comparison", "training_sizing", "serving_sizing", "deployment_sizing", "time_value",
-           "decode_roofline", "replica_capacity", "ownership_inputs", "serving_fit_inputs", "DEFAULT_REQUEST_NOTE"]
+           "decode_roofline", "replica_capacity", "ownership_inputs", "serving_fit_inputs", "DEFAULT_REQUEST_NOTE",
+           "serving_pricing"]
 
 #: Which DesignPoint cost each phase's price multiplies.
 _PHASE_COST = {"training": "training_cost_usd", "serving": "inference_cost_usd"}
@@ -60,7 +66,8 @@ def ownership_comparison(scenario: "Scenario", optimal: "DesignPoint") -> Owners
         phase = getattr(scenario, phase_name)
         if phase.ownership is None:
             continue
-        owned = owned_cost_breakdown(phase.ownership, phase.device)
+        held = phase_name == "serving" and scenario.serving.pricing != "busy"  # the fleet counts idle hours
+        owned = owned_cost_breakdown(phase.ownership, phase.device, utilization=1.0 if held else None)
         rented = phase.rental_usd_per_hour
         entry = OwnershipPhase(
             owned_usd_per_hour=owned["usd_per_hour"], capex_usd_per_hour=owned["capex_usd_per_hour"],
@@ -133,10 +140,12 @@ def serving_sizing(scenario: "Scenario", optimal: "DesignPoint",
         devices_per_replica=s.devices_per_replica, max_batch_size=s.batch_size, headroom=s.headroom,
         kv_cache_gb=s.kv_cache_gb if s.roofline is None else None,  # derived per design under a roofline
         max_time_per_output_token_ms=s.max_time_per_output_token_ms,
-        usd_per_device_hour=s.usd_per_hour,
+        usd_per_device_hour=_fleet_price(s),
         notes=tuple(notes),
         optimal=replica_capacity(scenario, optimal),
         chinchilla=replica_capacity(scenario, chinchilla),
+        pricing=s.pricing, utilization_priced=float(serving_utilization_in_force(scenario)),
+        average_requests_per_second=d.average_requests_per_second,
     )
 
 
@@ -189,7 +198,8 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
     load = rps * (generated / throughput + prefill)  # busy replicas at the peak
     replicas = max(1, math.ceil(load * (1.0 + s.headroom) * (1 - 1e-12)))
     gpus = math.ceil(replicas * s.devices_per_replica * (1 - 1e-12))
-    price = s.usd_per_hour
+    price = _fleet_price(s)
+    average, hours = d.average_requests_per_second, d.horizon_hours
     return dataclasses.replace(
         unsized, fits_one_replica=fits, meets_latency=meets_latency,
         batch_size=int(batch), batch_limited_by=limited_by,
@@ -201,7 +211,49 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
         usd_per_million_generated_tokens_at_peak=(gpus * price / 3600.0 / (rps * generated) * 1e6
                                                   if generated else None),
         warnings=tuple(warnings),
+        average_utilization=None if average is None else average * load / rps / replicas,
+        fleet_cost_usd=None if hours is None else gpus * held_usd_per_device_hour(s) * hours,
     )
+
+
+def serving_pricing(scenario: "Scenario", optimal: "DesignPoint") -> ServingPricing:
+    """How serving is priced and the fleet the optimum's serving cost pays for (`tco.model.fleet`): busy
+    devices = inference $ / (billed $ per busy device-hour x horizon hours), the priced fleet = busy /
+    utilization in force, and with a peak the fleet sized at peak x (1 + headroom)."""
+    s, d = scenario.serving, scenario.demand
+    u, billed, held = (float(serving_utilization_in_force(scenario)), float(billed_usd_per_device_hour(scenario)),
+                       float(held_usd_per_device_hour(s)))
+    average, hours, peak = d.average_requests_per_second, d.horizon_hours, d.peak_requests_per_second
+    busy = fleet = peak_fleet = peak_u = whole = whole_u = whole_cost = None
+    if hours is not None:
+        busy = optimal.inference_cost_usd / (billed * hours)
+        fleet = busy / u
+        if peak is not None and average:
+            peak_u = average / (peak * (1.0 + s.headroom))
+            peak_fleet = busy / peak_u
+        sized = peak_fleet if peak_fleet is not None else fleet
+        whole = max(1, math.ceil(sized * (1 - 1e-12)))
+        whole_u, whole_cost = busy / whole, whole * held * hours
+    priced = {"busy": "priced at 100% busy device-seconds",
+              "utilization": f"priced at {u:.0%} average utilization (serving.average_utilization)",
+              "provisioned": f"priced as the fleet provisioned for the peak, averaging {u:.0%}"}[s.pricing]
+    if peak_u is not None and s.pricing != "provisioned":
+        priced += f"; the fleet sized at the peak x (1 + headroom) averages {peak_u:.0%}"
+    elif hours is None:
+        priced += "; no demand horizon, so the fleet's average utilization is unknown"
+    return ServingPricing(
+        mode=s.pricing, description=PRICING_LABELS[s.pricing], utilization_in_force=u,
+        held_usd_per_device_hour=held, billed_usd_per_device_hour=billed, average_requests_per_second=average,
+        peak_requests_per_second=peak, headroom=s.headroom, horizon_hours=hours, busy_devices=busy,
+        fleet_devices=fleet, peak_fleet_devices=peak_fleet, peak_fleet_average_utilization=peak_u,
+        whole_gpu_fleet=whole, whole_gpu_fleet_average_utilization=whole_u, whole_gpu_fleet_cost_usd=whole_cost,
+        summary=priced)
+
+
+def _fleet_price(serving) -> float:
+    """$ per device-hour of the sized fleet: the phase's price under busy pricing (as sizing always reported),
+    the held price (every hour paid) when serving.pricing counts idle hours."""
+    return serving.usd_per_hour if serving.pricing == "busy" else held_usd_per_device_hour(serving)
 
 
 def _whole(x: float) -> int | float:
@@ -237,7 +289,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             time_per_output_token_ms=seconds * s.batch_size / s.devices_per_replica * 1000.0,
             effective_decode_mfu=flops_per_token(n) / (s.peak_flops * seconds),
             kv_bytes_per_token=kv_bytes_at(roof, n),
-            usd_per_million_generated_tokens=s.usd_per_hour / 3600.0 * seconds * 1e6,
+            usd_per_million_generated_tokens=billed_usd_per_device_hour(scenario) / 3600.0 * seconds * 1e6,
             derived_layers=layers, derived_d_model=d_model, overhead_seconds_per_token=overhead or None)
 
     return DecodeRoofline(

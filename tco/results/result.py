@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .sections import DataLimits, DecodeRoofline, DeploymentSizing, Inputs, Ownership, TimeValue
+from .sections import DataLimits, DecodeRoofline, DeploymentSizing, Inputs, Ownership, ServingPricing, TimeValue
 
 __all__ = ["DesignPoint", "Savings", "ConstraintReport", "CrossCheck", "Result"]
 
@@ -140,6 +140,8 @@ class Result:
     data_limits: DataLimits | None = None
     #: with `serving.roofline:`: what bounds decode (compute or memory) and the cost per token, per design
     decode_roofline: DecodeRoofline | None = None
+    #: how serving is priced (serving.pricing) and the fleet the optimum's serving cost pays for
+    serving_pricing: ServingPricing | None = None
     #: every figure of a design in report order, with label, unit and Excel formula (`tco.model.costs.layout`):
     #: what the terminal, the Costs sheet, the sweep tables and the charts iterate. Not part of the JSON.
     layout: tuple[Any, ...] = ()
@@ -179,6 +181,7 @@ class Result:
             "time_value": _section(self.time_value),
             **({"data_limits": self.data_limits.to_dict()} if self.data_limits is not None else {}),
             **({"decode_roofline": self.decode_roofline.to_dict()} if self.decode_roofline is not None else {}),
+            **({"serving_pricing": self.serving_pricing.to_dict()} if self.serving_pricing is not None else {}),
         })
 
     def _epochs(self, *, chinchilla: bool) -> dict[str, float]:

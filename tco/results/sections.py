@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = [
     "Section", "OwnershipPhase", "Ownership", "TrainingSizing", "ReplicaSizing", "ServingSizing",
-    "DeploymentSizing", "TimeValue", "DataLimits", "DecodeBound", "DecodeRoofline", "TrainingInputs",
+    "DeploymentSizing", "ServingPricing", "TimeValue", "DataLimits", "DecodeBound", "DecodeRoofline", "TrainingInputs",
     "ServingInputs", "DemandInputs", "DataInputs", "OwnershipInputs", "ServingFitInputs", "Inputs", "plain",
     "optional_field",
 ]
@@ -130,6 +130,10 @@ class ReplicaSizing(Section):
     lifetime_usd_per_million_generated_tokens: float | None = None
     warnings: tuple[str, ...] = ()
     busy_replicas_at_peak: float | None = _optional()
+    #: with a demand horizon: busy replica-seconds at the horizon's average rate / replicas (omitted without one)
+    average_utilization: float | None = _optional()
+    #: with a demand horizon: the GPUs x the horizon's hours (discounted like its requests) x the held price
+    fleet_cost_usd: float | None = _optional()
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,9 @@ class ServingSizing(Section):
     notes: tuple[str, ...]
     optimal: ReplicaSizing
     chinchilla: ReplicaSizing
+    pricing: str = "busy"  # serving.pricing in force (tco.model.fleet)
+    utilization_priced: float = 1.0  # the utilization the serving cost assumes
+    average_requests_per_second: float | None = _optional()  # with a demand horizon
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,32 @@ class DeploymentSizing(Section):
 
     training: TrainingSizing | None = _optional()
     serving: ServingSizing | None = _optional()
+
+
+# --- what the serving fleet costs ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServingPricing(Section):
+    """`Result.serving_pricing`: how serving is priced (`serving.pricing`, `tco.model.fleet`) and the fleet the
+    optimum's serving cost pays for. Device counts are real numbers (the GP prices a continuous fleet); the
+    whole-GPU fleet rounds the peak fleet (else the priced one) up and is reported, not optimized."""
+
+    mode: str  # "busy", "utilization" or "provisioned"
+    description: str
+    utilization_in_force: float
+    held_usd_per_device_hour: float  # a device paid for every hour (owned: capex over every hour)
+    billed_usd_per_device_hour: float  # per busy device-hour: what prefill and decode are priced at
+    average_requests_per_second: float | None  # None without a demand horizon
+    peak_requests_per_second: float | None
+    headroom: float
+    horizon_hours: float | None  # discounted like the requests (mid-year); None without a horizon
+    busy_devices: float | None  # the optimum's busy device-hours / horizon hours
+    fleet_devices: float | None  # devices the priced serving cost pays for every hour: busy / utilization
+    peak_fleet_devices: float | None  # busy x peak x (1 + headroom) / average rate (with a peak and a horizon)
+    peak_fleet_average_utilization: float | None  # average rate / (peak x (1 + headroom))
+    whole_gpu_fleet: int | None  # ceil(peak fleet, else priced fleet)
+    whole_gpu_fleet_average_utilization: float | None
+    whole_gpu_fleet_cost_usd: float | None  # whole GPUs x held price x horizon hours
+    summary: str
 
 
 # --- demand horizon ------------------------------------------------------------------------------------------

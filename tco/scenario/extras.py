@@ -7,7 +7,7 @@ whose fields are numpy arrays (sweeps, sensitivity, Monte Carlo).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -17,7 +17,8 @@ from ..hardware import DTYPE_BYTES
 from .fields import Count, Positive, Requests, Utilization, StrictModel, number, non_negative, rule, within
 
 __all__ = ["Ownership", "ServingFit", "DemandHorizon", "owned_usd_per_hour", "owned_cost_breakdown",
-           "check_ownership", "check_serving_fit", "check_horizon", "HOURS_PER_YEAR"]
+           "check_ownership", "check_serving_fit", "check_horizon", "HOURS_PER_YEAR",
+           "default_memory_fit", "default_fit_hint"]
 
 HOURS_PER_YEAR = 8760.0
 MAX_HORIZON_YEARS = 100.0
@@ -86,10 +87,13 @@ class Ownership(StrictModel):
         default=0.0, description="per device: space, network, staff, support contracts. Default 0")
 
 
-def owned_cost_breakdown(own, device) -> dict:
-    """$ per device-hour of owning, by component (capex, power, other opex) and in total."""
+def owned_cost_breakdown(own, device, utilization=None) -> dict:
+    """$ per device-hour of owning, by component (capex, power, other opex) and in total. `utilization` (default
+    the ownership's) is the share of the hours the capex and fixed opex are spread over: 1 prices a device held
+    for every hour of its life (serving.pricing utilization or provisioned, whose utilization counts the idle
+    hours itself)."""
     power_kw = own.power_kw if own.power_kw is not None else device.tdp_w / 1000.0
-    hours_used = HOURS_PER_YEAR * own.utilization
+    hours_used = HOURS_PER_YEAR * (own.utilization if utilization is None else utilization)
     parts = {
         "capex_usd_per_hour": own.capex_usd / (own.lifetime_years * hours_used),
         "power_usd_per_hour": power_kw * own.pue * own.usd_per_kwh,
@@ -130,7 +134,21 @@ class ServingFit(StrictModel):
         default=0.0, description="KV cache per replica in GB. Default 0: set it for your batch x context "
         "(2 x layers x kv_heads x head_dim x bytes x tokens in flight)")
     memory_fit: bool = Field(
-        default=False, description="cap N so weights + KV fit in devices_per_replica x memory_gb")
+        default=False, description="cap N so weights + KV fit in devices_per_replica x memory_gb. Default: true "
+        "when a batch implies a KV cache (serving.roofline derives it from batch_size x prompt + generated "
+        "tokens; or kv_cache_gb > 0 is stated) and the device has a memory_gb, since a batch that does not fit "
+        "cannot be served at the price the model charges (issue 13); else false. memory_fit: false opts out")
+    pricing: Literal["busy", "utilization", "provisioned"] = Field(
+        default="busy", description="what serving costs. busy: the busy device-seconds the tokens need (a "
+        "perfectly used fleet, as in Sardana et al. 2024). utilization: those seconds over "
+        "average_utilization (the paid device-hours that do useful serving). provisioned: the fleet sized at "
+        "demand.peak_requests_per_second x (1 + headroom), paid for every hour of the demand horizon "
+        "(requests_per_year, years), i.e. busy seconds over average rate / (peak x (1 + headroom)). Default "
+        "busy: today's pricing, so nothing moves unless asked")
+    average_utilization: Utilization = Field(
+        default=1.0, description="with pricing: utilization, the share of paid serving device-hours that do "
+        "useful work; serving $ = busy $ / average_utilization. Default 1 (busy pricing); an owned fleet "
+        "sized for a peak with 30% headroom averaged about 19% in issue 13's 70B case")
     max_time_per_output_token_ms: LatencyMs | None = Field(
         default=None, description="decode latency target: each output token reads all weights and the KV "
         "cache once from HBM (memory-bound at small batch)")
@@ -146,7 +164,8 @@ class ServingFit(StrictModel):
         "can lower it")
     headroom: Headroom = Field(
         default=0.3, description="spare capacity provisioned above the peak load for deployment sizing "
-        "(replicas = ceil(load x (1 + headroom))). Default 0.3: a common planning margin, a user assumption "
+        "(replicas = ceil(load x (1 + headroom))) and, with pricing: provisioned, for the fleet serving pays "
+        "for. Default 0.3: a common planning margin, a user assumption "
         "(absorbs bursts above the stated peak and queueing)")
 
     @property
@@ -167,6 +186,11 @@ def check_serving_fit(serving) -> None:
     the largest N that fits: `tco.model.serving`) is the model's; the roofline's KV that cannot fit is checked
     by `tco.model.checks`."""
     device = serving.device
+    if serving.pricing != "utilization" and serving.average_utilization != 1.0:  # by value: dumps state defaults
+        how = ("derives the utilization from the peak and the horizon; drop average_utilization"
+               if serving.pricing == "provisioned" else "set serving.pricing: utilization to price idle hours")
+        raise FieldError(("average_utilization",), f"average_utilization {serving.average_utilization:g} applies "
+                         f"only with pricing: utilization, and pricing is {serving.pricing}: {how}")
     if serving.bytes_per_param is None and serving.dtype.lower() not in DTYPE_BYTES:
         if serving.memory_fit or serving.max_time_per_output_token_ms is not None or serving.roofline is not None:
             raise FieldError(("bytes_per_param",), f"no default for dtype {serving.dtype!r}; set bytes_per_param")
@@ -178,7 +202,8 @@ def check_serving_fit(serving) -> None:
                 ("kv_cache_gb",),
                 f"the model cannot fit any replica: devices_per_replica {serving.devices_per_replica:g} x "
                 f"memory_gb {device.memory_gb:g} = {serving.replica_memory_gb:g} GB leaves no room for weights "
-                f"after kv_cache_gb {serving.kv_cache_gb:g} GB (add devices_per_replica or shrink the KV cache)")
+                f"after kv_cache_gb {serving.kv_cache_gb:g} GB (add devices_per_replica or shrink the KV cache"
+                f"{default_fit_hint(serving)})")
     if serving.max_time_per_output_token_ms is not None:
         if device.bandwidth_gb_per_s is None:
             raise FieldError(("max_time_per_output_token_ms",),
@@ -190,6 +215,19 @@ def check_serving_fit(serving) -> None:
                 f"{ms:g} ms per token at {serving.replica_bandwidth_gb_per_s:g} GB/s per replica reads only "
                 f"{ms / 1000 * serving.replica_bandwidth_gb_per_s:g} GB, not even the kv_cache_gb "
                 f"{serving.kv_cache_gb:g} GB; no model meets it")
+
+
+def default_fit_hint(serving) -> str:
+    """The opt-out, named in memory-fit errors when memory_fit is on by default (not stated)."""
+    stated = "memory_fit" in serving.model_fields_set
+    return "" if stated else "; memory fit is on by default, memory_fit: false opts out"
+
+
+def default_memory_fit(serving) -> bool:
+    """memory_fit in force when the scenario does not state it: true when a batch implies a KV cache (a
+    roofline derives it; or kv_cache_gb > 0) and the device has a memory figure to fit it in."""
+    implied = getattr(serving, "roofline", None) is not None or serving.kv_cache_gb > 0
+    return implied and serving.device.memory_gb is not None
 
 
 # --- time value -----------------------------------------------------------------------------------------
@@ -213,7 +251,8 @@ class DemandHorizon(StrictModel):
         generated_tokens: float | None
     peak_requests_per_second: PeakRps | None = Field(
         default=None, description="peak request rate to provision serving for (deployment sizing, "
-        "`tco.results.deployment.serving_sizing`); does not change the lifetime demand that prices inference")
+        "`tco.results.deployment.serving_sizing`); does not change the lifetime demand that prices inference, "
+        "but with serving.pricing: provisioned it sizes the fleet that serving pays for")
 
     @property
     def nominal_requests(self):
@@ -224,6 +263,30 @@ class DemandHorizon(StrictModel):
     def pv_requests(self):
         """Present value (at training time) of the horizon's requests: what inference is priced on."""
         return _horizon_sum(self.requests_per_year, self.years, self.growth_per_year, self.discount_rate)
+
+    @property
+    def horizon_hours(self):
+        """Hours of the horizon discounted like its requests (mid-year): years x 8760 without discounting. None
+        without a horizon (lifetime requests or tokens have no duration)."""
+        if self.requests_per_year is None:
+            return None
+        return HOURS_PER_YEAR * _horizon_sum(1.0, self.years, 0.0, self.discount_rate)
+
+    @property
+    def average_requests_per_second(self):
+        """The horizon's average request rate: present-value requests over the equally discounted seconds
+        (nominal requests / (years x 8760 x 3600) without discounting). None without a horizon."""
+        hours = self.horizon_hours
+        return None if hours is None else self.pv_requests / (hours * 3600.0)
+
+    @property
+    def peak_to_average(self):
+        """peak_requests_per_second / average_requests_per_second: the traffic's shape (None without both, or
+        without requests)."""
+        average = self.average_requests_per_second
+        if average is None or self.peak_requests_per_second is None or not np.all(np.asarray(average) > 0):
+            return None
+        return self.peak_requests_per_second / average
 
     @property
     def nominal_prompt_tokens(self) -> float:

@@ -34,7 +34,7 @@ __all__ = [
 
 
 from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_ownership, check_serving_fit,
-                     owned_usd_per_hour)
+                     default_memory_fit, owned_usd_per_hour)
 from .data_limits import Data
 from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law
 from .fields import (PARAMS_RANGE, TOKENS_RANGE, Count, Description, LifetimeTokens, Loss, Name, Params, Positive,
@@ -218,6 +218,8 @@ class Serving(_Phase, ServingFit):
 
     @model_validator(mode="after")
     def _fit(self):
+        if "memory_fit" not in self.model_fields_set and default_memory_fit(self):
+            self.__dict__["memory_fit"] = True  # the default in force (frozen model; not "stated")
         check_serving_fit(self)
         check_roofline(self)
         return self

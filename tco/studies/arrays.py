@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ..errors import InfeasibleError, ScenarioError, SolverError
 from ..laws import KaplanLaw
 from ..model.build import Model, build_model
+from ..model.fleet import serving_utilization_in_force
 from ..scenario.law import ConstantsSpec
 from ..solve.regimes import chinchilla_point, solve_model
 
@@ -111,7 +112,10 @@ def demand_overrides(scenario: "Scenario", lifetime_inference_tokens) -> dict[st
     when it counts requests; LMSYS-Chat's 70:215 when it has no demand to take a mix from). The counts that
     sizing and time-value figures read move with it: the nominal (undiscounted) tokens by the horizon's
     nominal:present-value ratio, and the requests (lifetime, or a horizon's present-value and nominal requests)
-    at the scenario's tokens per request.
+    at the scenario's tokens per request. So does the peak request rate (its ratio to the average rate, the traffic's
+    shape, is kept): a provisioned fleet (`serving.pricing: provisioned`, `tco.model.fleet`) then keeps the
+    scenario's utilization, and serving $ stays proportional to demand, as under busy pricing. (Varying
+    `demand.requests_per_year` alone, by `--vary` or Monte Carlo, keeps the stated peak: the same fleet.)
     """
     d = scenario.demand
     tokens = np.asarray(lifetime_inference_tokens, dtype=float)
@@ -132,6 +136,9 @@ def demand_overrides(scenario: "Scenario", lifetime_inference_tokens) -> dict[st
     out = {"demand.lifetime_prompt_tokens": prompt, "demand.lifetime_generated_tokens": generated,
            "demand.nominal_prompt_tokens": prompt * nominal_per_pv,
            "demand.nominal_generated_tokens": generated * nominal_per_pv}
+    if d.peak_to_average is not None and total > 0:  # the traffic's shape, also at zero demand
+        out["demand.peak_requests_per_second"] = d.peak_requests_per_second * tokens / total
+        out["demand.peak_to_average"] = np.full_like(tokens, d.peak_to_average)
     if by_request and per_request > 0:
         requests = tokens / per_request
         if d.requests_per_year is not None:
@@ -166,7 +173,12 @@ def numeric_paths(scenario: "Scenario") -> list[str]:
                 paths.append(f"{prefix}{name}")
 
     walk(scenario, "")
-    unused = {"serving.decode_mfu"} if scenario.serving.roofline is not None else set()  # the roofline prices decode
+    s = scenario.serving
+    unused = {"serving.decode_mfu"} if s.roofline is not None else set()  # the roofline prices decode
+    if s.pricing != "utilization":  # serving.pricing: only utilization pricing reads a stated utilization
+        unused.add("serving.average_utilization")
+    if s.pricing != "busy":  # the serving utilization replaces the owned device's (tco.model.fleet)
+        unused.add("serving.ownership.utilization")
     paths = [p for p in paths if not p.startswith("law.") and p not in unused]
     return paths + [f"law.{k}" for k in scenario.resolved_law.constants()]
 
@@ -326,11 +338,14 @@ def _solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], objective: 
     columns["savings_flops_fraction"] = columns["savings_total_flops"] / columns["chinchilla_total_flops"]
     columns["tokens_factor"] = columns["optimal_tokens"] / columns["chinchilla_tokens"]
     columns["params_factor"] = columns["optimal_params"] / columns["chinchilla_params"]
+    if scenario.serving.pricing != "busy":  # the utilization serving is priced at, per element (tco.model.fleet)
+        columns["serving_utilization"] = np.broadcast_to(serving_utilization_in_force(the_view), shape)
     columns["feasible"] = np.broadcast_to(sol.feasible, shape)
     for name, mask in sol.binding.items():
         columns[f"binds:{name}"] = np.broadcast_to(mask, shape)
     frame = pd.DataFrame({k: np.ravel(v) for k, v in columns.items()})
-    frame.attrs.update({"scenario": scenario.name, "objective": model.objective, "law": model.law.name})
+    frame.attrs.update({"scenario": scenario.name, "objective": model.objective, "law": model.law.name,
+                        "serving_pricing": scenario.serving.pricing})
     return _mark_non_finite(scenario, frame, allow_infeasible)
 
 

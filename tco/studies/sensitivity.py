@@ -28,6 +28,8 @@ def default_inputs(scenario: "Scenario") -> list[str]:
     from .arrays import numeric_paths
 
     sizing_only = set(_SIZING_ONLY) - ({"serving.batch_size"} if scenario.serving.roofline is not None else set())
+    if scenario.serving.pricing == "provisioned":  # the fleet serving pays for is sized at peak x (1 + headroom)
+        sizing_only -= {"serving.headroom", "demand.peak_requests_per_second"}
     sizing_only |= _unused_fit_inputs(scenario)
     paths = []
     for path in numeric_paths(scenario):

@@ -68,7 +68,10 @@ def demand_sweep(
 def inference_tokens_label(scenario: "Scenario") -> str:
     """What the swept demand is: lifetime inference tokens, present values when the scenario has a horizon."""
     horizon = horizon_words(scenario)
-    return f"lifetime inference tokens (present value, {horizon})" if horizon else "lifetime inference tokens"
+    label = f"lifetime inference tokens (present value, {horizon})" if horizon else "lifetime inference tokens"
+    if scenario.serving.pricing == "provisioned":  # demand_overrides moves the peak with the demand
+        label += ", the peak in proportion"
+    return label
 
 
 def horizon_words(scenario: "Scenario") -> str | None:

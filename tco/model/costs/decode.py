@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...hardware import usd_per_flop
+from ..fleet import billed_usd_per_device_hour
 from ..serving import (FORWARD_FLOPS_PER_PARAM, decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token,
                        roofline_coefficients, serving_calibration, step_overhead, weight_bytes_per_param)
 from ...units import SECONDS_PER_HOUR
@@ -49,7 +50,7 @@ class DecodeCost(CostTerm):
         tokens = scenario.demand.lifetime_generated_tokens
         flops_coef = FORWARD_FLOPS_PER_PARAM * tokens  # FLOPs per parameter over the lifetime
         return cls(flops_coef=flops_coef,
-                   usd_coef=flops_coef * usd_per_flop(s.usd_per_hour, s.peak_flops, s.decode_mfu))
+                   usd_coef=flops_coef * usd_per_flop(billed_usd_per_device_hour(scenario), s.peak_flops, s.decode_mfu))
 
 
 @dataclass(frozen=True)
@@ -145,10 +146,9 @@ class RooflineDecodeCost(CostTerm):
 
     @classmethod
     def from_scenario(cls, scenario):
-        serving = scenario.serving
         tokens = scenario.demand.lifetime_generated_tokens
         return cls(flops_coef=FORWARD_FLOPS_PER_PARAM * tokens, usd_coef=0.0,
-                   usd_per_second=tokens * serving.usd_per_hour / SECONDS_PER_HOUR,
+                   usd_per_second=tokens * billed_usd_per_device_hour(scenario) / SECONDS_PER_HOUR,
                    times=roofline_coefficients(scenario))
 
 

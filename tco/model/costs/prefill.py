@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...hardware import usd_per_flop
+from ..fleet import billed_usd_per_device_hour
 from ..serving import FORWARD_FLOPS_PER_PARAM
 from .base import SARDANA_DEFAULT, CostTerm, InputRow, given
 
@@ -36,5 +37,5 @@ class PrefillCost(CostTerm):
         s = scenario.serving
         tokens = scenario.demand.lifetime_prompt_tokens
         flops_coef = FORWARD_FLOPS_PER_PARAM * tokens  # FLOPs per parameter over the lifetime
-        return cls(flops_coef=flops_coef, usd_coef=flops_coef * usd_per_flop(s.usd_per_hour, s.peak_flops,
-                                                                          s.prefill_mfu))
+        price = billed_usd_per_device_hour(scenario)  # $ per busy device-hour (serving.pricing)
+        return cls(flops_coef=flops_coef, usd_coef=flops_coef * usd_per_flop(price, s.peak_flops, s.prefill_mfu))
