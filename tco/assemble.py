@@ -25,7 +25,7 @@ from .results.sections import DataInputs, DemandInputs, Inputs, ServingInputs, T
 from .scenario.fields import PARAMS_RANGE, TOKENS_RANGE  # an optimum outside them is an error
 from .solve.curve import PlainCurve
 from .solve.exact import cap_interval
-from .solve.regimes import solve_model
+from .solve.regimes import kernel_cap, solve_model
 from .units import format_count
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def check_feasible(model: Model) -> None:
     loss = model.loss
     caps = list(model.caps)
     curve = PlainCurve(loss.a, loss.p, loss.b, loss.q)
-    intervals = [cap_interval(curve, c.n_exp, c.d_exp, c.limit) for c in caps]
+    intervals = [cap_interval(curve, *kernel_cap(c)) for c in caps]
     for c, (lo, hi) in zip(caps, intervals):
         if lo > hi:
             raise InfeasibleError(_infeasible_message(model, [c]), (c.name,))
