@@ -261,6 +261,7 @@ def resolved_inputs(scenario: "Scenario", model: Model) -> Inputs:
         training=TrainingInputs(
             hardware=t.device.name, dtype=t.dtype, peak_flops=t.peak_flops, mfu=t.mfu,
             price_usd_per_hour=t.usd_per_hour, price_source=t.price_source, source=t.device.source,
+            goodput=t.goodput, sequence_length=t.sequence_length, attention_flops=scenario.attention_flops,
         ),
         serving=ServingInputs(
             hardware=s.device.name, dtype=s.dtype, peak_flops=s.peak_flops,

@@ -31,6 +31,9 @@ demand: {requests: 1B, peak_requests_per_second: 100}
 #   compute time per sequence: 2 x 10e9 / (989.4e12 x 0.5) = 4.0429e-5 s.
 T_MEM = 20e9 / 3.35e12
 T_SEQ = 2 * 10e9 / (989.4e12 * 0.5)
+#   prefill per prompt token: 2N + attention at 70 / 2 = 35 tokens attended, 4 x layers x d_model = 4 x 128 x
+#   (N / (12 x 128^2))^(2/3) FLOPs per token attended under the default shape rule: 2.0025e10 FLOPs, 4.0478e-5 s.
+T_PROMPT = (2 * 10e9 + 4 * 128 * (10e9 / (12 * 128**2)) ** (2 / 3) * 35) / (989.4e12 * 0.5)
 
 
 def scenario(**sections):
@@ -57,11 +60,11 @@ def test_peak_to_replicas_and_dollars_per_million_tokens():
     # batch 32 (default), no KV: one step still reads 20 GB (5.97 ms > 32 x 0.0404 ms compute): 32 x 167.5 = 5,360 t/s
     assert d.batch_size == 32 and d.batch_limited_by == "batch_size" and d.bound == "memory"
     assert d.tokens_per_second_per_replica == pytest.approx(5360.0, rel=1e-12)
-    # prefill of 70 prompt tokens: 70 x 4.0429e-5 = 2.830 ms
-    assert d.prefill_seconds_per_request == pytest.approx(70 * T_SEQ, rel=1e-12)
-    assert d.prefill_seconds_per_request == pytest.approx(2.830e-3, rel=1e-3)
-    # 100 req/s x (215 / 5360 + 0.002830) = 4.294 busy replicas; x 1.3 headroom = 5.582 -> 6 replicas, 6 GPUs
-    assert d.busy_replicas_at_peak == pytest.approx(100 * (215 / 5360 + 70 * T_SEQ), rel=1e-12)
+    # prefill of 70 prompt tokens: 70 x 4.0478e-5 = 2.833 ms
+    assert d.prefill_seconds_per_request == pytest.approx(70 * T_PROMPT, rel=1e-12)
+    assert d.prefill_seconds_per_request == pytest.approx(2.833e-3, rel=1e-3)
+    # 100 req/s x (215 / 5360 + 0.002833) = 4.294 busy replicas; x 1.3 headroom = 5.583 -> 6 replicas, 6 GPUs
+    assert d.busy_replicas_at_peak == pytest.approx(100 * (215 / 5360 + 70 * T_PROMPT), rel=1e-12)
     assert d.busy_replicas_at_peak == pytest.approx(4.2942, rel=1e-4)
     assert d.replicas == 6 and d.gpus == 6
     # $2/h / 3600 / 5,360 t/s x 1e6 = $0.10365 per 1M at full load; fleet: 6 x $2/h / 3600 / 21,500 t/s x 1e6 = $0.15504

@@ -234,6 +234,9 @@ class TrainingInputs(Section):
     price_usd_per_hour: float
     price_source: str
     source: str
+    goodput: float = 1.0  # useful share of billed hours: GPU-hours = FLOPs / (peak x mfu x goodput x 3600)
+    sequence_length: float = 8192.0  # tokens per training sequence (attention FLOPs at half of it)
+    attention_flops: bool = True  # attention FLOPs counted in training, prefill and decode
 
 
 @dataclass(frozen=True)
