@@ -189,7 +189,8 @@ def cap_interval(curve, n_exp, d_exp, limit, extra=()):
 
 def _log_posynomial(monomials, log_n, log_d, dn=None, dd=None):
     """log(sum_k w_k N^i_k D^j_k) and, with the curve's slopes dn, dd, its zeta-derivative."""
-    logs = [np.log(np.asarray(w, dtype=float)) + _log_monomial(i, j, log_n, log_d) for i, j, w in monomials]
+    with np.errstate(divide="ignore"):  # a zero weight (an element without that monomial) is log 0 = -inf
+        logs = [np.log(np.asarray(w, dtype=float)) + _log_monomial(i, j, log_n, log_d) for i, j, w in monomials]
     top = np.maximum.reduce(np.broadcast_arrays(*logs))
     top = np.where(np.isfinite(top), top, 0.0)
     shares = [np.exp(ell - top) for ell in logs]
