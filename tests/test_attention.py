@@ -247,9 +247,13 @@ def test_inverted_roofline_optimum_agrees_with_the_gp_and_brute_force():
     assert times.memory_above() and 0 < times.crossover_params() < math.inf
     result = tco.optimize(s)
     assert result.cross_check.max_rel_diff <= 1e-6
+    assert result.decode_roofline.memory_bound_above
     brute = brute_force(s)
     assert result.optimal.total_cost_usd == pytest.approx(brute, rel=1e-9)
     assert result.optimal.total_cost_usd <= brute * (1 + 1e-11)
+    from tco.report.terminal import _roofline_lines
+
+    assert "compute bound below N* = " in str(_roofline_lines(result.decode_roofline)[0])
 
 
 # --- arrays ---------------------------------------------------------------------------------------------
@@ -267,5 +271,24 @@ def test_sweeps_of_attention_inputs_equal_single_solves():
         single = tco.optimize(scenario_from_dict(data))
         assert row.optimal_params == pytest.approx(single.optimal.params, rel=1e-9)
         assert row.optimal_total_cost_usd == pytest.approx(single.optimal.total_cost_usd, rel=1e-9)
-        assert getattr(row, "_asdict")().get("optimal_training_flops", single.optimal.training_flops) == \
-            pytest.approx(single.optimal.training_flops, rel=1e-9)
+        assert row.optimal_training_flops == pytest.approx(single.optimal.training_flops, rel=1e-9)
+
+
+# --- the workbook: the attention monomials as live formulas, recalculated by LibreOffice ---------------------
+def test_workbook_with_a_fixed_architecture_recalculates_to_the_python_values(tmp_path):
+    pytest.importorskip("openpyxl")
+    import shutil
+
+    from test_excel_recalc import check_every_formula, expected_by_name, recalc
+
+    from tco.report.excel import write_report
+    from tco.studies import prepare
+
+    if not (shutil.which("soffice") or shutil.which("libreoffice")):
+        pytest.skip("LibreOffice is not installed")
+    entries = [prepare(s, sweep_points=5) for s in (
+        scenario({"architecture": LLAMA3_8B}, constraints={"training_deadline": {"gpus": 5000, "days": 60}}),
+        scenario(serving={"decode_mfu": 0.05}, training={"sequence_length": 32768, "goodput": 0.8}))]
+    paths = [write_report(e, tmp_path / f"attention-{k}.xlsx") for k, e in enumerate(entries)]
+    for entry, path, out in zip(entries, paths, recalc(paths, tmp_path / "recalculated")):
+        assert check_every_formula(path, out, expected_by_name(entry)) >= 40

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..model.costs import SARDANA_DEFAULT, TERMS, InputRow, attention_input_rows, given
+from ..model.costs import TERMS, InputRow, attention_input_rows, given
 from ..model.serving import latency_params_limit, memory_params_limit, weight_bytes_per_param
 from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
 

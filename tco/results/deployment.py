@@ -249,7 +249,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             f"shape rule: d_model = {shape.aspect_ratio:g} x layers, KV heads = {shape.kv_head_fraction:g} "
             "x query heads, N = 12 layers d_model^2"),
         crossover_params=float(times.crossover_params()),
-        optimal=point(optimal), chinchilla=point(chinchilla),
+        optimal=point(optimal), chinchilla=point(chinchilla), memory_bound_above=bool(times.memory_above()),
     )
 
 

@@ -217,9 +217,12 @@ class DecodeRoofline(Section):
     bytes_per_param: float
     bandwidth_gb_per_s: float | None
     kv: str  # the KV-cache model in force, in words
-    crossover_params: float  # inf: memory bound at every size
+    crossover_params: float  # inf: memory bound at every size; 0: compute bound at every size
     optimal: DecodeBound
     chinchilla: DecodeBound
+    #: True when attention FLOPs outrun the KV reads and weight reads outrun the weights' FLOPs: compute bound
+    #: below the crossover and memory bound above it (`RooflineCoefficients.crossover_params`)
+    memory_bound_above: bool = False
 
 
 # --- inputs in force -----------------------------------------------------------------------------------------

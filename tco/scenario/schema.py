@@ -204,8 +204,8 @@ class Training(_Phase):
     """Where the model is trained. Billed device-hours = FLOPs / (dense peak x mfu x goodput x 3600): `mfu` is
     the share of peak while a step runs, `goodput` the share of billed hours spent on steps that count.
     Defaults 0.40 x 0.90 = 0.36: Llama 3 405B ran at 38-43% BF16 MFU with >90% effective training time
-    (Dubey et al. 2024, sections 3.3.2 and 3.3.4), and tco's own training FLOPs (6 N D plus attention at sequence_length)
-    over the published billed hours of Llama 3.1 405B and DeepSeek-V3 give 0.36 and 0.38
+    (Dubey et al. 2024, sections 3.3.2 and 3.3.4), and tco's own training FLOPs (6 N D plus attention at
+    sequence_length) over the published billed hours of Llama 3.1 405B and DeepSeek-V3 give 0.36 and 0.38
     (tests/data/training_gpu_hours.csv). Sardana et al. 2024's code default is mfu 0.5 with no goodput (1)."""
 
     mfu: Utilization = Field(

@@ -244,7 +244,8 @@ def solve_curve(curve, terms, caps=(), *, rel_tol: float = 1e-9) -> ExactSolutio
     """Minimize ``sum_k w_k N^i_k D^j_k`` on `curve` subject to caps, elementwise.
 
     terms: (i_k, j_k, w_k) with i_k, j_k >= 0 and w_k >= 0 (arrays broadcast); caps: (n_exp, d_exp, limit) or
-    (n_exp, d_exp, limit, extra) as in `cap_interval`. A cap binds where its relative slack is ~0 (within `rel_tol` in log), so of two caps
+    (n_exp, d_exp, limit, extra) as in `cap_interval`. A cap binds where its relative slack is ~0 (within
+    `rel_tol` in log), so of two caps
     of one shape only the tighter binds unless they coincide.
     """
     merged = merge_terms(terms)

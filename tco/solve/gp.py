@@ -78,7 +78,8 @@ def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), rooflin
     `log_w`, `term_i`, `term_j`: the objective's monomials (vectors; `log_w` may be a Parameter).
     `loss_rows`: (u, p, v, q), scalars or vectors of one row per law, or None for no loss constraint.
     `caps`: (i, j, c) per monomial cap, or (i, j, c, extra) with extra = ((i_k, j_k, c_k), ...) for a
-    posynomial cap (one row log(exp(i x + j y + c) + sum_k exp(i_k x + j_k y + c_k)) <= 0). `sum_objective` minimizes sum exp(.) instead of its log, and `exp_loss` writes
+    posynomial cap (one row log(exp(i x + j y + c) + sum_k exp(i_k x + j_k y + c_k)) <= 0).
+    `sum_objective` minimizes sum exp(.) instead of its log, and `exp_loss` writes
     the loss rows as exp(.) + exp(.) <= 1: equivalent forms, for a solver that stalls on one of them.
     `data_cuts` ((H_k, slope_k, e_k) per cut) and `max_effective` (log of the saturation U (1 + R*_D) / D0): the
     loss rows see the effective data e instead of y (repeated data, see the module docstring).

@@ -142,7 +142,7 @@ def scaled_caps(model: Model, n0: float, d0: float) -> list[tuple]:
     (`Cap.extra`) as (i, j, c, ((i_k, j_k, c_k), ...)) with c_k = log(w_k n0^i_k d0^j_k / limit)."""
     rows: list[tuple] = []
     for cap in model.caps:
-        row = (cap.n_exp, cap.d_exp, float(np.log(n0**cap.n_exp * d0**cap.d_exp / cap.limit)))
+        row: tuple = (cap.n_exp, cap.d_exp, float(np.log(n0**cap.n_exp * d0**cap.d_exp / cap.limit)))
         extra = getattr(cap, "extra", ())
         if extra:
             row += (tuple((i, j, float(np.log(w * n0**i * d0**j / cap.limit))) for i, j, w in extra),)

@@ -160,7 +160,10 @@ class Monomial:
     usd_coef: Any
 
     monomial = CostTerm.monomial
-    weight = CostTerm.weight
+
+    def weight(self, objective: str):
+        """Coefficient of this monomial in the objective being minimized ('usd' or 'flops')."""
+        return self.usd_coef if objective == "usd" else self.flops_coef
 
     def flops(self, params, tokens):
         return self.flops_coef * self.monomial(params, tokens)
