@@ -193,18 +193,21 @@ class RooflineCoefficients:
     the attention FLOPs over the context) and t_m = weights_s x N + kv_s x N^kv_exp (weight and KV reads).
 
     The attention FLOPs and the KV bytes per token of context follow the same architecture, so they share the
-    exponent (0 for a fixed architecture, 2/3 under the shape rule)."""
+    exponent (0 for a fixed architecture, 2/3 under the shape rule). Only the sizing step without a roofline
+    (`decode_step_coefficients`: a stated KV cache, N^0, next to the default shape rule's attention, N^(2/3))
+    gives the attention its own `attention_exp`; the crossover is defined for a shared exponent."""
 
-    __slots__ = ("compute_s", "weights_s", "kv_s", "kv_exp", "attention_s")
+    __slots__ = ("compute_s", "weights_s", "kv_s", "kv_exp", "attention_s", "attention_exp")
 
-    def __init__(self, compute_s, weights_s, kv_s, kv_exp: float, attention_s=0.0):
+    def __init__(self, compute_s, weights_s, kv_s, kv_exp: float, attention_s=0.0, attention_exp: float | None = None):
         self.compute_s, self.weights_s, self.kv_s, self.kv_exp = compute_s, weights_s, kv_s, kv_exp
         self.attention_s = attention_s
+        self.attention_exp = kv_exp if attention_exp is None else attention_exp
 
     def compute_seconds(self, params):
         if np.ndim(self.attention_s) == 0 and self.attention_s == 0:
             return self.compute_s * params  # the 2N convention: exactly its one monomial
-        return self.compute_s * params + self.attention_s * params**self.kv_exp
+        return self.compute_s * params + self.attention_s * params**self.attention_exp
 
     def memory_seconds(self, params):
         return self.weights_s * params + self.kv_s * params**self.kv_exp
@@ -214,6 +217,8 @@ class RooflineCoefficients:
         return np.maximum(self.compute_seconds(params), self.memory_seconds(params))
 
     def _gaps(self):
+        if self.attention_exp != self.kv_exp:
+            raise ValueError("the crossover needs the attention FLOPs and the KV reads on one exponent of N")
         gap = np.asarray(self.compute_s - self.weights_s, dtype=float)
         kv = np.asarray(self.kv_s - self.attention_s, dtype=float)
         return gap, kv
@@ -260,7 +265,8 @@ class RooflineCoefficients:
         return self.memory_seconds(params) >= self.compute_seconds(params)
 
 
-def _coefficients(serving, compute_efficiency, bandwidth_efficiency, kv_read_coef, kv_exp, attention_coef=0.0):
+def _coefficients(serving, compute_efficiency, bandwidth_efficiency, kv_read_coef, kv_exp, attention_coef=0.0,
+                  attention_exp=None):
     """Device-seconds per generated token from the device's FLOPS and bandwidth at the given efficiencies, the
     KV bytes each sequence reads per step (coefficient x N^kv_exp) and the attention FLOPs per generated token
     (coefficient x N^kv_exp)."""
@@ -272,6 +278,7 @@ def _coefficients(serving, compute_efficiency, bandwidth_efficiency, kv_read_coe
         kv_s=kv_read_coef / bandwidth,
         kv_exp=kv_exp,
         attention_s=attention_coef / compute if _nonzero(attention_coef) else 0.0,
+        attention_exp=attention_exp,
     )
 
 
@@ -286,27 +293,28 @@ def roofline_coefficients(scenario) -> RooflineCoefficients:
     roof = s.roofline
     kv_coef, kv_exp = kv_bytes_per_token(roof)
     return _coefficients(s, decode_compute_efficiency(s), roof.bandwidth_efficiency,
-                         decode_context_tokens(scenario) * kv_coef, kv_exp, _decode_attention(scenario, kv_exp))
+                         decode_context_tokens(scenario) * kv_coef, kv_exp, _decode_attention(scenario, kv_exp)[0])
 
 
-def _decode_attention(scenario, kv_exp):
-    """Attention FLOPs per generated token / N^kv_exp: the decode phase's second monomial (0 when off)."""
+def _decode_attention(scenario, kv_exp=None):
+    """Attention FLOPs per generated token / N^exponent: the decode phase's second monomial ((0, 0) when off)."""
     monomials = phase_flops_monomials(scenario, "decode")
     if len(monomials) == 1:
-        return 0.0
+        return 0.0, 0.0
     coef, exp = monomials[1]
-    if exp != kv_exp:  # pragma: no cover - one architecture gives both
+    if kv_exp is not None and exp != kv_exp:  # pragma: no cover - one architecture gives both
         raise ValueError("attention FLOPs and KV bytes must follow the same architecture")
-    return coef
+    return coef, exp
 
 
 def decode_step_coefficients(scenario) -> RooflineCoefficients:
     """The decode step that sizing uses: the roofline's; without one, compute at the prefill MFU (the achievable
-    compute efficiency), the peak bandwidth, and the stated kv_cache_gb of the full batch read every step."""
+    compute efficiency, attention FLOPs included), the peak bandwidth, and the stated kv_cache_gb of the full
+    batch read every step."""
     s = scenario.serving
     if s.roofline is not None:
         return roofline_coefficients(scenario)
-    return _coefficients(s, s.prefill_mfu, 1.0, _stated_kv_bytes_per_sequence(s), 0.0)
+    return _coefficients(s, s.prefill_mfu, 1.0, _stated_kv_bytes_per_sequence(s), 0.0, *_decode_attention(scenario))
 
 
 def _stated_kv_bytes_per_sequence(serving):
@@ -418,7 +426,7 @@ def latency_params_limit(scenario):
     times = roofline_coefficients(scenario)
     budget_s = s.max_time_per_output_token_ms / 1000.0 * s.devices_per_replica / s.batch_size  # per token
     by_memory = _largest_params(times.weights_s, times.kv_s, times.kv_exp, budget_s)
-    by_compute = (_largest_params(times.compute_s, times.attention_s, times.kv_exp, budget_s)
+    by_compute = (_largest_params(times.compute_s, times.attention_s, times.attention_exp, budget_s)
                   if _nonzero(times.attention_s) else budget_s / times.compute_s)
     return np.minimum(by_compute, by_memory) if np.ndim(by_memory) or np.ndim(by_compute) else min(
         by_compute, by_memory)
