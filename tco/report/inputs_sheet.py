@@ -194,9 +194,9 @@ def write_inputs(wb, ws, scenario: "Scenario", prefix: str = "", term_rows: Sequ
     """Fill `ws`; returns {key: defined name}. Solved values (N, D) are not inputs: they live on Costs."""
     rows = input_rows(scenario, term_rows)
     header(ws, 1, ["name", "input", "value", "unit", "source"])
-    names: dict[str, str] = {}
+    # every name first: a derived row may refer to a row below it (a term's row to the demand rows)
+    names = {row.key: define(wb, f"{prefix}{row.key}", ws, r, 3) for r, row in enumerate(rows, start=2)}
     for r, row in enumerate(rows, start=2):
-        names[row.key] = define(wb, f"{prefix}{row.key}", ws, r, 3)
         put(ws, r, 1, names[row.key])
         put(ws, r, 2, row.label)
         if isinstance(row.value, str) and row.value.startswith("={"):

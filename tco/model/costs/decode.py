@@ -38,10 +38,13 @@ class DecodeCost(CostTerm):
         s = scenario.serving
         if s.roofline is not None:
             return RooflineDecodeCost.input_rows(scenario)
+        d = scenario.demand
+        per_request = d.requests is not None or d.requests_per_year is not None  # the sheet has the request rows
         return [InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
                          given(s, "decode_mfu", SARDANA_DEFAULT), "fraction"),
                 InputRow("decode_context_tokens", "Decode context per generated token",
-                         decode_context_tokens(scenario), "tokens",
+                         "={prompt_tokens_per_request}+{generated_tokens_per_request}/2" if per_request
+                         else decode_context_tokens(scenario), "tokens",
                          "derived: prompt + generated / 2 tokens per request", "plain", False)]
 
     @classmethod

@@ -27,11 +27,12 @@ class PrefillCost(CostTerm):
 
     @classmethod
     def input_rows(cls, scenario):
-        s = scenario.serving
+        s, d = scenario.serving, scenario.demand
+        per_request = d.requests is not None or d.requests_per_year is not None  # the sheet has the request rows
         return [InputRow("prefill_mfu", "Prefill MFU", s.prefill_mfu, "fraction",
                          given(s, "prefill_mfu", SARDANA_DEFAULT), "fraction"),
                 InputRow("prefill_attended_tokens", "Prefill: tokens each prompt token attends to",
-                         prefill_attended_tokens(scenario.demand), "tokens",
+                         "={prompt_tokens_per_request}/2" if per_request else prefill_attended_tokens(d), "tokens",
                          "derived: prompt_tokens_per_request / 2 (causal)", "plain", False)]
 
     @classmethod
