@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tco
 from tco.model import build_model
@@ -292,3 +294,27 @@ def test_workbook_with_a_fixed_architecture_recalculates_to_the_python_values(tm
     paths = [write_report(e, tmp_path / f"attention-{k}.xlsx") for k, e in enumerate(entries)]
     for entry, path, out in zip(entries, paths, recalc(paths, tmp_path / "recalculated")):
         assert check_every_formula(path, out, expected_by_name(entry)) >= 40
+
+
+# --- a property: GP vs exact to 1e-6 with attention on, over random inputs --------------------------------
+@settings(max_examples=30, deadline=None)
+@given(sequence=st.floats(512, 131072), prompt=st.floats(1, 64000), generated=st.floats(1, 16000),
+       roofline=st.sampled_from([None, "shape", "fixed"]), batch=st.floats(1, 2048),
+       deadline=st.sampled_from([None, 0.7, 0.95, 1.0, 1.5]), goodput=st.floats(0.5, 1.0))
+def test_property_gp_matches_exact_with_attention(sequence, prompt, generated, roofline, batch, deadline, goodput):
+    roof = None if roofline is None else ({"architecture": LLAMA3_8B} if roofline == "fixed" else {})
+    sections = dict(training={"sequence_length": sequence, "goodput": goodput},
+                    demand={"prompt_tokens_per_request": prompt, "generated_tokens_per_request": generated},
+                    serving={"batch_size": batch})
+    s = scenario(roof, **sections)
+    if deadline is not None:
+        constraints, _ = _deadline_at(s, deadline)
+        s = scenario(roof, **sections, constraints=constraints)
+    result = tco.optimize(s)
+    assert result.cross_check.max_rel_diff <= 1e-6
+    assert not any("differ" in w for w in result.warnings)
+    assert abs(result.optimal.loss / result.target_loss - 1) < 1e-9
+    if deadline is not None:
+        assert result.optimal.training_flops <= s.deadline_flops * (1 + 1e-9)
+        if deadline < 1:
+            assert "constraints.training_deadline" in result.binding_constraints
