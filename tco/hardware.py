@@ -33,8 +33,12 @@ class Device(BaseModel):
     price_usd_per_hour: PositiveFloat | None = Field(
         default=None, description="default rental price per device-hour, where a source gives one"
     )
+    interconnect_gb_per_s: PositiveFloat | None = Field(
+        default=None, description="device-to-device bandwidth per direction (NVLink) in GB/s: what a "
+        "tensor-parallel replica's all-reduces run at (tco.model.serving); None: no such interconnect known")
     source: str = "user-supplied"
     price_source: str | None = None
+    interconnect_source: str | None = None
     aliases: tuple[str, ...] = ()
 
     def peak_for(self, dtype: str) -> float:
@@ -55,6 +59,10 @@ def usd_per_flop(price_usd_per_hour: float, peak_flops: float, utilization: floa
 _NVIDIA_A100 = "NVIDIA A100 Tensor Core GPU datasheet (dense; INT8 624 TOPS without sparsity)"
 _NVIDIA_H100 = "NVIDIA H100 Tensor Core GPU datasheet, SXM5 (dense; sparsity figures halved)"
 _SARDANA_PRICE = "Sardana et al. 2024 official code defaults"
+#: NVLink bandwidth per GPU per direction: half the bidirectional totals NVIDIA's datasheets state.
+_NVLINK3 = "NVIDIA A100 datasheet: NVLink 3, 600 GB/s bidirectional = 300 GB/s per direction"
+_NVLINK4 = "NVIDIA H100 / H200 datasheets: NVLink 4, 900 GB/s bidirectional = 450 GB/s per direction"
+_NVLINK5 = "NVIDIA HGX B200 specifications: NVLink 5, 1.8 TB/s bidirectional = 900 GB/s per direction"
 
 CATALOG: dict[str, Device] = {
     d.name: d
@@ -62,27 +70,32 @@ CATALOG: dict[str, Device] = {
         Device(
             name="A100 40GB", peak_flops={"bf16": 312e12, "fp16": 312e12, "int8": 624e12},
             memory_gb=40, bandwidth_gb_per_s=1555, tdp_w=400, price_usd_per_hour=1.10,
+            interconnect_gb_per_s=300, interconnect_source=_NVLINK3,
             source=_NVIDIA_A100, price_source=_SARDANA_PRICE, aliases=("A100 40GB SXM", "A100-40GB", "A100"),
         ),
         Device(
             name="A100 80GB", peak_flops={"bf16": 312e12, "fp16": 312e12, "int8": 624e12},
             memory_gb=80, bandwidth_gb_per_s=2039, tdp_w=400, price_usd_per_hour=1.50,
+            interconnect_gb_per_s=300, interconnect_source=_NVLINK3,
             source=_NVIDIA_A100, price_source=_SARDANA_PRICE, aliases=("A100 80GB SXM", "A100-80GB"),
         ),
         Device(
             name="H100 SXM", peak_flops={"bf16": 989.4e12, "fp16": 989.4e12, "fp8": 1978.9e12, "int8": 1978.9e12},
             memory_gb=80, bandwidth_gb_per_s=3350, tdp_w=700, price_usd_per_hour=2.00,
+            interconnect_gb_per_s=450, interconnect_source=_NVLINK4,
             source=_NVIDIA_H100, price_source=_SARDANA_PRICE, aliases=("H100", "H100 SXM5", "H100-SXM"),
         ),
         Device(
             name="H200 SXM", peak_flops={"bf16": 989.4e12, "fp16": 989.4e12, "fp8": 1978.9e12, "int8": 1978.9e12},
             memory_gb=141, bandwidth_gb_per_s=4800, tdp_w=700,
+            interconnect_gb_per_s=450, interconnect_source=_NVLINK4,
             source="NVIDIA H200 Tensor Core GPU datasheet, SXM (dense; sparsity figures halved)",
             aliases=("H200",),
         ),
         Device(
             name="B200", peak_flops={"bf16": 2250e12, "fp16": 2250e12, "fp8": 4500e12, "int8": 4500e12},
-            memory_gb=180, bandwidth_gb_per_s=8000, tdp_w=1000,
+            memory_gb=180, bandwidth_gb_per_s=8000, tdp_w=1000, interconnect_gb_per_s=900,
+            interconnect_source=_NVLINK5,
             source="NVIDIA HGX B200 specifications, per GPU (dense; sparsity figures halved)",
             aliases=("B200 HGX", "B200 (HGX)"),
         ),

@@ -41,14 +41,16 @@ def laws_command(
 def hardware_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List the accelerator catalog: dense peak FLOPS per dtype, memory, bandwidth, TDP, default price, source."""
+    """List the accelerator catalog: dense peak FLOPS per dtype, memory, bandwidth, interconnect (link GB/s per
+    direction, for tensor-parallel all-reduces), TDP, default price, source."""
     from ..hardware import CATALOG
 
     if json_output:
         print_json([d.model_dump() for d in CATALOG.values()])
         return
     table = Table(title="Hardware catalog (dense peaks; override any field in a scenario)", header_style="bold")
-    for col in ("name", "BF16 TFLOPS", "FP8 TFLOPS", "INT8 TOPS", "memory GB", "TB/s", "TDP W", "$/hour"):
+    for col in ("name", "BF16 TFLOPS", "FP8 TFLOPS", "INT8 TOPS", "memory GB", "TB/s", "link GB/s", "TDP W",
+                "$/hour"):
         table.add_column(col, justify="left" if col == "name" else "right")
     for d in CATALOG.values():
         def peak(kind: str, d=d) -> str:
@@ -56,14 +58,16 @@ def hardware_command(
 
         table.add_row(
             escape(d.name), peak("bf16"), peak("fp8"), peak("int8"), f"{d.memory_gb:g}",
-            f"{d.bandwidth_gb_per_s / 1000:g}" if d.bandwidth_gb_per_s else "-", f"{d.tdp_w:g}" if d.tdp_w else "-",
+            f"{d.bandwidth_gb_per_s / 1000:g}" if d.bandwidth_gb_per_s else "-",
+            f"{d.interconnect_gb_per_s:g}" if d.interconnect_gb_per_s else "-", f"{d.tdp_w:g}" if d.tdp_w else "-",
             f"{d.price_usd_per_hour:.2f}" if d.price_usd_per_hour else "-",
         )
     console.print(table)
     console.print("[bold]Sources[/bold]")
     for d in CATALOG.values():
         price = f"; price: {d.price_source}" if d.price_source else "; no default price (set price_usd_per_hour)"
-        console.print(f"  {escape(d.name)}: {escape(d.source + price)}", highlight=False)
+        link = f"; link: {d.interconnect_source}" if d.interconnect_source else ""
+        console.print(f"  {escape(d.name)}: {escape(d.source + price + link)}", highlight=False)
 
 
 def _law(name: str):

@@ -24,6 +24,8 @@ from ..errors import OutputError, ScenarioError, TcoError
 from ..text import one_line
 from ._common import err_console
 from .breakeven import breakeven_command, implied_demand_command
+from .calibrate import calibrate_command
+from .evaluate import evaluate_command
 from .catalog import allocate_command, hardware_command, laws_command, loss_command
 from .fit import fit_command
 from .optimize import optimize_command
@@ -59,6 +61,7 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks o
 #: Every command, in the order `tco --help` lists them.
 COMMANDS = (
     ("optimize", optimize_command),
+    ("evaluate", evaluate_command),
     ("report", report_command),
     ("laws", laws_command),
     ("hardware", hardware_command),
@@ -71,6 +74,7 @@ COMMANDS = (
     ("breakeven", breakeven_command),
     ("implied-demand", implied_demand_command),
     ("fit", fit_command),
+    ("calibrate", calibrate_command),
 )
 for _name, _command in COMMANDS:
     app.command(_name)(_command)

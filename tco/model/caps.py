@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from .serving import latency_params_limit, memory_params_limit, phase_flops_monomials, weight_bytes_per_param
+from .serving import (latency_params_limit, memory_params_limit, phase_flops_monomials, ttft_params_limit,
+                      weight_bytes_per_param)
 from ..units import format_count
 
 #: How MemoryFit describes the KV cache under serving.roofline.
@@ -19,7 +20,8 @@ _ROOFLINE_KV = "KV of batch_size x (prompt + generated) tokens from serving.roof
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["Cap", "MaxParams", "MaxTokens", "MaxUniqueTokens", "TrainingDeadline", "MemoryFit", "DecodeLatency", "CAPS"]
+__all__ = ["Cap", "MaxParams", "MaxTokens", "MaxUniqueTokens", "TrainingDeadline", "MemoryFit", "DecodeLatency",
+           "FirstTokenLatency", "CAPS"]
 
 
 @dataclass(frozen=True)
@@ -193,4 +195,31 @@ class DecodeLatency(Cap):
                    bytes_per_param=weight_bytes_per_param(s), roofline=s.roofline is not None)
 
 
-CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, MaxUniqueTokens, TrainingDeadline, MemoryFit, DecodeLatency)
+@dataclass(frozen=True)
+class FirstTokenLatency(Cap):
+    """N <= the largest model whose time to first token (one prompt on an idle replica,
+    `tco.model.serving.first_token`) meets serving.max_time_to_first_token_ms: an exact root, since every term
+    of that time grows with N."""
+
+    name = "serving.max_time_to_first_token_ms"
+    n_exp = 1
+    d_exp = 0
+
+    ms: float = 0.0
+    prompt_tokens: float = 0.0
+
+    def describe(self):
+        return (f"{self.name} = {self.ms:g} ms for a prompt of {self.prompt_tokens:,.0f} tokens on an idle replica "
+                f"({format_count(self.limit)} parameters)")
+
+    @classmethod
+    def from_scenario(cls, scenario):
+        s = scenario.serving
+        if s.max_time_to_first_token_ms is None:
+            return None
+        return cls(limit=ttft_params_limit(scenario), ms=s.max_time_to_first_token_ms,
+                   prompt_tokens=scenario.demand.prompt_tokens_per_request)
+
+
+CAPS: tuple[type[Cap], ...] = (MaxParams, MaxTokens, MaxUniqueTokens, TrainingDeadline, MemoryFit, DecodeLatency,
+                               FirstTokenLatency)

@@ -10,11 +10,12 @@ it is imported: `tco.model` imports it, and `import tco` imports `tco.model`, so
 from __future__ import annotations
 
 from ..errors import FieldError
+from ..scenario.fields import PARAMS_RANGE
 from ..scenario.schema import SCENARIO_CHECKS
 from .serving import (decode_context_tokens, kv_bytes_per_token, latency_params_limit, memory_params_limit,
-                      sequence_tokens)
+                      sequence_tokens, time_to_first_token_seconds, ttft_params_limit)
 
-__all__ = ["check_roofline_fit", "CHECKS"]
+__all__ = ["check_roofline_fit", "check_first_token", "CHECKS"]
 
 
 def check_roofline_fit(scenario) -> None:
@@ -44,8 +45,24 @@ def check_roofline_fit(scenario) -> None:
             f"{s.batch_size * context * kv_coef / 1e9:,.4g} GB per step (lower batch_size or add devices)"))
 
 
+def check_first_token(scenario) -> None:
+    """serving.max_time_to_first_token_ms that not even the smallest model tco prices (1e6 parameters) meets is
+    an error naming that model's time to first token."""
+    s = scenario.serving
+    if s.max_time_to_first_token_ms is None:
+        return
+    tiny = PARAMS_RANGE[0]
+    if ttft_params_limit(scenario) < tiny:
+        ms = time_to_first_token_seconds(scenario, tiny) * 1000.0
+        raise FieldError(("serving", "max_time_to_first_token_ms"), (
+            f"{s.max_time_to_first_token_ms:g} ms to the first token is too short even for a {tiny:,.0f}-parameter "
+            f"model, whose prompt of {scenario.demand.prompt_tokens_per_request:,.0f} tokens takes {ms:.4g} ms "
+            "(per-token and per-layer overheads of serving.roofline.calibration included); raise it, or shorten "
+            "the prompt"))
+
+
 #: The checks run on every validated scenario, in order.
-CHECKS = (check_roofline_fit,)
+CHECKS = (check_roofline_fit, check_first_token)
 for _check in CHECKS:
     if _check not in SCENARIO_CHECKS:
         SCENARIO_CHECKS.append(_check)

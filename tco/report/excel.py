@@ -120,7 +120,7 @@ def _design_notes(result: "Result") -> list[tuple[str, str]]:
             rows.append((f"Decode roofline ({label})",
                          f"{d.bound} bound: {d.device_seconds_per_token * 1e3:.4g} device-ms per generated token "
                          f"(compute {d.compute_seconds_per_token * 1e3:.4g}, memory "
-                         f"{d.memory_seconds_per_token * 1e3:.4g}), effective decode MFU "
+                         f"{d.memory_seconds_per_token * 1e3:.4g}{_overhead(d)}), effective decode MFU "
                          f"{d.effective_decode_mfu:.2%}, ${d.usd_per_million_generated_tokens:.4g} per 1M "
                          f"generated tokens, {d.time_per_output_token_ms:.3g} ms per output token at batch "
                          f"{roof.batch_size:g}"))
@@ -186,3 +186,9 @@ def write_report(entries: ReportEntry | Sequence[ReportEntry], path: str | Path)
                    for i, e in enumerate(entries, start=1)]
         _write_comparison(comparison, entries, results)
     return atomic_write(path, lambda tmp: wb.save(tmp))
+
+
+def _overhead(bound) -> str:
+    """', overhead X' when the serving step model adds time outside the roofline max."""
+    extra = bound.overhead_seconds_per_token
+    return f", overhead {extra * 1e3:.4g}" if extra else ""

@@ -133,8 +133,8 @@ def _roofline_lines(roof: DecodeRoofline | None) -> list[Text]:
         lines.append(Text(
             f"  {label.capitalize()}: {d.bound} bound, {d.device_seconds_per_token * 1e3:.4g} device-ms per "
             f"generated token (compute {d.compute_seconds_per_token * 1e3:.4g}, memory "
-            f"{d.memory_seconds_per_token * 1e3:.4g}), {d.time_per_output_token_ms:.3g} ms per output token "
-            f"at the batch, effective decode MFU {d.effective_decode_mfu:.2%}, "
+            f"{d.memory_seconds_per_token * 1e3:.4g}{_overhead(d)}), {d.time_per_output_token_ms:.3g} ms per "
+            f"output token at the batch, effective decode MFU {d.effective_decode_mfu:.2%}, "
             f"{_per_million(d.usd_per_million_generated_tokens)} per 1M generated tokens", style="dim"))
     return lines
 
@@ -176,3 +176,9 @@ def _per_million(value: float | None) -> str:
 
 def print_result(result: Result, console: Console | None = None) -> None:
     (console or Console()).print(render_result(result))
+
+
+def _overhead(bound) -> str:
+    """', overhead X' when the serving step model adds time outside the roofline max."""
+    extra = bound.overhead_seconds_per_token
+    return f", overhead {extra * 1e3:.4g}" if extra else ""

@@ -3,8 +3,9 @@ breakdown by cost term), the caps at the optimum, the cross-check, and the optio
 force, own vs rent, deployment sizing, the demand's time value, repeated data and the decode roofline.
 
 Nothing here solves: the values are computed by the pipeline (`tco.optimize`, `tco.results.deployment`,
-`tco.repeated`)."""
+`tco.repeated`; a given design's `Evaluation`: `tco.evaluate`)."""
 
+from .evaluation import Evaluation, ServingPerformance, TrainingTime
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, DemandInputs, DeploymentSizing, Inputs,
                        Ownership, OwnershipInputs, OwnershipPhase, ReplicaSizing, Section, ServingFitInputs,
@@ -34,4 +35,7 @@ __all__ = [
     "DataLimits",
     "DecodeRoofline",
     "DecodeBound",
+    "Evaluation",
+    "ServingPerformance",
+    "TrainingTime",
 ]

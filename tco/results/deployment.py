@@ -223,7 +223,8 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
     def point(design: "DesignPoint") -> DecodeBound:
         n = design.params
         compute, memory = float(times.compute_seconds(n)), float(times.memory_seconds(n))
-        seconds = max(compute, memory)
+        overhead = float(times.overhead_seconds(n))
+        seconds = max(compute, memory) + overhead
         layers = d_model = None  # derived only under a shape rule
         if shape is not None:
             layers = derived_layers(shape, n)
@@ -237,7 +238,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             effective_decode_mfu=phase_flops_per_token(scenario, "decode", n) / (s.peak_flops * seconds),
             kv_bytes_per_token=kv_bytes_at(roof, n),
             usd_per_million_generated_tokens=s.usd_per_hour / 3600.0 * seconds * 1e6,
-            derived_layers=layers, derived_d_model=d_model)
+            derived_layers=layers, derived_d_model=d_model, overhead_seconds_per_token=overhead or None)
 
     return DecodeRoofline(
         compute_efficiency=decode_compute_efficiency(s),
@@ -250,6 +251,8 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             "x query heads, N = 12 layers d_model^2"),
         crossover_params=float(times.crossover_params()),
         optimal=point(optimal), chinchilla=point(chinchilla), memory_bound_above=bool(times.memory_above()),
+        calibration=roof.calibration.model_dump() if roof.calibration is not None else None,
+        devices_per_replica=s.devices_per_replica,
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "Section", "OwnershipPhase", "Ownership", "TrainingSizing", "ReplicaSizing", "ServingSizing",
     "DeploymentSizing", "TimeValue", "DataLimits", "DecodeBound", "DecodeRoofline", "TrainingInputs",
     "ServingInputs", "DemandInputs", "DataInputs", "OwnershipInputs", "ServingFitInputs", "Inputs", "plain",
+    "optional_field",
 ]
 
 #: field metadata: the key is left out of the JSON when the value is None (it does not apply)
@@ -27,6 +28,10 @@ _OMIT = {"omit_when_none": True}
 def _optional(**kwargs: Any) -> Any:
     """A field that defaults to None and whose key is omitted from the JSON when None."""
     return field(default=None, metadata=_OMIT, **kwargs)
+
+
+#: The public name of `_optional`, for sections defined in other modules of tco.results.
+optional_field = _optional
 
 
 def plain(value: Any) -> Any:
@@ -203,6 +208,8 @@ class DecodeBound(Section):
     usd_per_million_generated_tokens: float
     derived_layers: float | None = _optional()  # with a shape rule (no explicit architecture)
     derived_d_model: float | None = _optional()
+    #: per-step overhead and all-reduce time outside the max (serving.roofline.calibration), in device_seconds
+    overhead_seconds_per_token: float | None = _optional()
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,9 @@ class DecodeRoofline(Section):
     crossover_params: float  # inf: memory bound at every size; 0: compute bound at every size
     optimal: DecodeBound
     chinchilla: DecodeBound
+    #: the serving step model in force (serving.roofline.calibration's fields); omitted for the pure roofline
+    calibration: dict[str, float] | None = _optional()
+    devices_per_replica: float | None = _optional()
     #: True when attention FLOPs outrun the KV reads and weight reads outrun the weights' FLOPs: compute bound
     #: below the crossover and memory bound above it (`RooflineCoefficients.crossover_params`)
     memory_bound_above: bool = False

@@ -134,6 +134,10 @@ class ServingFit(StrictModel):
     max_time_per_output_token_ms: LatencyMs | None = Field(
         default=None, description="decode latency target: each output token reads all weights and the KV "
         "cache once from HBM (memory-bound at small batch)")
+    max_time_to_first_token_ms: LatencyMs | None = Field(
+        default=None, description="time-to-first-token target: one prompt of prompt_tokens_per_request on an idle "
+        "replica (prefill FLOPs, at least one read of the weights, and with serving.roofline the calibration's "
+        "overhead and all-reduces; `tco.model.serving.first_token`) caps N")
     batch_size: Batch = Field(
         default=32.0, description="sequences one replica decodes together: the decode batch that "
         "serving.roofline prices, and the most deployment sizing allows (`tco.results.deployment.serving_sizing`; its "

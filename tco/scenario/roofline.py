@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
-from ..errors import FieldError
-from .fields import Count, Positive, TokensPerRequest, Utilization, StrictModel, number, rule, within
+from ..errors import FieldError, ScenarioError
+from .law import resolve_law_path  # the one resolver of scenario-relative paths
+from .yaml import read_yaml
+from .fields import (Count, Positive, TokensPerRequest, Utilization, StrictModel, non_negative, number, rule,
+                     within)
 
-__all__ = ["Roofline", "Architecture", "ShapeRule", "check_roofline"]
+__all__ = ["Roofline", "Architecture", "ShapeRule", "ServingCalibration", "check_roofline", "MEASUREMENTS"]
 
 _fraction = rule(lambda v: 0 < v <= 1, "must be a fraction in (0, 1] (kv_heads / query heads; 1 = no GQA)")
 #: Plausible ranges (README, "Ranges of the numeric fields"): 100x beyond the largest published architectures
@@ -33,6 +36,54 @@ AspectRatio = Annotated[Positive, within(1, 1e4, "published models use 20-200; K
 KvFraction = Annotated[float, BeforeValidator(number), AfterValidator(_fraction),
                        within(1e-4, 1, "one KV head for 10,000 query heads at the least")]
 KvBytes = Annotated[Positive, within(0.125, 8, "1-bit to fp64 cache values", "bytes")]
+_NonNegative = Annotated[float, BeforeValidator(number), AfterValidator(non_negative)]
+#: Per-step and per-token overheads: 0 (off) up to a tenth of a second per layer, far beyond any serving engine.
+OverheadUs = Annotated[_NonNegative, within(0, 1e5, "0 turns it off; serving engines spend ~10-100 us", "us")]
+AttentionNs = Annotated[_NonNegative, within(0, 1e6, "0 turns it off; measured ~20 ns", "ns")]
+
+#: Where the calibration defaults come from (tests/test_serving_measurements.py refits and checks them).
+MEASUREMENTS = ("fitted by least squares on log residuals to tests/data/serving_measurements.csv (vLLM on H100 "
+                "SXM at batch 1, Llama-2-7B at TP 1/2/4, CodeLlama-34B TP 2, Llama-2-70B TP 4; TensorRT-LLM "
+                "LLaMA-7B A100 batch 60)")
+
+
+class ServingCalibration(StrictModel):
+    """What a serving engine spends beyond the roofline (`tco.model.serving`, "step model"): per decode step of a
+    replica of R devices (the tensor-parallel degree) decoding b sequences at a context of c tokens,
+
+        step = max(compute, memory) / R + layers x (overhead_per_layer / R + c x attention_per_layer_context_token)
+               + [R > 1] 2 layers x (allreduce_latency + 2 (R - 1) / R x b x d_model x 2 bytes / interconnect)
+
+    and the time to first token of one prompt of p tokens on an idle replica,
+
+        ttft = max(prefill FLOPs / (R x peak x prefill_compute_efficiency), weight bytes / (R x bandwidth))
+               + layers x overhead_per_layer / R + [R > 1] 2 layers x (allreduce_latency + 2 (R - 1) / R x p x
+               d_model x 2 bytes / interconnect) + p x prefill_per_prompt_token.
+
+    Every term is a monomial in N (layers and d_model follow N under the shape rule), so decode stays a GP.
+    These are exactly the fields `tco calibrate` fits; set `serving.roofline.calibration: null` for the pure
+    roofline (no overhead, no all-reduce, prefill at serving.prefill_mfu)."""
+
+    overhead_per_layer_us: OverheadUs = Field(
+        default=32.0, description="host and kernel-launch time per layer per step, divided by the "
+        "tensor-parallel degree (the inference-sim validation study, hypothesis H2b, found ~100 us per layer per "
+        "step / TP for its vLLM setup). Default 32 us: " + MEASUREMENTS)
+    allreduce_latency_us: OverheadUs = Field(
+        default=19.0, description="latency of one tensor-parallel all-reduce (two per layer per step), on top of "
+        "its bytes at the device's interconnect_gb_per_s (ring: 2 (R - 1) / R x bytes). Default 19 us: "
+        + MEASUREMENTS + "; nccl-tests' small-message all_reduce_perf on NVLink reports latencies of this order")
+    attention_ns_per_layer_context_token: AttentionNs = Field(
+        default=20.0, description="decode attention time per layer per token of context beyond its KV bytes, per "
+        "step (at batch 1 a paged-attention kernel walks each sequence's cache block by block; with a batch the "
+        "sequences run in parallel). Default 20 ns: " + MEASUREMENTS + " (7B at 2,062 vs 461 tokens of "
+        "context decodes 1.0-1.6 ms slower, 3-5x what the extra KV bytes cost)")
+    prefill_compute_efficiency: Utilization = Field(
+        default=0.84, description="achieved / dense peak FLOPS of a prefill on an idle replica (time to first "
+        "token; the prefill cost term keeps serving.prefill_mfu). Default 0.84: " + MEASUREMENTS + "; large "
+        "BF16 GEMMs on H100 reach 70-85% of dense peak")
+    prefill_us_per_prompt_token: OverheadUs = Field(
+        default=16.0, description="time to first token per prompt token beyond the prefill's FLOPs, not divided "
+        "by the tensor-parallel degree (input processing, activation traffic). Default 16 us: " + MEASUREMENTS)
 
 
 class Architecture(StrictModel):
@@ -65,6 +116,22 @@ class ShapeRule(StrictModel):
         "of 64, as in Llama 2 70B and Llama 3 70B and 405B (Ainslie et al. 2023, GQA)")
 
 
+def _calibration_file(value: object, info: ValidationInfo) -> object:
+    """`calibration: calibration.yaml`: the `calibration:` mapping of a file `tco calibrate` writes (a relative
+    path is resolved against the scenario's folder, as law files are)."""
+    if not isinstance(value, str):
+        return value
+    path = resolve_law_path(value, (info.context or {}).get("base_dir"))
+    try:
+        data = read_yaml(path)
+    except ScenarioError as exc:
+        raise ValueError(f"calibration file {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("calibration"), dict):
+        raise ValueError(f"calibration file {path}: needs a top-level `calibration:` mapping of the "
+                         f"ServingCalibration fields ({', '.join(ServingCalibration.model_fields)})")
+    return data["calibration"]
+
+
 class Roofline(StrictModel):
     """Decode cost from compute and memory time per generated token (module docstring)."""
 
@@ -87,6 +154,11 @@ class Roofline(StrictModel):
         default=None, description="fixed layers / kv_heads / head_dim (KV per token independent of N)")
     shape: ShapeRule | None = Field(
         default=None, description="derive the architecture from N. Default when no architecture is given")
+    calibration: Annotated[ServingCalibration | None, BeforeValidator(_calibration_file)] = Field(
+        default_factory=ServingCalibration, description="per-step overhead, all-reduce and prefill figures of the "
+        "serving engine beyond the roofline (`ServingCalibration`), inline or a file `tco calibrate` wrote "
+        "(calibration: calibration.yaml). Default: fitted to tests/data/serving_measurements.csv; null for the "
+        "pure roofline")
 
     @model_validator(mode="after")
     def _one_architecture(self):
@@ -110,3 +182,15 @@ def check_roofline(serving) -> None:
     if serving.device.bandwidth_gb_per_s is None:
         raise FieldError(("roofline",), f"{serving.device.name} has no bandwidth_gb_per_s; set "
                          "hardware.bandwidth_gb_per_s")
+    roof = serving.roofline
+    if roof.calibration is None or not serving.devices_per_replica > 1:
+        return  # one device per replica: no tensor-parallel all-reduce
+    if serving.device.interconnect_gb_per_s is None:
+        raise FieldError(("devices_per_replica",), (
+            f"a replica of {serving.devices_per_replica:g} devices all-reduces its activations every layer, and "
+            f"{serving.device.name} has no interconnect_gb_per_s; set hardware.interconnect_gb_per_s, or "
+            "serving.roofline.calibration: null for the pure roofline"))
+    if roof.architecture is not None and roof.architecture.heads is None:
+        raise FieldError(("roofline", "architecture", "heads"), (
+            "the tensor-parallel all-reduce moves d_model = heads x head_dim values per token: give heads, or "
+            "serving.roofline.calibration: null for the pure roofline"))

@@ -102,6 +102,9 @@ class HardwareSpec(StrictModel):
                                                      "1e9 to 1e18")
     memory_gb: MemoryGb | None = None
     bandwidth_gb_per_s: BandwidthGbPerS | None = None
+    interconnect_gb_per_s: BandwidthGbPerS | None = Field(
+        default=None, description="device-to-device bandwidth per direction (NVLink), for tensor-parallel "
+        "all-reduces (serving.roofline.calibration)")
     tdp_w: TdpW | None = None
     price_usd_per_hour: PriceUsdPerHour | None = None
     source: SourceText | None = None

@@ -100,12 +100,15 @@ class GeometricProgram:
 
 def gp_terms(model: Model):
     """(monomial terms with positive weight, the roofline decode term or None) as the GP takes them: a FLOPs
-    objective counts decode as the monomial 2 N per token, and a roofline with no demand costs nothing."""
+    objective counts decode as the monomial 2 N per token, a roofline with no demand costs nothing, and the
+    roofline's step overhead (outside its max) is monomials."""
     monomials = list(model.active_terms)
     roof = model.roofline
     if roof is not None and (model.objective == "flops" or not roof.usd_per_second > 0):
         monomials += [t for t in roof.pieces("flops", "single") if t.weight(model.objective) > 0]
         roof = None
+    if roof is not None:  # the step overhead lies outside the decode max: plain monomials of the objective
+        monomials += [t for t in roof.overhead_pieces() if t.weight(model.objective) > 0]
     return monomials, roof
 
 

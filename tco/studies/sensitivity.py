@@ -50,20 +50,26 @@ def _unused_fit_inputs(scenario: "Scenario") -> set[str]:
     devices and KV cache cap N only with memory_fit or a latency target (the roofline prices its own KV), and
     the weight bytes also price a roofline's decode."""
     s = scenario.serving
-    caps = s.memory_fit or s.max_time_per_output_token_ms is not None
+    caps = (s.memory_fit or s.max_time_per_output_token_ms is not None
+            or s.max_time_to_first_token_ms is not None)
     unused = set()
-    if not caps:
+    # the calibrated roofline step divides the per-layer overhead by the devices and all-reduces across them
+    calibrated = s.roofline is not None and s.roofline.calibration is not None
+    if not caps and not calibrated:
         unused.add("serving.devices_per_replica")
     if not caps or s.roofline is not None:
         unused.add("serving.kv_cache_gb")
     if not caps and s.roofline is None:
         unused.add("serving.bytes_per_param")
+    if calibrated and s.max_time_to_first_token_ms is None:  # the first-token figures only cap N
+        unused |= {"serving.roofline.calibration.prefill_compute_efficiency",
+                   "serving.roofline.calibration.prefill_us_per_prompt_token"}
     return unused
 
 
 def _moved(scenario: "Scenario", path: str, fraction: float) -> tuple[float, np.ndarray]:
     """(value, [low, high]) for one input. The loss target moves its reducible part (l - E), since +-20% of
-    a loss would cross the irreducible loss; MFUs are capped at 1."""
+    a loss would cross the irreducible loss; MFUs and efficiencies are capped at 1."""
     node: Any = scenario
     for part in path.split("."):
         node = getattr(node, part)
@@ -74,7 +80,7 @@ def _moved(scenario: "Scenario", path: str, fraction: float) -> tuple[float, np.
     values = value * np.array([1 - fraction, 1 + fraction])
     if path.endswith("ownership.pue"):  # PUE is at least 1
         return value, np.maximum(values, 1.0)
-    return value, np.minimum(values, 1.0) if path.endswith(("mfu", "utilization", "goodput")) else values
+    return value, np.minimum(values, 1.0) if path.endswith(("mfu", "utilization", "efficiency", "goodput")) else values
 
 
 def sensitivity(scenario: "Scenario", *, fraction: float = DEFAULT_FRACTION, inputs: list[str] | None = None,

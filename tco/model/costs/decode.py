@@ -3,7 +3,9 @@ exponent of N), priced either at a fixed decode MFU (memory bound at small batch
 `serving.roofline:`, by the serving roofline: $/device-second x max(compute incl. attention, memory incl. KV
 reads) per token (`tco.model.serving`). The roofline term is not a monomial but the max of two
 posynomials: the GP takes it as is (`cp.maximum`); the exact solvers split N at the crossover into a
-memory-bound and a compute-bound regime of monomials (`pieces`)."""
+memory-bound and a compute-bound regime of monomials (`pieces`). The serving step's overhead and all-reduce time
+(`tco.model.serving.StepOverhead`) lie outside the max: monomials in both regimes and plain monomials of the GP
+(`overhead_pieces`), so the crossover is the roofline's."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any, ClassVar
 
 from ...hardware import usd_per_flop
 from ..serving import (decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token, phase_flops_monomials,
-                       roofline_coefficients, weight_bytes_per_param)
+                       roofline_coefficients, serving_calibration, step_overhead, weight_bytes_per_param)
 from ...units import SECONDS_PER_HOUR
 from .base import SARDANA_DEFAULT, CostTerm, InputRow, Monomial, given
 
@@ -79,10 +81,12 @@ class RooflineDecodeCost(CostTerm):
                      "*{lifetime_generated_tokens}")
     usd_formula = (
         "={lifetime_generated_tokens}*{serve_price_usd_per_hour}/3600"
-        "*MAX((2*{n}+{attn_flops_coef}*{n}^{attn_flops_exp}*{roof_context_tokens})"
+        "*(MAX((2*{n}+{attn_flops_coef}*{n}^{attn_flops_exp}*{roof_context_tokens})"
         "/({serve_peak_flops}*{roof_compute_efficiency}),"
         "({roof_bytes_per_param}*{n}/{roof_batch_size}+{roof_context_tokens}*{roof_kv_coef}*{n}^{roof_kv_exp})"
-        "/({roof_bandwidth_gb_per_s}*1000000000*{roof_bandwidth_efficiency}))")
+        "/({roof_bandwidth_gb_per_s}*1000000000*{roof_bandwidth_efficiency}))"
+        "+{roof_devices_per_replica}*({roof_step_fixed_s}*{n}^{roof_step_fixed_exp}/{roof_batch_size}"
+        "+{roof_step_per_sequence_s}*{n}^{roof_step_per_sequence_exp}))")
 
     usd_per_second: Any = 0.0  # T x $/device-hour / 3600
     times: Any = None  # tco.model.serving.RooflineCoefficients
@@ -104,14 +108,20 @@ class RooflineDecodeCost(CostTerm):
         if regime == "compute":
             return (Monomial("decode", 1, 0, self.flops_coef, usd * times.compute_s),
                     *(Monomial("decode_attention", times.kv_exp, 0, a.flops_coef, usd * times.attention_s)
-                      for a in attention))
+                      for a in attention), *self.overhead_pieces())
         return (Monomial("decode", 1, 0, self.flops_coef, usd * times.weights_s),
-                Monomial("decode_kv", times.kv_exp, 0, 0.0, usd * times.kv_s))
+                Monomial("decode_kv", times.kv_exp, 0, 0.0, usd * times.kv_s), *self.overhead_pieces())
+
+    def overhead_pieces(self) -> tuple[Monomial, ...]:
+        """The step overhead and all-reduce $ outside the max (`RooflineCoefficients.overhead`): the same
+        monomials in every regime, and plain monomials of the GP's objective. None when the calibration is off."""
+        return tuple(Monomial(f"decode_overhead_{k}", exp, 0, 0.0, self.usd_per_second * coef)
+                     for k, (coef, exp) in enumerate(self.times.overhead))
 
     def gp_legs(self, params) -> tuple[float, float, float, float]:
         """Its GP expression, max(compute + attention, weights + KV), as the $ of each leg at N = `params` (the
         program's scale): compute, weight reads, KV reads, attention compute. The KV and attention legs grow as
-        N^times.kv_exp."""
+        N^times.kv_exp. The overhead outside the max enters the GP as the monomials of `overhead_pieces`."""
         usd, times = self.usd_per_second, self.times
         return (usd * times.compute_s * params, usd * times.weights_s * params,
                 usd * times.kv_s * params**times.kv_exp, usd * times.attention_s * params**times.kv_exp)
@@ -147,6 +157,7 @@ class RooflineDecodeCost(CostTerm):
                      kv_source, "plain"),
             InputRow("roof_kv_exp", "KV bytes per context token: exponent of N", kv_exp, "",
                      "0 for a fixed architecture, 2/3 for the shape rule", "plain", False),
+            *_step_rows(scenario),
         ]
 
     @classmethod
@@ -158,3 +169,27 @@ class RooflineDecodeCost(CostTerm):
         return cls(flops_coef=weights * tokens, usd_coef=0.0, extra=extra,
                    usd_per_second=tokens * serving.usd_per_hour / SECONDS_PER_HOUR,
                    times=roofline_coefficients(scenario))
+
+
+def _step_rows(scenario):
+    """The Inputs rows of the step overhead outside the max: one decode step of a replica spends
+    fixed x N^exp + batch x per_sequence x N^exp seconds (`tco.model.serving.StepOverhead`)."""
+    s = scenario.serving
+    step = step_overhead(scenario)
+    source = ("derived: layers x (overhead_per_layer / R + [R > 1] 2 all-reduce latencies + context x attention "
+              "per layer and context token), serving.roofline.calibration" if serving_calibration(s) is not None
+              else "serving.roofline.calibration: null (pure roofline)")
+    return [
+        InputRow("roof_devices_per_replica", "Devices per replica (tensor parallel)", s.devices_per_replica,
+                 "devices", given(s, "devices_per_replica", "default: 1"), "plain"),
+        InputRow("roof_step_fixed_s", "Decode step overhead: coefficient", step.fixed_s, "s x N^-exponent",
+                 source, "sci", False),
+        InputRow("roof_step_fixed_exp", "Decode step overhead: exponent of N", step.fixed_exp, "",
+                 "0 for a fixed architecture, 1/3 (layers) for the shape rule", "plain", False),
+        InputRow("roof_step_per_sequence_s", "Decode all-reduce bytes per sequence: coefficient",
+                 step.per_sequence_s, "s x N^-exponent", "derived: [R > 1] 2 layers x d_model x 2 (R-1)/R x 2 "
+                 "bytes / hardware interconnect_gb_per_s", "sci", False),
+        InputRow("roof_step_per_sequence_exp", "Decode all-reduce bytes per sequence: exponent of N",
+                 step.per_sequence_exp, "", "0 for a fixed architecture, 2/3 (layers x d_model) for the shape rule",
+                 "plain", False),
+    ]
