@@ -25,7 +25,7 @@ from .results.sections import DataInputs, DemandInputs, Inputs, ServingInputs, T
 from .scenario.fields import PARAMS_RANGE, TOKENS_RANGE  # an optimum outside them is an error
 from .solve.curve import PlainCurve
 from .solve.exact import cap_interval
-from .solve.regimes import solve_model
+from .solve.regimes import kernel_cap, solve_model
 from .units import format_count
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def check_feasible(model: Model) -> None:
     loss = model.loss
     caps = list(model.caps)
     curve = PlainCurve(loss.a, loss.p, loss.b, loss.q)
-    intervals = [cap_interval(curve, c.n_exp, c.d_exp, c.limit) for c in caps]
+    intervals = [cap_interval(curve, *kernel_cap(c)) for c in caps]
     for c, (lo, hi) in zip(caps, intervals):
         if lo > hi:
             raise InfeasibleError(_infeasible_message(model, [c]), (c.name,))
@@ -262,6 +262,7 @@ def resolved_inputs(scenario: "Scenario", model: Model) -> Inputs:
         training=TrainingInputs(
             hardware=t.device.name, dtype=t.dtype, peak_flops=t.peak_flops, mfu=t.mfu,
             price_usd_per_hour=t.usd_per_hour, price_source=t.price_source, source=t.device.source,
+            goodput=t.goodput, sequence_length=t.sequence_length, attention_flops=scenario.attention_flops,
         ),
         serving=ServingInputs(
             hardware=s.device.name, dtype=s.dtype, peak_flops=s.peak_flops,

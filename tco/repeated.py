@@ -21,7 +21,7 @@ from .model.repetition import R_D, SATURATION, effective_tokens, unreachable_mes
 from .results import CrossCheck, Result
 from .results.sections import DataLimits
 from .solve.exact import ExactSolution, cap_interval
-from .solve.regimes import chinchilla_point, model_curve, regime_parts, roofline_term, solve_model
+from .solve.regimes import chinchilla_point, kernel_cap, model_curve, regime_parts, roofline_term, solve_model
 from .units import format_count
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def solve_repeated(model: "Model") -> ExactSolution:
     for _, _, caps in regime_parts(model):  # the model's own caps come first, so they are what the error names
         lo, hi = curve.lo, curve.hi
         for cap in caps:
-            cap_lo, cap_hi = cap_interval(curve, cap.n_exp, cap.d_exp, cap.limit)
+            cap_lo, cap_hi = cap_interval(curve, *kernel_cap(cap))
             lo, hi = max(lo, cap_lo), min(hi, cap_hi)
             if lo > hi:
                 name = cap.describe()
@@ -69,7 +69,7 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
     roof = roofline_term(model)
     parts = {name: terms for name, terms, _ in regime_parts(model)}
     if roof is not None and model.objective == "usd":  # the regime the optimum lies in
-        inside = float(sol.params) <= float(roof.times.crossover_params())
+        inside = bool(roof.times.memory_bound(float(sol.params)))
         part = parts.get("memory" if inside else "compute") or next(iter(parts.values()))
     else:
         part = next(iter(parts.values()))

@@ -91,6 +91,7 @@ def test_chinchilla_under_hoffmann2022_is_small_next_to_llama3():
 def _flops_scenario(law_name, loss, inference_tokens):
     return tco.scenario_from_dict({
         "name": "round-trip", "law": law_name, "objective": "flops", "target": {"loss": loss},
+        "attention_flops": False,  # implied_demand is the law's closed form in the 6 N D / 2 N convention
         "training": {"hardware": "H100 SXM"}, "serving": {"hardware": "H100 SXM"},
         "demand": {"generated_tokens": inference_tokens},
     })
@@ -151,9 +152,20 @@ def test_threshold_is_zero_without_data_cost_or_caps(case):
         assert any(c.chinchilla_violates for c in tco.optimize(scenario).constraints)
         assert result.threshold_tokens == 0.0
         return
-    if scenario.data.cost_usd_per_token > 0 or scenario.constraints.model_dump(exclude_none=True):
+    # any cap (a stated constraint, or the memory fit a roofline batch implies by default) or a data cost
+    if scenario.data.cost_usd_per_token > 0 or build_model(scenario).caps:
         assert result.threshold_tokens > 0 and result.note.startswith("training beyond the Chinchilla point")
         return
+    if scenario.attention_flops:
+        # attention FLOPs make the cheapest run with no inference a larger model on fewer tokens than the 6 N D
+        # (Chinchilla) point, so some demand is needed before D passes the Chinchilla D
+        assert result.threshold_tokens > 0 and "attention FLOPs" in result.note
+        at = demand_sweep(scenario, [0.5 * result.threshold_tokens, 2 * result.threshold_tokens])["tokens"]
+        assert at[0] < result.chinchilla_tokens < at[1]
+        data = scenario.model_dump()
+        data["attention_flops"] = False
+        scenario = tco.scenario_from_dict(data, base_dir=ROOT / "scenarios")
+        result = breakeven(scenario)  # in the 6 N D / 2 N convention the threshold is 0, as follows
     assert result.threshold_tokens == 0.0
     assert result.note.startswith("threshold 0")
     assert result.threshold_requests == (0.0 if scenario.demand.requests is not None else None)
@@ -202,7 +214,13 @@ def test_milestones_are_ordered_by_demand(case):
 
 
 def test_data_cost_makes_the_threshold_positive_and_caps_stop_the_milestones():
-    scenario, result = _case(CAPPED)
+    assert _case(CAPPED)[1].threshold_tokens > 0
+    # the closed form below is the 6 N D / 2 N convention's (attention FLOPs move the onset: 6.07e11, not 5.76e11)
+    data = tco.load_scenario(CAPPED).model_dump()
+    data["attention_flops"] = False
+    scenario = tco.scenario_from_dict(data, base_dir=ROOT / "scenarios")
+    result = breakeven(scenario)
+    assert _case(CAPPED)[1].threshold_tokens / result.threshold_tokens == pytest.approx(1.0526, abs=1e-3)
     assert result.threshold_tokens > 0
     assert result.threshold_requests == pytest.approx(result.threshold_tokens / 285)
     # Closed form: at the Chinchilla point the stationarity condition reads k_i = k_d D_chin / N_chin, so with

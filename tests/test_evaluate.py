@@ -46,7 +46,9 @@ def test_training_time_on_the_deadline_cluster():
     s = tco.load_scenario(DEADLINE)
     e = tco.evaluate(s, params=20e9, tokens=1e12)
     t, deadline = e.training, s.constraints.training_deadline
-    hours = 6 * 20e9 * 1e12 / (s.training.peak_flops * s.training.mfu) / 3600
+    # 6 N D + attention at 8192 / 2 tokens attended (default shape rule), at peak x mfu x goodput
+    flops = (6 * 20e9 + 3 * 4 * 128 * (20e9 / (12 * 128**2)) ** (2 / 3) * 4096) * 1e12
+    hours = flops / (s.training.peak_flops * s.training.mfu * s.training.goodput) / 3600
     assert t.gpu_hours == pytest.approx(hours, rel=1e-12)
     assert t.days_on_deadline_gpus == pytest.approx(hours / deadline.gpus / 24, rel=1e-12)
 

@@ -56,6 +56,9 @@ def expected_by_name(entry, prefix: str = "") -> dict[str, float]:
         f"{prefix}tokens_factor": r.tokens_factor, f"{prefix}params_factor": r.params_factor,
         f"{prefix}lifetime_prompt_tokens": d.lifetime_prompt_tokens,
         f"{prefix}lifetime_generated_tokens": d.lifetime_generated_tokens,
+        # the tokens attention attends to, formulas of the per-request rows
+        f"{prefix}prefill_attended_tokens": d.prompt_tokens_per_request / 2,
+        f"{prefix}decode_context_tokens": d.prompt_tokens_per_request + d.generated_tokens_per_request / 2,
         # owned hardware: the price rows are formulas of the ownership rows
         f"{prefix}train_price_usd_per_hour": entry.scenario.training.usd_per_hour,
         # serving.pricing: the billed price per busy device-hour = held price / utilization in force

@@ -28,7 +28,7 @@ name: fleet
 law: hoffmann2022
 attention_flops: false
 target: {quality_of: {params: 70B, tokens: 1.4T}}
-training: {hardware: H100 SXM, mfu: 0.4, price_usd_per_hour: 2.0}
+training: {hardware: H100 SXM, mfu: 0.4, goodput: 1, price_usd_per_hour: 2.0}
 serving: {hardware: H100 SXM, dtype: fp8, prefill_mfu: 0.5, decode_mfu: 0.05, price_usd_per_hour: 2.0,
           pricing: provisioned}
 demand: {requests_per_year: 1B, years: 2, prompt_tokens_per_request: 70, generated_tokens_per_request: 215,

@@ -24,13 +24,16 @@ def test_problem_is_dpp_and_reused_across_parameter_changes():
     model = build_model(scenario())
     solve_gp(model)
     before = _program.cache_info()
-    program = _program(model.loss.p, model.loss.q, ((1, 1), (1, 0), (1, 0)), (), None)
+    # training, prefill and decode, each 2 monomials: the weights' FLOPs and the attention FLOPs (N^(2/3))
+    shape = tuple((t.n_exp, t.d_exp) for t in model.active_terms)
+    assert shape == ((1, 1), (2 / 3, 1), (1, 0), (2 / 3, 0), (1, 0), (2 / 3, 0))
+    program = _program(model.loss.p, model.loss.q, shape, (), None)
     assert program.program.problem.is_dcp(dpp=True)  # the log form of the GP, DPP: compiled once
     for requests in (1e9, 1e11):
         solve_gp(build_model(scenario(demand={**SCENARIO["demand"], "requests": requests})))
     after = _program.cache_info()
     assert after.misses == before.misses  # same shape, new numbers: no new program was compiled
-    # every scenario number is a Parameter: log weights (3 terms), the loss row's two log coefficients
+    # every scenario number is a Parameter: log weights (6 monomials), the loss row's two log coefficients
     assert sorted(p.name() for p in program.program.problem.parameters()) == ["log_loss_a", "log_loss_b",
                                                                               "log_weights"]
 
@@ -43,7 +46,7 @@ def test_tightened_tolerances_beat_the_defaults(monkeypatch, tokens):
 
     model = build_model(scenario(objective="flops", demand={"generated_tokens": tokens}))
     exact = float(solve_model(model).params)
-    shape = (model.loss.p, model.loss.q, ((1, 1), (1, 0)), ())
+    shape = (model.loss.p, model.loss.q, tuple((t.n_exp, t.d_exp) for t in model.active_terms), ())
     tight = problem.GeometricProgram(*shape).solve(model)
     monkeypatch.setattr(gp, "SOLVER_OPTIONS", {})
     default = problem.GeometricProgram(*shape).solve(model)

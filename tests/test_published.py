@@ -54,7 +54,7 @@ def _flops_scenario(law: str, target: dict, inference_tokens: float) -> dict:
         "attention_flops": False,  # the published cases count 6 N D and 2 N per token
         "objective": "flops",
         "target": target,
-        "training": {"hardware": "H100 SXM"},
+        "training": {"hardware": "H100 SXM", "mfu": 0.5, "goodput": 1.0},  # Sardana et al.'s MFU, no goodput
         "serving": {"hardware": "H100 SXM"},
         "demand": {"generated_tokens": inference_tokens},
     }
@@ -77,6 +77,7 @@ def _cost_scenario(law: str, inputs: dict) -> dict:
             "dtype": train["dtype"],
             "price_usd_per_hour": train["price_usd_per_hour"],
             "mfu": train["mfu"],
+            "goodput": 1.0,  # the published cases price every billed hour as useful
         },
         "serving": {
             "hardware": {"name": serve["device"], "peak_flops": {serve["dtype"]: serve["peak_flops"]}},

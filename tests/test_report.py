@@ -57,7 +57,8 @@ def test_costs_are_live_formulas_with_a_note_on_solved_values(workbook, entry):
     n = ws.cell(labels["Parameters N"], 3)
     assert n.value == pytest.approx(entry.result.optimal.params)
     assert "tco optimize" in n.comment.text
-    assert ws.cell(labels["Training FLOPs"], 3).value == "=6*C2*C3"
+    assert ws.cell(labels["Training FLOPs"], 3).value == (  # 6 N D + attention at sequence_length / 2
+        "=6*C2*C3+3*attn_flops_coef*C2^attn_flops_exp*train_sequence_length/2*C3")
     assert ws.cell(labels["Training cost"], 4).value.startswith("=D")
     assert "train_price_usd_per_hour" in ws.cell(labels["Training cost"], 3).value
     assert "serve_price_usd_per_hour" in ws.cell(labels["Decode cost"], 3).value

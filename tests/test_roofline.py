@@ -98,23 +98,25 @@ def test_memory_time_matches_llm_analysis(case, device, params, layers, heads, c
 def test_decode_cost_is_the_roofline_max_by_hand():
     # H100 SXM FP8: 1,978.9e12 FLOP/s dense, 3,350 GB/s. Batch 64, compute at 50%, bandwidth at 80%,
     # context 70 + 215 / 2 = 177.5 tokens, 1 byte per weight, shape rule (r = 128, 1/8 KV heads, 2-byte KV):
-    # KV bytes per token = 2 x 0.125 x 2 x 128 x (N / (12 x 128^2))^(2/3).
+    # KV bytes per token = 2 x 0.125 x 2 x 128 x (N / (12 x 128^2))^(2/3); attention FLOPs per generated token
+    # = 4 x layers x d_model x context = 4 x 128 x (N / (12 x 128^2))^(2/3) x 177.5 (in the compute leg).
     s = scenario()
     result = tco.optimize(s)
     n = result.optimal.params
     bandwidth = 3350e9 * 0.8
-    compute = 2 * n / (1978.9e12 * 0.5)
+    attention = 4 * 128 * (n / (12 * 128**2)) ** (2 / 3) * 177.5
+    compute = (2 * n + attention) / (1978.9e12 * 0.5)
     kv = 2 * 0.125 * 2 * 128 * (n / (12 * 128**2)) ** (2 / 3)
     memory = (1.0 * n / 64 + 177.5 * kv) / bandwidth
     assert memory > compute  # batch 64 on an H100 is memory bound
     generated = 10e9 * 215
     assert result.optimal.decode_cost_usd == pytest.approx(generated * 2.0 / 3600 * memory, rel=1e-12)
-    assert result.optimal.decode_flops == pytest.approx(2 * n * generated, rel=1e-12)  # FLOPs stay 2N per token
+    assert result.optimal.decode_flops == pytest.approx((2 * n + attention) * generated, rel=1e-12)
     roof = result.decode_roofline.optimal
     assert roof.bound == "memory"
     assert roof.device_seconds_per_token == pytest.approx(memory, rel=1e-12)
     assert roof.kv_bytes_per_token == pytest.approx(kv, rel=1e-12)
-    assert roof.effective_decode_mfu == pytest.approx(2 * n / (1978.9e12 * memory), rel=1e-12)
+    assert roof.effective_decode_mfu == pytest.approx((2 * n + attention) / (1978.9e12 * memory), rel=1e-12)
     assert roof.time_per_output_token_ms == pytest.approx(memory * 64 * 1000, rel=1e-12)
     assert roof.usd_per_million_generated_tokens == pytest.approx(2.0 / 3600 * memory * 1e6, rel=1e-12)
     assert math.isinf(build_model(s).roofline.times.crossover_params())  # weights/batch alone outweigh compute
@@ -122,11 +124,13 @@ def test_decode_cost_is_the_roofline_max_by_hand():
 
 def test_crossover_by_hand():
     # Batch 1,024: weights per token 1 / (1024 x 2.68e12) s/param < compute 2 / (1978.9e12 x 0.5) s/param, so
-    # compute catches up at N* = (kv_s / (compute_s - weights_s))^3 (kv_exp = 2/3).
+    # compute catches up at N* = ((kv_s - attention_s) / (compute_s - weights_s))^3 (kv_exp = 2/3), attention_s
+    # the attention FLOPs' time per generated token / N^(2/3): 4 x 128 x (12 x 128^2)^(-2/3) x 177.5 FLOPs.
     times = build_model(scenario(serving={"batch_size": 1024})).roofline.times
     compute_s, weights_s = 2 / (1978.9e12 * 0.5), 1 / (1024 * 3350e9 * 0.8)
     kv_s = 177.5 * 2 * 0.125 * 2 * 128 * (12 * 128**2) ** (-2 / 3) / (3350e9 * 0.8)
-    n_star = (kv_s / (compute_s - weights_s)) ** 3
+    attention_s = 177.5 * 4 * 128 * (12 * 128**2) ** (-2 / 3) / (1978.9e12 * 0.5)
+    n_star = ((kv_s - attention_s) / (compute_s - weights_s)) ** 3
     assert times.crossover_params() == pytest.approx(n_star, rel=1e-12)
     assert float(times.compute_seconds(n_star)) == pytest.approx(float(times.memory_seconds(n_star)), rel=1e-12)
 
@@ -145,9 +149,10 @@ def brute_force_cost(s):
     return float(np.min(model.objective_value(np.exp(log_n), np.exp(log_d))))
 
 
-@pytest.mark.parametrize("batch, bound", [(8, "memory"), (64, "memory"), (234, "balanced"), (1024, "compute")])
+@pytest.mark.parametrize("batch, bound", [(8, "memory"), (64, "memory"), (231.4, "balanced"), (1024, "compute")])
 def test_every_regime_agrees_with_the_gp_and_brute_force(batch, bound):
-    # batch 234 puts the optimum exactly on the crossover: the kink of max(compute, memory) is the optimum
+    # batch 231.4 (a mean batch over steps) puts the optimum exactly on the crossover: the kink of
+    # max(compute, memory) is the optimum (with attention FLOPs in the compute leg; 234 without them)
     s = scenario(serving={"batch_size": batch})
     result = tco.optimize(s)
     assert result.decode_roofline.optimal.bound == bound
@@ -184,7 +189,7 @@ def test_gp_matches_exact_regimes(batch, context, efficiency, fixed, cap):
 
 def test_sweeps_use_the_same_regimes():
     s = scenario()
-    batches = np.array([4.0, 64.0, 234.0, 1024.0])
+    batches = np.array([4.0, 64.0, 231.4, 1024.0])
     frame = solve_frame(s, {"serving.batch_size": batches})
     for batch, row in zip(batches, frame.itertuples()):
         single = tco.optimize(scenario(serving={"batch_size": float(batch)}))
@@ -205,7 +210,7 @@ def test_flops_objective_ignores_the_roofline():
 
 
 def test_roofline_with_repeated_data_picks_the_cheaper_regime():
-    s = scenario(serving={"batch_size": 234}, data={"max_unique_tokens": "2T"})
+    s = scenario(serving={"batch_size": 231.4}, data={"max_unique_tokens": "2T"})
     result = tco.optimize(s)
     model = build_model(s)
     assert result.data_limits.epochs > 1

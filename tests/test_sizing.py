@@ -28,9 +28,14 @@ demand: {requests: 1B, peak_requests_per_second: 100}
 """
 # H100 SXM: 3,350 GB/s, BF16 dense 989.4 TFLOP/s. A 10B model in BF16: 20 GB of weights.
 #   memory time per step, no KV: 20e9 / 3.35e12 = 5.9701 ms (any batch);
-#   compute time per sequence: 2 x 10e9 / (989.4e12 x 0.5) = 4.0429e-5 s.
+#   attention FLOPs per token attended, default shape rule: 4 x layers x d_model = 4 x 128 x (N / (12 x 128^2))^(2/3)
+#   = 702,861;
+#   compute time per sequence: (2 x 10e9 + 702,600 x 177.5 tokens of context) / (989.4e12 x 0.5) = 4.0681e-5 s;
+#   prefill per prompt token: 2N + attention at 70 / 2 = 35 tokens attended: 2.0025e10 FLOPs, 4.0478e-5 s.
 T_MEM = 20e9 / 3.35e12
-T_SEQ = 2 * 10e9 / (989.4e12 * 0.5)
+ATTENDED = 4 * 128 * (10e9 / (12 * 128**2)) ** (2 / 3)
+T_SEQ = (2 * 10e9 + ATTENDED * 177.5) / (989.4e12 * 0.5)
+T_PROMPT = (2 * 10e9 + ATTENDED * 35) / (989.4e12 * 0.5)
 
 
 def scenario(**sections):
@@ -54,14 +59,14 @@ def test_memory_bound_decode_at_batch_one_is_weights_over_bandwidth():
 
 def test_peak_to_replicas_and_dollars_per_million_tokens():
     d = size(scenario())
-    # batch 32 (default), no KV: one step still reads 20 GB (5.97 ms > 32 x 0.0404 ms compute): 32 x 167.5 = 5,360 t/s
+    # batch 32 (default), no KV: one step still reads 20 GB (5.97 ms > 32 x 0.0407 ms compute): 32 x 167.5 = 5,360 t/s
     assert d.batch_size == 32 and d.batch_limited_by == "batch_size" and d.bound == "memory"
     assert d.tokens_per_second_per_replica == pytest.approx(5360.0, rel=1e-12)
-    # prefill of 70 prompt tokens: 70 x 4.0429e-5 = 2.830 ms
-    assert d.prefill_seconds_per_request == pytest.approx(70 * T_SEQ, rel=1e-12)
-    assert d.prefill_seconds_per_request == pytest.approx(2.830e-3, rel=1e-3)
-    # 100 req/s x (215 / 5360 + 0.002830) = 4.294 busy replicas; x 1.3 headroom = 5.582 -> 6 replicas, 6 GPUs
-    assert d.busy_replicas_at_peak == pytest.approx(100 * (215 / 5360 + 70 * T_SEQ), rel=1e-12)
+    # prefill of 70 prompt tokens: 70 x 4.0478e-5 = 2.833 ms
+    assert d.prefill_seconds_per_request == pytest.approx(70 * T_PROMPT, rel=1e-12)
+    assert d.prefill_seconds_per_request == pytest.approx(2.833e-3, rel=1e-3)
+    # 100 req/s x (215 / 5360 + 0.002833) = 4.294 busy replicas; x 1.3 headroom = 5.583 -> 6 replicas, 6 GPUs
+    assert d.busy_replicas_at_peak == pytest.approx(100 * (215 / 5360 + 70 * T_PROMPT), rel=1e-12)
     assert d.busy_replicas_at_peak == pytest.approx(4.2942, rel=1e-4)
     assert d.replicas == 6 and d.gpus == 6
     # $2/h / 3600 / 5,360 t/s x 1e6 = $0.10365 per 1M at full load; fleet: 6 x $2/h / 3600 / 21,500 t/s x 1e6 = $0.15504
@@ -94,10 +99,11 @@ def test_memory_limits_the_batch_and_compute_bound_decode():
     # kv_cache_gb 80 for 32 sequences = 2.5 GB each; 80 GB - 20 GB weights holds 24 sequences
     d = size(scenario(serving={"kv_cache_gb": 80, "memory_fit": False}))  # the batch limit, not the N cap
     assert d.batch_size == 24 and d.batch_limited_by == "memory"
-    # batch up to 256, no KV, 8 ms target: the compute roof 8e-3 / 4.0429e-5 = 197.9 -> 197 sequences, compute-bound
+    # batch up to 256, no KV, 8 ms target: the compute roof 8e-3 / 4.0681e-5 = 196.7 -> 196 sequences (197 with
+    # 2N alone), compute-bound
     d = size(scenario(serving={"batch_size": 256, "max_time_per_output_token_ms": 8}))
-    assert d.batch_size == 197 and d.bound == "compute" and d.batch_limited_by == "latency"
-    assert d.time_per_output_token_ms == pytest.approx(197 * T_SEQ * 1000, rel=1e-12)
+    assert d.batch_size == 196 and d.bound == "compute" and d.batch_limited_by == "latency"
+    assert d.time_per_output_token_ms == pytest.approx(196 * T_SEQ * 1000, rel=1e-12)
     assert d.tokens_per_second_per_replica == pytest.approx(1 / T_SEQ, rel=1e-12)
 
 

@@ -43,9 +43,24 @@ def test_sweep_shape_and_monotonicity():
     assert np.all(np.diff(frame["params"]) < 0) and np.all(np.diff(frame["tokens"]) > 0)
     assert np.all(np.diff(frame["savings_fraction"]) > 0)
     assert frame.attrs["scenario"] == "chat-assistant-70b-quality"
-    # At negligible demand the optimum is the Chinchilla point.
+    # At negligible demand the optimum is the cheapest training run: the Chinchilla point (minimum of 6 N D) when
+    # training FLOPs are 6 N D ...
+    data = scenario.model_dump()
+    data["attention_flops"] = False
+    plain = tco.scenario_from_dict(data)
+    tiny = demand_sweep(plain, [1.0])
+    assert tiny["params"][0] == pytest.approx(demand_sweep(plain, [1e10]).attrs["chinchilla_params"], rel=1e-6)
+    # ... and with attention FLOPs (6 N D + c N^(2/3) D, c = 3 x 4 r (12 r^2)^(-2/3) x 8192 / 2 under the default
+    # shape rule r = 128) the minimum of those along the iso-loss curve: larger, as attention grows slower than N
     tiny = demand_sweep(scenario, [1.0])
-    assert tiny["params"][0] == pytest.approx(frame.attrs["chinchilla_params"], rel=1e-6)
+    loss = tco.model.build_model(scenario).loss
+    c = 3 * 4 * 128 * (12 * 128**2) ** (-2 / 3) * 4096
+    zeta = np.linspace(-3, 3, 600_001)
+    n = np.exp((np.log(loss.a) + np.logaddexp(0, zeta)) / loss.p)
+    d = np.exp((np.log(loss.b) + np.logaddexp(0, -zeta)) / loss.q)
+    best = n[np.argmin(6 * n * d + c * n ** (2 / 3) * d)]
+    assert tiny["params"][0] == pytest.approx(best, rel=1e-4)
+    assert tiny["params"][0] / frame.attrs["chinchilla_params"] == pytest.approx(1.050, abs=0.001)
 
 
 def test_sweep_of_a_scenario_without_demand_uses_the_default_mix():

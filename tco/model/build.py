@@ -45,10 +45,12 @@ class Model:
         return self.law.loss(params, tokens)
 
     @property
-    def active_terms(self) -> tuple[CostTerm, ...]:
-        """Monomial terms with a positive weight in the objective (GP parameters must be positive); a term
-        that is not a monomial (the roofline decode) is left to the GP and `tco.solve.regimes`."""
-        return tuple(t for t in self.terms if not _has_regimes(t) and t.weight(self.objective) > 0)
+    def active_terms(self) -> tuple[Any, ...]:
+        """The monomials of every term (a posynomial term's `pieces`) with a positive weight in the objective
+        (GP parameters must be positive); a term that is not a sum of monomials (the roofline decode) is left to
+        the GP and `tco.solve.regimes`."""
+        return tuple(piece for t in self.terms if not _has_regimes(t) for piece in t.pieces(self.objective)
+                     if piece.weight(self.objective) > 0)
 
     @property
     def roofline(self):

@@ -1,4 +1,5 @@
-"""Caps: monomial constraints ``N^n_exp * D^d_exp <= limit``, each named by its scenario field path.
+"""Caps: constraints ``N^n_exp * D^d_exp (+ sum_k w_k N^i_k D^j_k) <= limit``, each named by its scenario field
+path: monomials, except the training deadline with attention FLOPs, a posynomial (`Cap.extra`).
 
 The loss target, the one posynomial constraint, lives with the law (`tco.laws.LossConstraint`). To add a cap,
 add a subclass here and list it in `CAPS`.
@@ -9,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from .serving import latency_params_limit, memory_params_limit, ttft_params_limit, weight_bytes_per_param
+from .serving import (latency_params_limit, memory_params_limit, phase_flops_monomials, ttft_params_limit,
+                      weight_bytes_per_param)
 from ..units import format_count
 
 #: How MemoryFit describes the KV cache under serving.roofline.
@@ -24,16 +26,21 @@ __all__ = ["Cap", "MaxParams", "MaxTokens", "MaxUniqueTokens", "TrainingDeadline
 
 @dataclass(frozen=True)
 class Cap:
-    """A monomial cap ``N^n_exp * D^d_exp <= limit``; subclasses name the scenario field it comes from."""
+    """A cap ``N^n_exp * D^d_exp + sum_k w_k N^i_k D^j_k <= limit`` (`extra` = ((i_k, j_k, w_k), ...), empty for
+    a monomial cap); subclasses name the scenario field it comes from."""
 
     name: ClassVar[str]  # the scenario field path, used in messages and `binding_constraints`
     n_exp: ClassVar[int]
     d_exp: ClassVar[int]
 
     limit: float
+    extra: tuple = ()
 
     def value(self, params, tokens):
-        return params**self.n_exp * tokens**self.d_exp
+        out = params**self.n_exp * tokens**self.d_exp
+        for i, j, w in self.extra:
+            out = out + w * params**i * tokens**j
+        return out
 
     def relative_slack(self, params, tokens) -> float:
         """1 - value/limit: 0 when binding, negative when violated."""
@@ -103,7 +110,8 @@ class MaxUniqueTokens(MaxTokens):
 
 @dataclass(frozen=True)
 class TrainingDeadline(Cap):
-    """N D <= budget / 6, the budget being gpus x dense peak x MFU x seconds."""
+    """Training FLOPs <= budget, the budget being gpus x dense peak x MFU x goodput x seconds: N D <= budget / 6,
+    or with attention FLOPs the posynomial N D + (attention coefficient / 6) N^e D <= budget / 6."""
 
     name = "constraints.training_deadline"
     n_exp = 1
@@ -123,7 +131,9 @@ class TrainingDeadline(Cap):
         if flops is None:
             return None
         deadline = scenario.constraints.training_deadline
-        return cls(limit=flops / 6.0, flops=flops, gpus=deadline.gpus, days=deadline.days)
+        (weights, _), *attention = phase_flops_monomials(scenario, "training")
+        extra = tuple((exp, 1, coef / weights) for coef, exp in attention)
+        return cls(limit=flops / weights, extra=extra, flops=flops, gpus=deadline.gpus, days=deadline.days)
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,10 @@ __all__ = ["FORWARD_FLOPS_PER_PARAM", "PARAMS_PER_LAYER_D2", "flops_per_token", 
            "decode_context_tokens", "sequence_tokens", "RooflineCoefficients", "roofline_coefficients",
            "decode_step_coefficients", "ReplicaStep", "replica_step", "prefill_seconds",
            "memory_params_limit", "latency_params_limit", "ATTENTION_FLOPS_PER_LAYER_WIDTH", "model_shape",
-           "attention_flops_coefficients", "attention_flops_per_token", "ACTIVATION_BYTES", "serving_calibration",
-           "layers_and_width", "StepOverhead", "step_overhead", "FirstToken", "first_token",
-           "time_to_first_token_seconds", "ttft_params_limit"]
+           "attention_flops_coefficients", "attention_flops_per_token", "TRAINING_FLOPS_PER_FORWARD",
+           "training_attended_tokens", "prefill_attended_tokens", "phase_flops_monomials", "phase_flops_per_token",
+           "ACTIVATION_BYTES", "serving_calibration", "layers_and_width", "StepOverhead", "step_overhead",
+           "FirstToken", "first_token", "time_to_first_token_seconds", "ttft_params_limit"]
 
 #: A forward pass costs 2 FLOPs per parameter per token (one multiply-add per weight): prefill and decode.
 FORWARD_FLOPS_PER_PARAM = 2.0
@@ -85,6 +86,48 @@ def attention_flops_per_token(scenario, params, context_tokens):
     """Forward attention FLOPs of one token attending to `context_tokens` tokens, for a model of `params`."""
     coef, exp = attention_flops_coefficients(scenario)
     return coef * params**exp * context_tokens
+
+
+#: Training FLOPs per forward FLOP: forward + backward (the backward pass costs twice the forward: gradients
+#: with respect to activations and to weights), so 6 N per token for the weights (Kaplan et al. 2020).
+TRAINING_FLOPS_PER_FORWARD = 3.0
+
+
+def training_attended_tokens(training):
+    """Average tokens a training token attends to: sequence_length / 2 (causal masking over the sequence)."""
+    return training.sequence_length / 2.0
+
+
+def prefill_attended_tokens(demand):
+    """Average tokens a prompt token attends to while its prompt is processed: prompt_tokens_per_request / 2."""
+    return demand.prompt_tokens_per_request / 2.0
+
+
+def phase_flops_monomials(scenario, phase: str):
+    """FLOPs per token of one phase as monomials ((coefficient, exponent of N), ...): the weights' term, then
+    the attention term (absent when `attention_flops` is off, so the 6N / 2N convention is exactly itself).
+
+    training: 3 x (2 N + attention at sequence_length / 2 tokens attended), per training token;
+    prefill: 2 N + attention at prompt / 2, per prompt token; decode: 2 N + attention at the decode context
+    (`decode_context_tokens`), per generated token."""
+    weights = FORWARD_FLOPS_PER_PARAM * (TRAINING_FLOPS_PER_FORWARD if phase == "training" else 1.0)
+    coef, exp = attention_flops_coefficients(scenario)
+    if not scenario.attention_flops:
+        return ((weights, 1.0),)
+    if phase == "training":
+        attended = TRAINING_FLOPS_PER_FORWARD * training_attended_tokens(scenario.training)
+    elif phase == "prefill":
+        attended = prefill_attended_tokens(scenario.demand)
+    elif phase == "decode":
+        attended = decode_context_tokens(scenario)
+    else:
+        raise ValueError(f"phase must be training, prefill or decode, got {phase!r}")
+    return ((weights, 1.0), (coef * attended, exp))
+
+
+def phase_flops_per_token(scenario, phase: str, params):
+    """FLOPs per token of `phase` ('training', 'prefill' or 'decode') for a model of `params` (floats or arrays)."""
+    return sum(c * params**e for c, e in phase_flops_monomials(scenario, phase))
 
 
 def weight_bytes_per_param(serving):
@@ -139,7 +182,8 @@ def sequence_tokens(demand):
 
 def decode_context_tokens(scenario):
     """Average context per generated token: the roofline's, else prompt + half the generation."""
-    given = scenario.serving.roofline.context_tokens
+    roof = scenario.serving.roofline
+    given = roof.context_tokens if roof is not None else None
     if given is not None:
         return given
     d = scenario.demand
@@ -147,13 +191,22 @@ def decode_context_tokens(scenario):
 
 
 class RooflineCoefficients:
-    """Device-seconds per generated token: t_c = compute_s x N, t_m = weights_s x N + kv_s x N^kv_exp, and
-    `overhead`: (coefficient, exponent) monomials added outside the max (`StepOverhead`; none when off)."""
+    """Device-seconds per generated token: t_c = compute_s x N + attention_s x N^kv_exp (the weights' FLOPs and
+    the attention FLOPs over the context) and t_m = weights_s x N + kv_s x N^kv_exp (weight and KV reads), and
+    `overhead`: (coefficient, exponent) monomials added outside the max (`StepOverhead`; none when off).
 
-    __slots__ = ("compute_s", "weights_s", "kv_s", "kv_exp", "overhead")
+    The attention FLOPs and the KV bytes per token of context follow the same architecture, so they share the
+    exponent (0 for a fixed architecture, 2/3 under the shape rule). Only the sizing step without a roofline
+    (`decode_step_coefficients`: a stated KV cache, N^0, next to the default shape rule's attention, N^(2/3))
+    gives the attention its own `attention_exp`; the crossover is defined for a shared exponent."""
 
-    def __init__(self, compute_s, weights_s, kv_s, kv_exp: float, overhead: tuple = ()):
+    __slots__ = ("compute_s", "weights_s", "kv_s", "kv_exp", "attention_s", "attention_exp", "overhead")
+
+    def __init__(self, compute_s, weights_s, kv_s, kv_exp: float, attention_s=0.0, attention_exp: float | None = None,
+                 overhead: tuple = ()):
         self.compute_s, self.weights_s, self.kv_s, self.kv_exp = compute_s, weights_s, kv_s, kv_exp
+        self.attention_s = attention_s
+        self.attention_exp = kv_exp if attention_exp is None else attention_exp
         self.overhead = overhead
 
     def overhead_seconds(self, params):
@@ -161,7 +214,9 @@ class RooflineCoefficients:
         return sum((coef * params**exp for coef, exp in self.overhead), 0.0 * params)
 
     def compute_seconds(self, params):
-        return self.compute_s * params
+        if np.ndim(self.attention_s) == 0 and self.attention_s == 0:
+            return self.compute_s * params  # the 2N convention: exactly its one monomial
+        return self.compute_s * params + self.attention_s * params**self.attention_exp
 
     def memory_seconds(self, params):
         return self.weights_s * params + self.kv_s * params**self.kv_exp
@@ -171,29 +226,75 @@ class RooflineCoefficients:
         peak = np.maximum(self.compute_seconds(params), self.memory_seconds(params))
         return peak + self.overhead_seconds(params) if self.overhead else peak
 
-    def crossover_params(self):
-        """N* where the legs meet: memory bound below it, compute bound above (array-safe).
-
-        (compute_s - weights_s) N^(1 - kv_exp) = kv_s; inf when compute never catches up (weights alone cost
-        more per token than the FLOPs: small batch), 0 when nothing but weights is read."""
+    def _gaps(self):
+        if self.attention_exp != self.kv_exp:
+            raise ValueError("the crossover needs the attention FLOPs and the KV reads on one exponent of N")
         gap = np.asarray(self.compute_s - self.weights_s, dtype=float)
-        kv = np.asarray(self.kv_s, dtype=float)
+        kv = np.asarray(self.kv_s - self.attention_s, dtype=float)
+        return gap, kv
+
+    def crossover_params(self):
+        """N* where the legs meet (array-safe): 0 when compute bound at every size, inf when memory bound at
+        every size.
+
+        compute - memory = N^e (g N^(1-e) - k) with g = compute_s - weights_s, k = kv_s - attention_s and
+        e = kv_exp < 1, so the legs meet where g N^(1-e) = k:
+          g > 0, k > 0: N* = (k / g)^(1 / (1 - e)); memory bound below N*, compute bound above (the usual case);
+          g > 0, k <= 0: compute bound at every size (N* = 0): attention FLOPs outrun the KV reads and the
+            weights' FLOPs outrun the weight reads;
+          g <= 0, k >= 0: memory bound at every size (N* = inf; with g = k = 0 the legs are equal everywhere);
+          g < 0, k < 0: N* = (k / g)^(1 / (1 - e)) again, but compute bound BELOW it and memory bound above
+            (`memory_above`): attention compute dominates small models, weight reads large ones."""
+        gap, kv = self._gaps()
         with np.errstate(divide="ignore", invalid="ignore"):
             root = (kv / gap) ** (1.0 / (1.0 - self.kv_exp))
-        out = np.where(gap <= 0, np.inf, np.where(kv <= 0, 0.0, root))
+        out = np.where(gap > 0, np.where(kv <= 0, 0.0, root),
+                       np.where(kv >= 0, np.inf, root))
         return out if out.ndim else float(out)
 
+    def memory_above(self):
+        """True where the regimes are inverted (g < 0 and k < 0): compute bound below N*, memory bound above."""
+        gap, kv = self._gaps()
+        out = (gap < 0) & (kv < 0)
+        return out if out.ndim else bool(out)
 
-def _coefficients(serving, compute_efficiency, bandwidth_efficiency, kv_read_coef, kv_exp):
-    """Device-seconds per generated token from the device's FLOPS and bandwidth at the given efficiencies and
-    the KV bytes each sequence reads per step (coefficient x N^kv_exp)."""
+    def regime_bounds(self):
+        """{"memory": (lo, hi), "compute": (lo, hi)}: the range of N where each leg is the larger (array-safe;
+        lo = hi = 0 where a regime is empty)."""
+        star = np.asarray(self.crossover_params(), dtype=float)
+        above = np.asarray(self.memory_above())
+        zero, inf = np.zeros_like(star), np.full_like(star, np.inf)
+        memory = (np.where(above, star, zero), np.where(above, inf, star))
+        compute = (np.where(above, zero, star), np.where(above, star, inf))
+        if star.ndim == 0:
+            return {"memory": tuple(float(v) for v in memory), "compute": tuple(float(v) for v in compute)}
+        return {"memory": memory, "compute": compute}
+
+    def memory_bound(self, params):
+        """True where the memory leg is at least the compute leg at N = `params`."""
+        return self.memory_seconds(params) >= self.compute_seconds(params)
+
+
+def _coefficients(serving, compute_efficiency, bandwidth_efficiency, kv_read_coef, kv_exp, attention_coef=0.0,
+                  attention_exp=None):
+    """Device-seconds per generated token from the device's FLOPS and bandwidth at the given efficiencies, the
+    KV bytes each sequence reads per step (coefficient x N^kv_exp) and the attention FLOPs per generated token
+    (coefficient x N^kv_exp)."""
     bandwidth = serving.device.bandwidth_gb_per_s * 1e9 * bandwidth_efficiency  # bytes/s achieved per device
+    compute = serving.peak_flops * compute_efficiency
     return RooflineCoefficients(
-        compute_s=FORWARD_FLOPS_PER_PARAM / (serving.peak_flops * compute_efficiency),
+        compute_s=FORWARD_FLOPS_PER_PARAM / compute,
         weights_s=weight_bytes_per_param(serving) / (serving.batch_size * bandwidth),
         kv_s=kv_read_coef / bandwidth,
         kv_exp=kv_exp,
+        attention_s=attention_coef / compute if _nonzero(attention_coef) else 0.0,
+        attention_exp=attention_exp,
     )
+
+
+def _nonzero(coef) -> bool:
+    """False for the 2N convention (a scalar 0 coefficient), so its legs stay exactly one monomial each."""
+    return not (np.ndim(coef) == 0 and coef == 0)
 
 
 def roofline_coefficients(scenario) -> RooflineCoefficients:
@@ -202,18 +303,30 @@ def roofline_coefficients(scenario) -> RooflineCoefficients:
     roof = s.roofline
     kv_coef, kv_exp = kv_bytes_per_token(roof)
     times = _coefficients(s, decode_compute_efficiency(s), roof.bandwidth_efficiency,
-                          decode_context_tokens(scenario) * kv_coef, kv_exp)
+                          decode_context_tokens(scenario) * kv_coef, kv_exp, _decode_attention(scenario, kv_exp)[0])
     times.overhead = step_overhead(scenario).per_token(s)
     return times
 
 
+def _decode_attention(scenario, kv_exp=None):
+    """Attention FLOPs per generated token / N^exponent: the decode phase's second monomial ((0, 0) when off)."""
+    monomials = phase_flops_monomials(scenario, "decode")
+    if len(monomials) == 1:
+        return 0.0, 0.0
+    coef, exp = monomials[1]
+    if kv_exp is not None and exp != kv_exp:  # pragma: no cover - one architecture gives both
+        raise ValueError("attention FLOPs and KV bytes must follow the same architecture")
+    return coef, exp
+
+
 def decode_step_coefficients(scenario) -> RooflineCoefficients:
     """The decode step that sizing uses: the roofline's; without one, compute at the prefill MFU (the achievable
-    compute efficiency), the peak bandwidth, and the stated kv_cache_gb of the full batch read every step."""
+    compute efficiency, attention FLOPs included), the peak bandwidth, and the stated kv_cache_gb of the full
+    batch read every step."""
     s = scenario.serving
     if s.roofline is not None:
         return roofline_coefficients(scenario)
-    return _coefficients(s, s.prefill_mfu, 1.0, _stated_kv_bytes_per_sequence(s), 0.0)
+    return _coefficients(s, s.prefill_mfu, 1.0, _stated_kv_bytes_per_sequence(s), 0.0, *_decode_attention(scenario))
 
 
 def _stated_kv_bytes_per_sequence(serving):
@@ -284,7 +397,10 @@ def replica_step(scenario, params) -> ReplicaStep:
 def prefill_seconds(scenario, params, prompt_tokens):
     """Seconds of one replica a prompt occupies: prefill is compute bound at the prefill MFU."""
     s = scenario.serving
-    return flops_per_token(params) * prompt_tokens / (s.devices_per_replica * s.peak_flops * s.prefill_mfu)
+    flops = flops_per_token(params) * prompt_tokens
+    if scenario.attention_flops:  # each of the prompt's tokens attends to prompt / 2 on average (causal)
+        flops = flops + attention_flops_per_token(scenario, params, prompt_tokens / 2.0) * prompt_tokens
+    return flops / (s.devices_per_replica * s.peak_flops * s.prefill_mfu)
 
 
 def _largest_params(per_param, kv, kv_exp, budget):
@@ -329,8 +445,10 @@ def latency_params_limit(scenario):
     if times.overhead:  # the step's overhead grows with N too: the root of the whole step
         return _largest_within(times.seconds, budget_s)
     by_memory = _largest_params(times.weights_s, times.kv_s, times.kv_exp, budget_s)
-    return np.minimum(budget_s / times.compute_s, by_memory) if np.ndim(by_memory) else min(
-        budget_s / times.compute_s, by_memory)
+    by_compute = (_largest_params(times.compute_s, times.attention_s, times.attention_exp, budget_s)
+                  if _nonzero(times.attention_s) else budget_s / times.compute_s)
+    return np.minimum(by_compute, by_memory) if np.ndim(by_memory) or np.ndim(by_compute) else min(
+        by_compute, by_memory)
 
 
 # --- the serving step model beyond the roofline (scenario: `tco.scenario.roofline.ServingCalibration`) ---------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..model.costs import SARDANA_DEFAULT, TERMS, InputRow, given
+from ..model.costs import TERMS, InputRow, attention_input_rows, given
 from ..model.fleet import PRICING_LABELS
 from ..model.serving import latency_params_limit, memory_params_limit, weight_bytes_per_param
 from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["InputRow", "input_rows", "write_inputs"]
 
 _LMSYS_DEFAULT = "default: LMSYS-Chat average (Sardana et al. 2024)"
+_TRAIN_MFU_DEFAULT = "default: 0.40, Llama 3 405B 38-43% BF16 MFU (Dubey et al. 2024, table 4)"
 
 
 def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None) -> list[InputRow]:
@@ -33,13 +34,14 @@ def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None
         InputRow("train_hardware", "Training device", t.device.name, "", t.device.source, "plain", False),
         InputRow("train_dtype", "Training dtype", t.dtype, "", given(t, "dtype", "default: bf16"), "plain", False),
         InputRow("train_peak_flops", "Training dense peak", t.peak_flops, "FLOP/s per device", t.device.source),
-        InputRow("train_mfu", "Training MFU", t.mfu, "fraction", given(t, "mfu", SARDANA_DEFAULT), "fraction"),
+        InputRow("train_mfu", "Training MFU", t.mfu, "fraction", given(t, "mfu", _TRAIN_MFU_DEFAULT), "fraction"),
         *_ownership_rows("train", t),
         InputRow("train_price_usd_per_hour", "Training price", _price_value("train", t), "$ per device-hour",
                  t.price_source, "usd_precise"),
         InputRow("serve_hardware", "Serving device", s.device.name, "", s.device.source, "plain", False),
         InputRow("serve_dtype", "Serving dtype", s.dtype, "", given(s, "dtype", "default: bf16"), "plain", False),
         InputRow("serve_peak_flops", "Serving dense peak", s.peak_flops, "FLOP/s per device", s.device.source),
+        *attention_input_rows(scenario),
         *term_rows,
         *_ownership_rows("serve", s),
         *([InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
@@ -240,9 +242,9 @@ def write_inputs(wb, ws, scenario: "Scenario", prefix: str = "", term_rows: Sequ
     """Fill `ws`; returns {key: defined name}. Solved values (N, D) are not inputs: they live on Costs."""
     rows = input_rows(scenario, term_rows)
     header(ws, 1, ["name", "input", "value", "unit", "source"])
-    names: dict[str, str] = {}
+    # every name first: a derived row may refer to a row below it (a term's row to the demand rows)
+    names = {row.key: define(wb, f"{prefix}{row.key}", ws, r, 3) for r, row in enumerate(rows, start=2)}
     for r, row in enumerate(rows, start=2):
-        names[row.key] = define(wb, f"{prefix}{row.key}", ws, r, 3)
         put(ws, r, 1, names[row.key])
         put(ws, r, 2, row.label)
         if isinstance(row.value, str) and row.value.startswith("={"):

@@ -122,6 +122,9 @@ def _roofline_lines(roof: DecodeRoofline | None) -> list[Text]:
         return []
     crossover = roof.crossover_params
     where = ("memory bound at every size" if math.isinf(crossover) else
+             "compute bound at every size" if crossover == 0 else
+             f"compute bound below N* = {format_count(crossover)} parameters, memory bound above"
+             if roof.memory_bound_above else
              f"memory bound below N* = {format_count(crossover)} parameters, compute bound above")
     lines = [Text.assemble(("Decode roofline: ", "bold"),
                            f"batch {roof.batch_size:g}, {roof.context_tokens:,.0f} tokens of context, "

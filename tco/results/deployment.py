@@ -37,7 +37,7 @@ from .sections import (DecodeBound, DecodeRoofline, DeploymentSizing, Ownership,
                        OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingPricing, ServingSizing, TimeValue,
                        TrainingSizing)
 from ..scenario.extras import owned_cost_breakdown
-from ..model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, flops_per_token,
+from ..model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, phase_flops_per_token,
                              kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
                              weight_bytes_per_param)
 from ..model.fleet import (PRICING_LABELS, billed_usd_per_device_hour, held_usd_per_device_hour,
@@ -88,12 +88,12 @@ def ownership_comparison(scenario: "Scenario", optimal: "DesignPoint") -> Owners
 def training_sizing(scenario: "Scenario", optimal: "DesignPoint",
                     chinchilla: "DesignPoint") -> TrainingSizing | None:
     """With a training deadline: for each design, the GPUs that finish it in the deadline's days and the
-    wall-clock days it takes on the deadline's GPUs (training FLOPs / (gpus x peak x MFU x 86400))."""
+    wall-clock days it takes on the deadline's GPUs (training FLOPs / (gpus x peak x MFU x goodput x 86400))."""
     deadline = scenario.constraints.training_deadline
     if deadline is None:
         return None
     t = scenario.training
-    per_gpu_day = t.peak_flops * t.mfu * SECONDS_PER_DAY
+    per_gpu_day = t.peak_flops * t.useful_fraction * SECONDS_PER_DAY
     return TrainingSizing(
         deadline_gpus=deadline.gpus,
         deadline_days=deadline.days,
@@ -287,7 +287,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             compute_seconds_per_token=compute, memory_seconds_per_token=memory,
             device_seconds_per_token=seconds,
             time_per_output_token_ms=seconds * s.batch_size / s.devices_per_replica * 1000.0,
-            effective_decode_mfu=flops_per_token(n) / (s.peak_flops * seconds),
+            effective_decode_mfu=phase_flops_per_token(scenario, "decode", n) / (s.peak_flops * seconds),
             kv_bytes_per_token=kv_bytes_at(roof, n),
             usd_per_million_generated_tokens=billed_usd_per_device_hour(scenario) / 3600.0 * seconds * 1e6,
             derived_layers=layers, derived_d_model=d_model, overhead_seconds_per_token=overhead or None)
@@ -302,7 +302,7 @@ def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
             f"shape rule: d_model = {shape.aspect_ratio:g} x layers, KV heads = {shape.kv_head_fraction:g} "
             "x query heads, N = 12 layers d_model^2"),
         crossover_params=float(times.crossover_params()),
-        optimal=point(optimal), chinchilla=point(chinchilla),
+        optimal=point(optimal), chinchilla=point(chinchilla), memory_bound_above=bool(times.memory_above()),
         calibration=roof.calibration.model_dump() if roof.calibration is not None else None,
         devices_per_replica=s.devices_per_replica,
     )

@@ -257,12 +257,15 @@ class DecodeRoofline(Section):
     bytes_per_param: float
     bandwidth_gb_per_s: float | None
     kv: str  # the KV-cache model in force, in words
-    crossover_params: float  # inf: memory bound at every size
+    crossover_params: float  # inf: memory bound at every size; 0: compute bound at every size
     optimal: DecodeBound
     chinchilla: DecodeBound
     #: the serving step model in force (serving.roofline.calibration's fields); omitted for the pure roofline
     calibration: dict[str, float] | None = _optional()
     devices_per_replica: float | None = _optional()
+    #: True when attention FLOPs outrun the KV reads and weight reads outrun the weights' FLOPs: compute bound
+    #: below the crossover and memory bound above it (`RooflineCoefficients.crossover_params`)
+    memory_bound_above: bool = False
 
 
 # --- inputs in force -----------------------------------------------------------------------------------------
@@ -277,6 +280,9 @@ class TrainingInputs(Section):
     price_usd_per_hour: float
     price_source: str
     source: str
+    goodput: float = 1.0  # useful share of billed hours: GPU-hours = FLOPs / (peak x mfu x goodput x 3600)
+    sequence_length: float = 8192.0  # tokens per training sequence (attention FLOPs at half of it)
+    attention_flops: bool = True  # attention FLOPs counted in training, prefill and decode
 
 
 @dataclass(frozen=True)

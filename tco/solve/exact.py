@@ -18,6 +18,11 @@ ratios of the terms to the dominant (training) term, and one log.
 
 Caps become intervals of zeta: a bound on N or D alone is a closed form (tco.solve.curve); a product cap's log
 is convex along the curve, so it is the interval between the two roots around its minimum (safeguarded Newton).
+A posynomial cap ``N^i D^j + sum_k w_k N^i_k D^j_k <= L`` (exponents >= 0; the training deadline with
+attention FLOPs) is log-convex along the curve for the same reason the cost is (log-sum-exp of convex
+functions), so it too is the interval between two roots around its minimum; all three are found by bisection
+on the sign of its log and of its slope, which needs no curvature of the curve and holds at the repeated curve's
+saturation.
 """
 
 from __future__ import annotations
@@ -124,12 +129,15 @@ def _log_monomial(n_exp, d_exp, log_n, log_d):
     return (n_exp * log_n if _nonzero(n_exp) else 0.0) + (d_exp * log_d if _nonzero(d_exp) else 0.0)
 
 
-def cap_interval(curve, n_exp, d_exp, limit):
+def cap_interval(curve, n_exp, d_exp, limit, extra=()):
     """The zeta interval where ``N^n_exp D^d_exp <= limit`` holds on `curve` (lo > hi, as (inf, -inf), when empty).
 
     n_exp, d_exp >= 0, or one of them negative and the other 0 (a lower bound, e.g. N >= N* as N^-1 <= 1/N*);
-    a limit of np.inf bounds nothing and 0 allows nothing.
+    a limit of np.inf bounds nothing and 0 allows nothing. `extra` ((i_k, j_k, w_k), ...) makes the cap the
+    posynomial ``N^n_exp D^d_exp + sum_k w_k N^i_k D^j_k <= limit`` (all exponents >= 0, weights >= 0).
     """
+    if extra:
+        return _posynomial_interval(curve, ((n_exp, d_exp, 1.0), *extra), limit)
     if n_exp < 0 < d_exp or d_exp < 0 < n_exp or (n_exp < 0 and d_exp < 0):
         raise ValueError("caps are N^i D^j <= limit with i, j >= 0, or a lower bound on one of N, D alone")
     with np.errstate(divide="ignore"):
@@ -179,23 +187,79 @@ def cap_interval(curve, n_exp, d_exp, limit):
     return np.where(empty, np.inf, lo), np.where(empty, -np.inf, hi)
 
 
+def _log_posynomial(monomials, log_n, log_d, dn=None, dd=None):
+    """log(sum_k w_k N^i_k D^j_k) and, with the curve's slopes dn, dd, its zeta-derivative."""
+    with np.errstate(divide="ignore"):  # a zero weight (an element without that monomial) is log 0 = -inf
+        logs = [np.log(np.asarray(w, dtype=float)) + _log_monomial(i, j, log_n, log_d) for i, j, w in monomials]
+    top = np.maximum.reduce(np.broadcast_arrays(*logs))
+    top = np.where(np.isfinite(top), top, 0.0)
+    shares = [np.exp(ell - top) for ell in logs]
+    total = sum(shares)
+    value = top + np.log(total)
+    if dn is None:
+        return value, None
+    slope = sum(t * ((i * dn if _nonzero(i) else 0.0) + (j * dd if _nonzero(j) else 0.0))
+                for (i, j, _), t in zip(monomials, shares)) / total
+    return value, slope
+
+
+def _posynomial_interval(curve, monomials, limit):
+    """`cap_interval` of a posynomial cap: m = log(left side) - log limit is convex along the curve, so the
+    feasible zeta lie between the roots of m on either side of its minimum (the root of m's slope)."""
+    if any(np.any(np.asarray(i) < 0) or np.any(np.asarray(j) < 0) for i, j, _ in monomials):
+        raise ValueError("a posynomial cap needs exponents >= 0")
+    with np.errstate(divide="ignore"):
+        log_limit = np.log(np.asarray(limit, dtype=float))
+    finite = np.isfinite(log_limit)
+    ref = np.where(finite, log_limit, 0.0)
+    lo, hi = curve.lo, curve.hi
+
+    def m(z):
+        log_n, log_d, dn, dd = curve.slopes(z)[:4]
+        value, slope = _log_posynomial(monomials, log_n, log_d, dn, dd)
+        return value - ref, slope
+
+    with np.errstate(all="ignore"):
+        bottom = bisect_increasing(lambda z: m(z)[1], lo, hi)  # the slope increases (convexity)
+        low, bottom_value, high = m(lo)[0], m(bottom)[0], m(hi)[0]
+        left = bisect_increasing(lambda z: -m(z)[0], lo, bottom)
+        right = bisect_increasing(lambda z: m(z)[0], bottom, hi)
+        empty = (finite & (bottom_value > 0)) | (log_limit == -np.inf)
+        lo = np.where((low <= 0) | ~finite, lo, left)
+        hi = np.where((high <= 0) | ~finite, hi, right)
+    empty = np.broadcast_to(empty | ~curve.reachable, np.broadcast(lo, hi, empty).shape)
+    return np.where(empty, np.inf, lo), np.where(empty, -np.inf, hi)
+
+
+def _cap_log_value(cap, log_n, log_d):
+    """log of a kernel cap's left side at (log N, log D): its monomial, or its posynomial with `extra`."""
+    n_exp, d_exp = cap[0], cap[1]
+    extra = cap[3] if len(cap) > 3 else ()
+    if not extra:
+        return _log_monomial(n_exp, d_exp, log_n, log_d)
+    return _log_posynomial(((n_exp, d_exp, 1.0), *extra), log_n, log_d)[0]
+
+
 def solve_curve(curve, terms, caps=(), *, rel_tol: float = 1e-9) -> ExactSolution:
     """Minimize ``sum_k w_k N^i_k D^j_k`` on `curve` subject to caps, elementwise.
 
-    terms: (i_k, j_k, w_k) with i_k, j_k >= 0 and w_k >= 0 (arrays broadcast); caps: (n_exp, d_exp, limit)
-    as in `cap_interval`. A cap binds where its relative slack is ~0 (within `rel_tol` in log), so of two caps
+    terms: (i_k, j_k, w_k) with i_k, j_k >= 0 and w_k >= 0 (arrays broadcast); caps: (n_exp, d_exp, limit) or
+    (n_exp, d_exp, limit, extra) as in `cap_interval`. A cap binds where its relative slack is ~0 (within
+    `rel_tol` in log), so of two caps
     of one shape only the tighter binds unless they coincide.
     """
     merged = merge_terms(terms)
     with np.errstate(divide="ignore"):  # a zero weight (no demand in a sweep) is log 0 = -inf: no weight
         log_terms = [(i, j, np.log(w)) for i, j, w in merged]
     shape = np.broadcast(curve.lo, *[lw for *_, lw in log_terms],
-                         *[np.asarray(lim, dtype=float) for *_, lim in caps]).shape
+                         *[np.asarray(cap[2], dtype=float) for cap in caps],
+                         *[np.asarray(w, dtype=float) for cap in caps for *_, w in (cap[3] if len(cap) > 3 else ())]
+                         ).shape
     zeta = safeguarded_root(_stationarity(curve, log_terms), curve.lo, curve.hi, np.broadcast_to(curve.start(), shape),
                             log_like=curve.repeated)
     lo, hi = np.broadcast_to(curve.lo, shape), np.broadcast_to(curve.hi, shape)
-    for n_exp, d_exp, limit in caps:
-        cap_lo, cap_hi = cap_interval(curve, n_exp, d_exp, limit)
+    for n_exp, d_exp, limit, *extra in caps:
+        cap_lo, cap_hi = cap_interval(curve, n_exp, d_exp, limit, *extra)
         lo, hi = np.maximum(lo, cap_lo), np.minimum(hi, cap_hi)
     feasible = (lo <= hi) & np.broadcast_to(curve.reachable, shape)
     with np.errstate(invalid="ignore"):
@@ -205,8 +269,8 @@ def solve_curve(curve, terms, caps=(), *, rel_tol: float = 1e-9) -> ExactSolutio
         top = np.maximum.reduce(np.broadcast_arrays(*ells)) if len(ells) > 1 else ells[0]
         objective = np.where(feasible, np.exp(top) * sum(np.exp(e - top) for e in ells), np.inf)
         binding = np.array([
-            np.broadcast_to(feasible & (_log_monomial(n_exp, d_exp, log_n, log_d) - np.log(limit) >= -rel_tol), shape)
-            for n_exp, d_exp, limit in caps
+            np.broadcast_to(feasible & (_cap_log_value(cap, log_n, log_d) - np.log(cap[2]) >= -rel_tol), shape)
+            for cap in caps
         ], dtype=bool).reshape((len(caps), *shape))
     return ExactSolution(params=np.exp(log_n), tokens=np.exp(log_d), zeta=zeta, feasible=feasible,
                          binding=binding, interval=(lo, hi), objective=objective)

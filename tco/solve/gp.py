@@ -6,8 +6,10 @@ With x = log(N / N0) and y = log(D / D0) (scaled so every number is near 1), eac
     subject to log(exp(u_m - p_m x) + exp(v_m - q_m y)) <= 0      one row per loss law (none for `reach`)
                i_c x + j_c y + c_c <= 0                           one row per monomial cap
 
-and a roofline decode term max(compute N, weights N + kv N^e) enters through an epigraph variable t with
-t >= log_compute + x and t >= log(exp(log_weights + x) + exp(log_kv + e x)). This is exactly the program
+and a roofline decode term max(compute N + attention N^e, weights N + kv N^e) enters through an epigraph
+variable t with t >= log(exp(log_compute + x) + exp(log_attention + e x)) and
+t >= log(exp(log_weights + x) + exp(log_kv + e x)). A cap may be a posynomial (the training deadline with
+attention FLOPs): its row is log(sum_k exp(i_k x + j_k y + c_k)) <= 0. This is exactly the program
 cvxpy's DGP mode produces from the posynomial form; writing it once here lets the scenario's GP
 (`tco.solve.program`, compiled once per shape with Parameters and re-solved), the robust GP with one loss row
 per sampled law (`tco.studies.robust`) and the best-reachable-loss program of infeasibility messages
@@ -47,13 +49,15 @@ FALLBACK_OPTIONS: dict[str, float | int] = {"eps_abs": 1e-10, "eps_rel": 1e-10, 
 
 @dataclass(frozen=True)
 class RooflineLegs:
-    """Log weights of the roofline decode legs (compute, weights, KV) and the KV exponent of N; `log_kv` is
-    None when decode reads no KV cache."""
+    """Log weights of the roofline decode legs (compute, weights, KV, attention compute) and the KV (and
+    attention) exponent of N; `log_kv` is None when decode reads no KV cache, `log_attention` when attention
+    FLOPs are not counted."""
 
     log_compute: Any
     log_weights: Any
     log_kv: Any
     kv_exp: float
+    log_attention: Any = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,9 @@ def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), rooflin
 
     `log_w`, `term_i`, `term_j`: the objective's monomials (vectors; `log_w` may be a Parameter).
     `loss_rows`: (u, p, v, q), scalars or vectors of one row per law, or None for no loss constraint.
-    `caps`: (i, j, c) per cap. `sum_objective` minimizes sum exp(.) instead of its log, and `exp_loss` writes
+    `caps`: (i, j, c) per monomial cap, or (i, j, c, extra) with extra = ((i_k, j_k, c_k), ...) for a
+    posynomial cap (one row log(exp(i x + j y + c) + sum_k exp(i_k x + j_k y + c_k)) <= 0).
+    `sum_objective` minimizes sum exp(.) instead of its log, and `exp_loss` writes
     the loss rows as exp(.) + exp(.) <= 1: equivalent forms, for a solver that stalls on one of them.
     `data_cuts` ((H_k, slope_k, e_k) per cut) and `max_effective` (log of the saturation U (1 + R*_D) / D0): the
     loss rows see the effective data e instead of y (repeated data, see the module docstring).
@@ -85,7 +91,9 @@ def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), rooflin
         t = cp.Variable(name="log_decode_scaled")
         memory = (roofline.log_weights + x if roofline.log_kv is None
                   else cp.log_sum_exp(cp.hstack([roofline.log_weights + x, roofline.log_kv + roofline.kv_exp * x])))
-        constraints += [t >= roofline.log_compute + x, t >= memory]
+        compute = (roofline.log_compute + x if roofline.log_attention is None else cp.log_sum_exp(
+            cp.hstack([roofline.log_compute + x, roofline.log_attention + roofline.kv_exp * x])))
+        constraints += [t >= compute, t >= memory]
         parts.append(cp.reshape(t, (1,), order="F"))
     z = cp.hstack(parts) if len(parts) > 1 else parts[0]
     objective = cp.sum(cp.exp(z)) if sum_objective else cp.log_sum_exp(z)
@@ -100,9 +108,17 @@ def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), rooflin
         loss = (cp.exp(first) + cp.exp(second) <= 1 if exp_loss
                 else cp.log_sum_exp(cp.vstack([first, second]), axis=0) <= 0)
         constraints.insert(0, loss)
-    cap_constraints = tuple(i * x + j * y + c <= 0 for i, j, c in caps)
+    cap_constraints = tuple(_cap_row(x, y, *cap) <= 0 for cap in caps)
     problem = cp.Problem(cp.Minimize(objective), [*constraints, *cap_constraints])
     return LogProgram(problem, x, y, loss, cap_constraints, effective)
+
+
+def _cap_row(x, y, i, j, c, extra=()):
+    """The log of a cap's left side over its limit: linear for a monomial cap, log-sum-exp for a posynomial."""
+    lead = i * x + j * y + c
+    if not extra:
+        return lead
+    return cp.log_sum_exp(cp.hstack([lead, *[i_k * x + j_k * y + c_k for i_k, j_k, c_k in extra]]))
 
 
 def solve_log_program(program: LogProgram, *, fallback: bool = False) -> str:

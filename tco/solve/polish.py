@@ -6,7 +6,8 @@ duals, bring N and D to ~1e-14. This is deliberately not the 1-D reduction of `e
 between the two stays independent.
 
 With z = (log N, log D):  F(z) = sum_k w_k e^(i_k x + j_k y),  g(z) = a e^(-p x) + b e^(-q y) - 1 = 0,
-active caps h_m(z) = i_m x + j_m y - log limit_m = 0;  grad F + mu grad g + sum lambda_m grad h_m = 0.
+active caps h_m(z) = i_m x + j_m y - log limit_m = 0 (for a posynomial cap, the log of its left side minus
+log limit_m, whose Hessian enters the Lagrangian's);  grad F + mu grad g + sum lambda_m grad h_m = 0.
 
 The solver's duals only suggest which caps are active: a cap slack by 1e-6 can still carry a dual of 1e-6.
 So the active set is corrected until the KKT signs agree: a cap with a negative multiplier is released, a
@@ -63,6 +64,23 @@ def polish(model: Model, params: float, tokens: float, loss_dual: float, cap_dua
     return failed
 
 
+def _cap_row(cap, z):
+    """(h, grad h, Hessian of h) of an active cap at z: h = log(left side) - log limit."""
+    lead = np.array([cap.n_exp, cap.d_exp], dtype=float)
+    extra = getattr(cap, "extra", ())
+    if not extra:  # the monomial row, written as ever
+        return cap.n_exp * z[0] + cap.d_exp * z[1] - np.log(cap.limit), lead, np.zeros((2, 2))
+    exps = np.array([lead, *[[i, j] for i, j, _ in extra]], dtype=float)
+    logs = exps @ z + np.log([1.0, *[w for *_, w in extra]])
+    top = logs.max()
+    shares = np.exp(logs - top)
+    total = shares.sum()
+    shares = shares / total
+    grad = exps.T @ shares
+    hess = (exps * shares[:, None]).T @ exps - np.outer(grad, grad)
+    return float(top + np.log(total) - np.log(cap.limit)), grad, hess
+
+
 def _newton(model: Model, active, z, multipliers, scale: float, iterations: int):
     """Newton on the KKT system for a fixed active set; None when it does not converge."""
     loss = model.loss
@@ -78,10 +96,14 @@ def _newton(model: Model, active, z, multipliers, scale: float, iterations: int)
         r_term, w_term = loss.a * np.exp(-loss.p * x), loss.b * np.exp(-loss.q * y)
         grad_g = np.array([-loss.p * r_term, -loss.q * w_term])
         hess_g = np.diag([loss.p**2 * r_term, loss.q**2 * w_term])
-        jac_c = np.vstack([grad_g, *[[c.n_exp, c.d_exp] for c in active]])  # (n_act, 2)
-        resid_c = np.array([r_term + w_term - 1.0, *[c.n_exp * x + c.d_exp * y - np.log(c.limit) for c in active]])
+        rows = [_cap_row(c, z) for c in active]
+        jac_c = np.vstack([grad_g, *[grad for _, grad, _ in rows]])  # (n_act, 2)
+        resid_c = np.array([r_term + w_term - 1.0, *[value for value, _, _ in rows]])
         kkt = np.zeros((2 + n_act, 2 + n_act))
         kkt[:2, :2] = hess_f + multipliers[0] * hess_g
+        for lam, (_, _, hess) in zip(multipliers[1:], rows):
+            if hess.any():  # a posynomial cap's curvature
+                kkt[:2, :2] += lam * hess
         kkt[:2, 2:] = jac_c.T
         kkt[2:, :2] = jac_c
         try:

@@ -39,20 +39,23 @@ class GeometricProgram:
     `tco.model.costs.RooflineDecodeCost`)."""
 
     def __init__(self, p: float, q: float, term_exps: tuple[tuple[float, float], ...],
-                 cap_exps: tuple[tuple[float, float], ...], roofline: tuple[float, bool] | None = None):
+                 cap_exps: tuple[tuple, ...], roofline: tuple[float, bool, bool] | None = None):
         self.log_w = cp.Parameter(len(term_exps), name="log_weights") if term_exps else None
         self.u, self.v = cp.Parameter(name="log_loss_a"), cp.Parameter(name="log_loss_b")
-        self.cap_logs = [cp.Parameter(name=f"log_cap_{m}") for m in range(len(cap_exps))]
+        # a cap's shape is (i, j) or, for a posynomial cap, (i, j, ((i_k, j_k), ...)): one Parameter per monomial
+        self.cap_logs = [[cp.Parameter(name=f"log_cap_{m}_{k}") for k in range(1 + len(_extra_exps(shape)))]
+                         for m, shape in enumerate(cap_exps)]
         legs = None
         if roofline is not None:  # decode = max(compute, memory): log-log convex, so still a GP
-            kv_exp, has_kv = roofline
-            self.roof = [cp.Parameter(name=f"log_roofline_{k}") for k in ("compute", "weights", "kv")]
-            legs = RooflineLegs(self.roof[0], self.roof[1], self.roof[2] if has_kv else None, kv_exp)
+            kv_exp, has_kv, has_attention = roofline
+            self.roof = [cp.Parameter(name=f"log_roofline_{k}") for k in ("compute", "weights", "kv", "attention")]
+            legs = RooflineLegs(self.roof[0], self.roof[1], self.roof[2] if has_kv else None, kv_exp,
+                                self.roof[3] if has_attention else None)
         term_i = np.array([i for i, _ in term_exps], dtype=float)
         term_j = np.array([j for _, j in term_exps], dtype=float)
         self.program = build_log_program(
             self.log_w if self.log_w is not None else np.zeros(0), term_i, term_j, loss_rows=(self.u, p, self.v, q),
-            caps=[(i, j, c) for (i, j), c in zip(cap_exps, self.cap_logs)], roofline=legs)
+            caps=[_cap_row(shape, logs) for shape, logs in zip(cap_exps, self.cap_logs)], roofline=legs)
         if not self.program.problem.is_dcp(dpp=True):  # type: ignore[call-arg]  # pragma: no cover - cvxpy hides dpp
             raise SolverError("internal: the cost model is not a DPP geometric program")
 
@@ -63,14 +66,16 @@ class GeometricProgram:
         f0 = objective.f0
         if objective.roofline is not None:
             legs = objective.roofline
-            for param, value in zip(self.roof, (legs.log_compute, legs.log_weights, legs.log_kv)):
-                param.value = 0.0 if value is None else value  # no KV read: that leg is not in the program
+            for param, value in zip(self.roof, (legs.log_compute, legs.log_weights, legs.log_kv,
+                                                legs.log_attention)):
+                param.value = 0.0 if value is None else value  # no KV read (attention): not in the program
         self.u.value = float(np.log(loss.a * n0 ** (-loss.p)))
         self.v.value = float(np.log(loss.b * d0 ** (-loss.q)))
         if self.log_w is not None:
             self.log_w.value = objective.log_w
-        for param, (_i, _j, log_c) in zip(self.cap_logs, scaled_caps(model, n0, d0)):
-            param.value = log_c
+        for params, (_i, _j, log_c, *extra) in zip(self.cap_logs, scaled_caps(model, n0, d0)):
+            for param, value in zip(params, (log_c, *[c_k for *_, c_k in (extra[0] if extra else ())])):
+                param.value = value
         start = time.perf_counter()
         status = solve_log_program(self.program)
         elapsed = time.perf_counter() - start
@@ -128,16 +133,45 @@ def scaled_objective(model: Model, n0: float, d0: float) -> ScaledObjective:
     legs = None
     if roof is not None:
         leg_values = np.array(roof.gp_legs(n0))
-        f0 += float(max(leg_values[0], leg_values[1] + leg_values[2]))
-        compute, weights, kv = (float(np.log(v / f0)) if v > 0 else None for v in leg_values)
-        legs = RooflineLegs(compute, weights, kv, roof.times.kv_exp)
+        f0 += float(max(leg_values[0] + leg_values[3], leg_values[1] + leg_values[2]))
+        compute, weights, kv, attention = (float(np.log(v / f0)) if v > 0 else None for v in leg_values)
+        legs = RooflineLegs(compute, weights, kv, roof.times.kv_exp, attention)
     return ScaledObjective(np.log(raw / f0), np.array([t.n_exp for t in monomials], dtype=float),
                            np.array([t.d_exp for t in monomials], dtype=float), legs, f0)
 
 
-def scaled_caps(model: Model, n0: float, d0: float) -> list[tuple[float, float, float]]:
-    """Each cap N^i D^j <= limit as the log-form row i x + j y + log(n0^i d0^j / limit) <= 0."""
-    return [(cap.n_exp, cap.d_exp, float(np.log(n0**cap.n_exp * d0**cap.d_exp / cap.limit))) for cap in model.caps]
+def scaled_caps(model: Model, n0: float, d0: float) -> list[tuple]:
+    """Each cap N^i D^j <= limit as the log-form row i x + j y + log(n0^i d0^j / limit) <= 0; a posynomial cap
+    (`Cap.extra`) as (i, j, c, ((i_k, j_k, c_k), ...)) with c_k = log(w_k n0^i_k d0^j_k / limit)."""
+    rows: list[tuple] = []
+    for cap in model.caps:
+        row: tuple = (cap.n_exp, cap.d_exp, float(np.log(n0**cap.n_exp * d0**cap.d_exp / cap.limit)))
+        extra = getattr(cap, "extra", ())
+        if extra:
+            row += (tuple((i, j, float(np.log(w * n0**i * d0**j / cap.limit))) for i, j, w in extra),)
+        rows.append(row)
+    return rows
+
+
+def cap_shape(cap) -> tuple:
+    """A cap's exponents as the compiled program's shape: (i, j), or (i, j, ((i_k, j_k), ...)) when posynomial."""
+    extra = getattr(cap, "extra", ())
+    if not extra:
+        return (cap.n_exp, cap.d_exp)
+    return (cap.n_exp, cap.d_exp, tuple((float(i), float(j)) for i, j, _ in extra))
+
+
+def _extra_exps(shape: tuple) -> tuple:
+    return shape[2] if len(shape) > 2 else ()
+
+
+def _cap_row(shape: tuple, logs: list) -> tuple:
+    """The builder's cap row from a compiled cap shape and its Parameters."""
+    i, j = shape[:2]
+    extra = _extra_exps(shape)
+    if not extra:
+        return (i, j, logs[0])
+    return (i, j, logs[0], tuple((i_k, j_k, c_k) for (i_k, j_k), c_k in zip(extra, logs[1:])))
 
 
 @lru_cache(maxsize=64)
@@ -149,7 +183,7 @@ def solve_gp(model: Model) -> GPSolution:
     """Solve `model` with the cached program of its shape (compiled on first use, then parameter updates)."""
     monomials, roof = gp_terms(model)
     terms = tuple((t.n_exp, t.d_exp) for t in monomials)
-    caps = tuple((c.n_exp, c.d_exp) for c in model.caps)
-    shape = None if roof is None else (roof.times.kv_exp, bool(roof.times.kv_s > 0))
+    caps = tuple(cap_shape(c) for c in model.caps)
+    shape = None if roof is None else (roof.times.kv_exp, bool(roof.times.kv_s > 0), bool(roof.times.attention_s > 0))
     # one scenario: the exponents are floats (the GP solves scalars; arrays go to the exact kernel)
     return _program(float(model.loss.p), float(model.loss.q), terms, caps, shape).solve(model)

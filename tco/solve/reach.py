@@ -19,6 +19,15 @@ from .gp import build_log_program, solve_log_program
 __all__ = ["best_reachable_loss"]
 
 
+def _row(cap, n_scale, d_scale) -> tuple:
+    """A cap as the builder's log-form row at the scales (with its extra monomials when it is a posynomial)."""
+    row: tuple = (cap.n_exp, cap.d_exp, math.log(n_scale**cap.n_exp * d_scale**cap.d_exp / cap.limit))
+    extra = getattr(cap, "extra", ())
+    if extra:
+        row += (tuple((i, j, math.log(w * n_scale**i * d_scale**j / cap.limit)) for i, j, w in extra),)
+    return row
+
+
 def best_reachable_loss(law: Law, caps: list[Cap]) -> tuple[float, float, float]:
     """(best loss, N, D) within `caps` under `law`; N or D is inf when the caps leave it unbounded."""
     if all(c.d_exp == 0 for c in caps):  # only sizes capped: the best is infinite data at the largest size
@@ -33,7 +42,7 @@ def best_reachable_loss(law: Law, caps: list[Cap]) -> tuple[float, float, float]
     program = build_log_program(  # the loss posynomial is the objective; no loss row, only the caps
         np.log([law.a0 * n_scale ** (-law.p), law.b0 * d_scale ** (-law.q)]), np.array([-law.p, 0.0]),
         np.array([0.0, -law.q]),
-        caps=[(c.n_exp, c.d_exp, math.log(n_scale**c.n_exp * d_scale**c.d_exp / c.limit)) for c in caps])
+        caps=[_row(c, n_scale, d_scale) for c in caps])
     solve_log_program(program)
     if program.x.value is None or program.y.value is None:
         raise SolverError("the convex solver found no best reachable loss within the caps")

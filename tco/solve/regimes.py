@@ -2,12 +2,14 @@
 elementwise, by the one kernel of `tco.solve.exact`.
 
 Regimes. A roofline decode term (`Model.roofline`: a term whose class lists its regimes) costs
-max(compute, memory): memory bound for N below the crossover N* and compute bound above it. On each side the max
-is a sum of monomials, so
+max(compute, memory): memory bound for N below the crossover N* and compute bound above it (or the other way
+round when attention compute outruns the KV reads and the weight reads outrun the weights' FLOPs:
+`RooflineCoefficients.crossover_params`). On each side the max is a sum of monomials, so
 
     min over N of cost  =  min( min over N <= N* of cost_memory,  min over N >= N* of cost_compute )
 
-and each inner problem is the kernel's problem with one more monomial cap (N <= N*, or N^-1 <= 1/N*). The Newton
+and each inner problem is the kernel's problem with one or two more monomial caps (N <= hi, N^-1 <= 1/lo: the
+regime's range of N, `RooflineCoefficients.regime_bounds`). The Newton
 polish solves the regimes too; the GP solves the max directly (`cp.maximum`), so the cross-check between the
 two stays independent. An optimum at the kink is a regime cap that binds: the cheapest balanced design.
 
@@ -15,8 +17,9 @@ Both regime costs are log-convex along the curve (tco.solve.curve), so their max
 regime optimum whose crossover bound does not bind is a local, hence the global, minimum. So the memory regime
 is solved for every element and the compute regime only where the memory regime's bound binds or is empty.
 
-Only these attributes of a Model are read: ``loss.(a, p, b, q)``, ``terms`` (``n_exp``, ``d_exp``,
-``weight(objective)``; the roofline term's ``pieces(objective, regime)`` and ``times.crossover_params()``),
+Only these attributes of a Model are read: ``loss.(a, p, b, q)``, ``terms`` (their ``pieces(objective)``,
+monomials with ``n_exp``, ``d_exp``, ``weight(objective)``; the roofline term's ``pieces(objective, regime)``,
+``times.crossover_params()`` and ``times.regime_bounds()``),
 ``caps`` (``n_exp``, ``d_exp``, ``limit``), ``roofline``, ``unique_tokens`` and ``objective``.
 """
 
@@ -33,7 +36,7 @@ from .curve import PlainCurve, RepeatedCurve
 from .exact import ExactSolution, solve_curve
 
 __all__ = ["Regime", "regimes", "regime_parts", "solve_model", "model_curve", "Crossover", "roofline_term",
-           "chinchilla_point"]
+           "chinchilla_point", "kernel_cap"]
 
 
 @dataclass(frozen=True)
@@ -83,23 +86,28 @@ def regimes(model) -> tuple[Regime, ...]:
 
 
 def regime_parts(model):
-    """(name, monomial terms, caps) per regime: the caps are the model's, then the regime's crossover bound."""
+    """(name, monomial terms, caps) per regime: the caps are the model's, then the regime's bounds on N."""
     roof = roofline_term(model)
+    others = tuple(piece for t in model.terms if t is not roof for piece in t.pieces(model.objective))
     if roof is None:
-        return [("single", tuple(model.terms), tuple(model.caps))]
-    others = tuple(t for t in model.terms if t is not roof)
+        return [("single", others, tuple(model.caps))]
     if model.objective == "flops":
         return [("single", others + roof.pieces("flops", "single"), tuple(model.caps))]
     crossover = roof.times.crossover_params()
-    with np.errstate(divide="ignore"):  # a crossover of 0 (no KV read) leaves no memory-bound regime
-        above = 1.0 / np.asarray(crossover, dtype=float)
+    bounds = roof.times.regime_bounds()
     out = []
-    for name, n_exp, limit in (("memory", 1, crossover), ("compute", -1, above)):
-        scalar = np.ndim(limit) == 0
-        if scalar and limit == 0:
-            continue  # one scenario whose regime is empty
-        extra = () if scalar and np.isinf(limit) else (  # an infinite scalar bound bounds nothing
-            Crossover(n_exp, float(limit) if scalar else limit, crossover),)
+    for name in ("memory", "compute"):
+        lo, hi = bounds[name]
+        with np.errstate(divide="ignore"):  # a lower bound of 0 bounds nothing: 1/0 = inf
+            above = 1.0 / np.asarray(lo, dtype=float)
+        if np.ndim(hi) == 0:
+            if hi == 0 or lo == np.inf:
+                continue  # one scenario whose regime is empty
+            extra = tuple(Crossover(n_exp, float(limit), crossover)
+                          for n_exp, limit in ((1, hi), (-1, float(above))) if not np.isinf(limit))
+        else:  # arrays: the bounds some element needs (inf where it bounds nothing, 0 where the regime is empty)
+            extra = tuple(Crossover(n_exp, limit, crossover) for n_exp, limit, needed in (
+                (1, hi, np.any(np.asarray(hi) < np.inf)), (-1, above, np.any(np.asarray(lo) > 0))) if needed)
         out.append((name, others + roof.pieces("usd", name), (*model.caps, *extra)))
     return out
 
@@ -114,7 +122,13 @@ def model_curve(model):
 
 def _problem(objective, terms, caps):
     """The kernel's (i, j, weight) terms and (i, j, limit) caps; zero weights (sweeps) are allowed."""
-    return ([(t.n_exp, t.d_exp, t.weight(objective)) for t in terms], [(c.n_exp, c.d_exp, c.limit) for c in caps])
+    return ([(t.n_exp, t.d_exp, t.weight(objective)) for t in terms], [kernel_cap(c) for c in caps])
+
+
+def kernel_cap(cap) -> tuple:
+    """A cap as the kernel takes it: (n_exp, d_exp, limit), with its `extra` monomials when it is a posynomial."""
+    extra = getattr(cap, "extra", ())
+    return (cap.n_exp, cap.d_exp, cap.limit, extra) if extra else (cap.n_exp, cap.d_exp, cap.limit)
 
 
 def solve_model(model, *, chinchilla: bool = False) -> ExactSolution:
@@ -129,16 +143,19 @@ def solve_model(model, *, chinchilla: bool = False) -> ExactSolution:
     first = solve_curve(curve, *_problem(model.objective, *parts[0][1:]))
     if len(parts) == 1:
         return dataclasses.replace(first, binding=first.binding[:n_caps])
-    # the second regime only where the first one's crossover bound binds or leaves nothing
+    # the second regime only where one of the first one's bounds binds or it leaves nothing
     shape = first.params.shape
-    bound = len(parts[0][2]) > n_caps  # the crossover is the last cap (absent when it is infinite)
-    todo = np.flatnonzero(~first.feasible.ravel() | (first.binding[-1].ravel() if bound else False))
+    bound = len(parts[0][2]) > n_caps  # the regime's bounds are the last caps (absent when infinite)
+    todo = np.flatnonzero(~first.feasible.ravel() | (
+        np.any(first.binding[n_caps:].reshape(first.binding.shape[0] - n_caps, -1), axis=0) if bound else False))
     solutions = [first]
     if todo.size:
         terms, caps = _problem(model.objective, *parts[1][1:])
         sub = solve_curve(curve.take(todo, shape) if shape else curve,
                           [(i, j, _take(w, shape, todo)) for i, j, w in terms],
-                          [(i, j, _take(lim, shape, todo)) for i, j, lim in caps])
+                          [(i, j, _take(lim, shape, todo), *[tuple((i_k, j_k, _take(w, shape, todo))
+                                                                    for i_k, j_k, w in e) for e in extra])
+                           for i, j, lim, *extra in caps])
         solutions.append(sub)
     return _pick(first, solutions[1] if todo.size else None, todo, n_caps)
 

@@ -77,6 +77,8 @@ def implied_demand(law: "Law", params, tokens, cost_ratio: float = 1.0) -> Impli
     """The lifetime inference tokens that make (params, tokens) cost-optimal at its own loss (numpy-aware).
 
     cost_ratio = (inference $ per FLOP) / (training $ per FLOP); 1 prices both phases by FLOPs alone.
+    A law-only closed form, so in the 6 N D / 2 N convention (a scenario's `attention_flops: false`): attention
+    FLOPs depend on an architecture and a context the law does not know.
     """
     n, d = np.asarray(params, dtype=float), np.asarray(tokens, dtype=float)
     if not (np.all(n > 0) and np.all(d > 0) and np.all(np.isfinite(n)) and np.all(np.isfinite(d))):
@@ -213,9 +215,10 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     else:
         threshold = shift_at
         data_cost = scenario.data.cost_usd_per_token > 0 and scenario.objective == "usd"
+        keeps = ("the data cost keeps" if data_cost else "the caps keep" if model.caps else
+                 "attention FLOPs (which grow as N^(2/3) D, slower than 6 N D) keep")
         note = (f"training beyond the Chinchilla point pays above {format_count(shift_at)} lifetime inference "
-                f"tokens; below it {'the data cost keeps' if data_cost else 'the caps keep'} the optimum at or short "
-                "of the Chinchilla D")
+                f"tokens; below it {keeps} the optimum at or short of the Chinchilla D")
     broken = [c.name for c in model.caps if c.relative_slack(chin_n, chin_d) < -1e-9]
     if broken:  # savings against a baseline the caps rule out are negative and not monotone in demand
         savings_at = [None] * len(savings)

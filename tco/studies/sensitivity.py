@@ -82,7 +82,7 @@ def _moved(scenario: "Scenario", path: str, fraction: float) -> tuple[float, np.
     values = value * np.array([1 - fraction, 1 + fraction])
     if path.endswith("ownership.pue"):  # PUE is at least 1
         return value, np.maximum(values, 1.0)
-    return value, np.minimum(values, 1.0) if path.endswith(("mfu", "utilization", "efficiency")) else values
+    return value, np.minimum(values, 1.0) if path.endswith(("mfu", "utilization", "efficiency", "goodput")) else values
 
 
 def sensitivity(scenario: "Scenario", *, fraction: float = DEFAULT_FRACTION, inputs: list[str] | None = None,

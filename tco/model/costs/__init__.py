@@ -10,8 +10,8 @@ from .data import DataCost
 from .decode import DecodeCost, RooflineDecodeCost
 from .prefill import PrefillCost
 from .registry import GROUP_LABELS, TERMS, aggregate, layout, register, registered, unregister
-from .training import TrainingCost
+from .training import TrainingCost, attention_input_rows
 
 __all__ = ["CostTerm", "Figure", "InputRow", "Monomial", "given", "TrainingCost", "PrefillCost", "DecodeCost",
            "RooflineDecodeCost", "DataCost", "TERMS", "register", "unregister", "registered", "layout", "aggregate",
-           "GROUP_LABELS", "SARDANA_DEFAULT"]
+           "GROUP_LABELS", "SARDANA_DEFAULT", "attention_input_rows"]

@@ -1,7 +1,8 @@
 """The cost-term protocol: one class per term owns every view of itself.
 
-A term is a monomial ``coef x N^n_exp x D^d_exp`` (or, like the roofline decode, a max of posynomials that the
-exact solvers split into regimes of monomials). Each term class states, in one file:
+A term is a monomial ``coef x N^n_exp x D^d_exp``, or a posynomial: that monomial plus `extra` monomials with
+exponents of their own (the attention FLOPs of training, prefill and decode), or, like the roofline decode, a
+max of posynomials that the exact solvers split into regimes of monomials. Each term class states, in one file:
 
 - its $ and FLOPs for floats and for arrays (`usd`, `flops`, `values`),
 - its exact-solver pieces (`pieces`) and hence its GP expression (the GP takes the monomials as they are),
@@ -91,16 +92,24 @@ class CostTerm:
 
     flops_coef: Any
     usd_coef: Any
+    #: further monomials of the term (e.g. its attention FLOPs), each priced at its own coefficients
+    extra: tuple["Monomial", ...] = ()
 
     # --- numbers (floats or arrays) ----------------------------------------------------------------------
     def monomial(self, params, tokens):
         return params**self.n_exp * tokens**self.d_exp
 
     def flops(self, params, tokens):
-        return self.flops_coef * self.monomial(params, tokens)
+        out = self.flops_coef * self.monomial(params, tokens)
+        for piece in self.extra:
+            out = out + piece.flops(params, tokens)
+        return out
 
     def usd(self, params, tokens):
-        return self.usd_coef * self.monomial(params, tokens)
+        out = self.usd_coef * self.monomial(params, tokens)
+        for piece in self.extra:
+            out = out + piece.usd(params, tokens)
+        return out
 
     def weight(self, objective: str):
         """Coefficient of this term in the objective being minimized ('usd' or 'flops')."""
@@ -114,8 +123,11 @@ class CostTerm:
 
     # --- the exact solvers and the GP --------------------------------------------------------------------
     def pieces(self, objective: str, regime: str = "single") -> tuple["CostTerm | Monomial", ...]:
-        """The monomials this term equals in a decode regime; a monomial term is itself in every regime."""
-        return (self,)
+        """The monomials this term equals in a decode regime; a monomial term is itself in every regime, a
+        posynomial term its leading monomial and its `extra` ones."""
+        if not self.extra:
+            return (self,)
+        return (Monomial(self.name, self.n_exp, self.d_exp, self.flops_coef, self.usd_coef), *self.extra)
 
     # --- reports -----------------------------------------------------------------------------------------
     @classmethod
@@ -148,9 +160,16 @@ class Monomial:
     usd_coef: Any
 
     monomial = CostTerm.monomial
-    flops = CostTerm.flops
-    usd = CostTerm.usd
-    weight = CostTerm.weight
+
+    def weight(self, objective: str):
+        """Coefficient of this monomial in the objective being minimized ('usd' or 'flops')."""
+        return self.usd_coef if objective == "usd" else self.flops_coef
+
+    def flops(self, params, tokens):
+        return self.flops_coef * self.monomial(params, tokens)
+
+    def usd(self, params, tokens):
+        return self.usd_coef * self.monomial(params, tokens)
 
     def pieces(self, objective: str, regime: str = "single") -> tuple["Monomial", ...]:
         return (self,)

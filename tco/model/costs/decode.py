@@ -1,6 +1,7 @@
-"""Decode: 2 N FLOPs per lifetime generated token, priced either at a fixed decode MFU (memory bound at small
-batch, so low) or, with `serving.roofline:`, by the serving roofline: $/device-second x max(compute, memory incl.
-KV reads) per token (`tco.model.serving`). The roofline term is not a monomial but the max of two
+"""Decode: 2 N FLOPs per lifetime generated token, plus attention over the decode context (the KV cache's
+exponent of N), priced either at a fixed decode MFU (memory bound at small batch, so low) or, with
+`serving.roofline:`, by the serving roofline: $/device-second x max(compute incl. attention, memory incl. KV
+reads) per token (`tco.model.serving`). The roofline term is not a monomial but the max of two
 posynomials: the GP takes it as is (`cp.maximum`); the exact solvers split N at the crossover into a
 memory-bound and a compute-bound regime of monomials (`pieces`). The serving step's overhead and all-reduce time
 (`tco.model.serving.StepOverhead`) lie outside the max: monomials in both regimes and plain monomials of the GP
@@ -13,7 +14,7 @@ from typing import Any, ClassVar
 
 from ...hardware import usd_per_flop
 from ..fleet import billed_usd_per_device_hour
-from ..serving import (FORWARD_FLOPS_PER_PARAM, decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token,
+from ..serving import (decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token, phase_flops_monomials,
                        roofline_coefficients, serving_calibration, step_overhead, weight_bytes_per_param)
 from ...units import SECONDS_PER_HOUR
 from .base import SARDANA_DEFAULT, CostTerm, InputRow, Monomial, given
@@ -31,7 +32,8 @@ class DecodeCost(CostTerm):
     n_exp = 1
     d_exp = 0
     per_inference_token = True
-    flops_formula = "=2*{n}*{lifetime_generated_tokens}"
+    flops_formula = ("=(2*{n}+{attn_flops_coef}*{n}^{attn_flops_exp}*{decode_context_tokens})"
+                     "*{lifetime_generated_tokens}")
     usd_formula = "={col}{decode_flops}/({serve_peak_flops}*{decode_mfu}*3600)*{serve_price_usd_per_hour}"
 
     @classmethod
@@ -39,8 +41,14 @@ class DecodeCost(CostTerm):
         s = scenario.serving
         if s.roofline is not None:
             return RooflineDecodeCost.input_rows(scenario)
+        d = scenario.demand
+        per_request = d.requests is not None or d.requests_per_year is not None  # the sheet has the request rows
         return [InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
-                         given(s, "decode_mfu", SARDANA_DEFAULT), "fraction")]
+                         given(s, "decode_mfu", SARDANA_DEFAULT), "fraction"),
+                InputRow("decode_context_tokens", "Decode context per generated token",
+                         "={prompt_tokens_per_request}+{generated_tokens_per_request}/2" if per_request
+                         else decode_context_tokens(scenario), "tokens",
+                         "derived: prompt + generated / 2 tokens per request", "plain", False)]
 
     @classmethod
     def from_scenario(cls, scenario):
@@ -48,14 +56,19 @@ class DecodeCost(CostTerm):
             return RooflineDecodeCost.from_scenario(scenario)
         s = scenario.serving
         tokens = scenario.demand.lifetime_generated_tokens
-        flops_coef = FORWARD_FLOPS_PER_PARAM * tokens  # FLOPs per parameter over the lifetime
-        return cls(flops_coef=flops_coef,
-                   usd_coef=flops_coef * usd_per_flop(billed_usd_per_device_hour(scenario), s.peak_flops, s.decode_mfu))
+        per_flop = usd_per_flop(billed_usd_per_device_hour(scenario), s.peak_flops, s.decode_mfu)
+        (weights, _), *attention = phase_flops_monomials(scenario, "decode")
+        flops_coef = weights * tokens  # FLOPs per parameter over the lifetime
+        extra = tuple(Monomial("decode_attention", exp, 0, coef * tokens, coef * tokens * per_flop)
+                      for coef, exp in attention)
+        return cls(flops_coef=flops_coef, usd_coef=flops_coef * per_flop, extra=extra)
 
 
 @dataclass(frozen=True)
 class RooflineDecodeCost(CostTerm):
-    """Lifetime generated tokens T at $/device-second x max(compute_s N, weights_s N + kv_s N^kv_exp)."""
+    """Lifetime generated tokens T at $/device-second x max(compute_s N + attention_s N^kv_exp,
+    weights_s N + kv_s N^kv_exp). Its FLOPs: T x (2 N + attention over the context); `extra` holds the
+    attention FLOPs (priced through the compute leg, so its own $ coefficient is 0)."""
 
     name = "decode"
     label = "Decode"
@@ -65,10 +78,12 @@ class RooflineDecodeCost(CostTerm):
     per_inference_token = True
     #: the roofline's regimes: the exact solvers split N at `times.crossover_params()`
     regimes: ClassVar[tuple[str, str]] = ("memory", "compute")
-    flops_formula = DecodeCost.flops_formula
+    flops_formula = ("=(2*{n}+{attn_flops_coef}*{n}^{attn_flops_exp}*{roof_context_tokens})"
+                     "*{lifetime_generated_tokens}")
     usd_formula = (
         "={lifetime_generated_tokens}*{serve_price_usd_per_hour}/3600"
-        "*(MAX(2*{n}/({serve_peak_flops}*{roof_compute_efficiency}),"
+        "*(MAX((2*{n}+{attn_flops_coef}*{n}^{attn_flops_exp}*{roof_context_tokens})"
+        "/({serve_peak_flops}*{roof_compute_efficiency}),"
         "({roof_bytes_per_param}*{n}/{roof_batch_size}+{roof_context_tokens}*{roof_kv_coef}*{n}^{roof_kv_exp})"
         "/({roof_bandwidth_gb_per_s}*1000000000*{roof_bandwidth_efficiency}))"
         "+{roof_devices_per_replica}*({roof_step_fixed_s}*{n}^{roof_step_fixed_exp}/{roof_batch_size}"
@@ -87,14 +102,16 @@ class RooflineDecodeCost(CostTerm):
 
     def pieces(self, objective: str, regime: str = "single") -> tuple[Monomial, ...]:
         """The monomials this term equals in one regime ('memory' or 'compute'); FLOPs need no regimes."""
+        usd, times = self.usd_per_second, self.times
+        attention = self.extra  # the attention FLOPs (the compute leg's second monomial), if counted
         if objective == "flops":
-            return (Monomial("decode", 1, 0, self.flops_coef, 0.0),)
+            return (Monomial("decode", 1, 0, self.flops_coef, 0.0), *attention)
         if regime == "compute":
-            return (Monomial("decode", 1, 0, self.flops_coef, self.usd_per_second * self.times.compute_s),
-                    *self.overhead_pieces())
-        return (Monomial("decode", 1, 0, self.flops_coef, self.usd_per_second * self.times.weights_s),
-                Monomial("decode_kv", self.times.kv_exp, 0, 0.0, self.usd_per_second * self.times.kv_s),
-                *self.overhead_pieces())
+            return (Monomial("decode", 1, 0, self.flops_coef, usd * times.compute_s),
+                    *(Monomial("decode_attention", times.kv_exp, 0, a.flops_coef, usd * times.attention_s)
+                      for a in attention), *self.overhead_pieces())
+        return (Monomial("decode", 1, 0, self.flops_coef, usd * times.weights_s),
+                Monomial("decode_kv", times.kv_exp, 0, 0.0, usd * times.kv_s), *self.overhead_pieces())
 
     def overhead_pieces(self) -> tuple[Monomial, ...]:
         """The step overhead and all-reduce $ outside the max (`RooflineCoefficients.overhead`): the same
@@ -102,13 +119,13 @@ class RooflineDecodeCost(CostTerm):
         return tuple(Monomial(f"decode_overhead_{k}", exp, 0, 0.0, self.usd_per_second * coef)
                      for k, (coef, exp) in enumerate(self.times.overhead))
 
-    def gp_legs(self, params) -> tuple[float, float, float]:
-        """Its GP expression, max(compute, weights + KV), as the $ of each leg at N = `params` (the program's
-        scale): compute, weight reads, KV reads. The KV leg grows as N^times.kv_exp. The overhead outside the
-        max enters the GP as the monomials of `overhead_pieces`."""
+    def gp_legs(self, params) -> tuple[float, float, float, float]:
+        """Its GP expression, max(compute + attention, weights + KV), as the $ of each leg at N = `params` (the
+        program's scale): compute, weight reads, KV reads, attention compute. The KV and attention legs grow as
+        N^times.kv_exp. The overhead outside the max enters the GP as the monomials of `overhead_pieces`."""
         usd, times = self.usd_per_second, self.times
         return (usd * times.compute_s * params, usd * times.weights_s * params,
-                usd * times.kv_s * params**times.kv_exp)
+                usd * times.kv_s * params**times.kv_exp, usd * times.attention_s * params**times.kv_exp)
 
     @classmethod
     def input_rows(cls, scenario):
@@ -147,7 +164,9 @@ class RooflineDecodeCost(CostTerm):
     @classmethod
     def from_scenario(cls, scenario):
         tokens = scenario.demand.lifetime_generated_tokens
-        return cls(flops_coef=FORWARD_FLOPS_PER_PARAM * tokens, usd_coef=0.0,
+        (weights, _), *attention = phase_flops_monomials(scenario, "decode")
+        extra = tuple(Monomial("decode_attention", exp, 0, coef * tokens, 0.0) for coef, exp in attention)
+        return cls(flops_coef=weights * tokens, usd_coef=0.0, extra=extra,
                    usd_per_second=tokens * billed_usd_per_device_hour(scenario) / SECONDS_PER_HOUR,
                    times=roofline_coefficients(scenario))
 
