@@ -92,3 +92,10 @@ def test_bad_input_is_one_line_and_exit_2(tco_run, args, message):
 def test_the_api_refuses_sizes_out_of_range():
     with pytest.raises(tco.FieldError, match="params: must be in"):
         tco.evaluate(tco.load_scenario(ROOFLINE), params=0.0, tokens=1e12)
+
+
+def test_a_cheaper_design_that_misses_the_target_says_less_not_a_negative_more(tco_run):
+    code, out, err = tco_run("evaluate", ROOFLINE, "--params", "7B", "--tokens", "2T")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "misses the loss target" in text and "less than the optimum" in text and "$-" not in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -73,8 +74,10 @@ def mutated(draw):
 
 @pytest.fixture
 def run(tco_run, monkeypatch, tmp_path):
-    """conftest's in-process runner, in a scratch folder (a stray report must not land in the repository)."""
+    """conftest's in-process runner, in a scratch folder (a stray report must not land in the repository), which
+    holds the files bundled scenarios reference by relative path (calibrations/)."""
     monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "scenarios" / "calibrations", tmp_path / "calibrations", dirs_exist_ok=True)
     return tco_run
 
 

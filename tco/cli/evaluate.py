@@ -62,9 +62,10 @@ def _print(result) -> None:
         table.add_row(label, f"${getattr(design, key):,.0f}", f"${getattr(optimal, key):,.0f}")
     console.print(table)
     verdict = "meets" if result.meets_target else "misses"
+    more = "more" if result.excess_cost_usd >= 0 else "less"  # a design that misses the target can cost less
     console.print(f"The design {verdict} the loss target {result.target_loss:.5f} and costs "
-                  f"${result.excess_cost_usd:,.0f} ({result.excess_cost_fraction:+.1%}) more than the optimum.",
-                  highlight=False)
+                  f"${abs(result.excess_cost_usd):,.0f} ({abs(result.excess_cost_fraction):.1%}) {more} than the "
+                  "optimum.", highlight=False)
     if result.violated_constraints:
         console.print(f"It breaks {escape(', '.join(result.violated_constraints))}.", style="bold red",
                       highlight=False)

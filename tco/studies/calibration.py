@@ -5,6 +5,7 @@ scenario each row describes, the model's prediction for it, and the least-square
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,8 @@ def write_calibration_file(calibration: ServingCalibration, rows, source: str, p
     import yaml
 
     text = yaml.safe_dump(calibration_document(calibration, rows, source), sort_keys=False, width=120)
+    name = one_line(Path(path).name, 200)
     header = (f"# Serving calibration fitted by `tco calibrate` from {one_line(source, 200)}. Use it in a scenario as\n"
-              f"#   serving: {{roofline: {{calibration: {one_line(str(path), 200)}}}}}\n")
+              f"#   serving: {{roofline: {{calibration: {name}}}}}\n"
+              "# with the path relative to the scenario file's folder (like a law file).\n")
     return atomic_write(path, lambda tmp: tmp.write_text(header + text, encoding="utf-8"))
