@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .serving import (FORWARD_FLOPS_PER_PARAM, decode_context_tokens, kv_bytes_per_token, phase_flops_monomials,
-                      weight_bytes_per_param)
+from .serving import (FORWARD_FLOPS_PER_PARAM, decode_context_tokens, kv_bytes_per_token, monomial_sum,
+                      phase_flops_monomials, weight_bytes_per_param)
 from .serving_step import step_overhead
 
 __all__ = ["decode_compute_efficiency", "RooflineCoefficients", "roofline_coefficients", "decode_step_coefficients",
@@ -54,10 +54,10 @@ class RooflineCoefficients:
 
     def overhead_seconds(self, params):
         """Device-seconds per token outside the max: per-step overhead and all-reduce time."""
-        return sum((coef * params**exp for coef, exp in self.overhead), 0.0 * params)
+        return monomial_sum(self.overhead, params)
 
     def compute_seconds(self, params):
-        if np.ndim(self.attention_s) == 0 and self.attention_s == 0:
+        if not nonzero_coefficient(self.attention_s):
             return self.compute_s * params  # the 2N convention: exactly its one monomial
         return self.compute_s * params + self.attention_s * params**self.attention_exp
 

@@ -27,7 +27,7 @@ __all__ = ["FORWARD_FLOPS_PER_PARAM", "PARAMS_PER_LAYER_D2", "flops_per_token", 
            "model_shape", "attention_flops_coefficients", "attention_flops_per_token", "TRAINING_FLOPS_PER_FORWARD",
            "training_attended_tokens", "prefill_attended_tokens", "phase_flops_monomials", "phase_flops_per_token",
            "weight_bytes_per_param", "shape_rule", "kv_bytes_per_token", "kv_bytes_at", "derived_layers",
-           "layers_and_width", "sequence_tokens", "decode_context_tokens"]
+           "layers_and_width", "monomial_sum", "sequence_tokens", "decode_context_tokens"]
 
 #: A forward pass costs 2 FLOPs per parameter per token (one multiply-add per weight): prefill and decode.
 FORWARD_FLOPS_PER_PARAM = 2.0
@@ -167,6 +167,12 @@ def layers_and_width(scenario):
     r = shape.aspect_ratio
     layers = (PARAMS_PER_LAYER_D2 * r**2) ** (-1.0 / 3.0)
     return (layers, 1.0 / 3.0), (r * layers, 1.0 / 3.0)
+
+
+def monomial_sum(terms, params):
+    """Sum of c x params^e over `terms` ((c, e), ...); 0 x params when there are none, so an array of params
+    gives an array of zeros, not a scalar 0."""
+    return sum((c * params**e for c, e in terms), 0.0 * params)
 
 
 def sequence_tokens(demand):

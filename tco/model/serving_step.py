@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .serving import (FORWARD_FLOPS_PER_PARAM, attention_flops_coefficients, decode_context_tokens, layers_and_width,
-                      weight_bytes_per_param)
+                      monomial_sum, weight_bytes_per_param)
 
 __all__ = ["ACTIVATION_BYTES", "serving_calibration", "StepOverhead", "step_overhead", "FirstToken", "first_token",
            "time_to_first_token_seconds"]
@@ -42,6 +42,14 @@ def _allreduce_seconds_per_value(serving):
         return 0.0
     r = serving.devices_per_replica
     return _split(r) * 2.0 * (r - 1.0) / r * ACTIVATION_BYTES / (link * 1e9)
+
+
+def _per_layer_seconds(calibration, devices):
+    """Seconds per layer of one forward pass that neither FLOPs nor bytes explain: the launch overhead, split
+    over the R devices, and on a split replica the latency of its two tensor-parallel all-reduces per layer.
+    A decode step and a prompt's prefill both pay it."""
+    return (calibration.overhead_per_layer_us * 1e-6 / devices
+            + _split(devices) * 2.0 * calibration.allreduce_latency_us * 1e-6)
 
 
 class StepOverhead:
@@ -76,7 +84,7 @@ def step_overhead(scenario) -> StepOverhead:
     if cal is None:
         return StepOverhead(0.0, layer_exp, 0.0, layer_exp + width_exp)
     r = s.devices_per_replica
-    per_layer = (cal.overhead_per_layer_us * 1e-6 / r + _split(r) * 2.0 * cal.allreduce_latency_us * 1e-6
+    per_layer = (_per_layer_seconds(cal, r)
                  + decode_context_tokens(scenario) * cal.attention_ns_per_layer_context_token * 1e-9)
     return StepOverhead(layers * per_layer, layer_exp, 2.0 * layers * width * _allreduce_seconds_per_value(s),
                         layer_exp + width_exp)
@@ -92,16 +100,12 @@ class FirstToken:
     def __init__(self, compute, weights, overhead):
         self.compute, self.weights, self.overhead = compute, weights, overhead
 
-    @staticmethod
-    def _sum(terms, params):
-        return sum((c * params**e for c, e in terms), 0.0 * params)
-
     def seconds(self, params):
-        return (np.maximum(self._sum(self.compute, params), self._sum(self.weights, params))
-                + self._sum(self.overhead, params))
+        return (np.maximum(monomial_sum(self.compute, params), monomial_sum(self.weights, params))
+                + monomial_sum(self.overhead, params))
 
     def bound(self, params) -> str:
-        return "compute" if self._sum(self.compute, params) >= self._sum(self.weights, params) else "memory"
+        return "compute" if monomial_sum(self.compute, params) >= monomial_sum(self.weights, params) else "memory"
 
 
 def first_token(scenario) -> FirstToken:
@@ -122,8 +126,7 @@ def first_token(scenario) -> FirstToken:
     overhead: tuple = ()
     if cal is not None:
         (layers, layer_exp), (width, width_exp) = layers_and_width(scenario)
-        fixed = (layers * (cal.overhead_per_layer_us * 1e-6 / r + _split(r) * 2.0 * cal.allreduce_latency_us * 1e-6),
-                 layer_exp)
+        fixed = (layers * _per_layer_seconds(cal, r), layer_exp)
         activations = (2.0 * layers * width * p * _allreduce_seconds_per_value(s), layer_exp + width_exp)
         overhead = (fixed, activations, (p * cal.prefill_us_per_prompt_token * 1e-6, 0.0))
     return FirstToken(compute, weights, overhead)
