@@ -155,7 +155,7 @@ class ServingFit(StrictModel):
     max_time_to_first_token_ms: LatencyMs | None = Field(
         default=None, description="time-to-first-token target: one prompt of prompt_tokens_per_request on an idle "
         "replica (prefill FLOPs, at least one read of the weights, and with serving.roofline the calibration's "
-        "overhead and all-reduces; `tco.model.serving.first_token`) caps N")
+        "overhead and all-reduces; `tco.model.serving_step.first_token`) caps N")
     batch_size: Batch = Field(
         default=32.0, description="sequences one replica decodes together: the decode batch that "
         "serving.roofline prices, and the most deployment sizing allows (`tco.results.deployment.serving_sizing`; its "
@@ -182,9 +182,9 @@ class ServingFit(StrictModel):
 def check_serving_fit(serving) -> None:
     """Load-time errors for memory fit and latency that name the binding numbers. They compare stated numbers
     only (the stated KV cache against a replica's memory, and against what its bandwidth reads in the target
-    time): no model fits when those leave no room for weights. The physics of a design (its weight and KV bytes,
-    the largest N that fits: `tco.model.serving`) is the model's; the roofline's KV that cannot fit is checked
-    by `tco.model.checks`."""
+    time): no model fits when those leave no room for weights. The physics of a design (its weight and KV bytes:
+    `tco.model.serving`; the largest N that fits: `tco.model.replica`) is the model's; the roofline's KV that
+    cannot fit is checked by `tco.model.checks`."""
     device = serving.device
     if serving.pricing != "utilization" and serving.average_utilization != 1.0:  # by value: dumps state defaults
         how = ("derives the utilization from the peak and the horizon; drop average_utilization"
