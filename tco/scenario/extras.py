@@ -39,6 +39,8 @@ DevicesPerReplica = Annotated[Positive, within(0.01, 1e5, "a slice of a device t
 BytesPerParam = Annotated[Positive, within(0.05, 16, "2-bit weights to fp64 with room to spare", "bytes")]
 KvCacheGb = Annotated[NonNegative, within(0, 1e7, "a replica of 100,000 devices of 100 GB", "GB")]
 LatencyMs = Annotated[Positive, within(1e-3, 1e6, "a microsecond to 1,000 seconds per output token", "ms")]
+FirstTokenMs = Annotated[Positive, within(1e-3, 1e7, "a microsecond to almost three hours to the first token",
+                                          "ms")]
 Headroom = Annotated[NonNegative, within(0, 10, "10 provisions 11x the peak load")]
 PeakRps = Annotated[Count, within(1e-6, 1e9, "10,000x the busiest web services' ~1e5 requests/s",
                                      "requests/s")]
@@ -152,7 +154,7 @@ class ServingFit(StrictModel):
     max_time_per_output_token_ms: LatencyMs | None = Field(
         default=None, description="decode latency target: each output token reads all weights and the KV "
         "cache once from HBM (memory-bound at small batch)")
-    max_time_to_first_token_ms: LatencyMs | None = Field(
+    max_time_to_first_token_ms: FirstTokenMs | None = Field(
         default=None, description="time-to-first-token target: one prompt of prompt_tokens_per_request on an idle "
         "replica (prefill FLOPs, at least one read of the weights, and with serving.roofline the calibration's "
         "overhead and all-reduces; `tco.model.serving_step.first_token`) caps N")
