@@ -131,7 +131,7 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
     optimal = design_point(scenario, model, params, tokens)
     chinchilla = design_point(scenario, model, chin_n, chin_d)
     reports = constraint_reports(model, sol.binding, params, tokens, chin_n, chin_d)
-    warnings += advice(optimal, reports)
+    warnings += advice(optimal, chinchilla, reports)
     unique = float(model.unique_tokens)
     data_limits = DataLimits(
         unique_tokens=unique,
