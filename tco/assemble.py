@@ -293,6 +293,8 @@ def resolved_inputs(scenario: "Scenario", model: Model) -> Inputs:
             discount_rate=d.discount_rate,
             nominal_lifetime_prompt_tokens=d.nominal_prompt_tokens,
             nominal_lifetime_generated_tokens=d.nominal_generated_tokens,
+            samples_per_request=d.samples_per_request if per_request else None,
+            reasoning_tokens_per_request=d.reasoning_tokens_per_request if per_request else None,
         ),
         constraints={c.name.split(".")[-1]: c.limit for c in model.caps},
         data=DataInputs(

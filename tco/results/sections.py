@@ -316,6 +316,9 @@ class DemandInputs(Section):
     discount_rate: float
     nominal_lifetime_prompt_tokens: float
     nominal_lifetime_generated_tokens: float
+    #: samples per request and hidden reasoning tokens per sample (tco.scenario.reasoning); None without requests
+    samples_per_request: float | None = None
+    reasoning_tokens_per_request: float | None = None
 
 
 @dataclass(frozen=True)
