@@ -17,7 +17,8 @@ import numpy as np
 from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, check_cross, constraint_reports,
                        design_point, max_rel_diff, shadow_by_difference, with_source)
 from .errors import InfeasibleError
-from .model.repetition import R_D, SATURATION, effective_tokens, unreachable_message
+from .model.repetition import (PARAMS_SATURATION, R_D, R_N, SATURATION, effective_params, effective_tokens,
+                               unreachable_message)
 from .results import CrossCheck, Result
 from .results.sections import DataLimits
 from .solve.exact import ExactSolution, cap_interval
@@ -65,6 +66,7 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
     from scipy.optimize import minimize_scalar
 
     loss, unique = model.loss, float(model.unique_tokens)
+    base = None if model.base_params is None else float(model.base_params)
     a, p, b, q = loss.a, loss.p, loss.b, loss.q
     roof = roofline_term(model)
     parts = {name: terms for name, terms, _ in regime_parts(model)}
@@ -76,12 +78,15 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
     terms = [(t.n_exp, t.d_exp, float(t.weight(model.objective))) for t in part]
     terms = [(i, j, c) for i, j, c in terms if c > 0]
 
+    def real(log_e, base, r):  # the inverse Muennighoff map, written out again (not the kernel's curve code)
+        ratio = np.exp(log_e) / base
+        frac = np.clip((ratio - 1.0) / r, 0.0, 1.0 - 1e-300)
+        return np.where(ratio <= 1.0, log_e, math.log(base) + np.log1p(-r * np.log1p(-frac)))
+
     def logs(x):
         x = np.asarray(x, dtype=float)
-        log_n = (math.log(a) - np.log1p(-b * np.exp(-q * x))) / p
-        ratio = np.exp(x) / unique
-        frac = np.clip((ratio - 1.0) / R_D, 0.0, 1.0 - 1e-300)
-        return log_n, np.where(ratio <= 1.0, x, math.log(unique) + np.log1p(-R_D * np.log1p(-frac)))
+        log_n = (math.log(a) - np.log1p(-b * np.exp(-q * x))) / p  # log N' on the loss curve
+        return (log_n if base is None else real(log_n, base, R_N)), real(x, unique, R_D)
 
     def log_cost(x):
         log_n, log_d = logs(x)
@@ -90,6 +95,8 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
         return top + np.log(np.exp(values - top).sum(axis=0))
 
     x_lo, x_hi = math.log(b) / q, math.log(unique * SATURATION)  # N -> infinity, D -> infinity
+    if base is not None:  # N -> infinity at N' = U_N (1 + R*_N), where a N'^-p + b D'^-q = 1 fixes D'
+        x_lo = (math.log(b) - math.log1p(-a * (base * PARAMS_SATURATION) ** -p)) / q
     width = x_hi - x_lo
     lo, hi = x_lo + 1e-12 * width, x_hi - 1e-12 * width
     z_lo, z_hi = (float(v) for v in sol.interval)  # x = log D' falls along zeta: the ends swap
