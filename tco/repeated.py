@@ -44,7 +44,7 @@ def solve_repeated(model: "Model") -> ExactSolution:
     loss = model.loss
     if not bool(curve.reachable):
         raise InfeasibleError(unreachable_message(model.law, model.target_loss, float(model.unique_tokens),
-                                                  loss.b, loss.q), ("data.max_unique_tokens",))
+                                                  loss, model.base_params is not None), ("data.max_unique_tokens",))
     for _, _, caps in regime_parts(model):  # the model's own caps come first, so they are what the error names
         lo, hi = curve.lo, curve.hi
         for cap in caps:

@@ -71,11 +71,24 @@ def base_params(a, p, b, q, unique):
     return float(out) if np.ndim(out) == 0 else out
 
 
-def unreachable_message(law, target_loss, unique, b, q) -> str:
-    best = law.loss(np.inf, unique * SATURATION)
-    needed = math.exp(math.log(b) / q) / SATURATION
+def unreachable_message(law, target_loss, unique, loss, decays_params=False) -> str:
+    """Why no design reaches the target with U unique tokens, and the unique tokens that would. With the parameter
+    half both saturations scale with U (U_N = G (G U)^(q/p), `base_params`), so a N'^-p + b D'^-q at
+    N' = U_N (1 + R*_N), D' = U (1 + R*_D) is c U^-q and the U that brings it to 1 has a closed form."""
+    a, p, b, q = (float(v) for v in (loss.a, loss.p, loss.b, loss.q))
+    if not decays_params:
+        best = law.loss(np.inf, unique * SATURATION)
+        needed = math.exp(math.log(b) / q) / SATURATION
+        where = "where even N -> infinity gives"
+    else:
+        base = base_params(a, p, b, q, unique)
+        best = law.loss(base * PARAMS_SATURATION, unique * SATURATION)
+        g = (p * a / (q * b)) ** (1.0 / (p + q))
+        needed = (a * g ** -(p + q) * PARAMS_SATURATION ** -p + b * SATURATION ** -q) ** (1.0 / q)
+        where = (f"and at most U_N (1 + R*_N) = {format_count(base * PARAMS_SATURATION)} effective parameters "
+                 "(eq. 6), which give")
     return (f"infeasible: data.max_unique_tokens = {format_count(unique)} unique tokens cannot reach the loss "
             f"target {target_loss:.6g} under law {law.name} even with unlimited repetition: at most "
             f"U (1 + R*_D) = {format_count(unique * SATURATION)} effective tokens (Muennighoff et al. 2023), "
-            f"where even N -> infinity gives loss {best:.6g}; it needs at least {format_count(needed)} unique "
+            f"{where} loss {best:.6g}; it needs at least {format_count(needed)} unique "
             "tokens (or raise the loss target)")
