@@ -116,6 +116,16 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
     return n, d, sum(c * n**i * d**j for i, j, c in terms)
 
 
+def _parameter_half(model: "Model", params: float, chin_n: float) -> dict:
+    """The DataLimits fields of the parameter half: U_N, R*_N and each design's N' (nothing without it)."""
+    if model.base_params is None:
+        return {}
+    base = float(model.base_params)
+    return dict(excess_parameters="muennighoff2023", base_params=base, r_star_n=R_N,
+                effective_params=float(effective_params(params, base)),
+                chinchilla_effective_params=float(effective_params(chin_n, base)))
+
+
 def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
     start = time.perf_counter()
     try:
@@ -149,6 +159,7 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
         effective_tokens=float(effective_tokens(tokens, unique)),
         chinchilla_epochs=chin_d / unique,
         chinchilla_effective_tokens=float(effective_tokens(chin_d, unique)),
+        **_parameter_half(model, params, chin_n),
     )
     shadow_usd = shadow_by_difference(model, "usd")
     shadow_flops = shadow_by_difference(model, "flops")

@@ -113,6 +113,12 @@ def _deployment_lines(result: Result) -> list[Text]:
                                    f"epochs = {format_count(dl.effective_tokens)} effective tokens (Muennighoff "
                                    "et al. 2023; the Chinchilla baseline trains "
                                    f"{dl.chinchilla_epochs:.2f} epochs)"))
+        if dl.base_params is not None and dl.effective_params is not None:
+            lines.append(Text.assemble(("Excess parameters: ", "bold"),
+                                       f"beyond U_N = {format_count(dl.base_params)}, compute-optimal for the "
+                                       f"unique tokens, parameters decay (eq. 6): N' = "
+                                       f"{format_count(dl.effective_params)} at the optimum, "
+                                       f"{format_count(dl.chinchilla_effective_params or 0.0)} at the baseline"))
     return lines
 
 

@@ -223,6 +223,13 @@ class DataLimits(Section):
     effective_tokens: float
     chinchilla_epochs: float
     chinchilla_effective_tokens: float
+    #: the parameter half (eq. 6, `data.excess_parameters`): "muennighoff2023" or "none"; with it the base size
+    #: U_N = N_opt(U), R*_N, and each design's effective parameters N' (None without it)
+    excess_parameters: str = "none"
+    base_params: float | None = None
+    r_star_n: float | None = None
+    effective_params: float | None = None
+    chinchilla_effective_params: float | None = None
 
 
 # --- decode roofline -----------------------------------------------------------------------------------------
