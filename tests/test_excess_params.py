@@ -172,3 +172,23 @@ def test_studies_solve_the_parameter_half_in_bulk():
     heavier["demand"]["requests"] /= 10
     assert sweep["params"].iloc[0] == pytest.approx(tco.optimize(scenario_from_dict(heavier)).optimal.params,
                                                     rel=1e-9)
+
+
+def test_the_bundled_large_baseline_scenario():
+    """scenarios/data-limited-large-baseline.yaml's comments and the README quote these figures."""
+    path = DOMAIN.parent / "data-limited-large-baseline.yaml"
+    result = tco.optimize(tco.load_scenario(path))
+    dl = result.data_limits
+    assert (result.optimal.params, result.optimal.tokens) == (pytest.approx(6.297e9, rel=1e-3),
+                                                              pytest.approx(827.6e9, rel=1e-3))
+    assert (result.chinchilla.params, result.chinchilla.tokens) == (pytest.approx(12.19e9, rel=1e-3),
+                                                                    pytest.approx(306.5e9, rel=1e-3))
+    assert result.savings.fraction == pytest.approx(0.2915, abs=1e-4)
+    assert dl.base_params == pytest.approx(5.115e9, rel=1e-3)
+    assert dl.chinchilla_effective_params == pytest.approx(11.34e9, rel=1e-3)
+    assert dl.epochs == pytest.approx(8.28, abs=0.01) and dl.chinchilla_epochs == pytest.approx(3.06, abs=0.01)
+    data = tco.load_scenario(path).model_dump()
+    data["data"]["excess_parameters"] = "none"
+    half = tco.optimize(scenario_from_dict(data))
+    assert half.savings.fraction == pytest.approx(0.3668, abs=1e-4)
+    assert half.chinchilla.params == pytest.approx(14.26e9, rel=1e-3)
