@@ -3,7 +3,9 @@
 The answer is the one exact kernel (`tco.solve`) on the repeated-data curve; the cross-check is derivative-free
 and uses its own coordinate: the best of a grid in x = log D' along the iso-loss curve, refined by bounded
 Brent on the log cost. Costs come from the shared `design_point` at the real (N, D); the loss through the
-effective data D'.
+effective data D' and, with the parameter half (Muennighoff et al. 2023, eq. 6; `data.excess_parameters`), the
+effective parameters N' over U_N = N_opt(U): the cross-check writes both inverse maps out again, and
+tests/test_excess_params.py compares both solves with a brute-force grid over the real N.
 """
 
 from __future__ import annotations

@@ -94,8 +94,8 @@ def test_the_loss_is_the_papers_eq_17():
     by_hand = c["E"] + c["A"] / float(_map(n, base, R_N_STAR)) ** c["alpha"] + c["B"] / float(
         _map(d, 100e9, R_D_STAR)) ** c["beta"]
     assert model.loss_of(n, d) == pytest.approx(by_hand, rel=1e-14)
-    assert model.loss_of(0.5 * base, d) == pytest.approx(scenario.resolved_law.loss(0.5 * base, _map(d, 100e9, R_D_STAR)),
-                                                         rel=1e-14)  # below U_N, N' = N
+    below = scenario.resolved_law.loss(0.5 * base, _map(d, 100e9, R_D_STAR))  # below U_N, N' = N
+    assert model.loss_of(0.5 * base, d) == pytest.approx(below, rel=1e-14)
     assert float(_map(1e30, base, R_N_STAR)) == pytest.approx(base * (1 + R_N_STAR), rel=1e-12)
 
 

@@ -85,8 +85,8 @@ def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, 
                 note(cell, f"Solved by tco ({which}). Values below are live formulas of this cell and the "
                            f"Inputs sheet; to re-optimize after changing inputs run:\n{resolve_command}")
             elif figure.formula == "LOSS":
-                put_formula(ws, row, col, _loss_formula(law_form, _effective_params(n, result), _effective_data(d, result),
-                                                          names), figure.fmt)
+                loss = _loss_formula(law_form, _effective_params(n, result), _effective_data(d, result), names)
+                put_formula(ws, row, col, loss, figure.fmt)
             else:
                 put_formula(ws, row, col, figure.formula.format(n=n, d=d, col=col_letter, **rows, **names),
                             figure.fmt)
