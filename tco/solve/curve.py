@@ -19,8 +19,8 @@ Log-convexity (what makes every solve a monotone bracket): softplus is convex, s
 in zeta; h is convex and increasing (h' = (D'/U) / ((D/U) (1 - frac)) grows with D'), so log D = h(log D') is
 convex too, and likewise log N = h_N(log N'). A posynomial cost ``sum_k w_k N^i_k D^j_k`` with w_k >= 0 and
 i_k, j_k >= 0 is then log-convex in zeta (log-sum-exp of convex functions), so d log cost / d zeta increases
-and changes sign once; a monomial cap ``N^i D^j <= L`` with i, j >= 0 is convex in log space along the curve (an interval of zeta), and a bound on N
-or D alone is monotone along it (a half-line).
+and changes sign once; a monomial cap ``N^i D^j <= L`` with i, j >= 0 is convex in log space along the curve
+(an interval of zeta), and a bound on N or D alone is monotone along it (a half-line).
 """
 
 from __future__ import annotations
