@@ -24,7 +24,7 @@ from .model.repetition import (PARAMS_SATURATION, R_D, R_N, SATURATION, effectiv
 from .results import CrossCheck, Result
 from .results.sections import DataLimits
 from .solve.exact import ExactSolution, cap_interval
-from .solve.regimes import chinchilla_point, kernel_cap, model_curve, regime_parts, roofline_term, solve_model
+from .solve.regimes import chinchilla_point, kernel_cap, model_curve, regime_parts, solve_model
 from .units import format_count
 
 if TYPE_CHECKING:
@@ -70,16 +70,6 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
     loss, unique = model.loss, float(model.unique_tokens)
     base = None if model.base_params is None else float(model.base_params)
     a, p, b, q = loss.a, loss.p, loss.b, loss.q
-    roof = roofline_term(model)
-    parts = {name: terms for name, terms, _ in regime_parts(model)}
-    if roof is not None and model.objective == "usd":  # the regime the optimum lies in
-        inside = bool(roof.times.memory_bound(float(sol.params)))
-        part = parts.get("memory" if inside else "compute") or next(iter(parts.values()))
-    else:
-        part = next(iter(parts.values()))
-    terms = [(t.n_exp, t.d_exp, float(t.weight(model.objective))) for t in part]
-    terms = [(i, j, c) for i, j, c in terms if c > 0]
-
     def real(log_e, base, r):  # the inverse Muennighoff map, written out again (not the kernel's curve code)
         ratio = np.exp(log_e) / base
         frac = np.clip((ratio - 1.0) / r, 0.0, 1.0 - 1e-300)
@@ -91,10 +81,11 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
         return (log_n if base is None else real(log_n, base, R_N)), real(x, unique, R_D)
 
     def log_cost(x):
+        # the model's own objective, every regime of a roofline decode at once (its max): a balanced optimum
+        # sits on the kink between regimes, which one regime's smooth cost would miss
         log_n, log_d = logs(x)
-        values = np.array([math.log(c) + i * log_n + j * log_d for i, j, c in terms])
-        top = values.max(axis=0)
-        return top + np.log(np.exp(values - top).sum(axis=0))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.log(np.asarray(model.objective_value(np.exp(log_n), np.exp(log_d)), dtype=float))
 
     x_lo, x_hi = math.log(b) / q, math.log(unique * SATURATION)  # N -> infinity, D -> infinity
     if base is not None:  # N -> infinity at N' = U_N (1 + R*_N), where a N'^-p + b D'^-q = 1 fixes D'
@@ -115,7 +106,7 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
         x = float(found.x) if found.fun <= values[k] else x
     log_n, log_d = logs(x)
     n, d = math.exp(float(log_n)), math.exp(float(log_d))
-    return n, d, sum(c * n**i * d**j for i, j, c in terms)
+    return n, d, float(model.objective_value(n, d))
 
 
 def _parameter_half(model: "Model", params: float, chin_n: float) -> dict:

@@ -192,3 +192,27 @@ def test_the_bundled_large_baseline_scenario():
     half = tco.optimize(scenario_from_dict(data))
     assert half.savings.fraction == pytest.approx(0.3668, abs=1e-4)
     assert half.chinchilla.params == pytest.approx(14.26e9, rel=1e-3)
+
+
+def test_a_balanced_roofline_optimum_under_the_full_law():
+    """The roofline scenario of tests/test_roofline.py at 2T unique tokens: under the full law the optimum sits on
+    the kink between the compute- and memory-bound decode regimes (27.0B > U_N = 23.2B); both solves find it and
+    a brute-force grid over D' (N from N' through the inverse parameter map) agrees."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_roofline import scenario as roofline_scenario
+
+    from tco.model.repetition import R_N, SATURATION, real_tokens
+
+    s = roofline_scenario(serving={"batch_size": 231.4}, data={"max_unique_tokens": "2T"})
+    result, model = tco.optimize(s), build_model(s)
+    assert result.decode_roofline.optimal.bound == "balanced" and result.optimal.params > model.base_params
+    assert result.cross_check.max_rel_diff <= 1e-6
+    loss = model.loss
+    x = np.linspace(np.log(loss.b) / loss.q + 1e-9, np.log(2e12 * SATURATION) - 1e-9, 400_001)
+    n_eff = (loss.a / (1 - loss.b * np.exp(-loss.q * x))) ** (1 / loss.p)
+    costs = model.objective_value(real_tokens(n_eff, model.base_params, R_N), real_tokens(np.exp(x), 2e12))
+    best = float(np.nanmin(costs))
+    assert result.optimal.total_cost_usd <= best * (1 + 1e-12)
+    assert result.optimal.total_cost_usd == pytest.approx(best, rel=1e-7)
