@@ -7,10 +7,12 @@ import copy
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 import tco
 from tco.errors import TcoError
 from tco.model.serving import decode_context_tokens, sequence_tokens
+from tco.report.terminal import print_result
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 REL = 1e-9
@@ -86,6 +88,10 @@ def test_how_reasoning_moves_n_and_d_on_the_chat_scenario():
     assert reasoning.chinchilla.params == pytest.approx(plain.chinchilla.params, rel=1e-12)  # same quality
     assert reasoning.inputs.demand.samples_per_request == 4
     assert reasoning.inputs.demand.reasoning_tokens_per_request == 2000
+    console = Console(record=True, width=300)
+    print_result(reasoning, console)
+    assert ("Reasoning demand: 4 samples x (2,000 reasoning + 215 answer tokens) per request over one 70-token "
+            "prompt prefilled once: 88.6T generated tokens priced") in console.export_text()
 
     no_attention = _reasoning(base, 4, 2000)
     no_attention["attention_flops"] = False

@@ -100,6 +100,15 @@ def _deployment_lines(result: Result) -> list[Text]:
                      f"{format_usd(own.owned_total_cost_usd)} vs rented {format_usd(own.rented_total_cost_usd)}"
                      f" ({own.cheaper} is cheaper)")
         lines.append(Text.assemble(("Own vs rent, ", "bold"), text))
+    demand = result.inputs.demand if result.inputs is not None else None
+    if demand is not None and ((demand.samples_per_request or 1.0) != 1.0
+                               or (demand.reasoning_tokens_per_request or 0.0) != 0.0):
+        lines.append(Text.assemble(("Reasoning demand: ", "bold"),
+                                   f"{demand.samples_per_request:g} samples x "
+                                   f"({demand.reasoning_tokens_per_request:,.0f} reasoning + "
+                                   f"{demand.generated_tokens_per_request:,.0f} answer tokens) per "
+                                   f"request over one {demand.prompt_tokens_per_request:,.0f}-token prompt prefilled "
+                                   f"once: {format_count(demand.lifetime_generated_tokens)} generated tokens priced"))
     tv = result.time_value
     if tv is not None:
         lines.append(Text.assemble(("Demand horizon: ", "bold"),
