@@ -227,7 +227,22 @@ def _amount(value: float) -> str:
     return format_count(value) if math.isfinite(value) else "unbounded"
 
 
-def advice(optimal: DesignPoint, reports) -> list[str]:
+#: Kaplan et al. 2020 (section 4.2, eq. 4.4): overfitting stays below ~2% while D >= 5e3 N^0.74.
+KAPLAN_OVERFIT_COEF, KAPLAN_OVERFIT_EXP = 5e3, 0.74
+
+
+def overfitting_note(design: DesignPoint, which: str) -> str | None:
+    """The one check of Kaplan et al.'s overfitting guideline D >= 5e3 N^0.74, for the optimum and the baseline
+    alike (a small-data baseline can break it when the optimum does not): a warning, or None."""
+    guideline = KAPLAN_OVERFIT_COEF * design.params**KAPLAN_OVERFIT_EXP
+    if design.tokens >= guideline:
+        return None
+    return (f"{which}'s D = {format_count(design.tokens)} tokens (N = {format_count(design.params)}) is below "
+            f"Kaplan et al. 2020's overfitting guideline D >= 5e3 N^0.74 = {format_count(guideline)}; "
+            "the law may not hold there")
+
+
+def advice(optimal: DesignPoint, chinchilla: DesignPoint, reports) -> list[str]:
     notes = []
     if optimal.tokens_per_param > EXTRAPOLATION_TOKENS_PER_PARAM:
         notes.append(
@@ -235,12 +250,8 @@ def advice(optimal: DesignPoint, reports) -> list[str]:
             "Sardana et al. 2024 found the Chinchilla form overstates the gains of over-training; "
             "treat the savings as optimistic"
         )
-    guideline = 5e3 * optimal.params**0.74
-    if optimal.tokens < guideline:
-        notes.append(
-            f"D = {format_count(optimal.tokens)} tokens is below Kaplan et al. 2020's overfitting guideline "
-            f"D >= 5e3 N^0.74 = {format_count(guideline)}; the law may not hold there"
-        )
+    notes += [note for note in (overfitting_note(optimal, "the optimum"),
+                                overfitting_note(chinchilla, "the Chinchilla baseline")) if note]
     violated = [r.name for r in reports if r.chinchilla_violates]
     if violated:
         notes.append(
@@ -282,6 +293,8 @@ def resolved_inputs(scenario: "Scenario", model: Model) -> Inputs:
             discount_rate=d.discount_rate,
             nominal_lifetime_prompt_tokens=d.nominal_prompt_tokens,
             nominal_lifetime_generated_tokens=d.nominal_generated_tokens,
+            samples_per_request=d.samples_per_request if per_request else None,
+            reasoning_tokens_per_request=d.reasoning_tokens_per_request if per_request else None,
         ),
         constraints={c.name.split(".")[-1]: c.limit for c in model.caps},
         data=DataInputs(

@@ -92,7 +92,7 @@ def serving_performance(scenario: "Scenario", params: float) -> ServingPerforman
     else:
         model_name = "calibrated" if serving_calibration(s) is not None else "pure roofline"
     context = (decode_context_tokens(scenario) if s.roofline is not None else
-               scenario.demand.prompt_tokens_per_request + scenario.demand.generated_tokens_per_request / 2.0)
+               scenario.demand.decode_context_per_token)
     return ServingPerformance(
         devices_per_replica=s.devices_per_replica, batch_size=b, context_tokens=context,
         time_per_output_token_ms=seconds * 1000.0,

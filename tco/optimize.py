@@ -77,7 +77,7 @@ def _optimize(scenario: "Scenario", objective: str | None) -> Result:
         shadow_usd, shadow_flops = shadow_by_difference(model, measure="usd"), shadow_objective
 
     reports = constraint_reports(model, exact.binding, params, tokens, chin_n, chin_d)
-    warnings += advice(optimal, reports)
+    warnings += advice(optimal, chinchilla, reports)
     return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings)
 
 

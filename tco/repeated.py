@@ -3,7 +3,9 @@
 The answer is the one exact kernel (`tco.solve`) on the repeated-data curve; the cross-check is derivative-free
 and uses its own coordinate: the best of a grid in x = log D' along the iso-loss curve, refined by bounded
 Brent on the log cost. Costs come from the shared `design_point` at the real (N, D); the loss through the
-effective data D'.
+effective data D' and, with the parameter half (Muennighoff et al. 2023, eq. 6; `data.excess_parameters`), the
+effective parameters N' over U_N = N_opt(U): the cross-check writes both inverse maps out again, and
+tests/test_excess_params.py compares both solves with a brute-force grid over the real N.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import numpy as np
 from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, check_cross, constraint_reports,
                        design_point, max_rel_diff, shadow_by_difference, with_source)
 from .errors import InfeasibleError
-from .model.repetition import R_D, SATURATION, effective_tokens, unreachable_message
+from .model.repetition import (PARAMS_SATURATION, R_D, R_N, SATURATION, effective_params, effective_tokens,
+                               unreachable_message)
 from .results import CrossCheck, Result
 from .results.sections import DataLimits
 from .solve.exact import ExactSolution, cap_interval
-from .solve.regimes import chinchilla_point, kernel_cap, model_curve, regime_parts, roofline_term, solve_model
+from .solve.regimes import chinchilla_point, kernel_cap, model_curve, regime_parts, solve_model
 from .units import format_count
 
 if TYPE_CHECKING:
@@ -43,7 +46,7 @@ def solve_repeated(model: "Model") -> ExactSolution:
     loss = model.loss
     if not bool(curve.reachable):
         raise InfeasibleError(unreachable_message(model.law, model.target_loss, float(model.unique_tokens),
-                                                  loss.b, loss.q), ("data.max_unique_tokens",))
+                                                  loss, model.base_params is not None), ("data.max_unique_tokens",))
     for _, _, caps in regime_parts(model):  # the model's own caps come first, so they are what the error names
         lo, hi = curve.lo, curve.hi
         for cap in caps:
@@ -65,31 +68,28 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
     from scipy.optimize import minimize_scalar
 
     loss, unique = model.loss, float(model.unique_tokens)
+    base = None if model.base_params is None else float(model.base_params)
     a, p, b, q = loss.a, loss.p, loss.b, loss.q
-    roof = roofline_term(model)
-    parts = {name: terms for name, terms, _ in regime_parts(model)}
-    if roof is not None and model.objective == "usd":  # the regime the optimum lies in
-        inside = bool(roof.times.memory_bound(float(sol.params)))
-        part = parts.get("memory" if inside else "compute") or next(iter(parts.values()))
-    else:
-        part = next(iter(parts.values()))
-    terms = [(t.n_exp, t.d_exp, float(t.weight(model.objective))) for t in part]
-    terms = [(i, j, c) for i, j, c in terms if c > 0]
+    def real(log_e, base, r):  # the inverse Muennighoff map, written out again (not the kernel's curve code)
+        ratio = np.exp(log_e) / base
+        frac = np.clip((ratio - 1.0) / r, 0.0, 1.0 - 1e-300)
+        return np.where(ratio <= 1.0, log_e, math.log(base) + np.log1p(-r * np.log1p(-frac)))
 
     def logs(x):
         x = np.asarray(x, dtype=float)
-        log_n = (math.log(a) - np.log1p(-b * np.exp(-q * x))) / p
-        ratio = np.exp(x) / unique
-        frac = np.clip((ratio - 1.0) / R_D, 0.0, 1.0 - 1e-300)
-        return log_n, np.where(ratio <= 1.0, x, math.log(unique) + np.log1p(-R_D * np.log1p(-frac)))
+        log_n = (math.log(a) - np.log1p(-b * np.exp(-q * x))) / p  # log N' on the loss curve
+        return (log_n if base is None else real(log_n, base, R_N)), real(x, unique, R_D)
 
     def log_cost(x):
+        # the model's own objective, every regime of a roofline decode at once (its max): a balanced optimum
+        # sits on the kink between regimes, which one regime's smooth cost would miss
         log_n, log_d = logs(x)
-        values = np.array([math.log(c) + i * log_n + j * log_d for i, j, c in terms])
-        top = values.max(axis=0)
-        return top + np.log(np.exp(values - top).sum(axis=0))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.log(np.asarray(model.objective_value(np.exp(log_n), np.exp(log_d)), dtype=float))
 
     x_lo, x_hi = math.log(b) / q, math.log(unique * SATURATION)  # N -> infinity, D -> infinity
+    if base is not None:  # N -> infinity at N' = U_N (1 + R*_N), where a N'^-p + b D'^-q = 1 fixes D'
+        x_lo = (math.log(b) - math.log1p(-a * (base * PARAMS_SATURATION) ** -p)) / q
     width = x_hi - x_lo
     lo, hi = x_lo + 1e-12 * width, x_hi - 1e-12 * width
     z_lo, z_hi = (float(v) for v in sol.interval)  # x = log D' falls along zeta: the ends swap
@@ -106,7 +106,17 @@ def _derivative_free_check(model: "Model", sol: ExactSolution):
         x = float(found.x) if found.fun <= values[k] else x
     log_n, log_d = logs(x)
     n, d = math.exp(float(log_n)), math.exp(float(log_d))
-    return n, d, sum(c * n**i * d**j for i, j, c in terms)
+    return n, d, float(model.objective_value(n, d))
+
+
+def _parameter_half(model: "Model", params: float, chin_n: float) -> dict:
+    """The DataLimits fields of the parameter half: U_N, R*_N and each design's N' (nothing without it)."""
+    if model.base_params is None:
+        return {}
+    base = float(model.base_params)
+    return dict(excess_parameters="muennighoff2023", base_params=base, r_star_n=R_N,
+                effective_params=float(effective_params(params, base)),
+                chinchilla_effective_params=float(effective_params(chin_n, base)))
 
 
 def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
@@ -131,7 +141,7 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
     optimal = design_point(scenario, model, params, tokens)
     chinchilla = design_point(scenario, model, chin_n, chin_d)
     reports = constraint_reports(model, sol.binding, params, tokens, chin_n, chin_d)
-    warnings += advice(optimal, reports)
+    warnings += advice(optimal, chinchilla, reports)
     unique = float(model.unique_tokens)
     data_limits = DataLimits(
         unique_tokens=unique,
@@ -142,6 +152,7 @@ def optimize_repeated(scenario: "Scenario", model: "Model") -> Result:
         effective_tokens=float(effective_tokens(tokens, unique)),
         chinchilla_epochs=chin_d / unique,
         chinchilla_effective_tokens=float(effective_tokens(chin_d, unique)),
+        **_parameter_half(model, params, chin_n),
     )
     shadow_usd = shadow_by_difference(model, "usd")
     shadow_flops = shadow_by_difference(model, "flops")

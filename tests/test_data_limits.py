@@ -184,13 +184,21 @@ def test_cli_json_has_the_data_limit_fields(tco_run):
     assert data["cross_check"]["gp_status"].startswith("not a GP")
 
 
-def test_robust_solves_repetition_by_cutting_planes(tco_run):
+def test_robust_solves_repetition_by_cutting_planes(tco_run, tmp_path):
     # the sampled laws see D'(D): the convex program in log space takes D' as a variable, bought by real data
-    # through tangent cuts of the inverse Muennighoff map (tests/test_robust.py checks it against brute force)
-    code, out, err = tco_run("robust", DOMAIN, "--json", "--samples", "20", "--stderr", "E=0.01,A=40,B=400")
+    # through tangent cuts of the inverse Muennighoff map (tests/test_robust.py checks it against brute force);
+    # it models the data half alone, so the scenario states so (the parameter half is refused)
+    text = DOMAIN.read_text().replace("  repetition: muennighoff2023", "  repetition: muennighoff2023\n"
+                                      "  excess_parameters: none")
+    assert "excess_parameters: none" in text
+    path = tmp_path / DOMAIN.name
+    path.write_text(text)
+    code, out, err = tco_run("robust", DOMAIN, "--samples", "3")
+    assert code == 2 and "data.excess_parameters: tco robust models only the data half" in err
+    code, out, err = tco_run("robust", path, "--json", "--samples", "20", "--stderr", "E=0.01,A=40,B=400")
     assert code == 0, err
     data = json.loads(out)
-    scenario = tco.load_scenario(DOMAIN)
+    scenario = tco.load_scenario(path)
     robust = data["robust"]
     unique = scenario.data.max_unique_tokens
     assert robust["tokens"] > unique  # it still repeats the unique data

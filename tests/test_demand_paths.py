@@ -420,3 +420,36 @@ def test_varying_one_demand_field_keeps_the_provisioned_fleet():
     data["demand"]["peak_requests_per_second"] *= 1.2
     assert rows.loc["demand.peak_requests_per_second", "total_cost_usd_high"] == pytest.approx(
         tco.optimize(_from(data)).optimal.total_cost_usd, rel=1e-6)
+
+
+# --- reasoning-length demand (tco.scenario.reasoning) ----------------------------------------------------
+def test_samples_and_reasoning_follow_the_one_demand_path():
+    """A request of k samples, each decoding R reasoning + G answer tokens over one P-token prompt, is P + k (R + G)
+    inference tokens: sweeps split demand in that mix, count requests at that size, break-even reports them so,
+    and the sweep at the scenario's own demand is its optimum; a yearly horizon prices the same per request."""
+    data = tco.load_scenario(SCENARIOS / "chat-assistant-70b-quality.yaml").model_dump()
+    data["name"] = "reasoning"
+    data["demand"].update(samples_per_request=4, reasoning_tokens_per_request=2000)
+    scenario = _from(data)
+    per_request = 70 + 4 * (2000 + 215)
+    own = scenario.demand.lifetime_prompt_tokens + scenario.demand.lifetime_generated_tokens
+    assert own == pytest.approx(10e9 * per_request, rel=REL)
+    tokens = np.array([1e12, own, 1e15])
+    out = demand_overrides(scenario, tokens)
+    np.testing.assert_allclose(out["demand.lifetime_prompt_tokens"] / tokens, 70 / per_request, rtol=REL)
+    np.testing.assert_allclose(out["demand.requests"], tokens / per_request, rtol=REL)
+
+    frame = demand_sweep(scenario, tokens)
+    result = tco.optimize(scenario)
+    assert frame["params"].iloc[1] == pytest.approx(result.optimal.params, rel=1e-6)
+    assert frame["total_cost_usd"].iloc[1] == pytest.approx(result.optimal.total_cost_usd, rel=1e-6)
+
+    milestone = breakeven(scenario, tokens_per_param=[1000.0]).tokens_per_param[0]
+    assert milestone.requests == pytest.approx(milestone.inference_tokens / per_request, rel=REL)
+
+    horizon_data = json.loads(json.dumps(data))
+    horizon_data["demand"].pop("requests")
+    horizon_data["demand"].update(requests_per_year=5e9, years=2)
+    horizon = _from(horizon_data).demand
+    assert horizon.lifetime_generated_tokens == pytest.approx(1e10 * 4 * 2215, rel=REL)
+    assert horizon.nominal_generated_tokens == pytest.approx(1e10 * 4 * 2215, rel=REL)

@@ -58,7 +58,8 @@ def expected_by_name(entry, prefix: str = "") -> dict[str, float]:
         f"{prefix}lifetime_generated_tokens": d.lifetime_generated_tokens,
         # the tokens attention attends to, formulas of the per-request rows
         f"{prefix}prefill_attended_tokens": d.prompt_tokens_per_request / 2,
-        f"{prefix}decode_context_tokens": d.prompt_tokens_per_request + d.generated_tokens_per_request / 2,
+        f"{prefix}decode_context_tokens": d.prompt_tokens_per_request
+        + (d.reasoning_tokens_per_request + d.generated_tokens_per_request) / 2,  # a sample's own decode
         # owned hardware: the price rows are formulas of the ownership rows
         f"{prefix}train_price_usd_per_hour": entry.scenario.training.usd_per_hour,
         # serving.pricing: the billed price per busy device-hour = held price / utilization in force
@@ -183,3 +184,18 @@ def test_roofline_decode_formula_follows_an_edited_batch(bundled, tmp_path):
         want = float(evaluate(halved, model, point.params, point.tokens)["decode_cost_usd"])
         assert want > point.decode_cost_usd * 1.2  # memory bound: fewer sequences share each weight read
         assert values[sheet][ref.replace("$", "")].value == pytest.approx(want, rel=REL)
+
+
+def test_reasoning_demand_recalculates(tmp_path):
+    # samples and hidden reasoning per request add their Inputs rows; lifetime generated tokens and the decode
+    # context become formulas over them (tco.scenario.reasoning), which LibreOffice must evaluate to Python's
+    path = next(p for p in SCENARIOS if p.name == "chat-assistant-70b-quality.yaml")
+    data = tco.load_scenario(path).model_dump()
+    data["demand"].update(samples_per_request=4, reasoning_tokens_per_request=2000)
+    entry = prepare(tco.scenario_from_dict(data, base_dir=path.parent), sweep_points=10)
+    report = write_report(entry, tmp_path / "reasoning.xlsx")
+    (out,) = recalc([report], tmp_path / "out")
+    assert check_every_formula(report, out, expected_by_name(entry)) >= 40
+    wb = openpyxl.load_workbook(report)
+    sheet, ref = next(wb.defined_names["lifetime_generated_tokens"].destinations)
+    assert "samples_per_request" in wb[sheet][ref.replace("$", "")].value

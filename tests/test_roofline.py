@@ -211,7 +211,8 @@ def test_flops_objective_ignores_the_roofline():
 
 
 def test_roofline_with_repeated_data_picks_the_cheaper_regime():
-    s = scenario(serving={"batch_size": 231.4}, data={"max_unique_tokens": "2T"})
+    # the data half alone (this brute force maps D only); tests/test_excess_params.py checks the full law here
+    s = scenario(serving={"batch_size": 231.4}, data={"max_unique_tokens": "2T", "excess_parameters": "none"})
     result = tco.optimize(s)
     model = build_model(s)
     assert result.data_limits.epochs > 1

@@ -4,10 +4,11 @@ decode cost adds per-step overhead and tensor-parallel all-reduce time outside m
 1e-6 with every term on; turned off it changes nothing; sizing, evaluate and the workbook use the same step; and
 serving.max_time_to_first_token_ms caps N at the exact root of the time to first token."""
 
+import math
 import numpy as np
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tco
@@ -90,7 +91,7 @@ def test_gp_matches_exact_with_every_new_term_on(fixed, tp, batch):
     assert result.optimal.total_cost_usd == pytest.approx(brute, rel=1e-8)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(batch=st.floats(1, 4096), context=st.floats(0, 32_000), tp=st.sampled_from([1, 2, 4, 8]),
        fixed=st.booleans(), scale=st.floats(0, 10), cap=st.sampled_from([None, "ttft", "tpot"]))
 def test_gp_matches_exact_on_random_step_models(batch, context, tp, fixed, scale, cap):
@@ -99,7 +100,13 @@ def test_gp_matches_exact_on_random_step_models(batch, context, tp, fixed, scale
     roof = {"context_tokens": context, "calibration": calibration, **({"architecture": FIXED} if fixed else {})}
     base = scenario(roof, serving={"batch_size": batch, "devices_per_replica": tp, "memory_fit": False})
     if cap is not None:  # a cap at the time of a model 30% smaller than the free optimum
-        n = 0.7 * tco.optimize(base).optimal.params
+        free = tco.optimize(base).optimal.params
+        loss = base.resolved_law.constraint(base.target_loss)
+        smallest = loss.a ** (1 / loss.p)  # no D reaches the target at or below this N
+        # with 10x the measured overheads on 8 devices the free optimum can sit near that asymptote already; a cap
+        # below it is infeasible (a different test) and one just above it wants D beyond the laws' range
+        assume(free > 3 * smallest)
+        n = max(0.7 * free, math.sqrt(3 * smallest * free))
         ms = (time_to_first_token_seconds(base, n) if cap == "ttft" else replica_step(base, n).seconds(batch)) * 1000
         field = "max_time_to_first_token_ms" if cap == "ttft" else "max_time_per_output_token_ms"
         base = scenario(roof, serving={"batch_size": batch, "devices_per_replica": tp, field: ms,

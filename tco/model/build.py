@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..laws import Law, LossConstraint
 from .caps import CAPS, Cap
+from .repetition import base_params
 from .costs import TERMS, CostTerm, aggregate
 
 if TYPE_CHECKING:
@@ -35,13 +36,19 @@ class Model:
     #: unique training tokens U when repeated epochs are modelled (Muennighoff et al. 2023): the loss law sees
     #: the effective data D'(D) and the model is solved by tco.model.repetition, not as a GP. None otherwise.
     unique_tokens: Any = None
+    #: the base size U_N = N_opt(U) of the parameter half (Muennighoff et al. 2023, eq. 6) when excess
+    #: parameters decay too: the loss law then sees N'(N). None for the data half alone or fresh data.
+    base_params: Any = None
 
     def loss_of(self, params, tokens):
-        """The law's loss at real (params, tokens), through the effective data when epochs repeat."""
-        if self.unique_tokens is not None:
-            from .repetition import effective_tokens
+        """The law's loss at real (params, tokens), through the effective data (and parameters) when epochs
+        repeat."""
+        from .repetition import effective_params, effective_tokens
 
+        if self.unique_tokens is not None:
             tokens = effective_tokens(tokens, self.unique_tokens)
+        if self.base_params is not None:
+            params = effective_params(params, self.base_params)
         return self.law.loss(params, tokens)
 
     @property
@@ -78,7 +85,7 @@ class Model:
     def with_loss(self, loss: float) -> "Model":
         """The same model at another loss target (for shadow prices by differences and sweeps)."""
         return Model(self.law, loss, self.law.constraint(loss), self.terms, self.caps, self.objective,
-                     self.unique_tokens)
+                     self.unique_tokens, self.base_params)
 
 
 def _has_regimes(term) -> bool:
@@ -96,7 +103,9 @@ def resolve(scenario: "Scenario", objective: str | None = None) -> Model:
     caps = tuple(c for c in (cap.from_scenario(scenario) for cap in CAPS) if c is not None)
     data = scenario.data
     unique = data.max_unique_tokens if data.repeats else None
-    return Model(law, scenario.target_loss, law.constraint(scenario.target_loss), terms, caps, objective, unique)
+    loss = law.constraint(scenario.target_loss)
+    base = base_params(loss.a, loss.p, loss.b, loss.q, unique) if data.decays_params else None
+    return Model(law, scenario.target_loss, loss, terms, caps, objective, unique, base)
 
 
 #: The same function under the name the package used first.

@@ -176,8 +176,8 @@ def monomial_sum(terms, params):
 
 
 def sequence_tokens(demand):
-    """Tokens one sequence holds at its end: prompt + generated tokens per request."""
-    return demand.prompt_tokens_per_request + demand.generated_tokens_per_request
+    """Tokens one sequence holds at its end: prompt + generated tokens per request (`tco.scenario.reasoning`)."""
+    return demand.resident_tokens_per_sequence
 
 
 def decode_context_tokens(scenario):
@@ -187,4 +187,4 @@ def decode_context_tokens(scenario):
     if given is not None:
         return given
     d = scenario.demand
-    return d.prompt_tokens_per_request + d.generated_tokens_per_request / 2.0
+    return d.decode_context_per_token  # prompt + half of one sample's reasoning and answer (tco.scenario.reasoning)

@@ -50,7 +50,20 @@ def _effective_data(d: str, result: "Result") -> str:
     if limits is None:
         return d
     u, r = repr(float(limits.unique_tokens)), repr(float(limits.r_star_d))
-    return f"IF({d}<={u},{d},{u}*(1+{r}*(1-EXP(-({d}/{u}-1)/{r}))))"
+    return _muennighoff_map(d, u, r)
+
+
+def _effective_params(n: str, result: "Result") -> str:
+    """N, or with the parameter half the effective parameters N' over U_N (eq. 6, tco.model.repetition)."""
+    limits = result.data_limits
+    if limits is None or limits.base_params is None or limits.r_star_n is None:
+        return n
+    return _muennighoff_map(n, repr(float(limits.base_params)), repr(float(limits.r_star_n)))
+
+
+def _muennighoff_map(x: str, base: str, r: str) -> str:
+    """X' = X up to the base, base (1 + r (1 - exp(-(X/base - 1)/r))) beyond it: eqs. 5 and 6 as one formula."""
+    return f"IF({x}<={base},{x},{base}*(1+{r}*(1-EXP(-({x}/{base}-1)/{r}))))"
 
 
 def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, resolve_command: str,
@@ -72,7 +85,8 @@ def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, 
                 note(cell, f"Solved by tco ({which}). Values below are live formulas of this cell and the "
                            f"Inputs sheet; to re-optimize after changing inputs run:\n{resolve_command}")
             elif figure.formula == "LOSS":
-                put_formula(ws, row, col, _loss_formula(law_form, n, _effective_data(d, result), names), figure.fmt)
+                loss = _loss_formula(law_form, _effective_params(n, result), _effective_data(d, result), names)
+                put_formula(ws, row, col, loss, figure.fmt)
             else:
                 put_formula(ws, row, col, figure.formula.format(n=n, d=d, col=col_letter, **rows, **names),
                             figure.fmt)

@@ -115,6 +115,9 @@ def _design_notes(result: "Result") -> list[tuple[str, str]]:
     if dl is not None:
         rows.append(("Epochs over unique data", f"optimal {dl.epochs:.3f} (D' = {dl.effective_tokens:.4g} "
                      f"effective tokens), Chinchilla {dl.chinchilla_epochs:.3f}; U = {dl.unique_tokens:.4g}"))
+        if dl.base_params is not None:
+            rows.append(("Excess parameters (eq. 6)", f"U_N = {dl.base_params:.4g}; N' optimal "
+                         f"{dl.effective_params:.4g}, Chinchilla {dl.chinchilla_effective_params:.4g}"))
     pricing = result.serving_pricing
     if pricing is not None:
         fleet = ("" if pricing.whole_gpu_fleet is None else

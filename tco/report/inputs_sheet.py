@@ -59,10 +59,11 @@ def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None
             InputRow("generated_tokens_per_request", "Generated tokens per request",
                      d.generated_tokens_per_request, "tokens",
                      given(d, "generated_tokens_per_request", _LMSYS_DEFAULT), "count"),
+            *_reasoning_rows(d),
             InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens", "={requests}*{prompt_tokens_per_request}",
                      "tokens", "derived", "sci", False),
             InputRow("lifetime_generated_tokens", "Lifetime generated tokens",
-                     "={requests}*{generated_tokens_per_request}", "tokens", "derived", "sci", False),
+                     _generated_formula(d), "tokens", "derived", "sci", False),
         ]
     else:
         rows += [
@@ -203,6 +204,24 @@ def _serving_fit_rows(scenario: "Scenario") -> list[InputRow]:
     return rows
 
 
+def _reasoning_rows(d) -> list[InputRow]:
+    """Samples and hidden reasoning per request (`tco.scenario.reasoning`), only when the scenario states them:
+    a plain chat scenario's sheet keeps its layout."""
+    if not d.reasons:
+        return []
+    return [InputRow("samples_per_request", "Samples per request", d.samples_per_request, "samples",
+                     given(d, "samples_per_request", "default: 1"), "plain"),
+            InputRow("reasoning_tokens_per_request", "Reasoning tokens per sample", d.reasoning_tokens_per_request,
+                     "tokens", given(d, "reasoning_tokens_per_request", "default: 0"), "count")]
+
+
+def _generated_formula(d) -> str:
+    """Lifetime generated tokens: every sample's reasoning and answer (the prompt is prefilled once)."""
+    if not d.reasons:
+        return "={requests}*{generated_tokens_per_request}"
+    return "={requests}*{samples_per_request}*({reasoning_tokens_per_request}+{generated_tokens_per_request})"
+
+
 def _horizon_rows(d) -> list[InputRow]:
     """A demand horizon: inference is priced on the present value of its requests (mid-year discounting)."""
     return [
@@ -221,10 +240,11 @@ def _horizon_rows(d) -> list[InputRow]:
                  "tokens", given(d, "prompt_tokens_per_request", _LMSYS_DEFAULT), "count"),
         InputRow("generated_tokens_per_request", "Generated tokens per request", d.generated_tokens_per_request,
                  "tokens", given(d, "generated_tokens_per_request", _LMSYS_DEFAULT), "count"),
+        *_reasoning_rows(d),
         InputRow("lifetime_prompt_tokens", "Lifetime prompt tokens (present value)",
                  "={requests}*{prompt_tokens_per_request}", "tokens", "derived", "sci", False),
         InputRow("lifetime_generated_tokens", "Lifetime generated tokens (present value)",
-                 "={requests}*{generated_tokens_per_request}", "tokens", "derived", "sci", False),
+                 _generated_formula(d), "tokens", "derived", "sci", False),
     ]
 
 

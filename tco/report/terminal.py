@@ -100,6 +100,15 @@ def _deployment_lines(result: Result) -> list[Text]:
                      f"{format_usd(own.owned_total_cost_usd)} vs rented {format_usd(own.rented_total_cost_usd)}"
                      f" ({own.cheaper} is cheaper)")
         lines.append(Text.assemble(("Own vs rent, ", "bold"), text))
+    demand = result.inputs.demand if result.inputs is not None else None
+    if demand is not None and ((demand.samples_per_request or 1.0) != 1.0
+                               or (demand.reasoning_tokens_per_request or 0.0) != 0.0):
+        lines.append(Text.assemble(("Reasoning demand: ", "bold"),
+                                   f"{demand.samples_per_request:g} samples x "
+                                   f"({demand.reasoning_tokens_per_request:,.0f} reasoning + "
+                                   f"{demand.generated_tokens_per_request:,.0f} answer tokens) per "
+                                   f"request over one {demand.prompt_tokens_per_request:,.0f}-token prompt prefilled "
+                                   f"once: {format_count(demand.lifetime_generated_tokens)} generated tokens priced"))
     tv = result.time_value
     if tv is not None:
         lines.append(Text.assemble(("Demand horizon: ", "bold"),
@@ -113,6 +122,12 @@ def _deployment_lines(result: Result) -> list[Text]:
                                    f"epochs = {format_count(dl.effective_tokens)} effective tokens (Muennighoff "
                                    "et al. 2023; the Chinchilla baseline trains "
                                    f"{dl.chinchilla_epochs:.2f} epochs)"))
+        if dl.base_params is not None and dl.effective_params is not None:
+            lines.append(Text.assemble(("Excess parameters: ", "bold"),
+                                       f"beyond U_N = {format_count(dl.base_params)}, compute-optimal for the "
+                                       f"unique tokens, parameters decay (eq. 6): N' = "
+                                       f"{format_count(dl.effective_params)} at the optimum, "
+                                       f"{format_count(dl.chinchilla_effective_params or 0.0)} at the baseline"))
     return lines
 
 

@@ -155,7 +155,7 @@ def replica_capacity(scenario: "Scenario", design: "DesignPoint") -> ReplicaSizi
     d, s = scenario.demand, scenario.serving
     rps, n = d.peak_requests_per_second, design.params
     assert rps is not None  # the load needs the peak rate (serving_sizing sizes only with one)
-    prompt, generated = d.prompt_tokens_per_request, d.generated_tokens_per_request
+    prompt, generated = d.prompt_tokens_per_request, d.decoded_tokens_per_request  # every sample decodes
     unsized = ReplicaSizing(
         params=n, peak_requests_per_second=rps,
         lifetime_usd_per_million_generated_tokens=(design.inference_cost_usd / d.lifetime_generated_tokens * 1e6

@@ -223,6 +223,13 @@ class DataLimits(Section):
     effective_tokens: float
     chinchilla_epochs: float
     chinchilla_effective_tokens: float
+    #: the parameter half (eq. 6, `data.excess_parameters`): "muennighoff2023" or "none"; with it the base size
+    #: U_N = N_opt(U), R*_N, and each design's effective parameters N' (None without it)
+    excess_parameters: str = "none"
+    base_params: float | None = None
+    r_star_n: float | None = None
+    effective_params: float | None = None
+    chinchilla_effective_params: float | None = None
 
 
 # --- decode roofline -----------------------------------------------------------------------------------------
@@ -316,6 +323,9 @@ class DemandInputs(Section):
     discount_rate: float
     nominal_lifetime_prompt_tokens: float
     nominal_lifetime_generated_tokens: float
+    #: samples per request and hidden reasoning tokens per sample (tco.scenario.reasoning); None without requests
+    samples_per_request: float | None = None
+    reasoning_tokens_per_request: float | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,17 @@ class Data(StrictModel):
         description="muennighoff2023: repeated epochs count as effective data D' (Muennighoff et al. 2023); "
                     "none: max_unique_tokens is a hard cap on training tokens")
 
+    excess_parameters: Literal["muennighoff2023", "none"] = Field(
+        default="muennighoff2023",
+        description="with repeated epochs, muennighoff2023: parameters beyond N_opt(U), the compute-optimal size "
+                    "for the unique tokens, count as effective parameters N' (Muennighoff et al. 2023, eq. 6, "
+                    "R*_N = 5.309743); none: only the data half (eq. 5). Without repeated epochs it has no effect")
+
+    @property
+    def decays_params(self) -> bool:
+        """True when, with repeated epochs, excess parameters decay too (eq. 6; exact 1-D solve, no GP)."""
+        return self.repeats and self.excess_parameters == "muennighoff2023"
+
     @property
     def repeats(self) -> bool:
         """True when the unique-token limit is modelled by repeated epochs (not a GP: exact 1-D solve)."""

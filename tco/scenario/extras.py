@@ -249,6 +249,7 @@ class DemandHorizon(StrictModel):
     if TYPE_CHECKING:  # fields of `Demand`, which mixes this in and which the nominal counts read
         prompt_tokens_per_request: float
         generated_tokens_per_request: float
+        decoded_tokens_per_request: float
         prompt_tokens: float | None
         generated_tokens: float | None
     peak_requests_per_second: PeakRps | None = Field(
@@ -297,8 +298,8 @@ class DemandHorizon(StrictModel):
 
     @property
     def nominal_generated_tokens(self) -> float:
-        """Generated tokens actually served over the lifetime, undiscounted."""
-        return _nominal(self, self.generated_tokens_per_request, self.generated_tokens)
+        """Generated tokens actually served over the lifetime (every sample's reasoning and answer), undiscounted."""
+        return _nominal(self, self.decoded_tokens_per_request, self.generated_tokens)
 
 
 def _nominal(demand, per_request, total):

@@ -40,6 +40,7 @@ from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, r
 from .fields import (PARAMS_RANGE, TOKENS_RANGE, Count, Description, LifetimeTokens, Loss, Name, Params, Positive,
                      PriceUsdPerHour, Requests, SourceText, StrictModel, Tokens, TokensPerRequest, Utilization,
                      within)
+from .reasoning import ReasoningDemand, check_reasoning
 from .roofline import Roofline, check_roofline
 from .uncertainty import Uncertainty
 
@@ -248,12 +249,13 @@ class Serving(_Phase, ServingFit):
 
 
 # --- demand, constraints, data --------------------------------------------------------------------------
-class Demand(DemandHorizon):
+class Demand(DemandHorizon, ReasoningDemand):
     """Lifetime inference demand: requests x tokens per request, lifetime token totals, or a yearly rate over a
     horizon with growth and discounting (`tco.scenario.extras.DemandHorizon`): then the lifetime tokens that
     price inference are present values, and `nominal_*` give the undiscounted counts.
 
     Per-request defaults (70 prompt, 215 generated) are the LMSYS-Chat averages used by Sardana et al. 2024.
+    Samples and hidden reasoning tokens per request (`tco.scenario.reasoning`) scale the generated tokens.
     """
 
     requests: Requests | None = Field(default=None, description="lifetime requests served, up to 1e18")
@@ -268,6 +270,7 @@ class Demand(DemandHorizon):
     def _one_form(self) -> "Demand":
         totals = self.prompt_tokens is not None or self.generated_tokens is not None
         check_horizon(self)
+        check_reasoning(self)
         if self.requests_per_year is not None:
             return self
         if self.requests is None and not totals:
@@ -285,9 +288,10 @@ class Demand(DemandHorizon):
 
     @property
     def lifetime_generated_tokens(self) -> float:
-        """Generated tokens that price inference (present value at training time when a horizon is given)."""
+        """Generated tokens that price inference, every sample's reasoning and answer (present value at training
+        time when a horizon is given)."""
         if self.requests_per_year is not None:
-            return self.pv_requests * self.generated_tokens_per_request
+            return self.pv_requests * self.decoded_tokens_per_request
         return self.nominal_generated_tokens
 
 

@@ -11,20 +11,23 @@ which covers the plain curve from N -> infinity (zeta -> +inf) to D -> infinity 
 precision at both ends. With repetition the real data is ``log D = h(log D')``, the closed-form inverse of the
 Muennighoff map, ``D = U (1 - R ln(1 - (D'/U - 1) / R))`` above one epoch; D -> infinity as D' reaches the
 saturation U (1 + R), so the repeated curve ends at ``zeta_sat`` (where D' = U (1 + R)) instead of -infinity.
+With the parameter half (Muennighoff et al. 2023, eq. 6) the curve is walked in (log N', log D') and the real
+size is ``log N = h_N(log N')``, the same inverse map with R*_N over the base U_N: a second effective map, so the
+curve also ends at the N side, where N' reaches U_N (1 + R*_N) and N -> infinity.
 
 Log-convexity (what makes every solve a monotone bracket): softplus is convex, so log N and log D' are convex
 in zeta; h is convex and increasing (h' = (D'/U) / ((D/U) (1 - frac)) grows with D'), so log D = h(log D') is
-convex too. A posynomial cost ``sum_k w_k N^i_k D^j_k`` with w_k >= 0 and i_k, j_k >= 0 is then log-convex in
-zeta (log-sum-exp of convex functions), so d log cost / d zeta increases and changes sign once; a monomial cap
-``N^i D^j <= L`` with i, j >= 0 is convex in log space along the curve (an interval of zeta), and a bound on N
-or D alone is monotone along it (a half-line).
+convex too, and likewise log N = h_N(log N'). A posynomial cost ``sum_k w_k N^i_k D^j_k`` with w_k >= 0 and
+i_k, j_k >= 0 is then log-convex in zeta (log-sum-exp of convex functions), so d log cost / d zeta increases
+and changes sign once; a monomial cap ``N^i D^j <= L`` with i, j >= 0 is convex in log space along the curve
+(an interval of zeta), and a bound on N or D alone is monotone along it (a half-line).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..model.repetition import R_D, SATURATION
+from ..model.repetition import PARAMS_SATURATION, R_D, R_N, SATURATION
 from ..numeric import safeguarded_root
 
 __all__ = ["ZETA_MIN", "ZETA_MAX", "PlainCurve", "RepeatedCurve", "curve_point", "log_expm1", "R_D", "SATURATION"]
@@ -132,68 +135,99 @@ class PlainCurve:
         return z[0], z[1]
 
 
+def _inverse_map(log_e, log_base, r):
+    """log X, h' = d log X / d log X' and d log h' / d log X' at log X' for the inverse Muennighoff map over the
+    base U (X = D with R*_D, or N with R*_N): X = U (1 - r ln(1 - (X'/U - 1) / r)) above U, X = X' below."""
+    ratio = np.exp(log_e - log_base)  # X' / U
+    above = ratio > 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.clip((ratio - 1.0) / r, 0.0, 1.0)
+        log_free = np.log1p(-frac)  # log(1 - frac): -inf at the saturation
+        s = 1.0 - r * log_free  # X / U
+        log_x = np.where(above, log_base + np.log(s), log_e)
+        hp = np.where(above, ratio / (s * (1.0 - frac)), 1.0)
+        dlog_hp = np.where(above, 1.0 - hp + ratio / (r * (1.0 - frac)), 0.0)
+        log_hp = np.where(above, log_e - log_base - np.log(s) - log_free, 0.0)
+    return log_x, hp, dlog_hp, log_hp
+
+
+def _forward_map(log_x, log_base, r):
+    """log X' of log X: the Muennighoff map (eq. 5 or 6), X' = X up to the base."""
+    log_x = np.asarray(log_x, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        excess = np.exp(log_x - log_base) - 1.0
+        return np.where(excess <= 0, log_x, log_base + np.log1p(r * -np.expm1(-np.maximum(excess, 0.0) / r)))
+
+
 class RepeatedCurve(PlainCurve):
-    """``a N^-p + b D'(D)^-q = 1`` with U unique tokens per element (Muennighoff et al. 2023)."""
+    """``a N'(N)^-p + b D'(D)^-q = 1`` with U unique tokens per element (Muennighoff et al. 2023); N' = N
+    unless `base_params` (U_N, the parameter half) is given."""
 
     repeated = True
 
-    def __init__(self, a, p, b, q, unique):
+    def __init__(self, a, p, b, q, unique, base_params=None):
         super().__init__(a, p, b, q)
         self.u = np.asarray(unique, dtype=float)
         self.lu = np.log(self.u)
-        shape = np.broadcast(self.lo, self.lu).shape
+        self.base = None if base_params is None else np.asarray(base_params, dtype=float)
+        shape = np.broadcast(self.lo, self.lu, *(() if self.base is None else (self.base,))).shape
         # the saturation D' = U (1 + R) is the data end of the curve: zeta_sat (D -> infinity)
         with np.errstate(invalid="ignore"):
             sat = self._zeta_of_log_effective(self.lu + np.log(SATURATION))
-        self.reachable = np.broadcast_to(np.isfinite(sat) & (sat < ZETA_MAX), shape).copy()
+            # with the parameter half, N' = U_N (1 + R*_N) is the other end (N -> infinity)
+            top = (np.full(shape, ZETA_MAX) if self.base is None else
+                   np.minimum(PlainCurve.zeta_of_log_params(self, np.log(self.base * PARAMS_SATURATION)), ZETA_MAX))
+        self.reachable = np.broadcast_to(np.isfinite(sat) & (sat < top), shape).copy()
         self.lo = np.broadcast_to(np.maximum(sat, ZETA_MIN), shape).copy()
-        self.hi = np.full(shape, ZETA_MAX)
+        self.hi = np.broadcast_to(top, shape).copy()
 
     def start(self):
         z = np.broadcast_to(-self.log_qp, self.shape)
-        # beyond the saturation (or too close to it) start between it and the top of the domain
+        # beyond a saturation (or too close to it) start between it and the other end of the domain
         with np.errstate(invalid="ignore"):  # an unreachable element has no domain (lo = NaN): any start
-            inside = z > self.lo + 1.0
-            return np.where(inside, z, self.lo + np.minimum(1.0, 0.5 * (self.hi - self.lo)))
+            step = np.minimum(1.0, 0.5 * (self.hi - self.lo))
+            z = np.where(z > self.lo + 1.0, z, self.lo + step)
+            return np.where(z < self.hi - 1.0, z, self.hi - step)
 
     def take(self, idx, shape):
-        flat = [np.broadcast_to(v, shape).ravel()[idx] for v in (self.a, self.p, self.b, self.q, self.u)]
+        values = (self.a, self.p, self.b, self.q, self.u, *(() if self.base is None else (self.base,)))
+        flat = [np.broadcast_to(v, shape).ravel()[idx] for v in values]
         return RepeatedCurve(*flat)
 
     def _real(self, log_e):
         """log D, h' = d log D / d log D' and d log h' / d log D' at log D' (h = the inverse Muennighoff map)."""
-        ratio = np.exp(log_e - self.lu)  # D' / U
-        above = ratio > 1.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.clip((ratio - 1.0) / R_D, 0.0, 1.0)
-            log_free = np.log1p(-frac)  # log(1 - frac): -inf at the saturation
-            s = 1.0 - R_D * log_free  # D / U
-            log_d = np.where(above, self.lu + np.log(s), log_e)
-            hp = np.where(above, ratio / (s * (1.0 - frac)), 1.0)
-            dlog_hp = np.where(above, 1.0 - hp + ratio / (R_D * (1.0 - frac)), 0.0)
-            log_hp = np.where(above, log_e - self.lu - np.log(s) - log_free, 0.0)
-        return log_d, hp, dlog_hp, log_hp
+        return _inverse_map(log_e, self.lu, R_D)
+
+    def _real_params(self, log_e):
+        """As `_real` for the parameters (N' = N, h' = 1 without the parameter half)."""
+        if self.base is None:
+            zero = np.zeros_like(log_e)
+            return log_e, zero + 1.0, zero, zero
+        return _inverse_map(log_e, np.log(self.base), R_N)
 
     def logs(self, zeta):
         sp, _, _ = _softplus_and_shares(zeta)
-        return (self.la + sp) / self.p, self._real((self.lb + sp - zeta) / self.q)[0]
+        return self._real_params((self.la + sp) / self.p)[0], self._real((self.lb + sp - zeta) / self.q)[0]
 
     def slopes(self, zeta):
         sp, w, r = _softplus_and_shares(zeta)
-        log_n = (self.la + sp) / self.p
-        log_e = (self.lb + sp - zeta) / self.q
-        log_d, hp, dlog_hp, log_hp = self._real(log_e)
-        de = -r / self.q
-        # log(dn / -dd) - zeta = log(q/p) - log h'; its zeta-slope is -(d log h'/d log D') (d log D'/d zeta) >= 0
-        return log_n, log_d, w / self.p, hp * de, self.log_qp - log_hp, -dlog_hp * de
+        log_n, hp_n, dlog_hp_n, log_hp_n = self._real_params((self.la + sp) / self.p)
+        log_d, hp, dlog_hp, log_hp = self._real((self.lb + sp - zeta) / self.q)
+        de, ne = -r / self.q, w / self.p  # d log D' / d zeta, d log N' / d zeta
+        # log(dn / -dd) - zeta = log(q/p) + log h_N' - log h_D'; its zeta-slope is
+        # (d log h_N'/d log N') (d log N'/d zeta) - (d log h_D'/d log D') (d log D'/d zeta) >= 0 (both maps convex)
+        return (log_n, log_d, hp_n * ne, hp * de, self.log_qp + log_hp_n - log_hp,
+                dlog_hp_n * ne - dlog_hp * de)
+
+    def zeta_of_log_params(self, log_n):
+        """zeta where log N = log_n: N <= L  <=>  N' <= N'(L), through the parameter map when it applies."""
+        if self.base is None:
+            return super().zeta_of_log_params(log_n)
+        return super().zeta_of_log_params(_forward_map(log_n, np.log(self.base), R_N))
 
     def zeta_of_log_tokens(self, log_d):
         """zeta where log D = log_d: D <= L  <=>  D' <= D'(L), a closed form through the Muennighoff map."""
-        log_d = np.asarray(log_d, dtype=float)
-        with np.errstate(over="ignore", invalid="ignore"):
-            excess = np.exp(log_d - self.lu) - 1.0
-            log_e = np.where(excess <= 0, log_d, self.lu + np.log1p(R_D * -np.expm1(-np.maximum(excess, 0.0) / R_D)))
-        return self._zeta_of_log_effective(log_e)
+        return self._zeta_of_log_effective(_forward_map(log_d, self.lu, R_D))
 
     # the generic safeguarded Newton of tco.solve.exact: m is log-like at the saturation
     product_roots = None  # type: ignore[assignment]

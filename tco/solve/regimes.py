@@ -117,7 +117,7 @@ def model_curve(model):
     loss = model.loss
     if model.unique_tokens is None:
         return PlainCurve(loss.a, loss.p, loss.b, loss.q)
-    return RepeatedCurve(loss.a, loss.p, loss.b, loss.q, model.unique_tokens)
+    return RepeatedCurve(loss.a, loss.p, loss.b, loss.q, model.unique_tokens, getattr(model, "base_params", None))
 
 
 def _problem(objective, terms, caps):

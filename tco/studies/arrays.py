@@ -119,7 +119,7 @@ def demand_overrides(scenario: "Scenario", lifetime_inference_tokens) -> dict[st
     """
     d = scenario.demand
     tokens = np.asarray(lifetime_inference_tokens, dtype=float)
-    per_request = d.prompt_tokens_per_request + d.generated_tokens_per_request
+    per_request = d.tokens_per_request  # prompt once, every sample's reasoning and answer (tco.scenario.reasoning)
     by_request = d.requests is not None or d.requests_per_year is not None
     total = d.lifetime_prompt_tokens + d.lifetime_generated_tokens
     if by_request and per_request > 0:

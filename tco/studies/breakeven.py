@@ -183,7 +183,7 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     from .sweep import demand_sweep, horizon_words, inference_tokens_label
 
     d = scenario.demand
-    per_request = (d.prompt_tokens_per_request + d.generated_tokens_per_request
+    per_request = (d.tokens_per_request
                    if d.requests is not None or d.requests_per_year is not None else None)
     per_request = per_request or None  # zero tokens per request: no request count to report
     column = "savings_fraction" if scenario.objective == "usd" else "savings_flops_fraction"

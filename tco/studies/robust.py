@@ -287,8 +287,13 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     seed = check_count("--seed", seed, minimum=0)
     check_projection(robust_projection(f"--samples {samples:,} at --quantile {quantile:g}", samples, quantile),
                      allow_large=allow_large)
+    model = build_model(scenario)
+    if model.base_params is not None:  # its cuts cover the data map only; U_N would move with every sampled law
+        raise ScenarioError("tco robust models only the data half of the repeated-data law; set "
+                            "data.excess_parameters: none to design for it", source=scenario.source,
+                            path=("data", "excess_parameters"))
     stderr, bootstrap, source, independent = law_sample_source(scenario, stderr, bootstrap)
-    law, model = scenario.resolved_law, build_model(scenario)
+    law = scenario.resolved_law
     target, how = model.target_loss, dict(stderr=stderr, bootstrap=bootstrap)
     design_rng, check_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     try:

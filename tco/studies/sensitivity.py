@@ -40,6 +40,8 @@ def default_inputs(scenario: "Scenario") -> list[str]:
             node = getattr(node, part)
         if node is None or node == 0:
             continue
+        if path == "demand.samples_per_request" and not scenario.demand.reasons:
+            continue  # one plain answer per request: the floor of the field, and not an input the user stated
         if (path.startswith("demand.") and path.endswith("_per_request") and scenario.demand.requests is None
                 and scenario.demand.requests_per_year is None):
             continue

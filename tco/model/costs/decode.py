@@ -23,6 +23,13 @@ from .base import SARDANA_DEFAULT, CostTerm, InputRow, Monomial, given
 __all__ = ["DecodeCost", "RooflineDecodeCost"]
 
 
+#: The decode context as a live formula: prompt + half of one sample's decode (`tco.scenario.reasoning`); the
+#: reasoning row exists on the Inputs sheet only when the scenario reasons or samples.
+_CONTEXT_FORMULAS = {False: "={prompt_tokens_per_request}+{generated_tokens_per_request}/2",
+                     True: "={prompt_tokens_per_request}+({reasoning_tokens_per_request}"
+                           "+{generated_tokens_per_request})/2"}
+
+
 @dataclass(frozen=True)
 class DecodeCost(CostTerm):
     """Lifetime generated tokens at the decode MFU; with `serving.roofline:` the `RooflineDecodeCost` instead."""
@@ -47,9 +54,9 @@ class DecodeCost(CostTerm):
         return [InputRow("decode_mfu", "Decode MFU", s.decode_mfu, "fraction",
                          given(s, "decode_mfu", SARDANA_DEFAULT), "fraction"),
                 InputRow("decode_context_tokens", "Decode context per generated token",
-                         "={prompt_tokens_per_request}+{generated_tokens_per_request}/2" if per_request
-                         else decode_context_tokens(scenario), "tokens",
-                         "derived: prompt + generated / 2 tokens per request", "plain", False)]
+                         _CONTEXT_FORMULAS[bool(d.reasons)] if per_request else decode_context_tokens(scenario),
+                         "tokens", "derived: prompt + (reasoning + generated) / 2 tokens per sample", "plain",
+                         False)]
 
     @classmethod
     def from_scenario(cls, scenario):
