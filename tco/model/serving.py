@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..hardware import DTYPE_BYTES
+from .experts import read_per_active, total_per_active
 from ..scenario.roofline import ShapeRule
 from ..numeric import bisect_increasing
 
@@ -136,6 +137,20 @@ def weight_bytes_per_param(serving):
     if serving.bytes_per_param is not None:
         return serving.bytes_per_param
     return DTYPE_BYTES.get(serving.dtype.lower())
+
+
+def resident_bytes_per_param(serving):
+    """Weight bytes a replica holds per (active) parameter N: every expert, N_total / N_act of them
+    (`tco.model.experts`; the width alone for a dense model)."""
+    arch = serving.architecture
+    return weight_bytes_per_param(serving) * total_per_active(arch.experts_in_force, arch.top_k)
+
+
+def read_bytes_per_param(serving, tokens):
+    """Weight bytes one forward step of `tokens` tokens reads per (active) parameter N: the shared weights and
+    the experts those tokens touch (`tco.model.experts.read_per_active`; the width alone for a dense model)."""
+    arch = serving.architecture
+    return weight_bytes_per_param(serving) * read_per_active(arch.experts_in_force, arch.top_k, tokens)
 
 
 def shape_rule(roofline):
@@ -284,7 +299,7 @@ def _coefficients(serving, compute_efficiency, bandwidth_efficiency, kv_read_coe
     compute = serving.peak_flops * compute_efficiency
     return RooflineCoefficients(
         compute_s=FORWARD_FLOPS_PER_PARAM / compute,
-        weights_s=weight_bytes_per_param(serving) / (serving.batch_size * bandwidth),
+        weights_s=read_bytes_per_param(serving, serving.batch_size) / (serving.batch_size * bandwidth),
         kv_s=kv_read_coef / bandwidth,
         kv_exp=kv_exp,
         attention_s=attention_coef / compute if _nonzero(attention_coef) else 0.0,
@@ -350,7 +365,7 @@ class ReplicaStep:
         self.compute_seconds_per_sequence = times.compute_seconds(params) / replica
         self.weights_seconds = times.weights_s * s.batch_size * params / replica
         self.kv_seconds_per_sequence = times.kv_s * params**times.kv_exp / replica
-        self.weight_bytes = weight_bytes_per_param(s) * params
+        self.weight_bytes = resident_bytes_per_param(s) * params
         if s.roofline is None:
             self.kv_bytes_per_sequence = _stated_kv_bytes_per_sequence(s)
         else:  # memory holds each sequence's full prompt + generation
@@ -425,10 +440,10 @@ def memory_params_limit(scenario):
     shape rule); else the stated kv_cache_gb: (devices x memory - KV) / bytes_per_param."""
     s = scenario.serving
     if s.roofline is None:
-        return (s.replica_memory_gb - s.kv_cache_gb) * 1e9 / weight_bytes_per_param(s)
+        return (s.replica_memory_gb - s.kv_cache_gb) * 1e9 / resident_bytes_per_param(s)
     kv_coef, kv_exp = kv_bytes_per_token(s.roofline)
     resident = s.batch_size * sequence_tokens(scenario.demand) * kv_coef
-    return _largest_params(weight_bytes_per_param(s), resident, kv_exp, s.replica_memory_gb * 1e9)
+    return _largest_params(resident_bytes_per_param(s), resident, kv_exp, s.replica_memory_gb * 1e9)
 
 
 def latency_params_limit(scenario):
@@ -439,7 +454,7 @@ def latency_params_limit(scenario):
     s = scenario.serving
     if s.roofline is None:
         budget_gb = s.max_time_per_output_token_ms / 1000.0 * s.replica_bandwidth_gb_per_s
-        return (budget_gb - s.kv_cache_gb) * 1e9 / weight_bytes_per_param(s)
+        return (budget_gb - s.kv_cache_gb) * 1e9 / read_bytes_per_param(s, s.batch_size)
     times = roofline_coefficients(scenario)
     budget_s = s.max_time_per_output_token_ms / 1000.0 * s.devices_per_replica / s.batch_size  # per token
     if times.overhead:  # the step's overhead grows with N too: the root of the whole step
@@ -563,7 +578,7 @@ def first_token(scenario) -> FirstToken:
     compute = ((FORWARD_FLOPS_PER_PARAM * p / flops_per_s, 1.0), (attn_coef * p * p / 2.0 / flops_per_s, attn_exp))
     bandwidth = s.device.bandwidth_gb_per_s
     weights = (() if bandwidth is None else (
-        (weight_bytes_per_param(s) / (r * bandwidth * 1e9 * (s.roofline.bandwidth_efficiency if s.roofline else 1.0)),
+        (read_bytes_per_param(s, p) / (r * bandwidth * 1e9 * (s.roofline.bandwidth_efficiency if s.roofline else 1.0)),
          1.0),))
     overhead: tuple = ()
     if cal is not None:

@@ -1,0 +1,149 @@
+"""Mixture of experts: the ludziejewski2025 law, costs that follow active vs total parameters, touched experts."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+
+import tco
+from tco.errors import ScenarioError
+from tco.laws import get_law, get_moe_law
+from tco.model.experts import expected_touched_experts, read_per_active, total_per_active
+from tco.model.serving import memory_params_limit, replica_step
+
+REFERENCE = json.loads((Path(__file__).parent / "data" / "moe_ludziejewski2025.json").read_text())
+K = REFERENCE["constants"]
+
+
+def _paper_loss(n_act, tokens, experts):
+    """Eq. 6 of Ludziejewski et al. 2025 written out from the reference file, independently of tco.laws."""
+    inv = 1.0 / (experts - 1.0 + 1.0 / (1.0 / K["E_start"] - 1.0 / K["E_max"])) + 1.0 / K["E_max"]
+    eh = 1.0 / inv
+    return (K["a"] * eh ** K["delta"] * n_act ** (K["alpha"] + K["gamma"] * math.log(eh))
+            + K["b"] * eh ** K["omega"] * tokens ** (K["beta"] + K["zeta"] * math.log(eh)) + K["c"])
+
+
+@pytest.mark.parametrize("experts", [1, 2, 8, 32, 256])
+def test_law_at_experts_is_eq6(experts):
+    law = get_law("ludziejewski2025", experts)
+    for n, d in ((1e8, 1e10), (3.8e9, 44.3e9), (7e10, 2e12)):
+        assert law.loss(n, d) == pytest.approx(_paper_loss(n, d, experts), rel=1e-13)
+
+
+@pytest.mark.parametrize("case", REFERENCE["compute_optimal_cases"], ids=lambda c: f"E{c['experts']}")
+def test_published_compute_optimal_cases(case, tco_run):
+    law = get_law("ludziejewski2025", case["experts"])
+    n, d = law.allocate(case["flops"])
+    assert n == pytest.approx(case["active_params"], rel=case["rel"])
+    assert d == pytest.approx(case["tokens"], rel=case["rel"])
+    # independently: minimize eq. 6 along 6 N D = C by a bounded scalar search
+    budget = case["flops"] / 6.0
+    best = minimize_scalar(lambda x: _paper_loss(math.exp(x), budget / math.exp(x), case["experts"]),
+                           bounds=(math.log(1e7), math.log(1e13)), method="bounded", options={"xatol": 1e-10})
+    assert n == pytest.approx(math.exp(best.x), rel=1e-4)
+    code, out, _ = tco_run("allocate", "--law", "ludziejewski2025", "--experts", str(case["experts"]),
+                           "--flops", str(case["flops"]), "--json")
+    assert code == 0
+    row = json.loads(out)["allocations"][0]
+    assert row["experts"] == case["experts"]
+    assert row["params"] == pytest.approx(case["active_params"], rel=case["rel"])
+    assert row["tokens"] == pytest.approx(case["tokens"], rel=case["rel"])
+    e = case["experts"]  # the reference's memory relation without embeddings: (4 + 9E) / 13 at top-1
+    assert row["total_params"] == pytest.approx(row["params"] * (4 + 9 * e) / 13, rel=1e-12)
+
+
+def test_allocate_refuses_experts_on_a_dense_law(tco_run):
+    code, _, err = tco_run("allocate", "--law", "hoffmann2022", "--experts", "8", "--flops", "1e21")
+    assert code == 2 and "dense" in err and len(err.strip().splitlines()) == 1
+
+
+def test_memory_relation_of_the_reference():
+    # N_total / N_act from the reference's own relation at a large width (embeddings negligible): d = 8192
+    d, v = 8192.0, 0.0
+    blocks = d / 64
+    for e in (1, 8, 64):
+        total, active = 2 * d * v + (4 + 9 * e) * blocks * d**2, 2 * d * v + 13 * blocks * d**2
+        assert total_per_active(e, 1) == pytest.approx(total / active, rel=1e-12)
+
+
+def test_touched_experts_by_hand():
+    assert expected_touched_experts(8, 1, 1) == pytest.approx(1.0)
+    assert expected_touched_experts(8, 1, 16) == pytest.approx(8 * (1 - 0.875**16))
+    assert expected_touched_experts(64, 2, 256) == pytest.approx(64 * (1 - (62 / 64) ** 256))
+    # brute force: simulate uniform top-k routing of a batch and count distinct experts
+    rng = np.random.default_rng(0)
+    counts = [len({x for _ in range(16) for x in rng.choice(32, 2, replace=False)}) for _ in range(20000)]
+    assert np.mean(counts) == pytest.approx(expected_touched_experts(32, 2, 16), rel=5e-3)
+
+
+def _moe_scenario(experts, batch, **serving):
+    return tco.scenario_from_dict({
+        "name": "moe", "law": "ludziejewski2025", "target": {"loss": 2.3}, "model": {"experts": experts},
+        "training": {"hardware": "H100 SXM"},
+        "serving": {"hardware": "H100 SXM", "dtype": "fp8", "batch_size": batch,
+                    "roofline": {"architecture": {"layers": 32, "kv_heads": 8, "heads": 32, "head_dim": 128},
+                                 "calibration": None}, **serving},
+        "demand": {"requests": 1e9}, "attention_flops": False,
+    })
+
+
+@pytest.mark.parametrize("batch", [1, 16, 256])
+def test_decode_bytes_hand_checked(batch):
+    """E = 8, top-1, fp8 (1 byte), N_act = 1e9: a step reads the shared 4/13 of N_act plus 9/13 of N_act per
+    touched expert (the 8 experts of a layer hold 8 x 9/13 N_act); touched = 1, 7.0555, ~8 at batch 1, 16, 256."""
+    touched = {1: 1.0, 16: 8 * (1 - 0.875**16), 256: 8 * (1 - 0.875**256)}[batch]
+    expected_bytes = 1e9 * (4 + 9 * touched) / 13
+    s = _moe_scenario(8, batch)
+    step = replica_step(s, 1e9)
+    bandwidth = s.serving.device.bandwidth_gb_per_s * 1e9 * s.serving.roofline.bandwidth_efficiency
+    assert step.weights_seconds * bandwidth == pytest.approx(expected_bytes, rel=1e-12)
+    assert step.weight_bytes == pytest.approx(1e9 * 76 / 13, rel=1e-12)  # the replica holds all 8 experts
+    if batch == 1:
+        assert expected_bytes == pytest.approx(1e9)  # one token reads exactly its active weights
+    assert read_per_active(8, 1, batch) == pytest.approx(expected_bytes / 1e9, rel=1e-12)
+
+
+def test_memory_fit_follows_total_params():
+    dense, moe = _moe_scenario(1, 16), _moe_scenario(8, 16)
+    kv = 16 * (70 + 215) * 2 * 32 * 8 * 128 * 2  # batch x tokens x KV bytes per token (fixed architecture)
+    assert memory_params_limit(dense) == pytest.approx((80e9 - kv) / 1.0, rel=1e-9)
+    assert memory_params_limit(moe) == pytest.approx((80e9 - kv) / (76 / 13), rel=1e-9)
+
+
+def test_moe_optimum_matches_a_dense_scenario_with_the_equivalent_law():
+    """E fixes a Chinchilla-form law: with the roofline replaced by a fixed decode MFU (no bytes involved), an
+    MoE scenario equals a dense one whose law is that E's constants given inline."""
+    base = {"name": "x", "target": {"loss": 2.3}, "training": {"hardware": "H100 SXM"},
+            "serving": {"hardware": "H100 SXM"}, "demand": {"requests": 1e9}, "attention_flops": False}
+    moe = tco.optimize(tco.scenario_from_dict({**base, "law": "ludziejewski2025", "model": {"experts": 16}}))
+    law = get_law("ludziejewski2025", 16)
+    dense = tco.optimize(tco.scenario_from_dict({**base, "law": {**law.constants(), "name": "e16"}}))
+    assert moe.optimal.params == pytest.approx(dense.optimal.params, rel=1e-9)
+    assert moe.optimal.tokens == pytest.approx(dense.optimal.tokens, rel=1e-9)
+
+
+def test_inline_moe_constants_equal_the_preset():
+    base = {"name": "x", "target": {"loss": 2.3}, "training": {"hardware": "H100 SXM"}, "model": {"experts": 4},
+            "serving": {"hardware": "H100 SXM"}, "demand": {"requests": 1e9}}
+    preset = tco.optimize(tco.scenario_from_dict({**base, "law": "ludziejewski2025"}))
+    inline = tco.optimize(tco.scenario_from_dict({**base, "law": {"form": "moe", **get_moe_law(
+        "ludziejewski2025").constants()}}))
+    assert inline.optimal.params == pytest.approx(preset.optimal.params, rel=1e-12)
+
+
+@pytest.mark.parametrize("change, path", [
+    ({"law": "hoffmann2022"}, "model.experts"),
+    ({"model": {"experts": 8, "top_k": 16}}, "model.top_k"),
+    ({"model": {"experts": 2.5}}, "model.experts"),
+    ({"model": {"experts": [4, 4]}}, "model.experts"),
+])
+def test_bad_architecture_is_one_line_naming_the_field(change, path):
+    data = {"name": "x", "law": "ludziejewski2025", "target": {"loss": 2.3}, "model": {"experts": 8},
+            "training": {"hardware": "H100 SXM"}, "serving": {"hardware": "H100 SXM"},
+            "demand": {"requests": 1e9}, **change}
+    with pytest.raises(ScenarioError) as err:
+        tco.scenario_from_dict(data)
+    assert path in str(err.value) and "\n" not in str(err.value)
