@@ -111,7 +111,7 @@ def choose(axes: Sequence[str], scenarios: Sequence["Scenario"],
         others = "; ".join(f"{_label(r)}: {r.error}" for r in rows[1:])
         raise InfeasibleError(f"no candidate architecture reaches the target: {_label(rows[0])}: {first}"
                               + (f"; {others}" if others else ""), first.constraints)
-    winner = min(feasible, key=lambda i: rows[i].objective_value)  # the first listed wins a tie
+    winner = min(feasible, key=lambda i: float(rows[i].objective_value or 0.0))  # the first listed wins a tie
     best = results[winner]
     assert not isinstance(best, InfeasibleError)
     choice = ArchitectureChoice(tuple(axes), best.objective, tuple(rows), winner)

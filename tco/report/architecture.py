@@ -34,11 +34,16 @@ def architecture_table(choice: ArchitectureChoice) -> Table:
                              no_wrap=col != "binds", min_width=8 if col == "binds" else None)
     for i, c in enumerate(choice.candidates):
         style = "bold green" if i == choice.winner else ("dim" if not c.feasible else "")
-        cells = (("*" if i == choice.winner else "") + f"{c.experts:g}", c.precision) + (
-            (format_count(c.params), format_count(c.total_params), format_count(c.tokens),
-             f"{c.tokens_per_param:,.0f}", format_usd(c.total_cost_usd)) if c.feasible else ("-",) * 5)
+        cells = (("*" if i == choice.winner else "") + f"{c.experts:g}", c.precision, *_figures(c))
         table.add_row(*cells, Text(_binds(c)), style=style)
     return table
+
+
+def _figures(c) -> tuple[str, ...]:
+    if c.params is None or c.total_params is None or c.tokens is None or c.total_cost_usd is None:
+        return ("-",) * 5  # an infeasible candidate
+    return (format_count(c.params), format_count(c.total_params), format_count(c.tokens),
+            f"{c.tokens_per_param:,.0f}", format_usd(c.total_cost_usd))
 
 
 def write_architecture(ws, choice: ArchitectureChoice) -> None:
