@@ -147,3 +147,89 @@ def test_bad_architecture_is_one_line_naming_the_field(change, path):
     with pytest.raises(ScenarioError) as err:
         tco.scenario_from_dict(data)
     assert path in str(err.value) and "\n" not in str(err.value)
+
+
+# --- choosing the architecture: experts x serving precision ------------------------------------------------
+def _choice_data(experts, precisions=None, **serving):
+    data = {
+        "name": "choice", "law": "ludziejewski2025", "target": {"loss": 2.2}, "model": {"experts": experts},
+        "training": {"hardware": "H100 SXM"},
+        "serving": {"hardware": "H100 SXM", "dtype": "fp8", "batch_size": 256,
+                    "roofline": {"shape": {"aspect_ratio": 128, "kv_head_fraction": 0.125}}, **serving},
+        "demand": {"requests": 3e9},
+    }
+    if precisions is not None:
+        data["serving"]["precisions"] = precisions
+    return data
+
+
+def test_expert_choice_matches_independent_per_e_solves():
+    candidates = [1, 2, 4, 8, 16, 32]
+    chosen = tco.optimize(tco.scenario_from_dict(_choice_data(candidates)))
+    table = chosen.architecture_choice
+    assert table is not None and table.axes == ("experts",)
+    singles = [tco.optimize(tco.scenario_from_dict(_choice_data(e))) for e in candidates]
+    for row, single in zip(table.candidates, singles):
+        assert single.architecture_choice is None  # one value fixes E: no choice
+        assert row.params == pytest.approx(single.optimal.params, rel=1e-6)
+        assert row.tokens == pytest.approx(single.optimal.tokens, rel=1e-6)
+        assert row.total_cost_usd == pytest.approx(single.optimal.total_cost_usd, rel=1e-6)
+        assert row.total_params == pytest.approx(single.optimal.params * (4 + 9 * row.experts) / 13, rel=1e-12)
+    best = min(range(len(singles)), key=lambda i: singles[i].optimal.total_cost_usd)
+    assert table.winner == best
+    assert chosen.optimal.total_cost_usd == pytest.approx(singles[best].optimal.total_cost_usd, rel=1e-6)
+    assert chosen.optimal.params == pytest.approx(singles[best].optimal.params, rel=1e-6)
+    assert 1 < candidates[best] < 32  # this demand makes an interior expert count the cheapest
+    assert chosen.to_dict()["architecture_choice"]["winner"] == best
+
+
+def test_precision_axis_matches_independent_dtype_solves():
+    chosen = tco.optimize(tco.scenario_from_dict(_choice_data([1, 8], ["bf16", "fp8", "int8"])))
+    table = chosen.architecture_choice
+    assert table.axes == ("experts", "precision")
+    assert [(r.experts, r.precision) for r in table.candidates] == [
+        (e, p) for e in (1, 8) for p in ("bf16", "fp8", "int8")]
+    costs = []
+    for row in table.candidates:
+        single = tco.optimize(tco.scenario_from_dict({**_choice_data(row.experts), "serving": {
+            **_choice_data(row.experts)["serving"], "dtype": row.precision}}))
+        assert row.total_cost_usd == pytest.approx(single.optimal.total_cost_usd, rel=1e-6)
+        costs.append(single.optimal.total_cost_usd)
+    assert table.winner == int(np.argmin(costs))
+    # bf16 stores 2 bytes per weight and has half fp8's peak: it is never the cheaper of the two here
+    assert costs[0] > costs[1] and costs[3] > costs[4]
+
+
+def test_a_precision_the_device_lacks_names_it():
+    with pytest.raises(ScenarioError) as err:
+        tco.scenario_from_dict(_choice_data(8, ["bf16", "int4"]))
+    assert "serving.precisions.1" in str(err.value) and "int4" in str(err.value)
+    with pytest.raises(ScenarioError, match="serving.precisions"):
+        tco.scenario_from_dict(_choice_data(8, ["fp8"], bytes_per_param=1))
+
+
+def test_an_infeasible_candidate_is_a_row_not_the_end():
+    # memory fit: 32 experts hold (4 + 288) / 13 = 22.5x the active weights; a 4 GB device holds a dense model
+    # that reaches the target but no 32-expert one
+    data = _choice_data([1, 32])
+    data["serving"]["hardware"] = {"name": "H100 SXM", "memory_gb": 4}
+    chosen = tco.optimize(tco.scenario_from_dict(data))
+    rows = chosen.architecture_choice.candidates
+    assert rows[0].feasible and not rows[1].feasible and "memory_fit" in rows[1].error
+    assert chosen.architecture_choice.winner == 0
+    data["model"]["experts"] = 32  # alone, it is the usual one-line infeasibility
+    with pytest.raises(tco.InfeasibleError, match="memory_fit"):
+        tco.optimize(tco.scenario_from_dict(data))
+
+
+def test_optimize_cli_prints_the_table_and_json(tco_run, tmp_path):
+    import yaml
+
+    path = tmp_path / "choice.yaml"
+    path.write_text(yaml.safe_dump(_choice_data([1, 8])))
+    code, out, _ = tco_run("optimize", path, "--json", "--no-report")
+    assert code == 0
+    data = json.loads(out)
+    assert [c["experts"] for c in data["architecture_choice"]["candidates"]] == [1, 8]
+    code, out, _ = tco_run("optimize", path, "--no-report")
+    assert code == 0 and "Architecture choice over experts" in out and "N total" in out
