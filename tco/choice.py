@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from .errors import InfeasibleError
+from .errors import InfeasibleError, ScenarioError
 from .model.experts import total_per_active
 from .results.choice import ArchitectureCandidate, ArchitectureChoice
 
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from .results import Result
     from .scenario import Scenario
 
-__all__ = ["Axis", "AXES", "is_choice", "variants", "choose", "optimize_choice", "chosen_scenario"]
+__all__ = ["Axis", "AXES", "is_choice", "variants", "choose", "optimize_choice", "chosen_scenario",
+           "require_one_architecture"]
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,15 @@ def chosen_scenario(scenario: "Scenario", result: "Result") -> "Scenario":
     if result.architecture_choice is None:
         return scenario
     return variants(scenario)[1][result.architecture_choice.winner]
+
+
+def require_one_architecture(scenario: "Scenario", study: str) -> None:
+    """Studies over arrays of one scenario (sweeps, sensitivity, Monte Carlo, break-even) price one architecture:
+    the choice among candidates is a discrete re-solve per element that they do not make. Refuse a scenario that
+    lists candidates, naming the field, rather than silently studying its first candidate."""
+    if not is_choice(scenario):
+        return
+    path: tuple[str, ...] = ("model", "experts") if scenario.model.is_choice else ("serving", "precisions")
+    raise ScenarioError(f"{study} needs one architecture, and this scenario lists candidates that only `tco "
+                        "optimize` chooses among: give one value (the choice's winner, say)",
+                        source=scenario.source or "<scenario>", path=path)

@@ -233,3 +233,32 @@ def test_optimize_cli_prints_the_table_and_json(tco_run, tmp_path):
     assert [c["experts"] for c in data["architecture_choice"]["candidates"]] == [1, 8]
     code, out, _ = tco_run("optimize", path, "--no-report")
     assert code == 0 and "Architecture choice over experts" in out and "N total" in out
+
+
+BUNDLED = Path(__file__).resolve().parents[1] / "scenarios" / "moe-expert-choice.yaml"
+
+
+def test_studies_refuse_a_choice_naming_the_field():
+    from tco.studies.breakeven import breakeven
+    from tco.studies.robust import robust_design
+    from tco.studies.sweep import demand_sweep
+
+    scenario = tco.load_scenario(BUNDLED)
+    for study in (lambda: demand_sweep(scenario, [1e12]), lambda: breakeven(scenario),
+                  lambda: robust_design(scenario, samples=2)):
+        with pytest.raises(ScenarioError) as err:
+            study()
+        assert "model.experts" in str(err.value) and "\n" not in str(err.value)
+    # the workbook's demand sweep prices the winner, a fixed architecture
+    from tco.studies import prepare
+
+    entry = prepare(scenario, sweep_points=3)
+    assert entry.scenario.model.experts == [8.0] and len(entry.sweep) == 3
+
+
+def test_bundled_scenario_chooses_an_interior_expert_count():
+    chosen = tco.optimize(tco.load_scenario(BUNDLED))
+    table = chosen.architecture_choice
+    costs = [c.total_cost_usd for c in table.candidates]
+    assert table.best.experts == 8 and costs[table.winner] == min(costs)
+    assert costs[0] > costs[table.winner] and costs[-1] > costs[table.winner]  # dense and 32 experts both lose

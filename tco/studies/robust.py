@@ -287,6 +287,9 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     seed = check_count("--seed", seed, minimum=0)
     check_projection(robust_projection(f"--samples {samples:,} at --quantile {quantile:g}", samples, quantile),
                      allow_large=allow_large)
+    from ..choice import require_one_architecture
+
+    require_one_architecture(scenario, "tco robust")  # sampled laws are of one expert count's constants
     stderr, bootstrap, source, independent = law_sample_source(scenario, stderr, bootstrap)
     law, model = scenario.resolved_law, build_model(scenario)
     target, how = model.target_loss, dict(stderr=stderr, bootstrap=bootstrap)
