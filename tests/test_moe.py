@@ -262,3 +262,19 @@ def test_bundled_scenario_chooses_an_interior_expert_count():
     costs = [c.total_cost_usd for c in table.candidates]
     assert table.best.experts == 8 and costs[table.winner] == min(costs)
     assert costs[0] > costs[table.winner] and costs[-1] > costs[table.winner]  # dense and 32 experts both lose
+
+
+def test_moe_constants_in_a_law_file(tmp_path):
+    import yaml
+
+    constants = get_moe_law("ludziejewski2025").constants()
+    (tmp_path / "ours.yaml").write_text(yaml.safe_dump({"law": {"form": "moe", "name": "ours", **constants}}))
+    data = _choice_data(8)
+    data["law"] = "ours.yaml"
+    from_file = tco.optimize(tco.scenario_from_dict(data, base_dir=tmp_path))
+    preset = tco.optimize(tco.scenario_from_dict(_choice_data(8)))
+    assert from_file.optimal.params == pytest.approx(preset.optimal.params, rel=1e-12)
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"law": {"form": "moe", **constants, "alpha": 0.19}}))
+    data["law"] = "bad.yaml"
+    with pytest.raises(ScenarioError, match="law.alpha"):
+        tco.scenario_from_dict(data, base_dir=tmp_path)
