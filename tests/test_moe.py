@@ -12,7 +12,7 @@ import tco
 from tco.errors import ScenarioError
 from tco.laws import get_law, get_moe_law
 from tco.model.experts import expected_touched_experts, read_per_active, total_per_active
-from tco.model.serving import memory_params_limit, replica_step
+from tco.model.replica import memory_params_limit, replica_step
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "moe_ludziejewski2025.json").read_text())
 K = REFERENCE["constants"]

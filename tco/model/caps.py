@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from .serving import (latency_params_limit, memory_params_limit, phase_flops_monomials, read_bytes_per_param,
-                      resident_bytes_per_param, ttft_params_limit)
+from .replica import latency_params_limit, memory_params_limit, ttft_params_limit
+from .experts import read_bytes_per_param, resident_bytes_per_param
+from .serving import phase_flops_monomials
 from ..units import format_count
 
 #: How MemoryFit describes the KV cache under serving.roofline.
@@ -198,7 +199,7 @@ class DecodeLatency(Cap):
 @dataclass(frozen=True)
 class FirstTokenLatency(Cap):
     """N <= the largest model whose time to first token (one prompt on an idle replica,
-    `tco.model.serving.first_token`) meets serving.max_time_to_first_token_ms: an exact root, since every term
+    `tco.model.serving_step.first_token`) meets serving.max_time_to_first_token_ms: an exact root, since every term
     of that time grows with N."""
 
     name = "serving.max_time_to_first_token_ms"

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SHARED_D2", "EXPERT_D2", "total_per_active", "expected_touched_experts", "read_per_active"]
+from .serving import weight_bytes_per_param
+
+__all__ = ["SHARED_D2", "EXPERT_D2", "total_per_active", "expected_touched_experts", "read_per_active",
+           "resident_bytes_per_param", "read_bytes_per_param"]
 
 #: Parameters per block in units of d^2 (Ludziejewski et al. 2025): attention (shared) and one expert's FFN.
 SHARED_D2 = 4.0
@@ -48,3 +51,18 @@ def read_per_active(experts, top_k, batch):
     weights), total_per_active for a batch that touches every expert."""
     touched = expected_touched_experts(experts, top_k, batch)
     return (SHARED_D2 + EXPERT_D2 * touched) / (SHARED_D2 + EXPERT_D2 * top_k)
+
+
+def resident_bytes_per_param(serving):
+    """Weight bytes a replica holds per (active) parameter N: every expert, N_total / N_act of them at the
+    serving width (the width alone for a dense model). Memory fit and a replica's weights use it."""
+    arch = serving.architecture
+    return weight_bytes_per_param(serving) * total_per_active(arch.experts_in_force, arch.top_k)
+
+
+def read_bytes_per_param(serving, tokens):
+    """Weight bytes one forward step of `tokens` tokens reads per (active) parameter N: the shared weights and
+    the experts those tokens touch (`read_per_active`; the width alone for a dense model). The decode roofline
+    reads it at the batch, the first token at the prompt's tokens."""
+    arch = serving.architecture
+    return weight_bytes_per_param(serving) * read_per_active(arch.experts_in_force, arch.top_k, tokens)
