@@ -42,7 +42,10 @@ def evaluate(scenario: "Scenario", *, params: float, tokens: float) -> Evaluatio
     optimum (`Evaluation`): its loss, costs, excess over the optimum, training time and serving performance."""
     n = _check("params", params, PARAMS_RANGE, PARAMS_WHY, "parameters")
     d = _check("tokens", tokens, TOKENS_RANGE, TOKENS_WHY, "tokens")
+    from .choice import chosen_scenario
+
     result = optimize(scenario)
+    scenario = chosen_scenario(scenario, result)  # candidate architectures: the design has the winner's
     model = build_model(scenario)
     design = design_point(scenario, model, n, d)
     optimal = result.optimal

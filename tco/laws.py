@@ -12,6 +12,7 @@ constraint ``(a0 / r(l)) N^-p + (b0 / r(l)) D^-q <= 1``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +26,10 @@ __all__ = [
     "KaplanLaw",
     "PRESETS",
     "get_law",
+    "MoELaw",
+    "MOE_PRESETS",
+    "get_moe_law",
+    "effective_experts",
 ]
 
 
@@ -222,11 +227,98 @@ PRESETS: dict[str, Law] = {
 }
 
 
-def get_law(name: str) -> Law:
-    """A preset by name; UnknownNameError lists the valid names."""
+def effective_experts(experts, e_start: float, e_max: float):
+    """Ludziejewski et al. 2025's effective expert count: 1/Eh = 1 / (E - 1 + (1/E_start - 1/E_max)^-1) + 1/E_max.
+
+    Eh(1) = E_start and Eh saturates at E_max: beyond a few hundred experts more of them stop helping."""
+    experts = np.asarray(experts, dtype=float)
+    value = 1.0 / (1.0 / (experts - 1.0 + 1.0 / (1.0 / e_start - 1.0 / e_max)) + 1.0 / e_max)
+    return float(value) if np.ndim(value) == 0 else value
+
+
+@dataclass(frozen=True)
+class MoELaw:
+    """A law with an expert dimension: L(N_act, D, E) = a Eh^delta N_act^(alpha + gamma ln Eh)
+    + b Eh^omega D^(beta + zeta ln Eh) + c (Ludziejewski et al. 2025, eq. 6; alpha and beta negative as printed),
+    N_act the ACTIVE parameters, Eh = `effective_experts(E)`.
+
+    For a fixed E it is the Chinchilla form with E-dependent constants, so `at_experts(E)` is an ordinary
+    `ChinchillaLaw` and every solver (GP, exact kernel, repetition) works on it unchanged; a dense model is E = 1.
+    """
+
+    name: str
+    source: str
+    a: float
+    alpha: float
+    delta: float
+    gamma: float
+    b: float
+    beta: float
+    omega: float
+    zeta: float
+    E_start: float
+    E_max: float
+    c: float
+    form: str = field(default="moe", init=False)
+
+    def at_experts(self, experts: float) -> ChinchillaLaw:
+        """The Chinchilla-form law of a model with `experts` experts (E >= 1)."""
+        if not experts >= 1:
+            raise ValueError(f"an MoE law needs at least 1 expert, got {experts:g}")
+        eh = effective_experts(experts, self.E_start, self.E_max)
+        log_eh = math.log(eh)
+        return ChinchillaLaw(
+            name=f"{self.name} (E={experts:g})", source=self.source, E=self.c, A=self.a * eh**self.delta,
+            B=self.b * eh**self.omega, alpha=-(self.alpha + self.gamma * log_eh),
+            beta=-(self.beta + self.zeta * log_eh),
+        )
+
+    def constants(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in ("a", "alpha", "delta", "gamma", "b", "beta", "omega", "zeta",
+                                              "E_start", "E_max", "c")}
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "form": self.form, **self.constants(), "source": self.source}
+
+
+#: Laws with an expert dimension; a scenario picks E with `model.experts`, `tco allocate` with `--experts`.
+MOE_PRESETS: dict[str, MoELaw] = {
+    law.name: law
+    for law in (
+        MoELaw(
+            name="ludziejewski2025", a=35.91, alpha=-0.1889, delta=-0.2285, gamma=0.0098, b=35.98, beta=-0.1775,
+            omega=0.5529, zeta=-0.0259, E_start=2.0732, E_max=290.4521, c=1.3637,
+            source="Ludziejewski et al. 2025, Joint MoE Scaling Laws: Mixture of Experts Can Be Memory Efficient "
+                   "(arXiv 2502.05172), eq. 6 and table 3; fitted on up to 2.7B active / 5B total parameters "
+                   "(FineWeb-Edu, top-1 routing): extrapolate with care",
+        ),
+    )
+}
+
+
+def _unknown(name: str) -> UnknownNameError:
+    return UnknownNameError(f"unknown law {name!r}; presets are: {', '.join([*PRESETS, *MOE_PRESETS])} "
+                            "(or give constants inline)")
+
+
+def get_moe_law(name: str) -> MoELaw:
+    """An MoE preset by name; UnknownNameError lists the valid names."""
     try:
-        return PRESETS[name]
+        return MOE_PRESETS[name]
     except KeyError:
-        raise UnknownNameError(
-            f"unknown law {name!r}; presets are: {', '.join(PRESETS)} (or give constants inline)"
-        ) from None
+        raise _unknown(name) from None
+
+
+def get_law(name: str, experts: float | None = None) -> Law:
+    """A preset by name; UnknownNameError lists the valid names. An MoE preset needs `experts` (its law at that
+    E; None means dense, E = 1); a dense preset refuses experts other than 1 (its loss has no expert dimension)."""
+    if name in MOE_PRESETS:
+        return MOE_PRESETS[name].at_experts(1.0 if experts is None else experts)
+    try:
+        law = PRESETS[name]
+    except KeyError:
+        raise _unknown(name) from None
+    if experts is not None and experts != 1:
+        raise ValueError(f"law {name} is dense (no expert dimension); for E = {experts:g} experts use an MoE law "
+                         f"({', '.join(MOE_PRESETS)}) or MoE constants inline (form: moe)")
+    return law

@@ -33,6 +33,10 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
     """
     # Floating-point trouble is judged on the result (assemble_result refuses non-finite figures), not printed
     # as numpy warnings; a Python float that overflows becomes one SolverError line.
+    from .choice import is_choice, optimize_choice
+
+    if is_choice(scenario):  # candidate expert counts / precisions: one full solve each, the cheapest wins
+        return optimize_choice(scenario, lambda variant: optimize(variant, objective=objective))
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             return _optimize(scenario, objective)

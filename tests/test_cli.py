@@ -89,7 +89,8 @@ def test_allocate_range_with_rule_of_thumb(tco_run):
 def test_laws_and_hardware_list_sources(tco_run):
     code, out, _ = tco_run("laws", "--json")
     names = {law["name"]: law for law in json.loads(out)}
-    assert set(names) == {"hoffmann2022", "sardana2024", "besiroglu2024", "muennighoff2023", "kaplan2020"}
+    assert set(names) == {"hoffmann2022", "sardana2024", "besiroglu2024", "muennighoff2023", "kaplan2020",
+                          "ludziejewski2025"}
     assert all(law["source"] for law in names.values())
     code, out, _ = tco_run("hardware", "--json")
     devices = json.loads(out)

@@ -21,20 +21,23 @@ def laws_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the scaling-law presets with their constants and sources."""
-    from ..laws import PRESETS
+    from ..laws import MOE_PRESETS, PRESETS, Law, MoELaw
 
+    laws: list[Law | MoELaw] = [*PRESETS.values(), *MOE_PRESETS.values()]
     if json_output:
-        print_json([law.to_dict() for law in PRESETS.values()])
+        print_json([law.to_dict() for law in laws])
         return
     table = Table(title="Scaling-law presets", header_style="bold")
     for col in ("name", "form", "constants", "source"):
         table.add_column(col, overflow="fold")
-    for law in PRESETS.values():
+    for law in laws:
         constants = ", ".join(f"{k}={v:g}" for k, v in law.constants().items())
         table.add_row(escape(law.name), law.form, constants, escape(law.source))
     console.print(table)
     console.print("Chinchilla form: L = E + A/N^alpha + B/D^beta.  Kaplan form: "
-                  "L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d.  Custom constants go inline under `law:`.",
+                  "L = [(n_c/N)^(alpha_n/alpha_d) + d_c/D]^alpha_d.  MoE form (N active, E experts): "
+                  "L = a Eh^delta N^(alpha + gamma ln Eh) + b Eh^omega D^(beta + zeta ln Eh) + c.  "
+                  "Custom constants go inline under `law:`.",
                   style="dim")
 
 
@@ -70,10 +73,13 @@ def hardware_command(
         console.print(f"  {escape(d.name)}: {escape(d.source + price + link)}", highlight=False)
 
 
-def _law(name: str):
+def _law(name: str, experts: float | None = None):
     from ..laws import get_law
 
-    return get_law(name)
+    try:
+        return get_law(name, experts)
+    except ValueError as exc:  # an unknown name, or experts on a dense law
+        fail(f"--law: {exc}")
 
 
 def loss_command(
@@ -118,6 +124,9 @@ def allocate_command(
     flops: Annotated[str, typer.Option(help="Budget in FLOPs (1e24), or a range 1e20..1e24 (one per decade) "
                                             "or 1e20..1e24:9 (9 log-spaced).", show_default=False)] = ...,  # type: ignore[assignment]  # typer: required
     law: Annotated[str, typer.Option(help="Law preset (see `tco laws`).")] = "hoffmann2022",
+    experts: Annotated[str | None, typer.Option(
+        help="Experts per layer, for an MoE law (ludziejewski2025): N is then the ACTIVE parameter count and "
+             "total_params what the model holds (top-1 routing).", show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     allow_large: Annotated[bool, typer.Option(
         "--allow-large", help="Run even when the projected time or memory exceeds the limits (README, "
@@ -128,16 +137,21 @@ def allocate_command(
     Shows where the fitted law and the rule of thumb disagree: Hoffmann's rounded constants give ~50-70 tokens
     per parameter, Besiroglu et al.'s refit about 20.
     """
+    from ..model.experts import total_per_active
+
     budgets = _budgets(flops, allow_large)
-    the_law = _law(law)
+    count = None if experts is None else _experts(experts)
+    the_law = _law(law, count)
+    ratio = 1.0 if count is None else total_per_active(count, 1.0)
     rows = []
     for c in budgets:
-        n, d = the_law.allocate(c)
+        n, d = the_law.allocate(c)  # 6 N_act D = C: training FLOPs follow the active parameters
         n20 = (c / 120.0) ** 0.5  # 6 N (20 N) = C
         rows.append({
             "flops": c, "pf_days": pf_days(c), "params": n, "tokens": d, "tokens_per_param": d / n,
             "loss": the_law.loss(n, d), "rule_of_thumb_params": n20, "rule_of_thumb_tokens": 20 * n20,
             "rule_of_thumb_loss": the_law.loss(n20, 20 * n20),
+            **({} if count is None else {"experts": count, "total_params": n * ratio}),
         })
     if json_output:
         print_json({"law": the_law.name, "allocations": rows})
@@ -152,3 +166,18 @@ def allocate_command(
                       f"{r['rule_of_thumb_loss']:.4f}")
     console.print(table)
     console.print("N@20, D@20, loss@20: the ~20 tokens-per-parameter rule of thumb at the same budget.", style="dim")
+    if count is not None:
+        console.print(f"E = {count:g} experts, top-1: N and N@20 are ACTIVE parameters; the model holds "
+                      f"{ratio:.4g}x as many in total ((4 + 9 E) / 13, Ludziejewski et al. 2025's architecture): "
+                      + ", ".join(format_count(r["total_params"]) for r in rows), highlight=False)
+
+
+def _experts(text: str) -> float:
+    """--experts: a whole number of experts in the scenario field's range."""
+    from ..scenario.architecture import EXPERTS_RANGE
+
+    value = quantity("--experts", text)
+    lo, hi = EXPERTS_RANGE
+    if not (value.is_integer() and lo <= value <= hi):
+        fail(f"--experts: a whole number of experts in [{lo}, {hi}], got {text!r}")
+    return value

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from .replica import latency_params_limit, memory_params_limit, ttft_params_limit
-from .serving import phase_flops_monomials, weight_bytes_per_param
+from .experts import read_bytes_per_param, resident_bytes_per_param
+from .serving import phase_flops_monomials
 from ..units import format_count
 
 #: How MemoryFit describes the KV cache under serving.roofline.
@@ -162,7 +163,7 @@ class MemoryFit(Cap):
             return None
         return cls(limit=memory_params_limit(scenario), devices=s.devices_per_replica,
                    memory_gb=s.device.memory_gb, kv_cache_gb=s.kv_cache_gb,
-                   bytes_per_param=weight_bytes_per_param(s), roofline=s.roofline is not None)
+                   bytes_per_param=resident_bytes_per_param(s), roofline=s.roofline is not None)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class DecodeLatency(Cap):
             return None
         return cls(limit=latency_params_limit(scenario), ms=s.max_time_per_output_token_ms,
                    bandwidth_gb_per_s=s.replica_bandwidth_gb_per_s, kv_cache_gb=s.kv_cache_gb,
-                   bytes_per_param=weight_bytes_per_param(s), roofline=s.roofline is not None)
+                   bytes_per_param=read_bytes_per_param(s, s.batch_size), roofline=s.roofline is not None)
 
 
 @dataclass(frozen=True)

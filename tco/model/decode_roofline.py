@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .experts import read_bytes_per_param
 from .serving import (FORWARD_FLOPS_PER_PARAM, decode_context_tokens, kv_bytes_per_token, monomial_sum,
-                      phase_flops_monomials, weight_bytes_per_param)
+                      phase_flops_monomials)
 from .serving_step import step_overhead
 
 __all__ = ["decode_compute_efficiency", "RooflineCoefficients", "roofline_coefficients", "decode_step_coefficients",
@@ -127,7 +128,7 @@ def _coefficients(serving, compute_efficiency, bandwidth_efficiency, kv_read_coe
     compute = serving.peak_flops * compute_efficiency
     return RooflineCoefficients(
         compute_s=FORWARD_FLOPS_PER_PARAM / compute,
-        weights_s=weight_bytes_per_param(serving) / (serving.batch_size * bandwidth),
+        weights_s=read_bytes_per_param(serving, serving.batch_size) / (serving.batch_size * bandwidth),
         kv_s=kv_read_coef / bandwidth,
         kv_exp=kv_exp,
         attention_s=attention_coef / compute if nonzero_coefficient(attention_coef) else 0.0,

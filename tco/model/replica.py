@@ -14,8 +14,8 @@ import numpy as np
 from ..numeric import bisect_increasing
 from .decode_roofline import (decode_step_coefficients, nonzero_coefficient, roofline_coefficients,
                               stated_kv_bytes_per_sequence)
-from .serving import (attention_flops_per_token, flops_per_token, kv_bytes_at, kv_bytes_per_token, sequence_tokens,
-                      weight_bytes_per_param)
+from .experts import read_bytes_per_param, resident_bytes_per_param
+from .serving import attention_flops_per_token, flops_per_token, kv_bytes_at, kv_bytes_per_token, sequence_tokens
 from .serving_step import first_token, step_overhead
 
 __all__ = ["ReplicaStep", "replica_step", "prefill_seconds", "memory_params_limit", "latency_params_limit",
@@ -38,7 +38,7 @@ class ReplicaStep:
         self.compute_seconds_per_sequence = times.compute_seconds(params) / replica
         self.weights_seconds = times.weights_s * s.batch_size * params / replica
         self.kv_seconds_per_sequence = times.kv_s * params**times.kv_exp / replica
-        self.weight_bytes = weight_bytes_per_param(s) * params
+        self.weight_bytes = resident_bytes_per_param(s) * params
         if s.roofline is None:
             self.kv_bytes_per_sequence = stated_kv_bytes_per_sequence(s)
         else:  # memory holds each sequence's full prompt + generation
@@ -113,10 +113,10 @@ def memory_params_limit(scenario):
     shape rule); else the stated kv_cache_gb: (devices x memory - KV) / bytes_per_param."""
     s = scenario.serving
     if s.roofline is None:
-        return (s.replica_memory_gb - s.kv_cache_gb) * 1e9 / weight_bytes_per_param(s)
+        return (s.replica_memory_gb - s.kv_cache_gb) * 1e9 / resident_bytes_per_param(s)
     kv_coef, kv_exp = kv_bytes_per_token(s.roofline)
     resident = s.batch_size * sequence_tokens(scenario.demand) * kv_coef
-    return _largest_params(weight_bytes_per_param(s), resident, kv_exp, s.replica_memory_gb * 1e9)
+    return _largest_params(resident_bytes_per_param(s), resident, kv_exp, s.replica_memory_gb * 1e9)
 
 
 def latency_params_limit(scenario):
@@ -127,7 +127,7 @@ def latency_params_limit(scenario):
     s = scenario.serving
     if s.roofline is None:
         budget_gb = s.max_time_per_output_token_ms / 1000.0 * s.replica_bandwidth_gb_per_s
-        return (budget_gb - s.kv_cache_gb) * 1e9 / weight_bytes_per_param(s)
+        return (budget_gb - s.kv_cache_gb) * 1e9 / read_bytes_per_param(s, s.batch_size)
     times = roofline_coefficients(scenario)
     budget_s = s.max_time_per_output_token_ms / 1000.0 * s.devices_per_replica / s.batch_size  # per token
     if times.overhead:  # the step's overhead grows with N too: the root of the whole step

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .experts import read_bytes_per_param
 from .serving import (FORWARD_FLOPS_PER_PARAM, attention_flops_coefficients, decode_context_tokens, layers_and_width,
-                      monomial_sum, weight_bytes_per_param)
+                      monomial_sum)
 
 __all__ = ["ACTIVATION_BYTES", "serving_calibration", "StepOverhead", "step_overhead", "FirstToken", "first_token",
            "time_to_first_token_seconds"]
@@ -121,7 +122,7 @@ def first_token(scenario) -> FirstToken:
     compute = ((FORWARD_FLOPS_PER_PARAM * p / flops_per_s, 1.0), (attn_coef * p * p / 2.0 / flops_per_s, attn_exp))
     bandwidth = s.device.bandwidth_gb_per_s
     weights = (() if bandwidth is None else (
-        (weight_bytes_per_param(s) / (r * bandwidth * 1e9 * (s.roofline.bandwidth_efficiency if s.roofline else 1.0)),
+        (read_bytes_per_param(s, p) / (r * bandwidth * 1e9 * (s.roofline.bandwidth_efficiency if s.roofline else 1.0)),
          1.0),))
     overhead: tuple = ()
     if cal is not None:

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from ..atomic import atomic_write
 from ..units import format_count, format_usd
 from .costs_sheet import DESIGN_ROWS, write_costs
+from .architecture import write_architecture
 from .inputs_sheet import write_inputs
 from .reference_sheets import write_hardware, write_law
 from .sizing_sheet import write_sizing
@@ -153,6 +154,8 @@ def _write_scenario(wb: Workbook, entry: ReportEntry, prefix: str, sheet_prefix:
     write_sizing(sizing, entry.result)
     write_hardware(sheet("Hardware"), entry.scenario)
     write_law(sheet("Law"), entry.scenario)
+    if entry.result.architecture_choice is not None:
+        write_architecture(sheet("Architecture"), entry.result.architecture_choice)
     _write_summary(summary, entry, results)
     return results
 

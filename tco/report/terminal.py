@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..results import DecodeRoofline, Result, ServingPricing, ServingSizing
+from .architecture import architecture_table
 from ..units import format_count, format_usd
 
 __all__ = ["render_result", "print_result"]
@@ -75,7 +76,8 @@ def render_result(result: Result) -> Group:
     # Text, not markup: a scenario or law named "[bold red]x[/]" prints as written
     header = Text.assemble((result.scenario, "bold"), f"  law {result.law}, target loss {result.target_loss:.5g}, "
                            f"minimizing {objective}")
-    return Group(Panel.fit(header), table, *lines)
+    choice = () if result.architecture_choice is None else (architecture_table(result.architecture_choice),)
+    return Group(Panel.fit(header), *choice, table, *lines)
 
 
 def _deployment_lines(result: Result) -> list[Text]:

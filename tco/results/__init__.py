@@ -5,6 +5,7 @@ force, own vs rent, deployment sizing, the demand's time value, repeated data an
 Nothing here solves: the values are computed by the pipeline (`tco.optimize`, `tco.results.deployment`,
 `tco.repeated`; a given design's `Evaluation`: `tco.evaluate`)."""
 
+from .choice import ArchitectureCandidate, ArchitectureChoice
 from .evaluation import Evaluation, ServingPerformance, TrainingTime
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, DemandInputs, DeploymentSizing, Inputs,
@@ -13,6 +14,8 @@ from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, Dema
 
 __all__ = [
     "Result",
+    "ArchitectureChoice",
+    "ArchitectureCandidate",
     "DesignPoint",
     "Savings",
     "ConstraintReport",

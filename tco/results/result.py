@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .choice import ArchitectureChoice
 from .sections import DataLimits, DecodeRoofline, DeploymentSizing, Inputs, Ownership, ServingPricing, TimeValue
 
 __all__ = ["DesignPoint", "Savings", "ConstraintReport", "CrossCheck", "Result"]
@@ -147,6 +148,8 @@ class Result:
     layout: tuple[Any, ...] = ()
     #: the Inputs-sheet rows that only one cost term reads, from the terms of this result's model
     term_inputs: tuple[Any, ...] = ()
+    #: with candidate expert counts and/or serving precisions: every candidate's optimum and the winner (this)
+    architecture_choice: ArchitectureChoice | None = None
 
     @property
     def binding_constraints(self) -> list[str]:
@@ -182,6 +185,8 @@ class Result:
             **({"data_limits": self.data_limits.to_dict()} if self.data_limits is not None else {}),
             **({"decode_roofline": self.decode_roofline.to_dict()} if self.decode_roofline is not None else {}),
             **({"serving_pricing": self.serving_pricing.to_dict()} if self.serving_pricing is not None else {}),
+            **({"architecture_choice": self.architecture_choice.to_dict()}
+               if self.architecture_choice is not None else {}),
         })
 
     def _epochs(self, *, chinchilla: bool) -> dict[str, float]:

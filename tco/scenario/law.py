@@ -28,7 +28,7 @@ from pydantic import (AfterValidator, BeforeValidator, Discriminator, Tag, TypeA
                       ValidationInfo, model_validator)
 
 from ..errors import FieldError, ScenarioError
-from ..laws import ChinchillaLaw, KaplanLaw, Law, get_law
+from ..laws import MOE_PRESETS, ChinchillaLaw, KaplanLaw, Law, MoELaw, get_law, get_moe_law
 from .fields import Count, Name, PathText, Positive, SourceText, StrictModel, non_negative, number, within
 from .yaml import read_yaml
 
@@ -42,7 +42,8 @@ Exponent = Annotated[Positive, within(0.01, 2, "published fits give 0.08-0.37; t
 KaplanExponent = Annotated[Positive, within(0.01, 1, "Kaplan et al. 2020 give 0.076 and 0.103")]
 KaplanScale = Annotated[Count, within(1e9, 1e18, "within ~1e4x of Kaplan et al. 2020's 6.4e13 and 1.8e13")]
 
-__all__ = ["ChinchillaConstants", "KaplanConstants", "ConstantsSpec", "LawSpec", "resolve_law", "LawFile",
+__all__ = ["ChinchillaConstants", "KaplanConstants", "MoEConstants", "ConstantsSpec", "LawSpec", "resolve_law",
+           "resolve_law_family", "LawFile",
            "is_law_path", "load_law_file", "resolve_law_path"]
 
 
@@ -88,11 +89,50 @@ class KaplanConstants(StrictModel):
                          n_c=self.n_c, d_c=self.d_c)
 
 
+#: MoE constants (Ludziejewski et al. 2025's eq. 6): the exponents' base values are negative as printed, their
+#: E-slopes and the coefficients' E-exponents small numbers of either sign.
+NegativeExponent = Annotated[float, BeforeValidator(number),
+                             within(-2, -0.01, "printed negative: Ludziejewski et al. 2025 give -0.19 and -0.18")]
+ExpertSlope = Annotated[float, BeforeValidator(number),
+                        within(-5, 5, "Ludziejewski et al. 2025 give -0.23 to 0.55")]
+ExpertScale = Annotated[Positive, within(1, 1e5, "Ludziejewski et al. 2025 give E_start 2.07, E_max 290")]
+
+
+class MoEConstants(StrictModel):
+    """Your own constants for the joint MoE law L = a Eh^delta N_act^(alpha + gamma ln Eh)
+    + b Eh^omega D^(beta + zeta ln Eh) + c (Ludziejewski et al. 2025, eq. 6; `tco.laws.MoELaw`)."""
+
+    form: Literal["moe"]
+    name: Name = "custom-moe"
+    a: Coefficient
+    alpha: NegativeExponent
+    delta: ExpertSlope
+    gamma: ExpertSlope
+    b: Coefficient
+    beta: NegativeExponent
+    omega: ExpertSlope
+    zeta: ExpertSlope
+    E_start: ExpertScale
+    E_max: ExpertScale
+    c: IrreducibleLoss
+    source: SourceText = "user-supplied constants"
+
+    @model_validator(mode="after")
+    def _scales(self) -> "MoEConstants":
+        if not self.E_max > self.E_start:
+            raise FieldError(("E_max",), f"E_max must exceed E_start ({self.E_start:g}), got {self.E_max:g}")
+        return self
+
+    def to_law(self) -> MoELaw:
+        return MoELaw(name=self.name, source=self.source, **{k: getattr(self, k) for k in (
+            "a", "alpha", "delta", "gamma", "b", "beta", "omega", "zeta", "E_start", "E_max", "c")})
+
+
 def _law_kind(value: object) -> str:
     if isinstance(value, str):
         return "preset"
     form = value.get("form") if isinstance(value, dict) else getattr(value, "form", None)
-    return "kaplan" if form == "kaplan" else "chinchilla"
+    return form if form in ("kaplan", "moe") else "chinchilla"
 
 
 def _known_law(name: str, info: ValidationInfo) -> str:
@@ -101,13 +141,15 @@ def _known_law(name: str, info: ValidationInfo) -> str:
         path = resolve_law_path(name, (info.context or {}).get("base_dir"))
         load_law_file(path)  # ValueError with the file's problem
         return str(path)
-    get_law(name)  # UnknownNameError (a ValueError) lists the presets
+    if name not in MOE_PRESETS:
+        get_law(name)  # UnknownNameError (a ValueError) lists the presets
     return name
 
 
 #: Inline constants of either form (also the `law:` mapping of a law file).
 ConstantsSpec = Annotated[
-    Union[Annotated[ChinchillaConstants, Tag("chinchilla")], Annotated[KaplanConstants, Tag("kaplan")]],
+    Union[Annotated[ChinchillaConstants, Tag("chinchilla")], Annotated[KaplanConstants, Tag("kaplan")],
+          Annotated[MoEConstants, Tag("moe")]],
     Discriminator(_law_kind),
 ]
 LawSpec = Annotated[
@@ -115,16 +157,26 @@ LawSpec = Annotated[
         Annotated[Annotated[PathText, AfterValidator(_known_law)], Tag("preset")],
         Annotated[ChinchillaConstants, Tag("chinchilla")],
         Annotated[KaplanConstants, Tag("kaplan")],
+        Annotated[MoEConstants, Tag("moe")],
     ],
     Discriminator(_law_kind),
 ]
 
 
-def resolve_law(spec: "str | ChinchillaConstants | KaplanConstants") -> Law:
-    """The Law a validated `law:` value stands for (preset, law file or inline constants)."""
+def resolve_law_family(spec: "str | ChinchillaConstants | KaplanConstants | MoEConstants") -> Law | MoELaw:
+    """The law a validated `law:` value stands for (preset, law file or inline constants): a `Law`, or an
+    `MoELaw` whose loss also depends on the expert count (`model.experts` picks one with `at_experts`)."""
     if not isinstance(spec, str):
         return spec.to_law()
-    return load_law_file(spec).law if is_law_path(spec) else get_law(spec)
+    if is_law_path(spec):
+        return load_law_file(spec).law
+    return get_moe_law(spec) if spec in MOE_PRESETS else get_law(spec)
+
+
+def resolve_law(spec: "str | ChinchillaConstants | KaplanConstants | MoEConstants") -> Law:
+    """The Law a validated `law:` value stands for; an MoE law's dense member (E = 1)."""
+    law = resolve_law_family(spec)
+    return law.at_experts(1.0) if isinstance(law, MoELaw) else law
 
 
 # --- law files ------------------------------------------------------------------------------------------
@@ -161,10 +213,11 @@ def load_law_file(path: str | Path) -> LawFile:
     if not isinstance(data, dict) or not isinstance(data.get("law"), dict):
         raise ValueError(f"law file {path}: needs a top-level `law:` mapping of constants (E, A, B, alpha, beta)")
     try:
-        spec: ChinchillaConstants | KaplanConstants = TypeAdapter(ConstantsSpec).validate_python(data["law"])
+        spec: ChinchillaConstants | KaplanConstants | MoEConstants = TypeAdapter(ConstantsSpec).validate_python(
+            data["law"])
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"] if p not in ("chinchilla", "kaplan"))
+        where = ".".join(str(p) for p in first["loc"] if p not in ("chinchilla", "kaplan", "moe"))
         message = first["msg"].removeprefix("Value error, ")
         raise ValueError(f"law file {path}: law.{where}: {message}") from None
     return LawFile(path=path, law=spec.to_law(), fit=data.get("fit"), bootstrap=data.get("bootstrap"))

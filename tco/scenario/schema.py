@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, StrictBool, model_validator
 
 from ..errors import FieldError
-from ..hardware import Device, get_device
-from ..laws import Law
+from ..hardware import DTYPE_BYTES, Device, get_device
+from ..laws import Law, MoELaw
 from ..units import SECONDS_PER_DAY
 
 __all__ = [
@@ -36,7 +36,8 @@ __all__ = [
 from .extras import (DemandHorizon, Ownership, ServingFit, check_horizon, check_ownership, check_serving_fit,
                      default_memory_fit, owned_usd_per_hour)
 from .data_limits import Data
-from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law
+from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law, resolve_law_family
+from .architecture import Architecture
 from .fields import (PARAMS_RANGE, TOKENS_RANGE, Count, Description, LifetimeTokens, Loss, Name, Params, Positive,
                      PriceUsdPerHour, Requests, SourceText, StrictModel, Tokens, TokensPerRequest, Utilization,
                      within)
@@ -238,6 +239,36 @@ class Serving(_Phase, ServingFit):
     roofline: Roofline | None = Field(
         default=None, description="price decode by compute and memory time per token instead of decode_mfu "
         "(`tco.scenario.roofline`)")
+    precisions: list[Name] | None = Field(
+        default=None, description="serving dtypes to choose from (e.g. [bf16, fp8, int4]): each candidate serves "
+        "in that dtype (its dense peak from the device's table, weights at its width) and `tco.optimize` reports "
+        "the cheapest (`tco.choice`). Default: serve in `dtype` only")
+
+    #: The architecture the physics reads (set by the Scenario from `model:`): experts and top_k in force.
+    _architecture: Architecture = PrivateAttr(default_factory=Architecture)
+
+    @property
+    def architecture(self) -> Architecture:
+        return self._architecture
+
+    @model_validator(mode="after")
+    def _precisions(self):
+        if self.precisions is None:
+            return self
+        if self.bytes_per_param is not None:
+            raise FieldError(("precisions",), "each precision stores weights at its own width: drop "
+                             "bytes_per_param, or list one dtype in `dtype` instead of precisions")
+        for i, dtype in enumerate(self.precisions):
+            try:
+                self.device.peak_for(dtype)
+            except ValueError as exc:
+                raise FieldError(("precisions", i), str(exc)) from None
+            if dtype.lower() not in DTYPE_BYTES:
+                raise FieldError(("precisions", i), f"no weight width known for dtype {dtype!r}; known: "
+                                 f"{', '.join(DTYPE_BYTES)}")
+        if len({d.lower() for d in self.precisions}) != len(self.precisions):
+            raise FieldError(("precisions",), f"precisions repeat a dtype: {self.precisions}")
+        return self
 
     @model_validator(mode="after")
     def _fit(self):
@@ -350,6 +381,9 @@ class Scenario(StrictModel):
     data: Data = Data()
     uncertainty: Uncertainty | None = Field(
         default=None, description="distributions of inputs and law constants for `tco montecarlo`")
+    model: Architecture = Field(
+        default_factory=Architecture, description="dense (default) or mixture of experts: `experts` (one value "
+        "or candidates to choose from) and `top_k` (`tco.scenario.architecture`); N is then the active count")
     attention_flops: StrictBool = Field(
         default=True, description="count attention FLOPs (4 x layers x heads x head_dim per token attended, "
         "from serving.roofline's architecture or shape rule, else the default shape rule) in training, prefill "
@@ -357,15 +391,32 @@ class Scenario(StrictModel):
         "which the published cases reproduce exactly")
 
     _law: Law = PrivateAttr()
+    #: The law a target is stated under when it differs from the law in force (an MoE law's dense member);
+    #: None: the law in force (so studies that replace law constants move the target with them).
+    _target_law: Law | None = PrivateAttr(default=None)
     _source: str | None = PrivateAttr(default=None)
+
+    def _laws(self) -> tuple[Law, Law]:
+        """(the law of the expert count in force, the law the target is stated under). A target stated as a
+        model's quality (`quality_of`, `chinchilla_optimal_params`) is that DENSE model's loss under an MoE law,
+        so every candidate E aims at the same loss; a dense law refuses expert counts other than 1."""
+        family = resolve_law_family(self.law)
+        if isinstance(family, MoELaw):
+            return family.at_experts(self.model.experts_in_force), family.at_experts(1.0)
+        if self.model.is_moe:
+            raise FieldError(("model", "experts"), f"law {family.name} is dense (its loss has no expert dimension); "
+                             "use an MoE law (ludziejewski2025) or MoE constants inline (form: moe), or drop "
+                             "model.experts")
+        return family, family
 
     @model_validator(mode="after")
     def _resolve_target(self) -> "Scenario":
-        law = resolve_law(self.law)
+        law, target_law = self._laws()
+        self.serving._architecture = self.model
         path = ("target", next(k for k in ("loss", "quality_of", "chinchilla_optimal_params")
                                if getattr(self.target, k) is not None))
         try:
-            loss = _target_loss(law, self.target)
+            loss = _target_loss(target_law, self.target)
         except ArithmeticError as exc:  # a float power overflowing: the law's constants are too extreme
             raise FieldError(path, f"the loss target cannot be computed under law {law.name} ({exc}): check the "
                              "law's constants") from None
@@ -379,7 +430,7 @@ class Scenario(StrictModel):
             raise FieldError(path, f"the loss target is {loss:g} nats/token under law {law.name}, above {MAX_LOSS:g} "
                              "(a uniform guess over a 100M-token vocabulary is 18.4): check the law's constants")
         _check_chinchilla_point(law, loss, path)
-        self._law = law
+        self._law, self._target_law = law, (target_law if target_law is not law else None)
         for check in SCENARIO_CHECKS:
             check(self)
         return self
@@ -397,7 +448,7 @@ class Scenario(StrictModel):
     def target_loss(self) -> float:
         """The loss target in nats/token, whichever way the scenario states it (computed, so that array
         overrides of target fields in sweeps flow through)."""
-        return _target_loss(self.resolved_law, self.target)
+        return _target_loss(self._target_law or self.resolved_law, self.target)
 
     @property
     def deadline_flops(self) -> float | None:

@@ -152,7 +152,8 @@ def demand_overrides(scenario: "Scenario", lifetime_inference_tokens) -> dict[st
 #: Sections that are not inputs of the cost model: `uncertainty:` configures Monte Carlo (samples, seed,
 #: distributions), and a phase's `hardware:` is resolved into its device when the scenario loads (vary the
 #: phase's price_usd_per_hour, not the device's).
-_NOT_INPUTS = ("uncertainty", "hardware")
+#: `model:` (expert counts) holds whole numbers chosen among candidates, not a continuous input to perturb.
+_NOT_INPUTS = ("uncertainty", "hardware", "model")
 
 
 def numeric_paths(scenario: "Scenario") -> list[str]:
@@ -253,6 +254,9 @@ def _with(data: dict, path: str, value: float) -> dict:
 
 def vector_model(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None = None) -> Model:
     """The Model of `scenario` with `overrides`: coefficients and caps become arrays (broadcast together)."""
+    from ..choice import require_one_architecture
+
+    require_one_architecture(scenario, "a sweep, sensitivity, Monte Carlo or break-even study")
     the_view = view(scenario, overrides)
     law, target = the_view.resolved_law, the_view.target_loss
     below = np.asarray(target) <= np.asarray(law.min_loss)

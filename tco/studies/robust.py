@@ -287,6 +287,9 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     seed = check_count("--seed", seed, minimum=0)
     check_projection(robust_projection(f"--samples {samples:,} at --quantile {quantile:g}", samples, quantile),
                      allow_large=allow_large)
+    from ..choice import require_one_architecture
+
+    require_one_architecture(scenario, "tco robust")  # sampled laws are of one expert count's constants
     model = build_model(scenario)
     if model.base_params is not None:  # its cuts cover the data map only; U_N would move with every sampled law
         raise ScenarioError("tco robust models only the data half of the repeated-data law; set "

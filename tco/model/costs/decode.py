@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from ...hardware import usd_per_flop
 from ..fleet import billed_usd_per_device_hour
 from ..decode_roofline import decode_compute_efficiency, roofline_coefficients
+from ..experts import read_bytes_per_param
 from ..serving import decode_context_tokens, kv_bytes_per_token, phase_flops_monomials, weight_bytes_per_param
 from ..serving_step import serving_calibration, step_overhead
 from ...units import SECONDS_PER_HOUR
@@ -92,7 +93,7 @@ class RooflineDecodeCost(CostTerm):
         "={lifetime_generated_tokens}*{serve_price_usd_per_hour}/3600"
         "*(MAX((2*{n}+{attn_flops_coef}*{n}^{attn_flops_exp}*{roof_context_tokens})"
         "/({serve_peak_flops}*{roof_compute_efficiency}),"
-        "({roof_bytes_per_param}*{n}/{roof_batch_size}+{roof_context_tokens}*{roof_kv_coef}*{n}^{roof_kv_exp})"
+        "({roof_bytes_per_param}*{roof_weights_read_per_param}*{n}/{roof_batch_size}+{roof_context_tokens}*{roof_kv_coef}*{n}^{roof_kv_exp})"
         "/({roof_bandwidth_gb_per_s}*1000000000*{roof_bandwidth_efficiency}))"
         "+{roof_devices_per_replica}*({roof_step_fixed_s}*{n}^{roof_step_fixed_exp}/{roof_batch_size}"
         "+{roof_step_per_sequence_s}*{n}^{roof_step_per_sequence_exp}))")
@@ -162,6 +163,10 @@ class RooflineDecodeCost(CostTerm):
             InputRow("roof_bytes_per_param", "Weight bytes per parameter", weight_bytes_per_param(s), "bytes",
                      given(s, "bytes_per_param", f"default: weights stored in the serving dtype ({s.dtype})"),
                      "plain"),
+            InputRow("roof_weights_read_per_param", "Weights a decode step reads per active parameter",
+                     read_bytes_per_param(s, s.batch_size) / weight_bytes_per_param(s), "parameters",
+                     "1 for a dense model; mixture of experts: (4 + 9 x touched) / (4 + 9 x top_k), touched = "
+                     "E (1 - (1 - top_k/E)^batch) experts per layer (tco.model.experts)", "plain", False),
             InputRow("roof_kv_coef", "KV bytes per context token: coefficient", kv_coef, "bytes x N^-exponent",
                      kv_source, "plain"),
             InputRow("roof_kv_exp", "KV bytes per context token: exponent of N", kv_exp, "",
