@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..laws import Law, LossConstraint
 from .caps import CAPS, Cap
 from .costs import TERMS, CostTerm, aggregate
+from .quantization import QuantizationPenalty, penalized_constraint, penalty_of
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -35,8 +36,17 @@ class Model:
     #: unique training tokens U when repeated epochs are modelled (Muennighoff et al. 2023): the loss law sees
     #: the effective data D'(D) and the model is solved by tco.model.repetition, not as a GP. None otherwise.
     unique_tokens: Any = None
+    #: the post-training quantization penalty the target also pays (`serving.quantization`), or None; `loss`
+    #: then carries it (`tco.model.quantization.penalized_constraint`).
+    quantization: QuantizationPenalty | None = None
 
     def loss_of(self, params, tokens):
+        """The served model's loss at real (params, tokens): the law's loss (through the effective data when
+        epochs repeat) plus the quantization penalty, if any. The loss the target constrains."""
+        loss = self.pre_quantization_loss(params, tokens)
+        return loss if self.quantization is None else loss + self.quantization.delta(params, tokens)
+
+    def pre_quantization_loss(self, params, tokens):
         """The law's loss at real (params, tokens), through the effective data when epochs repeat."""
         if self.unique_tokens is not None:
             from .repetition import effective_tokens
@@ -77,8 +87,8 @@ class Model:
 
     def with_loss(self, loss: float) -> "Model":
         """The same model at another loss target (for shadow prices by differences and sweeps)."""
-        return Model(self.law, loss, self.law.constraint(loss), self.terms, self.caps, self.objective,
-                     self.unique_tokens)
+        return Model(self.law, loss, penalized_constraint(self.law, loss, self.quantization), self.terms,
+                     self.caps, self.objective, self.unique_tokens, self.quantization)
 
 
 def _has_regimes(term) -> bool:
@@ -96,7 +106,9 @@ def resolve(scenario: "Scenario", objective: str | None = None) -> Model:
     caps = tuple(c for c in (cap.from_scenario(scenario) for cap in CAPS) if c is not None)
     data = scenario.data
     unique = data.max_unique_tokens if data.repeats else None
-    return Model(law, scenario.target_loss, law.constraint(scenario.target_loss), terms, caps, objective, unique)
+    penalty = penalty_of(scenario)
+    return Model(law, scenario.target_loss, penalized_constraint(law, scenario.target_loss, penalty), terms, caps,
+                 objective, unique, penalty)
 
 
 #: The same function under the name the package used first.

@@ -40,6 +40,7 @@ from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, r
 from .fields import (PARAMS_RANGE, TOKENS_RANGE, Count, Description, LifetimeTokens, Loss, Name, Params, Positive,
                      PriceUsdPerHour, Requests, SourceText, StrictModel, Tokens, TokensPerRequest, Utilization,
                      within)
+from .quantization import Quantization
 from .roofline import Roofline, check_roofline
 from .uncertainty import Uncertainty
 
@@ -237,6 +238,9 @@ class Serving(_Phase, ServingFit):
     roofline: Roofline | None = Field(
         default=None, description="price decode by compute and memory time per token instead of decode_mfu "
         "(`tco.scenario.roofline`)")
+    quantization: Quantization | None = Field(
+        default=None, description="post-training quantization to the serving precision and the loss it adds to "
+        "the target's left side (`tco.scenario.quantization`; README 'Quantized serving and its quality loss')")
 
     @model_validator(mode="after")
     def _fit(self):
