@@ -61,6 +61,11 @@ class PenalizedCurve:
         return cls(*(np.asarray(v, dtype=float) for v in (loss.a, loss.p, loss.b, loss.q, loss.c, loss.gn,
                                                            loss.gd)))
 
+    def take(self, idx, shape) -> "PenalizedCurve":
+        """The same boundary at the flat indices `idx` of its numbers broadcast to `shape`."""
+        return PenalizedCurve(*(np.broadcast_to(v, shape).ravel()[idx] for v in (
+            self.a, self.p, self.b, self.q, self.c, self.gn, self.gd)))
+
     def terms(self, x, y):
         """The three terms of g at (x, y)."""
         return (self.a * np.exp(-self.p * x), self.b * np.exp(-self.q * y),

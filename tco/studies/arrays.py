@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from ..scenario import Scenario
 
-__all__ = ["ScenarioView", "view", "vector_model", "VectorSolution", "solve_vector", "evaluate", "solve_frame",
+__all__ = ["ScenarioView", "view", "vector_model", "refuse_quantization", "VectorSolution", "solve_vector", "evaluate", "solve_frame",
            "numeric_paths", "validate_overrides", "demand_overrides", "replaced_forms", "DEFAULT_PROMPT_SHARE"]
 
 
@@ -249,6 +249,15 @@ def _with(data: dict, path: str, value: float) -> dict:
             node = node[part]
         node[parts[-1]] = unset
     return out
+
+
+def refuse_quantization(scenario: "Scenario", study: str) -> None:
+    """One line instead of a silently unpenalized answer: `study` does not model `serving.quantization` (its own
+    programs or sampled laws have no penalty monomial). The demand sweep and `tco sweep` do."""
+    if getattr(scenario.serving, "quantization", None) is not None:
+        raise ScenarioError(f"{study} does not support a quantization penalty yet; remove serving.quantization "
+                            "to run it without one, or use tco optimize / tco sweep",
+                            source=scenario.source or "<scenario>", path=("serving", "quantization"))
 
 
 def vector_model(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None = None) -> Model:
