@@ -207,6 +207,41 @@ def check_feasible(model: Model) -> None:
         hi = min(iv[1] for iv in intervals)
         if lo > hi:
             raise InfeasibleError(_infeasible_message(model, caps), tuple(c.name for c in caps))
+    if loss.penalized and caps:  # reachable without the penalty: the penalty is what makes it unreachable
+        raise InfeasibleError(_penalty_message(model, caps), ("serving.quantization", *(c.name for c in caps)))
+
+
+def _penalty_message(model: Model, caps) -> str:
+    from .solve.reach import best_reachable_served_loss
+
+    assert model.quantization is not None
+    best_loss, n, d = best_reachable_served_loss(model.law, model.quantization, caps)
+    names = " and ".join(c.describe() for c in caps)
+    return (f"infeasible: with the quantization penalty of serving.quantization ({model.quantization.form}, "
+            f"{model.quantization.bits:g} bits), {names} leave{'s' if len(caps) == 1 else ''} the loss target "
+            f"{model.target_loss:.6g} unreachable under law {model.law.name}: the best served loss within "
+            f"{'it' if len(caps) == 1 else 'them'} is {best_loss:.6g} (N = {_amount(n)}, D = {_amount(d)}); serve "
+            "at more bits, relax the cap or raise the loss target")
+
+
+def quantization_section(model: Model, params: float, tokens: float, chin_n: float, chin_d: float):
+    """The Result's `quantization` section: the penalty at the optimum and at the baseline, and the exact optimum
+    of the same model without the penalty (None when that one is infeasible)."""
+    from .results import QuantizedServing, UnpenalizedDesign
+
+    pen = model.quantization
+    if pen is None:
+        return None
+    plain = dataclasses.replace(model, loss=model.law.constraint(model.target_loss), quantization=None)
+    sol = solve_model(plain)
+    without = None
+    if bool(sol.feasible):
+        n0, d0 = float(sol.params), float(sol.tokens)
+        without = UnpenalizedDesign(n0, d0, d0 / n0, float(plain.usd(n0, d0)))
+    return QuantizedServing(
+        pen.form, pen.bits, pen.coefficient, pen.c_t, pen.gamma_d, pen.gamma_n, pen.gamma_post, pen.constant,
+        pen.source, float(pen.delta(params, tokens)), float(model.pre_quantization_loss(params, tokens)),
+        float(pen.delta(chin_n, chin_d)), float(model.pre_quantization_loss(chin_n, chin_d)), without)
 
 
 def _infeasible_message(model: Model, caps) -> str:

@@ -6,12 +6,15 @@ Nothing here solves: the values are computed by the pipeline (`tco.optimize`, `t
 `tco.repeated`; a given design's `Evaluation`: `tco.evaluate`)."""
 
 from .evaluation import Evaluation, ServingPerformance, TrainingTime
+from .quantization import QuantizedServing, UnpenalizedDesign
 from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, DemandInputs, DeploymentSizing, Inputs,
                        Ownership, OwnershipInputs, OwnershipPhase, ReplicaSizing, Section, ServingFitInputs,
                        ServingInputs, ServingPricing, ServingSizing, TimeValue, TrainingInputs, TrainingSizing)
 
 __all__ = [
+    "QuantizedServing",
+    "UnpenalizedDesign",
     "Result",
     "DesignPoint",
     "Savings",
