@@ -1,0 +1,241 @@
+"""serving.quantization: the post-training quantization penalty (Kumar et al. 2024 form and a constant), checked
+against brute-force solves written here from the loss formula, independently of the solvers."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq, minimize_scalar
+
+import tco
+from tco.errors import InfeasibleError, ScenarioError
+from tco.model.build import build_model
+from tco.scenario import read_yaml, scenario_from_dict
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+# Hoffmann et al. 2022 constants, written out so the brute force does not read them from tco.
+E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28
+C_T, GAMMA_D, GAMMA_N, GAMMA_POST = 0.0598, 0.5068, 0.3439, 0.5907
+
+BASE = {
+    "name": "quant-test",
+    "law": "hoffmann2022",
+    "target": {"quality_of": {"params": 70e9, "tokens": 1.4e12}},
+    "training": {"hardware": "H100 SXM", "mfu": 0.4, "price_usd_per_hour": 2.0},
+    "serving": {"hardware": "H100 SXM", "dtype": "fp8", "decode_mfu": 0.05, "price_usd_per_hour": 2.0,
+                "bytes_per_param": 0.5},
+    "demand": {"requests": 10e9},
+    "attention_flops": False,
+}
+TARGET = E + A / 70e9**ALPHA + B / 1.4e12**BETA
+
+
+def scenario(quantization=None, **serving):
+    data = copy.deepcopy(BASE)
+    data["serving"].update(serving)
+    if quantization is not None:
+        data["serving"]["quantization"] = quantization
+    return scenario_from_dict(data)
+
+
+def kumar_delta(n, d, bits=4.0, c_t=C_T):
+    return c_t * math.exp(-bits / GAMMA_POST) * d**GAMMA_D / n**GAMMA_N
+
+
+def smallest_log_tokens(n, delta):
+    """log of the smallest D with E + A/N^a + B/D^b + delta(N, D) <= target at this N (NaN if none): the served
+    loss falls, then rises, in D, so scan for its minimum and brentq on the falling side."""
+
+    def served(log_d):
+        d = math.exp(log_d)
+        return E + A / n**ALPHA + B / d**BETA + delta(n, d) - TARGET
+
+    grid = np.linspace(math.log(1e8), math.log(1e16), 400)
+    values = np.array([served(x) for x in grid])
+    k = int(np.argmin(values))
+    if values[k] > 0:
+        return math.nan
+    return brentq(served, grid[0], grid[k], xtol=1e-14, rtol=1e-15)
+
+
+def brute_force(model, delta, cost=None):
+    """Scan log N along the smallest feasible D, then minimize the cost (default the model's $) over log N."""
+    cost = cost or model.usd
+
+    def along(log_n):
+        log_d = smallest_log_tokens(math.exp(log_n), delta)
+        return math.inf if math.isnan(log_d) else float(cost(math.exp(log_n), math.exp(log_d)))
+
+    grid = np.linspace(np.log(3e9), np.log(3e11), 121)
+    values = [along(x) for x in grid]
+    k = int(np.argmin(values))
+    best = minimize_scalar(along, bounds=(grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]), method="bounded",
+                           options={"xatol": 1e-10})
+    return math.exp(best.x), math.exp(smallest_log_tokens(math.exp(best.x), delta)), best.fun
+
+
+@pytest.mark.parametrize("quantization, delta", [
+    ({"form": "kumar2024"}, lambda n, d: kumar_delta(n, d)),
+    ({"form": "constant", "penalty_nats": 0.03}, lambda n, d: 0.03),
+], ids=["kumar2024", "constant"])
+def test_optimum_matches_brute_force(quantization, delta):
+    s = scenario(quantization)
+    result = tco.optimize(s)
+    n, d, cost = brute_force(build_model(s), delta)
+    assert result.optimal.params == pytest.approx(n, rel=1e-5)
+    assert result.optimal.tokens == pytest.approx(d, rel=1e-5)
+    assert result.optimal.total_cost_usd == pytest.approx(cost, rel=1e-9)
+    # the served loss meets the target exactly; the section's pre-quantization loss is the law's own
+    q = result.quantization
+    assert result.optimal.loss == pytest.approx(TARGET, rel=1e-12)
+    assert q.penalty_nats == pytest.approx(delta(result.optimal.params, result.optimal.tokens), rel=1e-12)
+    assert q.pre_quantization_loss == pytest.approx(TARGET - q.penalty_nats, rel=1e-12)
+
+
+def test_gp_and_exact_agree_before_the_polish():
+    result = tco.optimize(scenario({"form": "kumar2024"}))
+    assert result.cross_check.max_rel_diff <= 1e-6
+    assert result.cross_check.gp_unpolished_rel_diff <= 1e-6  # the raw GP already agrees with the 1-D solve
+
+
+def test_penalty_moves_the_optimum_to_fewer_tokens_per_parameter():
+    s_plain, s_pen = scenario(), scenario({"form": "kumar2024"})
+    n0, d0, _ = brute_force(build_model(s_plain), lambda n, d: 0.0)
+    n1, d1, _ = brute_force(build_model(s_pen), lambda n, d: kumar_delta(n, d))
+    assert d1 / n1 < 0.5 * (d0 / n0)  # the penalty grows with D / N: it pushes to larger, shorter-trained models
+    result = tco.optimize(s_pen)
+    assert result.quantization.without_penalty.tokens_per_param == pytest.approx(d0 / n0, rel=1e-5)
+    assert result.optimal.tokens_per_param == pytest.approx(d1 / n1, rel=1e-5)
+
+
+def test_chinchilla_baseline_is_the_compute_optimum_on_the_penalized_curve():
+    s = scenario({"form": "kumar2024"})
+    result = tco.optimize(s)
+
+    n, d, _ = brute_force(build_model(s), lambda n, d: kumar_delta(n, d), cost=lambda n, d: 6 * n * d)
+    assert result.chinchilla.params == pytest.approx(n, rel=1e-5)
+    assert result.chinchilla.tokens == pytest.approx(d, rel=1e-5)
+    assert result.chinchilla.loss == pytest.approx(TARGET, rel=1e-12)
+    assert result.quantization.chinchilla_penalty_nats == pytest.approx(
+        kumar_delta(result.chinchilla.params, result.chinchilla.tokens), rel=1e-12)
+
+
+def test_no_penalty_at_the_training_precision_unless_asked():
+    bf16 = {"dtype": "bf16", "bytes_per_param": 2.0}
+    assert build_model(scenario({"form": "kumar2024"}, **bf16)).quantization is None
+    forced = build_model(scenario({"form": "kumar2024", "apply_at_training_precision": True}, **bf16)).quantization
+    assert forced is not None and forced.bits == 16
+    assert forced.coefficient == pytest.approx(C_T * math.exp(-16 / GAMMA_POST), rel=1e-12)
+    # bits default to 8 x the served weight's bytes; a stated value wins
+    assert build_model(scenario({"form": "kumar2024"})).quantization.bits == 4
+    assert build_model(scenario({"form": "kumar2024", "bits": 3})).quantization.bits == 3
+
+
+@pytest.mark.parametrize("quantization, where", [
+    ({"form": "kumar2024", "bits": True}, "serving.quantization.bits"),
+    ({"form": "kumar2024", "c_t": 1e9}, "serving.quantization.c_t"),
+    ({"form": "kumar2024", "gamma_post": 0}, "serving.quantization.gamma_post"),
+    ({"form": "kumar2024", "gamma_d": ".nan"}, "serving.quantization.gamma_d"),
+    ({"form": "kumar2024", "apply_at_training_precision": "yes"}, "serving.quantization.apply_at_training_precision"),
+    ({"form": "nope"}, "serving.quantization.form"),
+    ({"form": "constant"}, "serving.quantization"),
+    ({"form": "constant", "penalty_nats": 0.1, "c_t": 0.1}, "serving.quantization"),
+    ({"form": "kumar2024", "penalty_nats": 0.1}, "serving.quantization"),
+    ({"form": "constant", "penalty_nats": 9}, "serving.quantization.penalty_nats"),
+    ({"form": "constant", "penalty_nats": 0.3}, "serving.quantization.penalty_nats"),  # target - 0.3 < E
+    ({"form": "kumar2024", "cT": 0.1}, "serving.quantization.cT"),
+])
+def test_hostile_inputs_are_one_line(quantization, where):
+    with pytest.raises(ScenarioError) as exc:
+        scenario(quantization)
+    line = str(exc.value).splitlines()[0]
+    assert where in line
+    assert len(str(exc.value).splitlines()) == 1
+
+
+def test_kaplan_law_refuses_the_kumar_form():
+    data = copy.deepcopy(BASE)
+    data["law"] = {"form": "kaplan", "alpha_n": 0.076, "alpha_d": 0.103, "n_c": 6.4e13, "d_c": 1.8e13}
+    data["serving"]["quantization"] = {"form": "kumar2024"}
+    with pytest.raises(ScenarioError, match="serving.quantization.form"):
+        scenario_from_dict(data)
+
+
+def test_a_size_cap_the_penalty_makes_binding_is_one_line_with_the_best_served_loss():
+    data = copy.deepcopy(BASE)
+    data["serving"]["quantization"] = {"form": "kumar2024", "bits": 3}
+    data["constraints"] = {"max_params": 30e9}
+    with pytest.raises(InfeasibleError) as exc:
+        tco.optimize(scenario_from_dict(data))
+    message = str(exc.value)
+    assert "serving.quantization" in message and "\n" not in message
+    # the best served loss at the cap, brute force: the largest N, the best D for it
+    grid = np.exp(np.linspace(np.log(1e10), np.log(1e14), 20001))
+    best = min(E + A / 30e9**ALPHA + B / grid**BETA + kumar_delta(30e9, grid, bits=3))
+    assert best > TARGET
+    quoted = float(message.split("best served loss within it is ")[1].split(" ")[0])
+    assert quoted == pytest.approx(best, rel=1e-6)
+    # without the penalty the same cap is fine
+    del data["serving"]["quantization"]
+    assert tco.optimize(scenario_from_dict(data)).optimal.params <= 30e9 * (1 + 1e-9)
+
+
+def test_a_binding_deadline_with_the_penalty_agrees_with_the_gp():
+    data = copy.deepcopy(BASE)
+    data["serving"]["quantization"] = {"form": "kumar2024"}
+    free = tco.optimize(scenario_from_dict(data))
+    data["constraints"] = {"max_tokens": 0.8 * free.optimal.tokens}
+    capped = tco.optimize(scenario_from_dict(data))
+    assert capped.binding_constraints == ["constraints.max_tokens"]
+    assert capped.optimal.tokens == pytest.approx(0.8 * free.optimal.tokens, rel=1e-9)
+    assert capped.cross_check.max_rel_diff <= 1e-6
+
+
+def test_demand_sweep_solves_the_penalty_per_point():
+    from tco.studies.sweep import demand_sweep
+
+    s = scenario({"form": "kumar2024"})
+    demands = np.array([1e11, 1e13, 1e15])
+    frame = demand_sweep(s, demands)
+    for tokens, row in zip(demands, frame.itertuples()):
+        data = copy.deepcopy(BASE)
+        data["serving"]["quantization"] = {"form": "kumar2024"}
+        data["demand"] = {"prompt_tokens": tokens * 70 / 285, "generated_tokens": tokens * 215 / 285}
+        one = tco.optimize(scenario_from_dict(data))
+        assert row.params == pytest.approx(one.optimal.params, rel=1e-6)
+
+
+@pytest.mark.parametrize("study", ["sensitivity", "montecarlo", "robust", "breakeven"])
+def test_studies_without_the_penalty_refuse_it(study):
+    from tco.studies.breakeven import breakeven
+    from tco.studies.montecarlo import monte_carlo
+    from tco.studies.robust import robust_design
+    from tco.studies.sensitivity import sensitivity
+
+    run = {"sensitivity": sensitivity, "montecarlo": monte_carlo, "robust": robust_design,
+           "breakeven": breakeven}[study]
+    with pytest.raises(ScenarioError) as exc:
+        run(scenario({"form": "kumar2024"}))
+    assert "serving.quantization" in str(exc.value) and f"tco {study}" in str(exc.value)
+
+
+@pytest.mark.parametrize("name, int4_wins", [("quantized-int4-serving", False),
+                                             ("quantized-int4-small-penalty", True)])
+def test_bundled_int4_versus_fp8(name, int4_wins):
+    """Each bundled scenario solved at its int4 weights and at fp8 weights (bytes_per_param 1, so P = 8)."""
+    path = SCENARIOS / f"{name}.yaml"
+    int4 = tco.load_scenario(path)
+    data = read_yaml(path)
+    data["serving"]["bytes_per_param"] = 1
+    fp8 = scenario_from_dict(data)
+    r4, r8 = tco.optimize(int4), tco.optimize(fp8)
+    assert r4.quantization.bits == 4 and r8.quantization.bits == 8
+    assert (r4.optimal.total_cost_usd < r8.optimal.total_cost_usd) is int4_wins
+    # int4 always forces the larger, shorter-trained model; its decode is what may pay for it
+    assert r4.optimal.tokens_per_param < r8.optimal.tokens_per_param
+    assert r4.optimal.params > r8.optimal.params
