@@ -239,3 +239,28 @@ def test_bundled_int4_versus_fp8(name, int4_wins):
     # int4 always forces the larger, shorter-trained model; its decode is what may pay for it
     assert r4.optimal.tokens_per_param < r8.optimal.tokens_per_param
     assert r4.optimal.params > r8.optimal.params
+
+
+def test_workbook_loss_formula_follows_edited_quantization_inputs(tmp_path):
+    """The Costs sheet's loss is a live formula of the penalty's inputs: LibreOffice recalculates an edited C_T
+    and bits to the loss written here from the formula."""
+    import openpyxl
+    import test_excel_recalc as recalc_tests
+
+    if recalc_tests.SOFFICE is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    from tco.report.excel import write_report
+    from tco.studies import prepare
+
+    entry = prepare(tco.load_scenario(SCENARIOS / "quantized-int4-serving.yaml"), sweep_points=5)
+    wb = openpyxl.load_workbook(write_report(entry, tmp_path / "q.xlsx"))
+    recalc_tests._set_input(wb, "quant_c_t", 0.5)  # multiplies the cell: C_T 0.0299
+    recalc_tests._set_input(wb, "quant_bits", 1.25)  # 5 bits
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    (out,) = recalc_tests.recalc([edited], tmp_path / "out")
+    values = openpyxl.load_workbook(out, data_only=True)
+    sheet, ref = next(values.defined_names["optimal_loss"].destinations)
+    n, d = entry.result.optimal.params, entry.result.optimal.tokens
+    want = E + A / n**ALPHA + B / d**BETA + kumar_delta(n, d, bits=5, c_t=0.5 * C_T)
+    assert values[sheet][ref.replace("$", "")].value == pytest.approx(want, rel=1e-9)

@@ -30,7 +30,8 @@ from .serving import weight_bytes_per_param
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["QuantizationPenalty", "penalty_of", "penalized_constraint", "check_quantization"]
+__all__ = ["QuantizationPenalty", "penalty_of", "penalized_constraint", "check_quantization", "quantization_input_rows",
+           "penalty_formula"]
 
 _FIELD = ("serving", "quantization")
 
@@ -105,6 +106,40 @@ def penalized_constraint(law: Law, loss: Any, penalty: QuantizationPenalty | Non
     base = law.constraint(loss)
     return LossConstraint(base.a, base.p, base.b, base.q, base.dlog_rhs_dloss,
                           c=penalty.coefficient / law._rhs(loss), gn=penalty.gamma_n, gd=penalty.gamma_d)
+
+
+def quantization_input_rows(scenario: "Scenario") -> list:
+    """The Inputs-sheet rows of the penalty in force (none without one): its constants with their sources, and
+    k = C_T exp(-P / gamma_post) as a live formula of them, so editing a constant or the bits moves the loss."""
+    from .costs.base import InputRow
+
+    penalty = penalty_of(scenario)
+    if penalty is None:
+        return []
+    quant = scenario.serving.quantization
+    assert quant is not None
+    source = penalty.source
+    bits_source = "scenario" if quant.bits is not None else "default: 8 x bytes per served weight"
+    if penalty.coefficient == 0:
+        return [InputRow("quant_penalty_nats", "Quantization penalty (constant)", penalty.constant, "nats/token",
+                         source, "loss")]
+    return [
+        InputRow("quant_bits", "Quantization: served weight bits P", penalty.bits, "bits", bits_source, "plain"),
+        InputRow("quant_c_t", "Quantization: C_T", penalty.c_t, "nats/token", source, "plain"),
+        InputRow("quant_gamma_post", "Quantization: gamma_post", penalty.gamma_post, "bits", source, "plain"),
+        InputRow("quant_gamma_d", "Quantization: gamma_D (tokens exponent)", penalty.gamma_d, "", source, "plain"),
+        InputRow("quant_gamma_n", "Quantization: gamma_N (parameters exponent)", penalty.gamma_n, "", source,
+                 "plain"),
+        InputRow("quant_coefficient", "Quantization: C_T exp(-P / gamma_post)",
+                 "={quant_c_t}*EXP(-{quant_bits}/{quant_gamma_post})", "nats/token", "derived", "sci", False),
+    ]
+
+
+def penalty_formula(form: str, n: str, d: str, names: dict[str, str]) -> str:
+    """The penalty as an Excel expression of the named inputs (`quantization_input_rows`) and the cells n, d."""
+    if form == "constant":
+        return f"+{names['quant_penalty_nats']}"
+    return f"+{names['quant_coefficient']}*{d}^{names['quant_gamma_d']}/{n}^{names['quant_gamma_n']}"
 
 
 def check_quantization(scenario: "Scenario") -> None:
