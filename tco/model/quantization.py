@@ -52,7 +52,7 @@ class QuantizationPenalty:
 
     def delta(self, params, tokens):
         """The loss the quantization adds at (params, tokens), floats or arrays."""
-        if self.coefficient == 0:
+        if self.form == "constant":
             return self.constant + 0.0 * np.asarray(tokens, dtype=float) if np.ndim(tokens) else self.constant
         value = self.coefficient * np.asarray(tokens, dtype=float) ** self.gamma_d / np.asarray(
             params, dtype=float) ** self.gamma_n
@@ -101,8 +101,8 @@ def penalized_constraint(law: Law, loss: Any, penalty: QuantizationPenalty | Non
     """The target `loss` on the served model as the solvers' loss constraint (module docstring)."""
     if penalty is None:
         return law.constraint(loss)
-    if penalty.coefficient == 0:
-        return law.constraint(np.asarray(loss) - penalty.constant if np.ndim(loss) else loss - penalty.constant)
+    if penalty.form == "constant":
+        return law.constraint(loss - penalty.constant)  # a float or an array of targets alike
     base = law.constraint(loss)
     return LossConstraint(base.a, base.p, base.b, base.q, base.dlog_rhs_dloss,
                           c=penalty.coefficient / law._rhs(loss), gn=penalty.gamma_n, gd=penalty.gamma_d)

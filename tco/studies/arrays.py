@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from ..scenario import Scenario
 
-__all__ = ["ScenarioView", "view", "vector_model", "refuse_quantization", "VectorSolution", "solve_vector", "evaluate", "solve_frame",
+__all__ = ["ScenarioView", "view", "vector_model", "refuse_quantization", "VectorSolution", "solve_vector", "evaluate",
+           "solve_frame",
            "numeric_paths", "validate_overrides", "demand_overrides", "replaced_forms", "DEFAULT_PROMPT_SHARE"]
 
 
@@ -262,6 +263,13 @@ def refuse_quantization(scenario: "Scenario", study: str) -> None:
 
 def vector_model(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None = None) -> Model:
     """The Model of `scenario` with `overrides`: coefficients and caps become arrays (broadcast together)."""
+    if getattr(scenario.serving, "quantization", None) is not None:  # the penalty's bits and constants are scalars
+        swept = [k for k in overrides if k.startswith("serving.quantization") or k in (
+            "serving.bytes_per_param", "serving.dtype", "training.dtype")]
+        if swept:
+            raise ScenarioError(f"sweeping {swept[0]} with serving.quantization is not supported yet; solve each "
+                                "value with tco optimize", source=scenario.source or "<scenario>",
+                                path=("serving", "quantization"))
     the_view = view(scenario, overrides)
     law, target = the_view.resolved_law, the_view.target_loss
     below = np.asarray(target) <= np.asarray(law.min_loss)
