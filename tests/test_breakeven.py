@@ -15,7 +15,8 @@ from tco.studies.sweep import demand_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 # scenarios with repeated data are refused by this command for now (tests/test_data_limits.py checks that)
-SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not tco.load_scenario(p).data.repeats]
+SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not tco.load_scenario(p).data.repeats
+             and tco.load_scenario(p).serving.quantization is None]  # breakeven refuses a quantization penalty
 CAPPED = ROOT / "scenarios" / "capped-deadline-and-data.yaml"
 RECIPE = {r.name: r for r in RECIPES}
 

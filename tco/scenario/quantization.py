@@ -26,12 +26,14 @@ __all__ = ["Quantization", "KUMAR2024", "KUMAR2024_SOURCE"]
 
 #: Kumar et al. 2024 fitted constants of delta_PTQ (weights quantized after BF16 training, integer formats).
 #: The paper fits OLMo-style models of 30M-220M parameters on up to 26B tokens (validated up to 1.7B), and its
-#: authors caution that fitted constants may not transfer to other architectures, data or quantizers.
+#: authors caution that fitted constants may not transfer to other architectures, data or quantizers. These values
+#: were transcribed without a copy of the paper at hand to re-check them: verify them against its table of fitted
+#: constants before a decision rests on them (README, "Quantized serving and its quality loss").
 KUMAR2024 = {"c_t": 0.0598, "gamma_d": 0.5068, "gamma_n": 0.3439, "gamma_post": 0.5907}
 KUMAR2024_SOURCE = ("Kumar et al. 2024, 'Scaling Laws for Precision' (arXiv 2411.04330), post-train quantization "
                     "degradation delta_PTQ = C_T exp(-P/gamma_post) D^gamma_D / N^gamma_N and its fitted constants "
-                    "(appendix table of fitted values); fitted on models up to 1.7B parameters, and the authors warn "
-                    "the constants may not transfer")
+                    "(the paper's fitted values, transcribed: check them against its table); fitted on models up to "
+                    "1.7B parameters, and the authors warn the constants may not transfer")
 
 _Number = BeforeValidator(number)
 Coefficient = Annotated[float, _Number, within(1e-12, 1e3, "the paper's C_T is 0.06; beyond this range the "
