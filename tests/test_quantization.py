@@ -264,3 +264,35 @@ def test_workbook_loss_formula_follows_edited_quantization_inputs(tmp_path):
     n, d = entry.result.optimal.params, entry.result.optimal.tokens
     want = E + A / n**ALPHA + B / d**BETA + kumar_delta(n, d, bits=5, c_t=0.5 * C_T)
     assert values[sheet][ref.replace("$", "")].value == pytest.approx(want, rel=1e-9)
+
+
+def test_workbook_of_the_constant_form_recalculates(tmp_path):
+    """Every formula of a constant-penalty workbook, the loss with its + penalty_nats included, recalculates in
+    LibreOffice to Python's values."""
+    import test_excel_recalc as recalc_tests
+
+    if recalc_tests.SOFFICE is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    from tco.report.excel import write_report
+    from tco.studies import prepare
+
+    entry = prepare(scenario({"form": "constant", "penalty_nats": 0.03}), sweep_points=5)
+    path = write_report(entry, tmp_path / "c.xlsx")
+    (out,) = recalc_tests.recalc([path], tmp_path / "out")
+    assert recalc_tests.check_every_formula(path, out, recalc_tests.expected_by_name(entry)) >= 40
+    assert entry.result.optimal.loss == pytest.approx(TARGET, rel=1e-12)
+
+
+def test_penalized_gp_is_dpp_and_compiled_once_per_shape():
+    from tco.solve.program import _program, solve_gp
+
+    solve_gp(build_model(scenario({"form": "kumar2024"})))
+    before = _program.cache_info().misses
+    for bits in (3, 5):  # new numbers, same exponents: parameter updates only
+        solve_gp(build_model(scenario({"form": "kumar2024", "bits": bits})))
+    assert _program.cache_info().misses == before
+    model = build_model(scenario({"form": "kumar2024"}))
+    shape = tuple((t.n_exp, t.d_exp) for t in model.active_terms)
+    program = _program(model.loss.p, model.loss.q, shape, (), None, (GAMMA_N, GAMMA_D)).program.problem
+    assert program.is_dcp(dpp=True)
+    assert "log_loss_penalty" in {p.name() for p in program.parameters()}

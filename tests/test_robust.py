@@ -21,7 +21,8 @@ from tco.studies.distributions import replace_law
 
 ROOT = Path(__file__).resolve().parents[1]
 # repeated data included (cutting planes on D'(D)); a quantization penalty is refused (tests/test_quantization.py)
-SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if tco.load_scenario(p).serving.quantization is None]
+SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml"))
+             if tco.load_scenario(p).serving.quantization is None]
 COST = ROOT / "scenarios" / "sardana-cost-objective.yaml"
 CAPPED = ROOT / "scenarios" / "capped-deadline-and-data.yaml"
 ROOFLINE = ROOT / "scenarios" / "roofline-long-context-assistant.yaml"

@@ -197,4 +197,5 @@ def solve_gp(model: Model) -> GPSolution:
     # one scenario: the exponents are floats (the GP solves scalars; arrays go to the exact kernel)
     loss = model.loss
     penalty = (float(loss.gn), float(loss.gd)) if loss.penalized else None
-    return _program(float(loss.p), float(loss.q), terms, caps, shape, penalty).solve(model)
+    args = (float(loss.p), float(loss.q), terms, caps, shape) + ((penalty,) if penalty else ())  # one cache key
+    return _program(*args).solve(model)  # per shape, whether or not the caller names the penalty's absence
