@@ -208,7 +208,23 @@ def check_feasible(model: Model) -> None:
         if lo > hi:
             raise InfeasibleError(_infeasible_message(model, caps), tuple(c.name for c in caps))
     if loss.penalized and caps:  # reachable without the penalty: the penalty is what makes it unreachable
-        raise InfeasibleError(_penalty_message(model, caps), ("serving.quantization", *(c.name for c in caps)))
+        conflict = _smallest_penalized_conflict(model, caps)
+        raise InfeasibleError(_penalty_message(model, conflict), ("serving.quantization", *(c.name for c in conflict)))
+
+
+def _smallest_penalized_conflict(model: Model, caps) -> list:
+    """The first single cap, then pair, that leaves no design on the penalized constraint; else all caps."""
+    def infeasible(subset) -> bool:
+        return not bool(solve_model(dataclasses.replace(model, caps=tuple(subset))).feasible)
+
+    for c in caps:
+        if infeasible([c]):
+            return [c]
+    for i in range(len(caps)):
+        for j in range(i + 1, len(caps)):
+            if infeasible([caps[i], caps[j]]):
+                return [caps[i], caps[j]]
+    return list(caps)
 
 
 def _penalty_message(model: Model, caps) -> str:
@@ -247,12 +263,18 @@ def quantization_section(model: Model, params: float, tokens: float, chin_n: flo
 def _infeasible_message(model: Model, caps) -> str:
     from .solve.reach import best_reachable_loss
 
+    if model.loss.penalized:  # the served loss includes the quantization penalty: quote the best of that
+        return _penalty_message(model, caps)
     best_loss, n, d = best_reachable_loss(model.law, caps)
+    served = ""
+    if model.quantization is not None:  # a constant penalty: the served loss is the law's plus it
+        best_loss += model.quantization.constant
+        served = f" served, with the {model.quantization.constant:g}-nat penalty of serving.quantization,"
     names = " and ".join(c.describe() for c in caps)
     verb = "makes" if len(caps) == 1 else "together make"
     return (
         f"infeasible: {names} {verb} the loss target {model.target_loss:.6g} unreachable under law "
-        f"{model.law.name}: the best loss within {'it' if len(caps) == 1 else 'them'} is {best_loss:.6g} "
+        f"{model.law.name}: the best loss within {'it' if len(caps) == 1 else 'them'} is {best_loss:.6g}{served} "
         f"(N = {_amount(n)}, D = {_amount(d)}); relax {'it' if len(caps) == 1 else 'one of them'} "
         "or raise the loss target"
     )
