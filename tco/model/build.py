@@ -25,7 +25,8 @@ __all__ = ["Model", "resolve", "build_model"]
 
 @dataclass(frozen=True)
 class Model:
-    """minimize sum(weight_k N^i_k D^j_k)  s.t.  a N^-p + b D^-q <= 1,  N^i_m D^j_m <= limit_m."""
+    """minimize sum(weight_k N^i_k D^j_k)  s.t.  a N^-p + b D^-q [+ c D^gd N^-gn] <= 1,  N^i_m D^j_m <= limit_m
+    (the bracket: the quantization penalty of `serving.quantization`, `tco.model.quantization`)."""
 
     law: Law
     target_loss: float

@@ -115,6 +115,11 @@ def _design_notes(result: "Result") -> list[tuple[str, str]]:
     if dl is not None:
         rows.append(("Epochs over unique data", f"optimal {dl.epochs:.3f} (D' = {dl.effective_tokens:.4g} "
                      f"effective tokens), Chinchilla {dl.chinchilla_epochs:.3f}; U = {dl.unique_tokens:.4g}"))
+    qs = result.quantization
+    if qs is not None:  # serving.quantization: the penalty the served loss pays at each design
+        rows.append(("Quantization penalty", f"{qs.form} at {qs.bits:g} bits: {qs.penalty_nats:.4g} nats at the "
+                     f"optimum (loss before quantization {qs.pre_quantization_loss:.4f}), "
+                     f"{qs.chinchilla_penalty_nats:.4g} at the Chinchilla point; the Costs loss includes it"))
     pricing = result.serving_pricing
     if pricing is not None:
         fleet = ("" if pricing.whole_gpu_fleet is None else
