@@ -123,7 +123,9 @@ def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, ch
                 raise SolverError(
                     f"{where}the {name} has {what} = {value:.3g} {unit}, outside [{lo:.0e}, {hi:.0e}] where the "
                     "scaling laws mean anything (the range of constraints.max_params / max_tokens): check the loss "
-                    "target and the law's constants")
+                    "target and the law's constants" + ("" if model.quantization is None else
+                                                        ", and serving.quantization, whose penalty forces larger "
+                                                        "models (serve at more bits or check its constants)"))
     return result
 
 
@@ -233,6 +235,8 @@ def _penalty_message(model: Model, caps) -> str:
     assert model.quantization is not None
     best_loss, n, d = best_reachable_served_loss(model.law, model.quantization, caps)
     names = " and ".join(c.describe() for c in caps)
+    if n >= PARAMS_RANGE[1] * (1 - 1e-9):
+        names += f" (and at most {PARAMS_RANGE[1]:.0e} parameters, the laws' range)"
     return (f"infeasible: with the quantization penalty of serving.quantization ({model.quantization.form}, "
             f"{model.quantization.bits:g} bits), {names} leave{'s' if len(caps) == 1 else ''} the loss target "
             f"{model.target_loss:.6g} unreachable under law {model.law.name}: the best served loss within "
