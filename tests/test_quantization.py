@@ -339,3 +339,68 @@ def test_a_constant_penalty_with_a_size_cap_quotes_the_served_loss():
     quoted = float(message.split("best loss within it is ")[1].split(" ")[0])
     assert quoted == pytest.approx(E + A / 5e9**ALPHA + 0.1, abs=5e-6)  # infinite data at the cap, plus the penalty
     assert "serving.quantization" in message
+
+
+def _kernel_brute_force(curve, terms, cap=None):
+    """min over log N of the cost at the smallest feasible D, with an optional cap N^i D^j <= L, by scipy."""
+    a, p, b, q, c, gn, gd = (float(v) for v in (curve.a, curve.p, curve.b, curve.q, curve.c, curve.gn, curve.gd))
+
+    def g(x, y):
+        return a * math.exp(-p * x) + b * math.exp(-q * y) + c * math.exp(gd * y - gn * x) - 1.0
+
+    def y_lo(x):
+        y_star = (math.log(q * b / (gd * c)) + gn * x) / (q + gd)
+        if g(x, y_star) > 0:
+            return math.nan
+        return brentq(lambda y: g(x, y), y_star - 200.0, y_star, xtol=1e-15, rtol=1e-15) if g(x, y_star) < 0 else y_star
+
+    def cost(x):
+        y = y_lo(x)
+        if math.isnan(y) or (cap is not None and cap[0] * x + cap[1] * y > math.log(cap[2])):
+            return math.inf
+        return sum(w * math.exp(i * x + j * y) for i, j, w in terms)
+
+    grid = np.linspace(0.0, 45.0, 4001)
+    values = np.array([cost(x) for x in grid])
+    k = int(np.argmin(values))
+    best = minimize_scalar(cost, bounds=(grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]), method="bounded",
+                           options={"xatol": 1e-12})
+    candidates = [(best.fun, best.x)]
+    if cap is not None:  # a binding cap: the optimum is a root of the cap along the boundary (brentq, both ends)
+        def slack(x):
+            return cap[0] * x + cap[1] * y_lo(x) - math.log(cap[2])
+
+        inside = np.isfinite(values)
+        for i in np.flatnonzero(inside[1:] != inside[:-1]):
+            lo, hi = grid[i], grid[i + 1]
+            if not (math.isnan(y_lo(lo)) or math.isnan(y_lo(hi))):
+                root = brentq(slack, lo, hi, xtol=1e-15, rtol=1e-15)
+                candidates.append((sum(w * math.exp(i_ * root + j * y_lo(root)) for i_, j, w in terms), root))
+    value, x = min(candidates)
+    return math.exp(x), value
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy's Brent meets the brute force's inf beyond a cap
+@pytest.mark.parametrize("seed", range(8))
+def test_penalized_kernel_matches_a_brute_force_on_random_constraints(seed):
+    from tco.solve.penalized import PenalizedCurve, solve_penalized
+
+    rng = np.random.default_rng(seed)
+    p, q = rng.uniform(0.2, 0.5, 2)
+    n0, d0 = 10 ** rng.uniform(8, 11), 10 ** rng.uniform(10, 13)
+    gn, gd = rng.uniform(0.2, 0.6, 2)
+    numbers = (0.3 * n0**p, p, 0.3 * d0**q, q, 0.2 * n0**gn / d0**gd, gn, gd)  # each term ~0.3 near (n0, d0)
+    curve = PenalizedCurve(*(np.asarray(v) for v in numbers))
+    terms = [(1, 1, 6.0), (1, 0, 10 ** rng.uniform(10, 14)), (0, 1, 10 ** rng.uniform(-2, 1))]
+    sol = solve_penalized(curve, terms)
+    n, cost = _kernel_brute_force(curve, terms)
+    assert float(sol.objective) == pytest.approx(cost, rel=1e-9)
+    assert float(sol.params) == pytest.approx(n, rel=1e-4)
+    # a product cap halfway (in logs) between the smallest N D on the boundary and the free optimum's binds
+    smallest = solve_penalized(curve, [(1, 1, 6.0)])
+    limit = math.sqrt(float(smallest.params * smallest.tokens) * float(sol.params * sol.tokens))
+    capped = solve_penalized(curve, terms, [(1, 1, limit)])
+    n_c, cost_c = _kernel_brute_force(curve, terms, (1, 1, limit))
+    assert bool(capped.binding[0])
+    assert float(capped.objective) == pytest.approx(cost_c, rel=1e-7)
+    assert float(capped.params * capped.tokens) == pytest.approx(limit, rel=1e-9)
