@@ -1,11 +1,12 @@
 """`tco.evaluate`: price a design someone proposes, (N, D), exactly like the optimum, and say how it serves.
 
 The costs are the term registry's (`tco.assemble.design_point` on the scenario's model, as the optimum's), so the
-design and the optimum differ only in (N, D). Serving figures are `tco.model.serving`'s: the decode step of one
-replica (devices_per_replica devices) at serving.batch_size and the average context, and the time to first
-token of one prompt on an idle replica; with `serving.roofline:` both include the calibration's overhead and
-all-reduces (`ServingCalibration`), without it the step is `decode_step_coefficients`' (prefill MFU, peak
-bandwidth, the stated kv_cache_gb) and the first token is the prefill at serving.prefill_mfu.
+design and the optimum differ only in (N, D). Serving figures are the model's: the decode step of one replica
+(devices_per_replica devices) at serving.batch_size and the average context (`tco.model.replica`), and the time
+to first token of one prompt on an idle replica (`tco.model.serving_step`); with `serving.roofline:` both include
+the calibration's overhead and all-reduces (`ServingCalibration`), without it the step is
+`decode_step_coefficients`' (`tco.model.decode_roofline`: prefill MFU, peak bandwidth, the stated kv_cache_gb)
+and the first token is the prefill at serving.prefill_mfu.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING
 from .assemble import design_point
 from .errors import FieldError
 from .model.build import build_model
-from .model.serving import (decode_context_tokens, first_token, replica_step, serving_calibration,
-                            weight_bytes_per_param)
+from .model.replica import replica_step
+from .model.serving import decode_context_tokens, weight_bytes_per_param
+from .model.serving_step import first_token, serving_calibration
 from .optimize import optimize
 from .results.evaluation import Evaluation, ServingPerformance, TrainingTime
 from .scenario.fields import PARAMS_RANGE, PARAMS_WHY, TOKENS_RANGE, TOKENS_WHY, range_message

@@ -35,7 +35,7 @@ class Device(BaseModel):
     )
     interconnect_gb_per_s: PositiveFloat | None = Field(
         default=None, description="device-to-device bandwidth per direction (NVLink) in GB/s: what a "
-        "tensor-parallel replica's all-reduces run at (tco.model.serving); None: no such interconnect known")
+        "tensor-parallel replica's all-reduces run at (tco.model.serving_step); None: no such interconnect known")
     source: str = "user-supplied"
     price_source: str | None = None
     interconnect_source: str | None = None

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import tco
 from tco.model import build_model
-from tco.model.serving import (RooflineCoefficients, attention_flops_per_token, flops_per_token,
-                               phase_flops_per_token)
+from tco.model.decode_roofline import RooflineCoefficients
+from tco.model.serving import attention_flops_per_token, flops_per_token, phase_flops_per_token
 from tco.scenario.load import scenario_from_dict
 from tco.solve.curve import curve_point
 from tco.solve.exact import cap_interval, solve_exact

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import tco
-from tco.model.serving import replica_step, time_to_first_token_seconds
+from tco.model.replica import replica_step
+from tco.model.serving_step import time_to_first_token_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOFLINE = ROOT / "scenarios" / "roofline-long-context-assistant.yaml"

@@ -89,7 +89,7 @@ def test_owned_fleet_is_paid_every_hour_of_its_life():
 
 # --- brute force from the definition -------------------------------------------------------------------------
 def _device_seconds_per_request(s: tco.Scenario, n):
-    """Busy device-seconds one request takes, from the device figures (not tco.model.serving)."""
+    """Busy device-seconds one request takes, from the device figures (not tco.model.replica)."""
     d, sv = s.demand, s.serving
     peak = sv.device.peak_for(sv.dtype)
     prefill = 2 * n * d.prompt_tokens_per_request / (peak * sv.prefill_mfu)

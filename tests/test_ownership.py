@@ -10,7 +10,7 @@ import yaml
 
 import tco
 from tco import InfeasibleError, ScenarioError
-from tco.model.serving import latency_params_limit
+from tco.model.replica import latency_params_limit
 from tco.scenario.load import scenario_from_dict
 from tco.studies.arrays import solve_frame
 

@@ -1,4 +1,4 @@
-"""Issue 7, capability 1: the serving roofline as the decode cost model (tco/model/serving.py,
+"""Issue 7, capability 1: the serving roofline as the decode cost model (tco/model/decode_roofline.py,
 tco/solve/regimes.py). Hand-derived numbers in the comments; published figures from llm-analysis and Databricks;
 the GP (cp.maximum) against the exact regime split at 1e-6, and both against brute force.
 
@@ -20,7 +20,8 @@ from tco.model.build import build_model
 from tco.solve.curve import curve_point
 from tco.model.repetition import SATURATION, real_tokens
 from tco.scenario.load import scenario_from_dict
-from tco.model.serving import kv_bytes_per_token, roofline_coefficients
+from tco.model.decode_roofline import roofline_coefficients
+from tco.model.serving import kv_bytes_per_token
 from tco.studies.arrays import solve_frame
 
 ROOT = Path(__file__).resolve().parents[1]

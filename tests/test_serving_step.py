@@ -1,4 +1,4 @@
-"""Issue 13: the serving step model beyond the roofline (tco/model/serving.py StepOverhead, FirstToken): the
+"""Issue 13: the serving step model beyond the roofline (tco/model/serving_step.py StepOverhead, FirstToken): the
 decode cost adds per-step overhead and tensor-parallel all-reduce time outside max(compute, memory), so the GP
 (plain monomials next to the max) and the exact regime split (the same monomials in both regimes) must agree to
 1e-6 with every term on; turned off it changes nothing; sizing, evaluate and the workbook use the same step; and
@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 import tco
 from tco.model.build import build_model
-from tco.model.serving import (first_token, replica_step, roofline_coefficients, step_overhead,
-                               time_to_first_token_seconds, ttft_params_limit)
+from tco.model.decode_roofline import roofline_coefficients
+from tco.model.replica import replica_step, ttft_params_limit
+from tco.model.serving_step import first_token, step_overhead, time_to_first_token_seconds
 from tco.scenario.load import scenario_from_dict
 
 BASE = """

@@ -1,6 +1,6 @@
 """Issue 7, capability 7: deployment sizing. Serving replicas and GPUs for a peak request rate, latency and
 throughput per replica, $ per 1M generated tokens, for the optimal and the Chinchilla design; numbers derived by
-hand in the comments (formulas: tco/results/deployment.py and tco/model/serving.py)."""
+hand in the comments (formulas: tco/results/deployment.py and tco/model/replica.py)."""
 
 import json
 from pathlib import Path

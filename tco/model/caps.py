@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from .serving import (latency_params_limit, memory_params_limit, phase_flops_monomials, ttft_params_limit,
-                      weight_bytes_per_param)
+from .replica import latency_params_limit, memory_params_limit, ttft_params_limit
+from .serving import phase_flops_monomials, weight_bytes_per_param
 from ..units import format_count
 
 #: How MemoryFit describes the KV cache under serving.roofline.
@@ -198,7 +198,7 @@ class DecodeLatency(Cap):
 @dataclass(frozen=True)
 class FirstTokenLatency(Cap):
     """N <= the largest model whose time to first token (one prompt on an idle replica,
-    `tco.model.serving.first_token`) meets serving.max_time_to_first_token_ms: an exact root, since every term
+    `tco.model.serving_step.first_token`) meets serving.max_time_to_first_token_ms: an exact root, since every term
     of that time grows with N."""
 
     name = "serving.max_time_to_first_token_ms"

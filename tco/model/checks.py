@@ -1,5 +1,6 @@
-"""Load-time checks that need the model's physics (`tco.model.serving`): a scenario no design can serve is an
-error naming the numbers that collide, with the field path and message of any other scenario error.
+"""Load-time checks that need the model's physics (`tco.model.serving`, `tco.model.serving_step`,
+`tco.model.replica`): a scenario no design can serve is an error naming the numbers that collide, with the field
+path and message of any other scenario error.
 
 They run when a scenario is validated (`Scenario(...)`, `scenario_from_dict`, `load_scenario`, and the sweeps'
 validation of their extremes), because that is where a user meets every other input error. The scenario layer
@@ -14,8 +15,9 @@ from ..scenario.fields import PARAMS_RANGE
 from ..scenario.extras import default_fit_hint
 from ..scenario.schema import SCENARIO_CHECKS
 from .fleet import busiest_requests_per_second
-from .serving import (decode_context_tokens, kv_bytes_per_token, latency_params_limit, memory_params_limit,
-                      sequence_tokens, time_to_first_token_seconds, ttft_params_limit)
+from .replica import latency_params_limit, memory_params_limit, ttft_params_limit
+from .serving import decode_context_tokens, kv_bytes_per_token, sequence_tokens
+from .serving_step import time_to_first_token_seconds
 
 __all__ = ["check_roofline_fit", "check_first_token", "check_serving_pricing", "CHECKS"]
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from ..model.costs import TERMS, InputRow, attention_input_rows, given
 from ..model.fleet import PRICING_LABELS
 from ..model.quantization import quantization_input_rows
-from ..model.serving import latency_params_limit, memory_params_limit, weight_bytes_per_param
+from ..model.replica import latency_params_limit, memory_params_limit
+from ..model.serving import weight_bytes_per_param
 from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ section of `tco.results.sections`.
 
 Serving capacity (`serving_sizing`, primer section 4), per replica of R = devices_per_replica devices, for a model
 of N parameters, decoding a batch of b sequences: one decode step t(b) = max(compute, memory), with the weight
-bytes W, the KV bytes k each sequence holds, and the step itself all from `tco.model.serving.replica_step` (the
+bytes W, the KV bytes k each sequence holds, and the step itself all from `tco.model.replica.replica_step` (the
 decode roofline's per-token coefficients at the batch b; without `serving.roofline:` at the prefill MFU, the
 peak bandwidth and k = kv_cache_gb x 1e9 / batch_size), so sizing and the decode cost agree. Throughput is
 b / t(b) generated tokens per second per replica.
@@ -37,8 +37,9 @@ from .sections import (DecodeBound, DecodeRoofline, DeploymentSizing, Ownership,
                        OwnershipPhase, ReplicaSizing, ServingFitInputs, ServingPricing, ServingSizing, TimeValue,
                        TrainingSizing)
 from ..scenario.extras import owned_cost_breakdown
-from ..model.serving import (derived_layers, decode_compute_efficiency, decode_context_tokens, phase_flops_per_token,
-                             kv_bytes_at, prefill_seconds, replica_step, roofline_coefficients, shape_rule,
+from ..model.decode_roofline import decode_compute_efficiency, roofline_coefficients
+from ..model.replica import prefill_seconds, replica_step
+from ..model.serving import (decode_context_tokens, derived_layers, kv_bytes_at, phase_flops_per_token, shape_rule,
                              weight_bytes_per_param)
 from ..model.fleet import (PRICING_LABELS, billed_usd_per_device_hour, held_usd_per_device_hour,
                            serving_utilization_in_force)
@@ -264,7 +265,7 @@ def _whole(x: float) -> int | float:
 def decode_roofline(scenario: "Scenario", optimal: "DesignPoint",
                     chinchilla: "DesignPoint") -> DecodeRoofline | None:
     """With `serving.roofline:`: the inputs in force and, per design, what bounds decode and what a generated
-    token costs (`tco.model.serving`); None without a roofline."""
+    token costs (`tco.model.decode_roofline`); None without a roofline."""
     s = scenario.serving
     roof = s.roofline
     if roof is None:

@@ -1,6 +1,6 @@
 """`Evaluation`: one given design (N, D) priced exactly like the optimum (`tco.evaluate`), next to the optimum,
 with its training time and its serving performance on one replica. Nothing here computes: the values come from
-`tco.evaluate` (costs: the term registry's `design_point`; serving: `tco.model.serving`)."""
+`tco.evaluate` (costs: the term registry's `design_point`; serving: `tco.model.replica`, `tco.model.serving_step`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class TrainingTime(Section):
 
 @dataclass(frozen=True)
 class ServingPerformance(Section):
-    """The design on one replica of devices_per_replica devices at serving.batch_size (`tco.model.serving`)."""
+    """The design on one replica of devices_per_replica devices at serving.batch_size (`tco.model.replica`)."""
 
     devices_per_replica: float
     batch_size: float

@@ -39,6 +39,8 @@ DevicesPerReplica = Annotated[Positive, within(0.01, 1e5, "a slice of a device t
 BytesPerParam = Annotated[Positive, within(0.05, 16, "2-bit weights to fp64 with room to spare", "bytes")]
 KvCacheGb = Annotated[NonNegative, within(0, 1e7, "a replica of 100,000 devices of 100 GB", "GB")]
 LatencyMs = Annotated[Positive, within(1e-3, 1e6, "a microsecond to 1,000 seconds per output token", "ms")]
+FirstTokenMs = Annotated[Positive, within(1e-3, 1e7, "a microsecond to almost three hours to the first token",
+                                          "ms")]
 Headroom = Annotated[NonNegative, within(0, 10, "10 provisions 11x the peak load")]
 PeakRps = Annotated[Count, within(1e-6, 1e9, "10,000x the busiest web services' ~1e5 requests/s",
                                      "requests/s")]
@@ -152,10 +154,10 @@ class ServingFit(StrictModel):
     max_time_per_output_token_ms: LatencyMs | None = Field(
         default=None, description="decode latency target: each output token reads all weights and the KV "
         "cache once from HBM (memory-bound at small batch)")
-    max_time_to_first_token_ms: LatencyMs | None = Field(
+    max_time_to_first_token_ms: FirstTokenMs | None = Field(
         default=None, description="time-to-first-token target: one prompt of prompt_tokens_per_request on an idle "
         "replica (prefill FLOPs, at least one read of the weights, and with serving.roofline the calibration's "
-        "overhead and all-reduces; `tco.model.serving.first_token`) caps N")
+        "overhead and all-reduces; `tco.model.serving_step.first_token`) caps N")
     batch_size: Batch = Field(
         default=32.0, description="sequences one replica decodes together: the decode batch that "
         "serving.roofline prices, and the most deployment sizing allows (`tco.results.deployment.serving_sizing`; its "
@@ -182,9 +184,9 @@ class ServingFit(StrictModel):
 def check_serving_fit(serving) -> None:
     """Load-time errors for memory fit and latency that name the binding numbers. They compare stated numbers
     only (the stated KV cache against a replica's memory, and against what its bandwidth reads in the target
-    time): no model fits when those leave no room for weights. The physics of a design (its weight and KV bytes,
-    the largest N that fits: `tco.model.serving`) is the model's; the roofline's KV that cannot fit is checked
-    by `tco.model.checks`."""
+    time): no model fits when those leave no room for weights. The physics of a design (its weight and KV bytes:
+    `tco.model.serving`; the largest N that fits: `tco.model.replica`) is the model's; the roofline's KV that
+    cannot fit is checked by `tco.model.checks`."""
     device = serving.device
     if serving.pricing != "utilization" and serving.average_utilization != 1.0:  # by value: dumps state defaults
         how = ("derives the utilization from the peak and the horizon; drop average_utilization"

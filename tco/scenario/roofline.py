@@ -1,6 +1,6 @@
 """`serving.roofline:` price decode by the serving roofline instead of a fixed decode MFU (primer section 4): what
-the user states about it. The physics (time per generated token, KV bytes per token, the largest model that
-fits or decodes in time) is `tco.model.serving`'s.
+the user states about it. The physics is the model's: KV bytes per token `tco.model.serving`'s, time per generated token
+`tco.model.decode_roofline`'s, the largest model that fits or decodes in time `tco.model.replica`'s.
 
 A replica decoding a batch of b sequences produces b tokens per step, and a step takes the longer of its compute
 (2 N FLOPs per token at `compute_efficiency` of the dense peak) and its memory traffic (all weights once per step,
@@ -48,7 +48,7 @@ MEASUREMENTS = ("fitted by least squares on log residuals to tests/data/serving_
 
 
 class ServingCalibration(StrictModel):
-    """What a serving engine spends beyond the roofline (`tco.model.serving`, "step model"): per decode step of a
+    """What a serving engine spends beyond the roofline (`tco.model.serving_step`, "step model"): per decode step of a
     replica of R devices (the tensor-parallel degree) decoding b sequences at a context of c tokens,
 
         step = max(compute, memory) / R + layers x (overhead_per_layer / R + c x attention_per_layer_context_token)

@@ -1,4 +1,4 @@
-"""Measured serving rows (`tco.studies.measurements`) against the serving step model (`tco.model.serving`): the
+"""Measured serving rows (`tco.studies.measurements`) against the serving step model (`tco.model.serving_step`): the
 scenario each row describes, the model's prediction for it, and the least-squares fit of the
 `ServingCalibration` fields on log residuals (what `tco calibrate` writes and the defaults come from)."""
 

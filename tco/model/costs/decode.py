@@ -1,10 +1,10 @@
 """Decode: 2 N FLOPs per lifetime generated token, plus attention over the decode context (the KV cache's
 exponent of N), priced either at a fixed decode MFU (memory bound at small batch, so low) or, with
 `serving.roofline:`, by the serving roofline: $/device-second x max(compute incl. attention, memory incl. KV
-reads) per token (`tco.model.serving`). The roofline term is not a monomial but the max of two
+reads) per token (`tco.model.decode_roofline`). The roofline term is not a monomial but the max of two
 posynomials: the GP takes it as is (`cp.maximum`); the exact solvers split N at the crossover into a
 memory-bound and a compute-bound regime of monomials (`pieces`). The serving step's overhead and all-reduce time
-(`tco.model.serving.StepOverhead`) lie outside the max: monomials in both regimes and plain monomials of the GP
+(`tco.model.serving_step.StepOverhead`) lie outside the max: monomials in both regimes and plain monomials of the GP
 (`overhead_pieces`), so the crossover is the roofline's."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from ...hardware import usd_per_flop
 from ..fleet import billed_usd_per_device_hour
-from ..serving import (decode_compute_efficiency, decode_context_tokens, kv_bytes_per_token, phase_flops_monomials,
-                       roofline_coefficients, serving_calibration, step_overhead, weight_bytes_per_param)
+from ..decode_roofline import decode_compute_efficiency, roofline_coefficients
+from ..serving import decode_context_tokens, kv_bytes_per_token, phase_flops_monomials, weight_bytes_per_param
+from ..serving_step import serving_calibration, step_overhead
 from ...units import SECONDS_PER_HOUR
 from .base import SARDANA_DEFAULT, CostTerm, InputRow, Monomial, given
 
@@ -90,7 +91,7 @@ class RooflineDecodeCost(CostTerm):
         "+{roof_step_per_sequence_s}*{n}^{roof_step_per_sequence_exp}))")
 
     usd_per_second: Any = 0.0  # T x $/device-hour / 3600
-    times: Any = None  # tco.model.serving.RooflineCoefficients
+    times: Any = None  # tco.model.decode_roofline.RooflineCoefficients
 
     def usd(self, params, tokens):
         return self.usd_per_second * self.times.seconds(params)
@@ -173,7 +174,7 @@ class RooflineDecodeCost(CostTerm):
 
 def _step_rows(scenario):
     """The Inputs rows of the step overhead outside the max: one decode step of a replica spends
-    fixed x N^exp + batch x per_sequence x N^exp seconds (`tco.model.serving.StepOverhead`)."""
+    fixed x N^exp + batch x per_sequence x N^exp seconds (`tco.model.serving_step.StepOverhead`)."""
     s = scenario.serving
     step = step_overhead(scenario)
     source = ("derived: layers x (overhead_per_layer / R + [R > 1] 2 all-reduce latencies + context x attention "
