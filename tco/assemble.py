@@ -123,7 +123,9 @@ def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, ch
                 raise SolverError(
                     f"{where}the {name} has {what} = {value:.3g} {unit}, outside [{lo:.0e}, {hi:.0e}] where the "
                     "scaling laws mean anything (the range of constraints.max_params / max_tokens): check the loss "
-                    "target and the law's constants")
+                    "target and the law's constants" + ("" if model.quantization is None else
+                                                        ", and serving.quantization, whose penalty forces larger "
+                                                        "models (serve at more bits or check its constants)"))
     return result
 
 
@@ -207,17 +209,76 @@ def check_feasible(model: Model) -> None:
         hi = min(iv[1] for iv in intervals)
         if lo > hi:
             raise InfeasibleError(_infeasible_message(model, caps), tuple(c.name for c in caps))
+    if loss.penalized and caps:  # reachable without the penalty: the penalty is what makes it unreachable
+        conflict = _smallest_penalized_conflict(model, caps)
+        raise InfeasibleError(_penalty_message(model, conflict), ("serving.quantization", *(c.name for c in conflict)))
+
+
+def _smallest_penalized_conflict(model: Model, caps) -> list:
+    """The first single cap, then pair, that leaves no design on the penalized constraint; else all caps."""
+    def infeasible(subset) -> bool:
+        return not bool(solve_model(dataclasses.replace(model, caps=tuple(subset))).feasible)
+
+    for c in caps:
+        if infeasible([c]):
+            return [c]
+    for i in range(len(caps)):
+        for j in range(i + 1, len(caps)):
+            if infeasible([caps[i], caps[j]]):
+                return [caps[i], caps[j]]
+    return list(caps)
+
+
+def _penalty_message(model: Model, caps) -> str:
+    from .solve.reach import best_reachable_served_loss
+
+    assert model.quantization is not None
+    best_loss, n, d = best_reachable_served_loss(model.law, model.quantization, caps)
+    names = " and ".join(c.describe() for c in caps)
+    if n >= PARAMS_RANGE[1] * (1 - 1e-9):
+        names += f" (and at most {PARAMS_RANGE[1]:.0e} parameters, the laws' range)"
+    return (f"infeasible: with the quantization penalty of serving.quantization ({model.quantization.form}, "
+            f"{model.quantization.bits:g} bits), {names} leave{'s' if len(caps) == 1 else ''} the loss target "
+            f"{model.target_loss:.6g} unreachable under law {model.law.name}: the best served loss within "
+            f"{'it' if len(caps) == 1 else 'them'} is {best_loss:.6g} (N = {_amount(n)}, D = {_amount(d)}); serve "
+            "at more bits, relax the cap or raise the loss target")
+
+
+def quantization_section(model: Model, params: float, tokens: float, chin_n: float, chin_d: float):
+    """The Result's `quantization` section: the penalty at the optimum and at the baseline, and the exact optimum
+    of the same model without the penalty (None when that one is infeasible)."""
+    from .results import QuantizedServing, UnpenalizedDesign
+
+    pen = model.quantization
+    if pen is None:
+        return None
+    plain = dataclasses.replace(model, loss=model.law.constraint(model.target_loss), quantization=None)
+    sol = solve_model(plain)
+    without = None
+    if bool(sol.feasible):
+        n0, d0 = float(sol.params), float(sol.tokens)
+        without = UnpenalizedDesign(n0, d0, d0 / n0, float(plain.usd(n0, d0)))
+    return QuantizedServing(
+        pen.form, pen.bits, pen.coefficient, pen.c_t, pen.gamma_d, pen.gamma_n, pen.gamma_post, pen.constant,
+        pen.source, float(pen.delta(params, tokens)), float(model.pre_quantization_loss(params, tokens)),
+        float(pen.delta(chin_n, chin_d)), float(model.pre_quantization_loss(chin_n, chin_d)), without)
 
 
 def _infeasible_message(model: Model, caps) -> str:
     from .solve.reach import best_reachable_loss
 
+    if model.loss.penalized:  # the served loss includes the quantization penalty: quote the best of that
+        return _penalty_message(model, caps)
     best_loss, n, d = best_reachable_loss(model.law, caps)
+    served = ""
+    if model.quantization is not None:  # a constant penalty: the served loss is the law's plus it
+        best_loss += model.quantization.constant
+        served = f" served, with the {model.quantization.constant:g}-nat penalty of serving.quantization,"
     names = " and ".join(c.describe() for c in caps)
     verb = "makes" if len(caps) == 1 else "together make"
     return (
         f"infeasible: {names} {verb} the loss target {model.target_loss:.6g} unreachable under law "
-        f"{model.law.name}: the best loss within {'it' if len(caps) == 1 else 'them'} is {best_loss:.6g} "
+        f"{model.law.name}: the best loss within {'it' if len(caps) == 1 else 'them'} is {best_loss:.6g}{served} "
         f"(N = {_amount(n)}, D = {_amount(d)}); relax {'it' if len(caps) == 1 else 'one of them'} "
         "or raise the loss target"
     )

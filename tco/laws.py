@@ -44,6 +44,16 @@ class LossConstraint:
     q: float | np.ndarray
     #: d log r / d loss: turns the constraint's dual (a log-sensitivity) into $ per nat.
     dlog_rhs_dloss: float | np.ndarray
+    #: a third monomial ``c D^gd N^-gn`` on the left side: the post-training quantization penalty of Kumar et al.
+    #: 2024 (`tco.model.quantization`), normalized like a and b. c = 0 (the default) is the plain two-term law.
+    c: float | np.ndarray = 0.0
+    gn: float | np.ndarray = 0.0
+    gd: float | np.ndarray = 0.0
+
+    @property
+    def penalized(self) -> bool:
+        """True when the third (quantization) monomial is present: the two-term curve no longer applies."""
+        return bool(np.any(np.asarray(self.c) > 0))
 
     def chinchilla_point(self):
         """The training-compute-optimal (N, D) on this iso-loss curve (minimum 6 N D): the two terms of the

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, check_cross, check_feasible,
-                       constraint_reports, design_point, max_rel_diff, shadow_by_difference, with_source)
+                       constraint_reports, design_point, max_rel_diff, quantization_section, shadow_by_difference,
+                       with_source)
 from .errors import InfeasibleError, SolverError
 from .model.build import Model, build_model
 from .results import CrossCheck, Result
@@ -82,7 +83,9 @@ def _optimize(scenario: "Scenario", objective: str | None) -> Result:
 
     reports = constraint_reports(model, exact.binding, params, tokens, chin_n, chin_d)
     warnings += advice(optimal, chinchilla, reports)
-    return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings)
+    extra = {"quantization": quantization_section(model, params, tokens, chin_n, chin_d)} if model.quantization else {}
+    return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings,
+                           **extra)
 
 
 def _polish(model: Model, gp):

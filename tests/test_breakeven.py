@@ -15,9 +15,11 @@ from tco.studies.sweep import demand_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 # scenarios with repeated data are refused by this command for now (tests/test_data_limits.py checks that)
-# Break-even studies one architecture: a scenario choosing among expert counts is refused (tests/test_moe.py).
+# Break-even studies one architecture without a quantization penalty: a scenario choosing among expert counts,
+# or one with serving.quantization, is refused (tests/test_moe.py, tests/test_quantization.py).
 SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml"))
-             if not tco.load_scenario(p).data.repeats and not tco.load_scenario(p).model.is_choice]
+             if not tco.load_scenario(p).data.repeats and not tco.load_scenario(p).model.is_choice
+             and tco.load_scenario(p).serving.quantization is None]
 CAPPED = ROOT / "scenarios" / "capped-deadline-and-data.yaml"
 RECIPE = {r.name: r for r in RECIPES}
 

@@ -68,6 +68,8 @@ def expected_by_name(entry, prefix: str = "") -> dict[str, float]:
         f"{prefix}serve_utilization": serving_utilization_in_force(entry.scenario),
         f"{prefix}serve_average_requests_per_second": d.average_requests_per_second,
     })
+    if r.quantization is not None:  # serving.quantization: k = C_T exp(-P / gamma_post), a formula of its inputs
+        values[f"{prefix}quant_coefficient"] = r.quantization.coefficient
     return values
 
 

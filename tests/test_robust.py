@@ -20,8 +20,10 @@ from tco.scenario import scenario_from_dict
 from tco.studies.distributions import replace_law
 
 ROOT = Path(__file__).resolve().parents[1]
-# Repeated data included (cutting planes on D'(D)); a choice among architectures is refused (tests/test_moe.py).
-SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not tco.load_scenario(p).model.is_choice]
+# Repeated data included (cutting planes on D'(D)); a choice among architectures and a quantization penalty are
+# refused (tests/test_moe.py, tests/test_quantization.py).
+SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.yaml"))
+             if not tco.load_scenario(p).model.is_choice and tco.load_scenario(p).serving.quantization is None]
 COST = ROOT / "scenarios" / "sardana-cost-objective.yaml"
 CAPPED = ROOT / "scenarios" / "capped-deadline-and-data.yaml"
 ROOFLINE = ROOT / "scenarios" / "roofline-long-context-assistant.yaml"

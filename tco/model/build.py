@@ -16,6 +16,7 @@ from ..laws import Law, LossConstraint
 from .caps import CAPS, Cap
 from .repetition import base_params
 from .costs import TERMS, CostTerm, aggregate
+from .quantization import QuantizationPenalty, penalized_constraint, penalty_of
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -25,7 +26,8 @@ __all__ = ["Model", "resolve", "build_model"]
 
 @dataclass(frozen=True)
 class Model:
-    """minimize sum(weight_k N^i_k D^j_k)  s.t.  a N^-p + b D^-q <= 1,  N^i_m D^j_m <= limit_m."""
+    """minimize sum(weight_k N^i_k D^j_k)  s.t.  a N^-p + b D^-q [+ c D^gd N^-gn] <= 1,  N^i_m D^j_m <= limit_m
+    (the bracket: the quantization penalty of `serving.quantization`, `tco.model.quantization`)."""
 
     law: Law
     target_loss: float
@@ -39,8 +41,17 @@ class Model:
     #: the base size U_N = N_opt(U) of the parameter half (Muennighoff et al. 2023, eq. 6) when excess
     #: parameters decay too: the loss law then sees N'(N). None for the data half alone or fresh data.
     base_params: Any = None
+    #: the post-training quantization penalty the target also pays (`serving.quantization`), or None; `loss`
+    #: then carries it (`tco.model.quantization.penalized_constraint`).
+    quantization: QuantizationPenalty | None = None
 
     def loss_of(self, params, tokens):
+        """The served model's loss at real (params, tokens): the law's loss (through the effective data and
+        parameters when epochs repeat) plus the quantization penalty, if any. The loss the target constrains."""
+        loss = self.pre_quantization_loss(params, tokens)
+        return loss if self.quantization is None else loss + self.quantization.delta(params, tokens)
+
+    def pre_quantization_loss(self, params, tokens):
         """The law's loss at real (params, tokens), through the effective data (and parameters) when epochs
         repeat."""
         from .repetition import effective_params, effective_tokens
@@ -84,8 +95,8 @@ class Model:
 
     def with_loss(self, loss: float) -> "Model":
         """The same model at another loss target (for shadow prices by differences and sweeps)."""
-        return Model(self.law, loss, self.law.constraint(loss), self.terms, self.caps, self.objective,
-                     self.unique_tokens, self.base_params)
+        return Model(self.law, loss, penalized_constraint(self.law, loss, self.quantization), self.terms,
+                     self.caps, self.objective, self.unique_tokens, self.base_params, self.quantization)
 
 
 def _has_regimes(term) -> bool:
@@ -103,9 +114,11 @@ def resolve(scenario: "Scenario", objective: str | None = None) -> Model:
     caps = tuple(c for c in (cap.from_scenario(scenario) for cap in CAPS) if c is not None)
     data = scenario.data
     unique = data.max_unique_tokens if data.repeats else None
+    penalty = penalty_of(scenario)
     loss = law.constraint(scenario.target_loss)
     base = base_params(loss.a, loss.p, loss.b, loss.q, unique) if data.decays_params else None
-    return Model(law, scenario.target_loss, loss, terms, caps, objective, unique, base)
+    return Model(law, scenario.target_loss, penalized_constraint(law, scenario.target_loss, penalty), terms, caps,
+                 objective, unique, base, penalty)
 
 
 #: The same function under the name the package used first.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..model.costs import Figure
+from ..model.quantization import penalty_formula
 from ..xlsx import define, finish_sheet, header, note, put, put_formula, widths
 
 if TYPE_CHECKING:
@@ -84,9 +85,10 @@ def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, 
                 cell = put(ws, row, col, getattr(point, figure.key), figure.fmt, bold=True)
                 note(cell, f"Solved by tco ({which}). Values below are live formulas of this cell and the "
                            f"Inputs sheet; to re-optimize after changing inputs run:\n{resolve_command}")
-            elif figure.formula == "LOSS":
-                loss = _loss_formula(law_form, _effective_params(n, result), _effective_data(d, result), names)
-                put_formula(ws, row, col, loss, figure.fmt)
+            elif figure.formula == "LOSS":  # the served loss: the law's, plus the quantization penalty if any
+                penalty = "" if result.quantization is None else penalty_formula(result.quantization.form, n, d, names)
+                law_loss = _loss_formula(law_form, _effective_params(n, result), _effective_data(d, result), names)
+                put_formula(ws, row, col, law_loss + penalty, figure.fmt)
             else:
                 put_formula(ws, row, col, figure.formula.format(n=n, d=d, col=col_letter, **rows, **names),
                             figure.fmt)

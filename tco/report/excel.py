@@ -119,6 +119,11 @@ def _design_notes(result: "Result") -> list[tuple[str, str]]:
         if dl.base_params is not None:
             rows.append(("Excess parameters (eq. 6)", f"U_N = {dl.base_params:.4g}; N' optimal "
                          f"{dl.effective_params:.4g}, Chinchilla {dl.chinchilla_effective_params:.4g}"))
+    qs = result.quantization
+    if qs is not None:  # serving.quantization: the penalty the served loss pays at each design
+        rows.append(("Quantization penalty", f"{qs.form} at {qs.bits:g} bits: {qs.penalty_nats:.4g} nats at the "
+                     f"optimum (loss before quantization {qs.pre_quantization_loss:.4f}), "
+                     f"{qs.chinchilla_penalty_nats:.4g} at the Chinchilla point; the Costs loss includes it"))
     pricing = result.serving_pricing
     if pricing is not None:
         fleet = ("" if pricing.whole_gpu_fleet is None else

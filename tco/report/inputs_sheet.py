@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..model.costs import TERMS, InputRow, attention_input_rows, given
 from ..model.fleet import PRICING_LABELS
+from ..model.quantization import quantization_input_rows
 from ..model.replica import latency_params_limit, memory_params_limit
 from ..model.serving import weight_bytes_per_param
 from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
@@ -48,6 +49,7 @@ def input_rows(scenario: "Scenario", term_rows: Sequence[InputRow] | None = None
         *([InputRow("serve_price_usd_per_hour", "Serving price", _price_value("serve", s), "$ per device-hour",
                     s.price_source, "usd_precise")] if s.pricing == "busy" else []),
         *_serving_fit_rows(scenario),
+        *quantization_input_rows(scenario),
     ]
     if d.requests_per_year is not None:
         rows += _horizon_rows(d)

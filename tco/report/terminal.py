@@ -117,6 +117,15 @@ def _deployment_lines(result: Result) -> list[Text]:
                                    f"{tv.years:g} years, growth {tv.growth_per_year:.0%}/year, discount "
                                    f"{tv.discount_rate:.0%}: {format_count(tv.nominal_requests)} requests "
                                    f"served, present value {format_count(tv.pv_requests)} (mid-year convention)"))
+    qs = result.quantization
+    if qs is not None:
+        moved = "" if qs.without_penalty is None else (
+            f"; without it the optimum would be {format_count(qs.without_penalty.params)} parameters at "
+            f"{qs.without_penalty.tokens_per_param:,.0f} tokens/param")
+        lines.append(Text.assemble(("Quantized serving: ", "bold"),
+                                   f"{qs.form} penalty at {qs.bits:g} bits adds {qs.penalty_nats:.4g} nats at the "
+                                   f"optimum (pre-quantization loss {qs.pre_quantization_loss:.4f}) and "
+                                   f"{qs.chinchilla_penalty_nats:.4g} at the Chinchilla baseline{moved}"))
     dl = result.data_limits
     if dl is not None:
         lines.append(Text.assemble(("Data limits: ", "bold"),

@@ -139,6 +139,8 @@ class Result:
     time_value: TimeValue | None = None
     #: with `data: {max_unique_tokens}` and repetition: unique tokens, epochs D/U and effective data D'
     data_limits: DataLimits | None = None
+    #: with `serving.quantization`: the quantization penalty at each design (`tco.results.quantization`)
+    quantization: Any = None
     #: with `serving.roofline:`: what bounds decode (compute or memory) and the cost per token, per design
     decode_roofline: DecodeRoofline | None = None
     #: how serving is priced (serving.pricing) and the fleet the optimum's serving cost pays for
@@ -184,6 +186,7 @@ class Result:
             "time_value": _section(self.time_value),
             **({"data_limits": self.data_limits.to_dict()} if self.data_limits is not None else {}),
             **({"decode_roofline": self.decode_roofline.to_dict()} if self.decode_roofline is not None else {}),
+            **({"quantization": self.quantization.to_dict()} if self.quantization is not None else {}),
             **({"serving_pricing": self.serving_pricing.to_dict()} if self.serving_pricing is not None else {}),
             **({"architecture_choice": self.architecture_choice.to_dict()}
                if self.architecture_choice is not None else {}),

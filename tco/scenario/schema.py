@@ -42,6 +42,7 @@ from .fields import (PARAMS_RANGE, TOKENS_RANGE, Count, Description, LifetimeTok
                      PriceUsdPerHour, Requests, SourceText, StrictModel, Tokens, TokensPerRequest, Utilization,
                      within)
 from .reasoning import ReasoningDemand, check_reasoning
+from .quantization import Quantization
 from .roofline import Roofline, check_roofline
 from .uncertainty import Uncertainty
 
@@ -239,6 +240,9 @@ class Serving(_Phase, ServingFit):
     roofline: Roofline | None = Field(
         default=None, description="price decode by compute and memory time per token instead of decode_mfu "
         "(`tco.scenario.roofline`)")
+    quantization: Quantization | None = Field(
+        default=None, description="post-training quantization to the serving precision and the loss it adds to "
+        "the target's left side (`tco.scenario.quantization`; README 'Quantized serving and its quality loss')")
     precisions: list[Name] | None = Field(
         default=None, description="serving dtypes to choose from (e.g. [bf16, fp8, int4]): each candidate serves "
         "in that dtype (its dense peak from the device's table, weights at its width) and `tco.optimize` reports "

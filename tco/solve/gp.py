@@ -76,7 +76,8 @@ def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), rooflin
     """The program of the module docstring.
 
     `log_w`, `term_i`, `term_j`: the objective's monomials (vectors; `log_w` may be a Parameter).
-    `loss_rows`: (u, p, v, q), scalars or vectors of one row per law, or None for no loss constraint.
+    `loss_rows`: (u, p, v, q), scalars or vectors of one row per law, or None for no loss constraint; a row
+    (u, p, v, q, w, gn, gd) adds the quantization penalty's monomial exp(w - gn x + gd y) (`tco.model.quantization`).
     `caps`: (i, j, c) per monomial cap, or (i, j, c, extra) with extra = ((i_k, j_k, c_k), ...) for a
     posynomial cap (one row log(exp(i x + j y + c) + sum_k exp(i_k x + j_k y + c_k)) <= 0).
     `sum_objective` minimizes sum exp(.) instead of its log, and `exp_loss` writes
@@ -103,10 +104,13 @@ def build_log_program(log_w, term_i, term_j, *, loss_rows=None, caps=(), rooflin
         constraints += [y >= h + slope * (effective - e) for h, slope, e in data_cuts]
         constraints.append(effective <= max_effective)
     if loss_rows is not None:
-        u, p, v, q = loss_rows
-        first, second = u - cp.multiply(p, x), v - cp.multiply(q, data)
-        loss = (cp.exp(first) + cp.exp(second) <= 1 if exp_loss
-                else cp.log_sum_exp(cp.vstack([first, second]), axis=0) <= 0)
+        u, p, v, q, *penalty = loss_rows
+        rows = [u - cp.multiply(p, x), v - cp.multiply(q, data)]
+        if penalty:  # the quantization penalty c D^gd N^-gn: a third monomial, log w - gn x + gd y
+            w, gn, gd = penalty
+            rows.append(w - cp.multiply(gn, x) + cp.multiply(gd, data))
+        loss = (sum(cp.exp(r) for r in rows) <= 1 if exp_loss
+                else cp.log_sum_exp(cp.vstack(rows), axis=0) <= 0)
         constraints.insert(0, loss)
     cap_constraints = tuple(_cap_row(x, y, *cap) <= 0 for cap in caps)
     problem = cp.Problem(cp.Minimize(objective), [*constraints, *cap_constraints])

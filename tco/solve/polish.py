@@ -5,7 +5,8 @@ only good to ~sqrt(gap) ~ 1e-5. A few Newton steps on the KKT conditions, starte
 duals, bring N and D to ~1e-14. This is deliberately not the 1-D reduction of `exact.py`: the cross-check
 between the two stays independent.
 
-With z = (log N, log D):  F(z) = sum_k w_k e^(i_k x + j_k y),  g(z) = a e^(-p x) + b e^(-q y) - 1 = 0,
+With z = (log N, log D):  F(z) = sum_k w_k e^(i_k x + j_k y),  g(z) = a e^(-p x) + b e^(-q y) - 1 = 0 (plus the
+quantization penalty's c e^(gd y - gn x) when `serving.quantization` adds one),
 active caps h_m(z) = i_m x + j_m y - log limit_m = 0 (for a posynomial cap, the log of its left side minus
 log limit_m, whose Hessian enters the Lagrangian's);  grad F + mu grad g + sum lambda_m grad h_m = 0.
 
@@ -96,6 +97,12 @@ def _newton(model: Model, active, z, multipliers, scale: float, iterations: int)
         r_term, w_term = loss.a * np.exp(-loss.p * x), loss.b * np.exp(-loss.q * y)
         grad_g = np.array([-loss.p * r_term, -loss.q * w_term])
         hess_g = np.diag([loss.p**2 * r_term, loss.q**2 * w_term])
+        if loss.penalized:  # the quantization penalty c e^(gd y - gn x): its gradient and (rank-one) Hessian
+            slope = np.array([-loss.gn, loss.gd], dtype=float)
+            c_term = loss.c * np.exp(slope @ z)
+            w_term = w_term + c_term  # enters the residual below with the other two terms
+            grad_g = grad_g + c_term * slope
+            hess_g = hess_g + c_term * np.outer(slope, slope)
         rows = [_cap_row(c, z) for c in active]
         jac_c = np.vstack([grad_g, *[grad for _, grad, _ in rows]])  # (n_act, 2)
         resid_c = np.array([r_term + w_term - 1.0, *[value for value, _, _ in rows]])

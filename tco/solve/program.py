@@ -34,14 +34,21 @@ class GPSolution:
 
 
 class GeometricProgram:
-    """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q <= 1,  c_m n^i_m d^j_m <= 1,
+    """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q [+ c d^gd n^-gn] <= 1,
+    c_m n^i_m d^j_m <= 1,
     in the log form of `tco.solve.gp` with every input a Parameter (the bracket is a roofline decode term,
     `tco.model.costs.RooflineDecodeCost`)."""
 
     def __init__(self, p: float, q: float, term_exps: tuple[tuple[float, float], ...],
-                 cap_exps: tuple[tuple, ...], roofline: tuple[float, bool, bool] | None = None):
+                 cap_exps: tuple[tuple, ...], roofline: tuple[float, bool, bool] | None = None,
+                 penalty_exps: tuple[float, float] | None = None):
+        # the quantization penalty's monomial c D^gd N^-gn: its exponents fix the shape, its log weight a Parameter
+        self.log_c = cp.Parameter(name="log_loss_penalty") if penalty_exps is not None else None
+        loss_rows: tuple = (cp.Parameter(name="log_loss_a"), p, cp.Parameter(name="log_loss_b"), q)
+        self.u, self.v = loss_rows[0], loss_rows[2]
+        if penalty_exps is not None:
+            loss_rows += (self.log_c, *penalty_exps)
         self.log_w = cp.Parameter(len(term_exps), name="log_weights") if term_exps else None
-        self.u, self.v = cp.Parameter(name="log_loss_a"), cp.Parameter(name="log_loss_b")
         # a cap's shape is (i, j) or, for a posynomial cap, (i, j, ((i_k, j_k), ...)): one Parameter per monomial
         self.cap_logs = [[cp.Parameter(name=f"log_cap_{m}_{k}") for k in range(1 + len(_extra_exps(shape)))]
                          for m, shape in enumerate(cap_exps)]
@@ -54,7 +61,7 @@ class GeometricProgram:
         term_i = np.array([i for i, _ in term_exps], dtype=float)
         term_j = np.array([j for _, j in term_exps], dtype=float)
         self.program = build_log_program(
-            self.log_w if self.log_w is not None else np.zeros(0), term_i, term_j, loss_rows=(self.u, p, self.v, q),
+            self.log_w if self.log_w is not None else np.zeros(0), term_i, term_j, loss_rows=loss_rows,
             caps=[_cap_row(shape, logs) for shape, logs in zip(cap_exps, self.cap_logs)], roofline=legs)
         if not self.program.problem.is_dcp(dpp=True):  # type: ignore[call-arg]  # pragma: no cover - cvxpy hides dpp
             raise SolverError("internal: the cost model is not a DPP geometric program")
@@ -71,6 +78,8 @@ class GeometricProgram:
                 param.value = 0.0 if value is None else value  # no KV read (attention): not in the program
         self.u.value = float(np.log(loss.a * n0 ** (-loss.p)))
         self.v.value = float(np.log(loss.b * d0 ** (-loss.q)))
+        if self.log_c is not None:
+            self.log_c.value = float(np.log(loss.c * d0**loss.gd * n0 ** (-loss.gn)))
         if self.log_w is not None:
             self.log_w.value = objective.log_w
         for params, (_i, _j, log_c, *extra) in zip(self.cap_logs, scaled_caps(model, n0, d0)):
@@ -175,8 +184,8 @@ def _cap_row(shape: tuple, logs: list) -> tuple:
 
 
 @lru_cache(maxsize=64)
-def _program(p: float, q: float, term_exps, cap_exps, roofline) -> GeometricProgram:
-    return GeometricProgram(p, q, term_exps, cap_exps, roofline)
+def _program(p: float, q: float, term_exps, cap_exps, roofline, penalty_exps=None) -> GeometricProgram:
+    return GeometricProgram(p, q, term_exps, cap_exps, roofline, penalty_exps)
 
 
 def solve_gp(model: Model) -> GPSolution:
@@ -186,4 +195,7 @@ def solve_gp(model: Model) -> GPSolution:
     caps = tuple(cap_shape(c) for c in model.caps)
     shape = None if roof is None else (roof.times.kv_exp, bool(roof.times.kv_s > 0), bool(roof.times.attention_s > 0))
     # one scenario: the exponents are floats (the GP solves scalars; arrays go to the exact kernel)
-    return _program(float(model.loss.p), float(model.loss.q), terms, caps, shape).solve(model)
+    loss = model.loss
+    penalty = (float(loss.gn), float(loss.gd)) if loss.penalized else None
+    args = (float(loss.p), float(loss.q), terms, caps, shape) + ((penalty,) if penalty else ())  # one cache key
+    return _program(*args).solve(model)  # per shape, whether or not the caller names the penalty's absence

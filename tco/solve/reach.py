@@ -14,9 +14,12 @@ import numpy as np
 from ..errors import SolverError
 from ..laws import Law
 from ..model.caps import Cap
+from ..scenario.fields import PARAMS_RANGE
 from .gp import build_log_program, solve_log_program
 
-__all__ = ["best_reachable_loss"]
+MAX_PARAMS = PARAMS_RANGE[1]  # the largest model any result may have
+
+__all__ = ["best_reachable_loss", "best_reachable_served_loss"]
 
 
 def _row(cap, n_scale, d_scale) -> tuple:
@@ -49,3 +52,24 @@ def best_reachable_loss(law: Law, caps: list[Cap]) -> tuple[float, float, float]
     params = float(np.exp(program.x.value)) * n_scale
     tokens = float(np.exp(program.y.value)) * d_scale
     return float(law.loss(params, tokens)), params, tokens
+
+
+def best_reachable_served_loss(law: Law, penalty, caps: list[Cap]) -> tuple[float, float, float]:
+    """(best served loss, N, D) within `caps` when the target also pays the quantization penalty
+    k D^gd / N^gn (`tco.model.quantization`): minimize the law's posynomial plus that monomial, a GP with a
+    finite optimum in D for any N (the penalty grows with D, the data term falls). Needs a cap that bounds N
+    (without one the served loss falls towards E as N grows: every target above E is reachable)."""
+    n_scale = next((c.limit for c in caps if (c.n_exp, c.d_exp) == (1, 0)), 1e10)
+    d_scale = 20.0 * n_scale
+    program = build_log_program(
+        np.log([law.a0 * n_scale ** (-law.p), law.b0 * d_scale ** (-law.q),
+                penalty.coefficient * d_scale**penalty.gamma_d * n_scale ** (-penalty.gamma_n)]),
+        np.array([-law.p, 0.0, -penalty.gamma_n]), np.array([0.0, -law.q, penalty.gamma_d]),
+        # and N at most MAX_PARAMS: beyond it the laws mean nothing (and without a cap on N the best is there)
+        caps=[*(_row(c, n_scale, d_scale) for c in caps), (1.0, 0.0, math.log(n_scale / MAX_PARAMS))])
+    solve_log_program(program)
+    if program.x.value is None or program.y.value is None:
+        raise SolverError("the convex solver found no best reachable loss within the caps")
+    params = min(float(np.exp(program.x.value)) * n_scale, MAX_PARAMS)
+    tokens = float(np.exp(program.y.value)) * d_scale
+    return float(law.loss(params, tokens) + penalty.delta(params, tokens)), params, tokens

@@ -33,7 +33,9 @@ import numpy as np
 
 from ..units import format_count
 from .curve import PlainCurve, RepeatedCurve
-from .exact import ExactSolution, solve_curve
+from .exact import ExactSolution
+from .exact import solve_curve as _solve_two_term
+from .penalized import PenalizedCurve, solve_penalized
 
 __all__ = ["Regime", "regimes", "regime_parts", "solve_model", "model_curve", "Crossover", "roofline_term",
            "chinchilla_point", "kernel_cap"]
@@ -113,8 +115,13 @@ def regime_parts(model):
 
 
 def model_curve(model):
-    """The iso-loss curve of `model`: with repeated data when it has `unique_tokens`."""
+    """The iso-loss curve of `model`: with repeated data when it has `unique_tokens`, the three-term boundary of
+    `tco.solve.penalized` when the target also pays a quantization penalty."""
     loss = model.loss
+    if loss.penalized:
+        if model.unique_tokens is not None:
+            raise ValueError("a quantization penalty with repeated data is not supported")
+        return PenalizedCurve.of(loss)
     if model.unique_tokens is None:
         return PlainCurve(loss.a, loss.p, loss.b, loss.q)
     return RepeatedCurve(loss.a, loss.p, loss.b, loss.q, model.unique_tokens, getattr(model, "base_params", None))
@@ -160,6 +167,14 @@ def solve_model(model, *, chinchilla: bool = False) -> ExactSolution:
     return _pick(first, solutions[1] if todo.size else None, todo, n_caps)
 
 
+def solve_curve(curve, terms, caps=()) -> ExactSolution:
+    """The kernel of `curve`: `tco.solve.exact` on the two-term curves, `tco.solve.penalized` on the three-term
+    boundary of a quantization penalty."""
+    if isinstance(curve, PenalizedCurve):
+        return solve_penalized(curve, terms, caps)
+    return _solve_two_term(curve, terms, caps)
+
+
 def _take(x, shape, idx):
     x = np.asarray(x, dtype=float)
     return x if x.ndim == 0 and not shape else np.broadcast_to(x, shape).ravel()[idx]
@@ -195,7 +210,7 @@ def chinchilla_point(model):
     """The compute-optimal (N, D) at the model's loss target, the baseline of every result: the closed form on
     the plain curve (`LossConstraint.chinchilla_point`), the kernel's minimum of 6 N D on the repeated-data curve
     (NaN where the unique tokens cannot reach the target). Floats or arrays, as the model's inputs."""
-    if model.unique_tokens is None:
+    if model.unique_tokens is None and not model.loss.penalized:
         return model.loss.chinchilla_point()
     sol = solve_model(model, chinchilla=True)
     if np.ndim(sol.params) == 0:

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from ..scenario import Scenario
 
-__all__ = ["ScenarioView", "view", "vector_model", "VectorSolution", "solve_vector", "evaluate", "solve_frame",
+__all__ = ["ScenarioView", "view", "vector_model", "refuse_quantization", "VectorSolution", "solve_vector", "evaluate",
+           "solve_frame",
            "numeric_paths", "validate_overrides", "demand_overrides", "replaced_forms", "DEFAULT_PROMPT_SHARE"]
 
 
@@ -252,11 +253,27 @@ def _with(data: dict, path: str, value: float) -> dict:
     return out
 
 
+def refuse_quantization(scenario: "Scenario", study: str) -> None:
+    """One line instead of a silently unpenalized answer: `study` does not model `serving.quantization` (its own
+    programs or sampled laws have no penalty monomial). The demand sweep and `tco sweep` do."""
+    if getattr(scenario.serving, "quantization", None) is not None:
+        raise ScenarioError(f"{study} does not support a quantization penalty yet; remove serving.quantization "
+                            "to run it without one, or use tco optimize / tco sweep",
+                            source=scenario.source or "<scenario>", path=("serving", "quantization"))
+
+
 def vector_model(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None = None) -> Model:
     """The Model of `scenario` with `overrides`: coefficients and caps become arrays (broadcast together)."""
     from ..choice import require_one_architecture
 
     require_one_architecture(scenario, "a sweep, sensitivity, Monte Carlo or break-even study")
+    if getattr(scenario.serving, "quantization", None) is not None:  # the penalty's bits and constants are scalars
+        swept = [k for k in overrides if k.startswith("serving.quantization") or k in (
+            "serving.bytes_per_param", "serving.dtype", "training.dtype")]
+        if swept:
+            raise ScenarioError(f"sweeping {swept[0]} with serving.quantization is not supported yet; solve each "
+                                "value with tco optimize", source=scenario.source or "<scenario>",
+                                path=("serving", "quantization"))
     the_view = view(scenario, overrides)
     law, target = the_view.resolved_law, the_view.target_loss
     below = np.asarray(target) <= np.asarray(law.min_loss)

@@ -179,6 +179,9 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     at training time, as the scenario's own demand is priced. Requests are reported when the scenario counts
     requests (present-value requests with a horizon). Every reported demand is re-solved to confirm its target.
     """
+    from .arrays import refuse_quantization
+
+    refuse_quantization(scenario, "tco breakeven")
     from ..model.build import build_model
     from .sweep import demand_sweep, horizon_words, inference_tokens_label
 

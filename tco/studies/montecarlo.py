@@ -89,6 +89,9 @@ def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int |
 
     `samples` and `seed` override the scenario's. A run whose projected memory or time exceeds
     `tco.studies.limits` is refused unless allow_large; more than MAX_SAMPLES samples always are."""
+    from .arrays import refuse_quantization
+
+    refuse_quantization(scenario, "tco montecarlo")
     import pandas as pd
 
     unc = scenario.uncertainty

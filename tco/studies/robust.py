@@ -277,6 +277,9 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
     `stderr` ({"E": 0.03, ...}; default: the law's published SEs) or `bootstrap` ({columns, samples}; default:
     the scenario's law file's). `progress(done, most)` is called after every solve.
     """
+    from .arrays import refuse_quantization
+
+    refuse_quantization(scenario, "tco robust")
     from ..model.build import build_model
     from ..optimize import design_point, optimize
     from .distributions import replace_law, sample_laws

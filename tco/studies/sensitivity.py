@@ -93,6 +93,9 @@ def sensitivity(scenario: "Scenario", *, fraction: float = DEFAULT_FRACTION, inp
 
     Sorted by the larger absolute change in the optimal total cost. All runs are exact re-optimizations.
     """
+    from .arrays import refuse_quantization
+
+    refuse_quantization(scenario, "tco sensitivity")
     import pandas as pd
 
     if not 0 < fraction < 1:
