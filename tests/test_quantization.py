@@ -412,3 +412,26 @@ def test_penalized_kernel_matches_a_brute_force_on_random_constraints(seed):
     assert bool(capped.binding[0])
     assert float(capped.objective) == pytest.approx(cost_c, rel=1e-7)
     assert float(capped.params * capped.tokens) == pytest.approx(limit, rel=1e-9)
+
+
+def test_each_precision_candidate_pays_the_penalty_of_its_own_bits():
+    data = read_yaml(SCENARIOS / "quantized-int4-serving.yaml")
+    data["serving"].pop("bytes_per_param")
+    data["serving"]["precisions"] = ["bf16", "fp8", "int8"]
+    chosen = tco.optimize(scenario_from_dict(data, base_dir=SCENARIOS))
+    rows = chosen.to_dict()["architecture_choice"]["candidates"]
+    for row, dtype in zip(rows, ("bf16", "fp8", "int8")):
+        one = copy.deepcopy(data)
+        del one["serving"]["precisions"]
+        one["serving"]["dtype"] = dtype
+        alone = tco.optimize(scenario_from_dict(one, base_dir=SCENARIOS))
+        assert row["precision"] == dtype
+        assert row["total_cost_usd"] == pytest.approx(alone.optimal.total_cost_usd, rel=1e-6)
+        # bf16 weights are not quantized (16 bits = the training dtype); 8-bit ones pay the 8-bit penalty
+        penalty = None if alone.quantization is None else alone.quantization.penalty_nats
+        if dtype == "bf16":
+            assert penalty is None
+        else:
+            n, d = alone.optimal.params, alone.optimal.tokens
+            assert penalty == pytest.approx(kumar_delta(n, d, bits=8.0), rel=1e-9)
+    assert chosen.optimal.total_cost_usd == min(r["total_cost_usd"] for r in rows)
