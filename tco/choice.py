@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from .hardware import DTYPE_BYTES
 from .errors import InfeasibleError, ScenarioError
 from .model.experts import total_per_active
 from .results.choice import ArchitectureCandidate, ArchitectureChoice
@@ -42,10 +43,22 @@ def _fix_experts(data: dict, value: float) -> None:
     data.setdefault("model", {})["experts"] = value
 
 
-def _fix_precision(data: dict, dtype: str) -> None:
+def _fix_precision(data: dict, precision: Any) -> None:
     serving = data["serving"]
     serving.pop("precisions", None)
-    serving["dtype"] = dtype  # its peak and its weight width, as if the scenario had stated it
+    if isinstance(precision, str):
+        serving["dtype"] = precision  # its peak and its weight width, as if the scenario had stated it
+    else:  # weight-only quantization: the math's peak, the weights' width
+        serving["dtype"] = precision.compute
+        serving["bytes_per_param"] = DTYPE_BYTES[precision.weights.lower()]
+
+
+def _precision(scenario: "Scenario") -> str:
+    """The serving precision of a candidate: its dtype, or 'int4 weights on fp8' (by the weights' bits)."""
+    s = scenario.serving
+    if s.bytes_per_param is None or s.bytes_per_param == DTYPE_BYTES.get(s.dtype.lower()):
+        return s.dtype
+    return f"{8 * s.bytes_per_param:g}-bit weights on {s.dtype}"
 
 
 AXES: tuple[Axis, ...] = (
@@ -88,12 +101,12 @@ def _row(scenario: "Scenario", result: "Result | None", error: str | None) -> Ar
     arch = scenario.model
     experts, top_k = arch.experts_in_force, arch.top_k
     if result is None:
-        return ArchitectureCandidate(experts, top_k, scenario.serving.dtype, None, None, None, None, None, None, (),
+        return ArchitectureCandidate(experts, top_k, _precision(scenario), None, None, None, None, None, None, (),
                                      error)
     point = result.optimal
     objective = point.total_cost_usd if result.objective == "usd" else point.total_flops
     return ArchitectureCandidate(
-        experts=experts, top_k=top_k, precision=scenario.serving.dtype, params=point.params,
+        experts=experts, top_k=top_k, precision=_precision(scenario), params=point.params,
         total_params=point.params * total_per_active(experts, top_k), tokens=point.tokens,
         tokens_per_param=point.tokens_per_param, total_cost_usd=point.total_cost_usd, objective_value=objective,
         binding_constraints=tuple(result.binding_constraints))

@@ -435,3 +435,35 @@ def test_each_precision_candidate_pays_the_penalty_of_its_own_bits():
             n, d = alone.optimal.params, alone.optimal.tokens
             assert penalty == pytest.approx(kumar_delta(n, d, bits=8.0), rel=1e-9)
     assert chosen.optimal.total_cost_usd == min(r["total_cost_usd"] for r in rows)
+
+
+def test_weight_only_int4_on_fp8_is_a_precision_candidate_priced_like_its_own_run():
+    """{weights: int4, compute: fp8} serves 4-bit weights at fp8's peak: the candidate equals the bundled int4
+    file solved alone (bytes_per_param 0.5), and it pays the 4-bit penalty; it loses to fp8 under C_T 0.0598 and
+    wins under the small-penalty file's C_T 0.002."""
+    for name, winner in (("quantized-int4-serving.yaml", "fp8"),
+                         ("quantized-int4-small-penalty.yaml", "4-bit weights on fp8")):
+        data = read_yaml(SCENARIOS / name)
+        alone = tco.optimize(scenario_from_dict(copy.deepcopy(data), base_dir=SCENARIOS))
+        data["serving"].pop("bytes_per_param")
+        data["serving"]["precisions"] = ["fp8", {"weights": "int4", "compute": "fp8"}]
+        chosen = tco.optimize(scenario_from_dict(data, base_dir=SCENARIOS)).to_dict()["architecture_choice"]
+        rows = {row["precision"]: row for row in chosen["candidates"]}
+        assert rows["4-bit weights on fp8"]["total_cost_usd"] == pytest.approx(alone.optimal.total_cost_usd, rel=1e-9)
+        assert chosen["candidates"][chosen["winner"]]["precision"] == winner
+
+
+@pytest.mark.parametrize("precisions, message", [
+    (["fp8", {"weights": "int4", "compute": "int4"}], r"serving\.precisions\.1: H200 SXM has no 'int4' peak"),
+    (["int4"], r"serving\.precisions\.0: H200 SXM has no 'int4' peak.*give \{weights: int4, compute: \.\.\.\}"),
+    ([{"weights": "int3", "compute": "fp8"}], r"serving\.precisions\.0: no weight width known for dtype 'int3'"),
+    (["fp8", {"weights": "fp8", "compute": "fp8"}], r"serving\.precisions\.1: precisions repeat weights fp8"),
+    ([{"weights": "int4"}], r"serving\.precisions\.0\.compute: missing required field"),
+])
+def test_bad_precision_candidates_are_one_line(precisions, message):
+    data = read_yaml(SCENARIOS / "quantized-int4-serving.yaml")
+    data["serving"].pop("bytes_per_param")
+    data["serving"]["precisions"] = precisions
+    with pytest.raises(ScenarioError, match=message) as info:
+        scenario_from_dict(data, base_dir=SCENARIOS)
+    assert "\n" not in str(info.value)

@@ -21,7 +21,8 @@ from .yaml import read_yaml
 __all__ = ["load_scenario", "scenario_from_dict", "read_yaml"]
 
 # Labels pydantic puts into error locations for union members and tagged unions; not field names.
-_UNION_LABELS = {"preset", "chinchilla", "kaplan", "moe", "str", "HardwareSpec", "float", "int"}
+_UNION_LABELS = {"preset", "chinchilla", "kaplan", "moe", "str", "HardwareSpec", "float", "int", "dtype name",
+                 "weight-only"}
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -4,9 +4,9 @@ the precisions to choose from). What the user states only; the physics is `tco.m
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Union
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from ..errors import FieldError
 from ..hardware import DTYPE_BYTES, Device, get_device
@@ -17,7 +17,8 @@ from .fields import Count, Name, Positive, PriceUsdPerHour, SourceText, StrictMo
 from .quantization import Quantization
 from .roofline import Roofline, check_roofline
 
-__all__ = ["HardwareSpec", "Training", "Serving", "PeakFlops", "MemoryGb", "BandwidthGbPerS", "TdpW"]
+__all__ = ["HardwareSpec", "Training", "Serving", "WeightOnly", "PeakFlops", "MemoryGb",
+           "BandwidthGbPerS", "TdpW"]
 
 #: Device figures (inline or overridden hardware). Upper ends well above a wafer-scale engine (Cerebras WSE-3:
 #: 1.25e17 FLOP/s, 44 GB on chip, 21 PB/s, 23 kW a system), lower ends below any accelerator.
@@ -27,6 +28,19 @@ BandwidthGbPerS = Annotated[Positive, within(1, 1e8, "1 GB/s to 5x a wafer-scale
 TdpW = Annotated[Positive, within(1, 1e6, "1 W to 40x a wafer-scale system's 23 kW", "W")]
 
 # --- hardware phases ------------------------------------------------------------------------------------
+class WeightOnly(StrictModel):
+    """A serving precision with weight-only quantization: weights stored at one dtype's width, math at
+    another's peak (e.g. int4 weights on fp8 compute, as GPTQ / AWQ kernels run)."""
+
+    weights: Name = Field(description="dtype the weights are stored in (its width, tco.hardware.DTYPE_BYTES)")
+    compute: Name = Field(description="dtype the math runs in (its dense peak from the device's table)")
+
+
+#: A serving precision candidate: a dtype (weights and math), or {weights, compute} (a mapping, by its shape).
+Precision = Annotated[Union[Annotated[Name, Tag("dtype name")], Annotated[WeightOnly, Tag("weight-only")]],
+                      Discriminator(lambda v: "weight-only" if isinstance(v, (dict, WeightOnly)) else "dtype name")]
+
+
 class HardwareSpec(StrictModel):
     """A catalog device with some fields overridden (name matches the catalog), or an inline device."""
 
@@ -173,10 +187,11 @@ class Serving(_Phase, ServingFit):
     quantization: Quantization | None = Field(
         default=None, description="post-training quantization to the serving precision and the loss it adds to "
         "the target's left side (`tco.scenario.quantization`; README 'Quantized serving and its quality loss')")
-    precisions: list[Name] | None = Field(
-        default=None, description="serving dtypes to choose from (e.g. [bf16, fp8, int4]): each candidate serves "
-        "in that dtype (its dense peak from the device's table, weights at its width) and `tco.optimize` reports "
-        "the cheapest (`tco.choice`). Default: serve in `dtype` only")
+    precisions: list[Precision] | None = Field(
+        default=None, description="serving precisions to choose from (e.g. [bf16, fp8, {weights: int4, compute: "
+        "fp8}]): a dtype serves weights and math in that dtype (its dense peak from the device's table, weights at "
+        "its width); {weights, compute} is weight-only quantization (weights stored at the first width, math at "
+        "the second's peak). `tco.optimize` reports the cheapest (`tco.choice`). Default: serve in `dtype` only")
 
     #: The architecture the physics reads (set by the Scenario from `model:`): experts and top_k in force.
     _architecture: Architecture = PrivateAttr(default_factory=Architecture)
@@ -192,16 +207,22 @@ class Serving(_Phase, ServingFit):
         if self.bytes_per_param is not None:
             raise FieldError(("precisions",), "each precision stores weights at its own width: drop "
                              "bytes_per_param, or list one dtype in `dtype` instead of precisions")
-        for i, dtype in enumerate(self.precisions):
+        seen = set()
+        for i, entry in enumerate(self.precisions):
+            weights, compute = (entry, entry) if isinstance(entry, str) else (entry.weights, entry.compute)
             try:
-                self.device.peak_for(dtype)
+                self.device.peak_for(compute)
             except ValueError as exc:
-                raise FieldError(("precisions", i), str(exc)) from None
-            if dtype.lower() not in DTYPE_BYTES:
-                raise FieldError(("precisions", i), f"no weight width known for dtype {dtype!r}; known: "
+                raise FieldError(("precisions", i), str(exc) + (
+                    f"; for {compute} weights on another dtype's math give {{weights: {compute}, compute: ...}}"
+                    if isinstance(entry, str) else "")) from None
+            if str(weights).lower() not in DTYPE_BYTES:
+                raise FieldError(("precisions", i), f"no weight width known for dtype {weights!r}; known: "
                                  f"{', '.join(DTYPE_BYTES)}")
-        if len({d.lower() for d in self.precisions}) != len(self.precisions):
-            raise FieldError(("precisions",), f"precisions repeat a dtype: {self.precisions}")
+            key = (str(weights).lower(), str(compute).lower())
+            if key in seen:
+                raise FieldError(("precisions", i), f"precisions repeat weights {key[0]} on compute {key[1]}")
+            seen.add(key)
         return self
 
     @model_validator(mode="after")
