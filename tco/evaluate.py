@@ -42,9 +42,10 @@ def evaluate(scenario: "Scenario", *, params: float, tokens: float) -> Evaluatio
     optimum (`Evaluation`): its loss, costs, excess over the optimum, training time and serving performance."""
     n = _check("params", params, PARAMS_RANGE, PARAMS_WHY, "parameters")
     d = _check("tokens", tokens, TOKENS_RANGE, TOKENS_WHY, "tokens")
-    from .choice import chosen_scenario
+    from .choice import chosen_scenario, is_choice
 
     result = optimize(scenario)
+    listed = is_choice(scenario)
     scenario = chosen_scenario(scenario, result)  # candidate architectures: the design has the winner's
     model = build_model(scenario)
     design = design_point(scenario, model, n, d)
@@ -52,6 +53,11 @@ def evaluate(scenario: "Scenario", *, params: float, tokens: float) -> Evaluatio
     excess = design.total_cost_usd - optimal.total_cost_usd
     violated = tuple(cap.name for cap in model.caps if cap.relative_slack(n, d) < -1e-9)
     notes = []
+    if listed:  # the loss and costs depend on the architecture: say which one priced the design
+        notes.append(f"the scenario lists candidate architectures; the design is priced with the optimum's: "
+                     f"{scenario.model.experts_in_force:g} experts (top_k {scenario.model.top_k:g}), serving "
+                     f"{scenario.serving.dtype}" + ("" if scenario.serving.bytes_per_param is None else
+                                                    f" with {8 * scenario.serving.bytes_per_param:g}-bit weights"))
     meets = design.loss <= result.target_loss * (1 + 1e-9)
     if not meets:
         notes.append(f"the design's loss {design.loss:.6g} misses the target {result.target_loss:.6g}: it is "

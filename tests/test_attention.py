@@ -298,7 +298,7 @@ def test_workbook_with_a_fixed_architecture_recalculates_to_the_python_values(tm
 
 # --- a property: GP vs exact to 1e-6 with attention on, over random inputs --------------------------------
 @settings(max_examples=30, deadline=None, derandomize=True)
-@given(sequence=st.floats(512, 131072), prompt=st.floats(1, 64000), generated=st.floats(1, 16000),
+@given(sequence=st.integers(512, 131072), prompt=st.floats(1, 64000), generated=st.floats(1, 16000),
        roofline=st.sampled_from([None, "shape", "fixed"]), batch=st.floats(1, 2048),
        deadline=st.sampled_from([None, 0.7, 0.95, 1.0, 1.5]), goodput=st.floats(0.5, 1.0))
 def test_property_gp_matches_exact_with_attention(sequence, prompt, generated, roofline, batch, deadline, goodput):

@@ -100,3 +100,13 @@ def test_a_cheaper_design_that_misses_the_target_says_less_not_a_negative_more(t
     assert code == 0, err
     text = " ".join(out.split())
     assert "misses the loss target" in text and "less than the optimum" in text and "$-" not in text
+
+
+def test_a_scenario_with_candidate_architectures_says_which_one_priced_the_design(tco_run):
+    code, out, err = tco_run("evaluate", ROOT / "scenarios" / "moe-expert-choice.yaml", "--params", "2B",
+                             "--tokens", "1T", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    winner = tco.optimize(tco.load_scenario(ROOT / "scenarios" / "moe-expert-choice.yaml")).architecture_choice
+    experts = winner.candidates[winner.winner].experts
+    assert any(f"priced with the optimum's: {experts:g} experts" in note for note in data["notes"])

@@ -91,3 +91,39 @@ def test_overrides_must_be_columns(tmp_path):
 def test_special_files_are_refused():
     with pytest.raises(MeasurementError, match=r"null: is a character device"):
         read_measurements("/dev/null")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("x,7e9,32,32,32,128,H100 SXM,bf16,3,1,354,215,6", r"row 1, tp 3 does not divide the 32 query heads"),
+    ("x,7e9,32.5,32,32,128,H100 SXM,bf16,1,1,354,215,6", r"row 1, layers must be a whole number, got 32\.5"),
+    ("x,7e9,32,32,32,128,H100 SXM,bf16,1,1.5,354,215,6", r"row 1, batch must be a whole number"),
+])
+def test_impossible_shapes_are_refused(tmp_path, line, message):
+    path = tmp_path / "m.csv"
+    path.write_text(f"{HEADER}\n{line}\n")
+    with pytest.raises(MeasurementError, match=message):
+        read_measurements(path)
+
+
+def test_a_first_token_needs_a_prompt(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(f"{HEADER},ttft_ms\nx,7e9,32,32,32,128,H100 SXM,bf16,1,1,0,215,6,5\n")
+    with pytest.raises(MeasurementError, match=r"ttft_ms needs prompt_tokens > 0"):
+        read_measurements(path)
+
+
+def test_a_byte_order_mark_and_a_json_list_are_read_as_json(tmp_path):
+    shape = {"params": "6.74e9", "layers": "32", "heads": "32", "kv_heads": "32", "head_dim": "128",
+             "hardware": "H100 SXM", "tp": "1"}
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(_vllm_result(**shape)).encode())
+    assert read_measurements(bom)[0].tpot_ms == 6.6
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    with pytest.raises(MeasurementError, match=r"list\.json: not a `vllm bench serve --save-result` file"):
+        read_measurements(listed)
+
+
+def test_messages_name_the_path_given():
+    with pytest.raises(MeasurementError, match=r"^/dev/zero: is a character device"):
+        read_measurements("/dev/zero")

@@ -136,7 +136,7 @@ def test_no_penalty_at_the_training_precision_unless_asked():
     assert forced.coefficient == pytest.approx(C_T * math.exp(-16 / GAMMA_POST), rel=1e-12)
     # bits default to 8 x the served weight's bytes; a stated value wins
     assert build_model(scenario(dict(KUMAR))).quantization.bits == 4
-    assert build_model(scenario({**KUMAR, "bits": 3})).quantization.bits == 3
+    assert build_model(scenario({**KUMAR, "bits": 3}, bytes_per_param=0.375)).quantization.bits == 3
 
 
 @pytest.mark.parametrize("quantization, where", [
@@ -172,6 +172,7 @@ def test_kaplan_law_refuses_the_kumar_form():
 def test_a_size_cap_the_penalty_makes_binding_is_one_line_with_the_best_served_loss():
     data = copy.deepcopy(BASE)
     data["serving"]["quantization"] = {**KUMAR, "bits": 3}
+    data["serving"]["bytes_per_param"] = 0.375  # 3-bit weights
     data["constraints"] = {"max_params": 30e9}
     with pytest.raises(InfeasibleError) as exc:
         tco.optimize(scenario_from_dict(data))
@@ -292,7 +293,7 @@ def test_penalized_gp_is_dpp_and_compiled_once_per_shape():
     solve_gp(build_model(scenario(dict(KUMAR))))
     before = _program.cache_info().misses
     for bits in (3, 5):  # new numbers, same exponents: parameter updates only
-        solve_gp(build_model(scenario({**KUMAR, "bits": bits})))
+        solve_gp(build_model(scenario({**KUMAR, "bits": bits}, bytes_per_param=bits / 8)))
     assert _program.cache_info().misses == before
     model = build_model(scenario(dict(KUMAR)))
     shape = tuple((t.n_exp, t.d_exp) for t in model.active_terms)
@@ -308,7 +309,7 @@ FLOW_KUMAR = "form: kumar2024, c_t: 0.0598, gamma_d: 0.5068, gamma_n: 0.3439, ga
     ("{form: kumar2024, bits: true}", "serving.quantization.bits"),
     ("{form: kumar2024}", "serving.quantization: form kumar2024 needs c_t, gamma_d, gamma_n, gamma_post"),
     ("{form: constant, penalty_nats: 0.3}", "serving.quantization.penalty_nats"),
-    ("{" + FLOW_KUMAR + ", bits: 3}\nconstraints: {max_params: 30B}", "serving.quantization"),
+    ("{" + FLOW_KUMAR + ", bits: 3}", "serving.quantization.bits: bits 3 contradicts bytes_per_param 0.5"),
 ])
 def test_cli_errors_are_one_line_with_exit_status_2(tco_run, tmp_path, quantization, field):
     text = (SCENARIOS / "quantized-int4-serving.yaml").read_text()
@@ -467,3 +468,11 @@ def test_bad_precision_candidates_are_one_line(precisions, message):
     with pytest.raises(ScenarioError, match=message) as info:
         scenario_from_dict(data, base_dir=SCENARIOS)
     assert "\n" not in str(info.value)
+
+
+def test_an_empty_precision_list_is_refused_not_ignored():
+    data = read_yaml(SCENARIOS / "quantized-int4-serving.yaml")
+    data["serving"].pop("bytes_per_param")
+    data["serving"]["precisions"] = []
+    with pytest.raises(ScenarioError, match=r"serving\.precisions: List should have at least 1 item"):
+        scenario_from_dict(data, base_dir=SCENARIOS)

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ._common import console, err_console, fail, print_json
+from ..text import one_line
 
 __all__ = ["calibrate_command"]
 
@@ -46,12 +47,16 @@ def calibrate_command(
     Example:  tco calibrate tests/data/serving_measurements.csv --out calibration.yaml
     """
     from ..atomic import check_output_path
-    from ..studies.calibration import calibration_document, fit_calibration, predict, write_calibration_file
+    from ..studies.calibration import (calibration_document, check_rows, fit_calibration, informed_fields,
+                                       measured_count, predict, write_calibration_file)
     from ..studies.measurements import read_measurements
 
     path = out or Path("calibration.yaml")
     check_output_path(path, inputs=[measurements])
     rows = read_measurements(measurements, _overrides(set_values or []))
+    check_rows(rows, one_line(str(measurements), 200))
+    free = informed_fields(rows)
+    measured = measured_count(rows)
     fitted = fit_calibration(rows)
     written = write_calibration_file(fitted, rows, measurements.name, path)
     if json_output:
@@ -66,8 +71,12 @@ def calibrate_command(
         table.add_row(escape(row.label), _ms(row.tpot_ms), _err(before.tpot_error), _err(after.tpot_error),
                       _ms(row.ttft_ms), _err(before.ttft_error), _err(after.ttft_error))
     console.print(table)
-    for name, value in fitted.model_dump().items():
-        console.print(f"  {name}: {value:.4g}", highlight=False)
+    for name, value in fitted.model_dump(exclude={"source_file"}).items():
+        kept = "" if name in free else "  (kept at its default: no row informs it)"
+        console.print(f"  {name}: {value:.4g}{kept}", highlight=False)
+    if measured < len(free):
+        err_console.print(f"warning: {measured} measured times for {len(free)} fitted fields: the fit is not "
+                          "unique (add rows: other batch sizes, prompts, tensor-parallel degrees)", highlight=False)
     (err_console if json_output else console).print(f"calibration written to {escape(str(written))}",
                                                     highlight=False)
 

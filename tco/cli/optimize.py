@@ -52,7 +52,7 @@ def optimize_command(
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, ".xlsx")
     if report:
-        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the solve
+        check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
     objective_name = objective.value if objective else None
     if report:
         entry = prepare_report(loaded, objective_name, sweep_range)

@@ -33,8 +33,10 @@ def report_command(
     from ..units import format_count, format_usd
 
     sweep_range = sweep_option(sweep, workbooks=len(scenarios), allow_large=allow_large)
-    check_output_path(out, inputs=scenarios)  # a directory or a device fails now, not after the solves
-    entries = [prepare_report(load_scenario(path), None, sweep_range) for path in scenarios]
+    loaded = [load_scenario(path) for path in scenarios]
+    inputs: list[str | Path] = [*scenarios, *(f for s in loaded for f in s.input_files)]
+    check_output_path(out, inputs=inputs)  # a directory or a device fails now, not after the solves
+    entries = [prepare_report(s, None, sweep_range) for s in loaded]
     written = write_report(entries, out)  # the workbook first: stdout shows results only once it is written
     for entry in entries:
         r = entry.result

@@ -73,12 +73,12 @@ def sweep_command(
                       allow_large=allow_large)
     loaded = load_scenario(scenario)
     table = out or default_report_path(loaded.name, "-sweep.csv")
-    check_output_path(table, inputs=[scenario])  # a directory or a device fails now, not after the grid
+    check_output_path(table, inputs=loaded.input_files)  # a bad path fails now, not after the work
     if table.suffix not in (".csv", ".parquet"):
         raise TcoError(f"--out {table}: use a .csv or .parquet file name")
     workbook = xlsx or default_report_path(loaded.name, "-sweep.xlsx")
     if report:
-        check_output_path(workbook, inputs=[scenario, table])
+        check_output_path(workbook, inputs=[table, *loaded.input_files])
     total, keep = grid_size(axes), []
     feasible = 0
     chunks = iter_grid_sweep(loaded, axes, chunk=chunk, engine=engine.value, scheduler=scheduler,
@@ -176,7 +176,7 @@ def sensitivity_command(
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, "-sensitivity.xlsx")
     if report:
-        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the solves
+        check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
     frame = sensitivity(loaded, fraction=pct / 100)
     written = write_sensitivity_workbook(frame, loaded, path) if report else None
     if json_output:
@@ -235,7 +235,7 @@ def montecarlo_command(
     loaded = load_scenario(scenario)
     path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
     if report:
-        check_output_path(path, inputs=[scenario])  # a directory or a device fails now, not after the samples
+        check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
     result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report, chunk=chunk,
                          engine=engine.value, scheduler=scheduler, progress=not json_output,
                          allow_large=allow_large)

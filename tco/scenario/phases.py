@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Union
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import Field as PydField
 
 from ..errors import FieldError
 from ..hardware import DTYPE_BYTES, Device, get_device
@@ -147,6 +148,8 @@ class _Phase(StrictModel):
 
 
 #: Training sequences: 1 token to 1e8 (100x the longest context windows offered, ~1e6-1e7).
+#: A real number: the attention FLOPs read it as an average over the corpus's sequences (sensitivity studies vary it
+#: by a fraction), so it need not be a whole count.
 SequenceLength = Annotated[Count, within(1, 1e8, "100x the longest context windows offered", "tokens")]
 
 
@@ -187,7 +190,7 @@ class Serving(_Phase, ServingFit):
     quantization: Quantization | None = Field(
         default=None, description="post-training quantization to the serving precision and the loss it adds to "
         "the target's left side (`tco.scenario.quantization`; README 'Quantized serving and its quality loss')")
-    precisions: list[Precision] | None = Field(
+    precisions: Annotated[list[Precision], PydField(min_length=1)] | None = Field(
         default=None, description="serving precisions to choose from (e.g. [bf16, fp8, {weights: int4, compute: "
         "fp8}]): a dtype serves weights and math in that dtype (its dense peak from the device's table, weights at "
         "its width); {weights, compute} is weight-only quantization (weights stored at the first width, math at "
@@ -223,6 +226,16 @@ class Serving(_Phase, ServingFit):
             if key in seen:
                 raise FieldError(("precisions", i), f"precisions repeat weights {key[0]} on compute {key[1]}")
             seen.add(key)
+        return self
+
+    @model_validator(mode="after")
+    def _quantized_bits(self):
+        q = self.quantization
+        if q is not None and q.bits is not None and self.bytes_per_param is not None and \
+                q.bits != 8 * self.bytes_per_param:
+            raise FieldError(("quantization", "bits"), (
+                f"bits {q.bits:g} contradicts bytes_per_param {self.bytes_per_param:g} ({8 * self.bytes_per_param:g}-"
+                "bit weights): the penalty and the weight reads must see one precision; drop bits or match them"))
         return self
 
     @model_validator(mode="after")

@@ -24,7 +24,8 @@ from .yaml import read_yaml
 from .fields import (Count, Positive, TokensPerRequest, Utilization, StrictModel, non_negative, number, rule,
                      within)
 
-__all__ = ["Roofline", "Architecture", "ShapeRule", "ServingCalibration", "check_roofline", "MEASUREMENTS"]
+__all__ = ["Roofline", "Architecture", "ShapeRule", "ServingCalibration", "FITTED_FIELDS", "check_roofline",
+           "MEASUREMENTS"]
 
 _fraction = rule(lambda v: 0 < v <= 1, "must be a fraction in (0, 1] (kv_heads / query heads; 1 = no GQA)")
 #: Plausible ranges (README, "Ranges of the numeric fields"): 100x beyond the largest published architectures
@@ -45,6 +46,11 @@ AttentionNs = Annotated[_NonNegative, within(0, 1e6, "0 turns it off; measured ~
 MEASUREMENTS = ("fitted by least squares on log residuals to tests/data/serving_measurements.csv (vLLM on H100 "
                 "SXM at batch 1, Llama-2-7B at TP 1/2/4, CodeLlama-34B TP 2, Llama-2-70B TP 4; TensorRT-LLM "
                 "LLaMA-7B A100 batch 60)")
+
+
+#: The fields `tco calibrate` fits (every ServingCalibration field but `source_file`).
+FITTED_FIELDS = ("overhead_per_layer_us", "allreduce_latency_us", "attention_ns_per_layer_context_token",
+                 "prefill_compute_efficiency", "prefill_us_per_prompt_token")
 
 
 class ServingCalibration(StrictModel):
@@ -84,6 +90,9 @@ class ServingCalibration(StrictModel):
     prefill_us_per_prompt_token: OverheadUs = Field(
         default=16.0, description="time to first token per prompt token beyond the prefill's FLOPs, not divided "
         "by the tensor-parallel degree (input processing, activation traffic). Default 16 us: " + MEASUREMENTS)
+    source_file: str | None = Field(
+        default=None, description="the calibration file these values were read from (set by tco when "
+        "serving.roofline.calibration names a file; outputs never overwrite it)")
 
 
 class Architecture(StrictModel):
@@ -128,8 +137,14 @@ def _calibration_file(value: object, info: ValidationInfo) -> object:
         raise ValueError(f"calibration file {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("calibration"), dict):
         raise ValueError(f"calibration file {path}: needs a top-level `calibration:` mapping of the "
-                         f"ServingCalibration fields ({', '.join(ServingCalibration.model_fields)})")
-    return data["calibration"]
+                         f"ServingCalibration fields ({', '.join(FITTED_FIELDS)})")
+    unknown = sorted(set(data) - {"calibration", "fit"})
+    if unknown:  # as everywhere else, a misspelt key is an error, not silently ignored
+        raise ValueError(f"calibration file {path}: unknown top-level key {unknown[0]!r} (a calibration file holds "
+                         "`calibration:` and the `fit:` record tco calibrate writes)")
+    if "source_file" in data["calibration"]:
+        raise ValueError(f"calibration file {path}: calibration.source_file is set by tco, not in the file")
+    return {**data["calibration"], "source_file": str(path)}
 
 
 class Roofline(StrictModel):

@@ -34,7 +34,8 @@ __all__ = [
 
 from .extras import DemandHorizon, check_horizon
 from .data_limits import Data
-from .law import ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, resolve_law, resolve_law_family
+from .law import (ChinchillaConstants, ConstantsSpec, KaplanConstants, LawSpec, is_law_path, resolve_law,
+                  resolve_law_family)
 from .architecture import Architecture
 from .fields import (PARAMS_RANGE, TOKENS_RANGE, Count, Description, LifetimeTokens, Loss, Name, Params, Positive,
                      Requests, StrictModel, Tokens, TokensPerRequest, within)
@@ -246,6 +247,18 @@ class Scenario(StrictModel):
     def source(self) -> str | None:
         """The file this scenario was loaded from (None when built in Python); errors quote it."""
         return self._source
+
+    @property
+    def input_files(self) -> tuple[str, ...]:
+        """Every file this scenario was read from: itself, its law file, its calibration file. Outputs must never
+        be one of them (`tco.atomic.check_output_path`)."""
+        files = [self._source] if self._source and self._source != "<scenario>" else []
+        if isinstance(self.law, str) and is_law_path(self.law):
+            files.append(self.law)
+        roof = self.serving.roofline
+        if roof is not None and roof.calibration is not None and roof.calibration.source_file:
+            files.append(roof.calibration.source_file)
+        return tuple(files)
 
     @property
     def resolved_law(self) -> Law:

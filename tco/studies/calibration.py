@@ -15,14 +15,13 @@ from ..atomic import atomic_write
 from ..evaluate import serving_performance
 from ..text import one_line
 from ..scenario.load import scenario_from_dict
-from ..scenario.roofline import ServingCalibration
+from ..scenario.roofline import FITTED_FIELDS, ServingCalibration
 
 __all__ = ["measurement_scenario", "Prediction", "predict", "fit_calibration", "FITTED_FIELDS", "DEFAULT",
+           "informed_fields", "measured_count", "check_rows",
            "calibration_document", "write_calibration_file"]
 
-#: The calibration fields a fit sets, with the bounds of the fit (each field's own range, efficiency in (0, 1]).
-FITTED_FIELDS = ("overhead_per_layer_us", "allreduce_latency_us", "attention_ns_per_layer_context_token",
-                 "prefill_compute_efficiency", "prefill_us_per_prompt_token")
+#: The bounds of the fit of each of FITTED_FIELDS (each field's own range, efficiency in (0, 1]).
 _BOUNDS = ((0.0, 1e4), (0.0, 1e4), (0.0, 1e5), (1e-3, 1.0), (0.0, 1e4))
 #: `measurement_scenario(row)` without a calibration argument: the scenario's default calibration.
 DEFAULT: Any = "default"
@@ -48,6 +47,23 @@ def measurement_scenario(row, calibration: Any = DEFAULT, **sections):
     for key, value in sections.items():
         data[key] = {**data.get(key, {}), **value}
     return scenario_from_dict(data)
+
+
+def check_rows(rows, name: str) -> None:
+    """MeasurementError (one line: file, row, column) for a row no scenario can describe (an unknown device, a
+    dtype it has no peak for, more KV heads than heads): what the row scenario's validation says, in the file's
+    terms."""
+    from ..errors import ScenarioError
+    from .measurements import MeasurementError
+
+    for index, row in enumerate(rows, start=1):
+        try:
+            measurement_scenario(row)
+        except ScenarioError as exc:
+            first = str(exc).splitlines()[0].removeprefix("error: ").removeprefix("<scenario>: ")
+            path, _, message = first.partition(": ")
+            column = {"name": "model"}.get(path.rsplit(".", 1)[-1], path.rsplit(".", 1)[-1])
+            raise MeasurementError(f"{name}: row {index}, column {column!r}: {message or first}") from None
 
 
 @dataclass(frozen=True)
@@ -76,8 +92,25 @@ def predict(row, calibration: Any = DEFAULT) -> Prediction:
     return Prediction(row.label, row.tpot_ms, perf.time_per_output_token_ms, row.ttft_ms, perf.time_to_first_token_ms)
 
 
+def informed_fields(rows) -> tuple[str, ...]:
+    """The FITTED_FIELDS the rows can inform: the all-reduce only with a row at tp > 1, the first-token fields
+    only with a measured ttft_ms, the decode fields only with a measured tpot_ms (the per-layer overhead counts
+    in both)."""
+    tp, ttft, tpot = (any(r.tp > 1 for r in rows), any(r.ttft_ms is not None for r in rows),
+                      any(r.tpot_ms is not None for r in rows))
+    informs = {"overhead_per_layer_us": tpot or ttft, "allreduce_latency_us": tp,
+               "attention_ns_per_layer_context_token": tpot, "prefill_compute_efficiency": ttft,
+               "prefill_us_per_prompt_token": ttft}
+    return tuple(f for f in FITTED_FIELDS if informs[f])
+
+
+def measured_count(rows) -> int:
+    """How many measured times the rows hold (each tpot_ms and ttft_ms)."""
+    return sum((r.tpot_ms is not None) + (r.ttft_ms is not None) for r in rows)
+
+
 def _residuals(rows, values) -> np.ndarray:
-    calibration = dict(zip(FITTED_FIELDS, values))
+    calibration = values if isinstance(values, dict) else dict(zip(FITTED_FIELDS, values))
     out = []
     for row in rows:
         p = predict(row, calibration)
@@ -89,15 +122,20 @@ def _residuals(rows, values) -> np.ndarray:
 def fit_calibration(rows, start: ServingCalibration | None = None) -> ServingCalibration:
     """The ServingCalibration minimizing the sum of squared log residuals of every measured time (scipy least
     squares, from `start` or the defaults). Fields the rows cannot inform (no all-reduce without tp > 1, no
-    first-token field without ttft_ms) stay near their start."""
+    first-token field without ttft_ms) stay exactly at their start (`informed_fields`)."""
     from scipy.optimize import least_squares
 
     start = start or ServingCalibration()
-    x0 = np.array([getattr(start, f) for f in FITTED_FIELDS], dtype=float)
-    lo, hi = (np.array(b) for b in zip(*_BOUNDS))
-    fit = least_squares(lambda x: _residuals(rows, x), np.clip(x0, lo, hi), bounds=(lo, hi),
-                        x_scale=np.maximum(x0, 1e-2))  # each field on its own scale (us, ns, a fraction)
-    return ServingCalibration(**dict(zip(FITTED_FIELDS, (float(v) for v in fit.x))))
+    free = informed_fields(rows)
+    fixed = {f: getattr(start, f) for f in FITTED_FIELDS if f not in free}  # kept exactly: nothing informs them
+    if not free:
+        return ServingCalibration(**fixed)
+    bounds = dict(zip(FITTED_FIELDS, _BOUNDS))
+    x0 = np.array([getattr(start, f) for f in free], dtype=float)
+    lo, hi = (np.array(b) for b in zip(*(bounds[f] for f in free)))
+    fit = least_squares(lambda x: _residuals(rows, {**fixed, **dict(zip(free, x))}), np.clip(x0, lo, hi),
+                        bounds=(lo, hi), x_scale=np.maximum(x0, 1e-2))  # each field on its own scale
+    return ServingCalibration(**fixed, **dict(zip(free, (float(v) for v in fit.x))))
 
 
 def calibration_document(calibration: ServingCalibration, rows, source: str) -> dict[str, Any]:
@@ -108,7 +146,7 @@ def calibration_document(calibration: ServingCalibration, rows, source: str) -> 
         p = predict(row, calibration.model_dump())
         residuals.append({"row": row.label, "tpot_ms": row.tpot_ms, "predicted_tpot_ms": p.predicted_tpot_ms,
                           "ttft_ms": row.ttft_ms, "predicted_ttft_ms": p.predicted_ttft_ms})
-    return {"calibration": calibration.model_dump(),
+    return {"calibration": calibration.model_dump(exclude={"source_file"}),
             "fit": {"method": "scipy least_squares on log(predicted / measured) of every tpot_ms and ttft_ms",
                     "measurements": source, "rows": len(rows), "residuals": residuals}}
 

@@ -21,12 +21,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from ..errors import TcoError
 from ..inputs import InputFileError, read_regular_file
 from ..scenario.extras import DevicesPerReplica, LatencyMs
-from ..scenario.fields import Count, Name, Params, StrictModel, TokensPerRequest, within
+from ..scenario.fields import Count, Name, Params, SourceText, StrictModel, TokensPerRequest, within
 from ..scenario.roofline import HeadDim, Heads, Layers
 from ..text import one_line
 
@@ -46,7 +46,7 @@ class MeasurementError(TcoError):
 class Measurement(StrictModel):
     """One measured serving configuration and its step times (the columns of serving_measurements.csv)."""
 
-    model: str = Field(default="", description="model name, for the residual table")
+    model: Name = Field(default="", description="model name, for the residual table")
     params: Params = Field(description="parameters N")
     layers: Layers
     heads: Heads = Field(description="query heads")
@@ -60,8 +60,21 @@ class Measurement(StrictModel):
     generated_tokens: TokensPerRequest
     tpot_ms: LatencyMs | None = Field(default=None, description="time per output token, excluding the first")
     ttft_ms: LatencyMs | None = Field(default=None, description="time to first token on an idle replica")
-    engine: str = ""
-    source: str = ""
+    engine: Name = ""
+    source: SourceText = ""
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Measurement":
+        for field in ("layers", "heads", "kv_heads", "head_dim", "tp", "batch"):
+            value = getattr(self, field)
+            if not float(value).is_integer():
+                raise ValueError(f"{field} must be a whole number, got {value:g}")
+        if self.heads % self.tp:  # serving engines split the attention heads evenly over the tensor-parallel ranks
+            raise ValueError(f"tp {self.tp:g} does not divide the {self.heads:g} query heads (vLLM and TensorRT-LLM "
+                             "split heads evenly across tensor-parallel ranks)")
+        if self.ttft_ms is not None and not self.prompt_tokens > 0:
+            raise ValueError("ttft_ms needs prompt_tokens > 0 (a first token follows a prompt)")
+        return self
 
     @property
     def label(self) -> str:
@@ -72,6 +85,8 @@ class Measurement(StrictModel):
 def _row_error(name: str, where: str, exc: ValidationError) -> MeasurementError:
     first = exc.errors()[0]
     column = ".".join(str(p) for p in first["loc"]) or "row"
+    if column == "row":  # a check across columns (Measurement._shape)
+        return MeasurementError(one_line(f"{name}: {where}{str(first['msg']).removeprefix('Value error, ')}", 500))
     message = str(first["msg"]).removeprefix("Value error, ")
     return MeasurementError(one_line(f"{name}: {where}column {column!r}: {message}", 500))
 
@@ -118,8 +133,8 @@ def _from_vllm(result: dict[str, Any]) -> dict[str, Any]:
 
 def _read_vllm(name: str, raw: bytes, overrides: dict[str, str]) -> list[Measurement]:
     try:
-        result = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        result = json.loads(raw.decode("utf-8-sig"))  # a byte-order mark, as some editors save, is not content
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise MeasurementError(f"{name}: not a readable JSON file ({exc})") from None
     if not isinstance(result, dict) or "mean_tpot_ms" not in result:
         raise MeasurementError(f"{name}: not a `vllm bench serve --save-result` file (no mean_tpot_ms)")
@@ -139,7 +154,7 @@ def read_measurements(path: str | Path, overrides: dict[str, str] | None = None)
 
     `overrides` ({column: text}) set a column on every row (for what a vLLM result does not record)."""
     path = Path(path)
-    name = one_line(path.name, 200)
+    name = one_line(str(path), 200)
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(Measurement.model_fields))
     if unknown:
@@ -149,7 +164,8 @@ def read_measurements(path: str | Path, overrides: dict[str, str] | None = None)
         raw = read_regular_file(path, limit=MAX_MEASUREMENT_BYTES, what="measurement file")
     except InputFileError as exc:
         raise MeasurementError(f"{name}: {exc}") from None
-    rows = (_read_vllm if raw.lstrip()[:1] == b"{" else _read_csv)(name, raw, overrides)
+    start = raw.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    rows = (_read_vllm if start in (b"{", b"[") else _read_csv)(name, raw, overrides)
     if not rows:
         raise MeasurementError(f"{name}: no measurement rows")
     return rows
