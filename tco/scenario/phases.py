@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Union
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
-from pydantic import Field as PydField
 
 from ..errors import FieldError
 from ..hardware import DTYPE_BYTES, Device, get_device
@@ -190,7 +189,7 @@ class Serving(_Phase, ServingFit):
     quantization: Quantization | None = Field(
         default=None, description="post-training quantization to the serving precision and the loss it adds to "
         "the target's left side (`tco.scenario.quantization`; README 'Quantized serving and its quality loss')")
-    precisions: Annotated[list[Precision], PydField(min_length=1)] | None = Field(
+    precisions: Annotated[list[Precision], Field(min_length=1)] | None = Field(
         default=None, description="serving precisions to choose from (e.g. [bf16, fp8, {weights: int4, compute: "
         "fp8}]): a dtype serves weights and math in that dtype (its dense peak from the device's table, weights at "
         "its width); {weights, compute} is weight-only quantization (weights stored at the first width, math at "
