@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .results import Result
     from .scenario import Scenario
 
-__all__ = ["Axis", "AXES", "is_choice", "variants", "choose", "optimize_choice", "chosen_scenario",
+__all__ = ["precision_of", "Axis", "AXES", "is_choice", "variants", "choose", "optimize_choice", "chosen_scenario",
            "require_one_architecture"]
 
 
@@ -53,7 +53,7 @@ def _fix_precision(data: dict, precision: Any) -> None:
         serving["bytes_per_param"] = DTYPE_BYTES[precision.weights.lower()]
 
 
-def _precision(scenario: "Scenario") -> str:
+def precision_of(scenario: "Scenario") -> str:
     """The serving precision of a candidate: its dtype, or 'int4 weights on fp8' (by the weights' bits)."""
     s = scenario.serving
     if s.bytes_per_param is None or s.bytes_per_param == DTYPE_BYTES.get(s.dtype.lower()):
@@ -101,12 +101,12 @@ def _row(scenario: "Scenario", result: "Result | None", error: str | None) -> Ar
     arch = scenario.model
     experts, top_k = arch.experts_in_force, arch.top_k
     if result is None:
-        return ArchitectureCandidate(experts, top_k, _precision(scenario), None, None, None, None, None, None, (),
+        return ArchitectureCandidate(experts, top_k, precision_of(scenario), None, None, None, None, None, None, (),
                                      error)
     point = result.optimal
     objective = point.total_cost_usd if result.objective == "usd" else point.total_flops
     return ArchitectureCandidate(
-        experts=experts, top_k=top_k, precision=_precision(scenario), params=point.params,
+        experts=experts, top_k=top_k, precision=precision_of(scenario), params=point.params,
         total_params=point.params * total_per_active(experts, top_k), tokens=point.tokens,
         tokens_per_param=point.tokens_per_param, total_cost_usd=point.total_cost_usd, objective_value=objective,
         binding_constraints=tuple(result.binding_constraints))

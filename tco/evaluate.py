@@ -42,7 +42,7 @@ def evaluate(scenario: "Scenario", *, params: float, tokens: float) -> Evaluatio
     optimum (`Evaluation`): its loss, costs, excess over the optimum, training time and serving performance."""
     n = _check("params", params, PARAMS_RANGE, PARAMS_WHY, "parameters")
     d = _check("tokens", tokens, TOKENS_RANGE, TOKENS_WHY, "tokens")
-    from .choice import chosen_scenario, is_choice
+    from .choice import chosen_scenario, is_choice, precision_of
 
     result = optimize(scenario)
     listed = is_choice(scenario)
@@ -56,8 +56,7 @@ def evaluate(scenario: "Scenario", *, params: float, tokens: float) -> Evaluatio
     if listed:  # the loss and costs depend on the architecture: say which one priced the design
         notes.append(f"the scenario lists candidate architectures; the design is priced with the optimum's: "
                      f"{scenario.model.experts_in_force:g} experts (top_k {scenario.model.top_k:g}), serving "
-                     f"{scenario.serving.dtype}" + ("" if scenario.serving.bytes_per_param is None else
-                                                    f" with {8 * scenario.serving.bytes_per_param:g}-bit weights"))
+                     f"{precision_of(scenario)}")
     meets = design.loss <= result.target_loss * (1 + 1e-9)
     if not meets:
         notes.append(f"the design's loss {design.loss:.6g} misses the target {result.target_loss:.6g}: it is "

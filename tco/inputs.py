@@ -13,10 +13,11 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from .errors import TcoError
 
-__all__ = ["InputFileError", "read_regular_file", "describe_size", "file_kind"]
+__all__ = ["InputFileError", "read_regular_file", "read_text_table", "describe_size", "file_kind"]
 
 
 class InputFileError(TcoError, ValueError):
@@ -95,3 +96,20 @@ def read_regular_file(path: str | Path, *, limit: int, what: str = "file") -> by
 def _too_big(size: int, limit: int, what: str) -> InputFileError:
     shown = f"more than {describe_size(limit)}" if size == limit + 1 else describe_size(size)
     return InputFileError(f"is {shown}; a {what} may be at most {describe_size(limit)}")
+
+
+def read_text_table(raw: bytes, *, max_rows: int, comment: str | None = None) -> Any:
+    """A CSV's rows as a pandas DataFrame of text, at most `max_rows + 1` of them (one past the limit tells "too
+    many" from "exactly the limit" without reading them all); InputFileError("not a readable CSV file (...)")
+    when pandas cannot parse it. Everything stays text so the callers' checks report the exact cell a user typed,
+    not pandas' coercion of it."""
+    import io
+
+    import pandas as pd
+
+    try:
+        return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, skipinitialspace=True,
+                           comment=comment, nrows=max_rows + 1)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputFileError(f"not a readable CSV file ({first})") from None

@@ -12,7 +12,6 @@ with the run count; published fits use hundreds of runs.
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import TcoError
-from ..inputs import InputFileError, read_regular_file
+from ..inputs import InputFileError, read_regular_file, read_text_table
 from ..text import NAME_MAX_CHARS, one_line
 
 __all__ = ["FitDataError", "Runs", "read_runs", "runs_from_arrays", "MIN_RUNS_PARAMETRIC", "MAX_RUNS",
@@ -133,7 +132,6 @@ def read_runs(
     min_runs: int = MIN_RUNS_PARAMETRIC,
 ) -> Runs:
     """Read and validate a CSV of runs. Extra columns are ignored; the file's sha256 is kept for provenance."""
-    import pandas as pd
 
     path = Path(path)
     try:
@@ -143,13 +141,9 @@ def read_runs(
     # The file name travels into the law file, its source, the plot and the terminal: one visible line.
     name = one_line(path.name, NAME_MAX_CHARS)
     try:
-        # Everything as text: the checks below report the exact cell a user typed, not pandas' coercion of it.
-        # One row past the limit is read, to tell "too many" from "exactly the limit" without reading them all.
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, skipinitialspace=True,
-                            nrows=MAX_RUNS + 1)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FitDataError(f"{name}: not a readable CSV file ({first})") from None
+        frame = read_text_table(raw, max_rows=MAX_RUNS)
+    except InputFileError as exc:
+        raise FitDataError(f"{name}: {exc}") from None
     if len(frame) > MAX_RUNS:
         raise FitDataError(f"{name}: more than {MAX_RUNS:,} runs; tco fit reads at most {MAX_RUNS:,} (memory grows "
                            "with the run count; fits use hundreds): sample or aggregate the runs")

@@ -16,7 +16,6 @@ Every problem is one line naming the file, the row (CSV) and the column.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +23,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, model_validator
 
 from ..errors import TcoError
-from ..inputs import InputFileError, read_regular_file
+from ..inputs import InputFileError, read_regular_file, read_text_table
 from ..scenario.extras import DevicesPerReplica, LatencyMs
 from ..scenario.fields import Count, Name, Params, SourceText, StrictModel, TokensPerRequest, within
 from ..scenario.roofline import HeadDim, Heads, Layers
@@ -99,14 +98,10 @@ def _measurement(name: str, where: str, values: dict[str, Any]) -> Measurement:
 
 
 def _read_csv(name: str, raw: bytes, overrides: dict[str, str]) -> list[Measurement]:
-    import pandas as pd
-
     try:
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, skipinitialspace=True, comment="#",
-                            nrows=MAX_MEASUREMENTS + 1)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MeasurementError(f"{name}: not a readable CSV file ({first})") from None
+        frame = read_text_table(raw, max_rows=MAX_MEASUREMENTS, comment="#")
+    except InputFileError as exc:
+        raise MeasurementError(f"{name}: {exc}") from None
     if len(frame) > MAX_MEASUREMENTS:
         raise MeasurementError(f"{name}: more than {MAX_MEASUREMENTS:,} rows; a calibration reads at most "
                                f"{MAX_MEASUREMENTS:,}")
