@@ -259,7 +259,8 @@ def quantization_section(model: Model, params: float, tokens: float, chin_n: flo
         n0, d0 = float(sol.params), float(sol.tokens)
         without = UnpenalizedDesign(n0, d0, d0 / n0, float(plain.usd(n0, d0)))
     return QuantizedServing(
-        pen.form, pen.bits, pen.coefficient, pen.c_t, pen.gamma_d, pen.gamma_n, pen.gamma_post, pen.constant,
+        pen.form, pen.bits, pen.coefficient, pen.c_t, pen.gamma_d, pen.gamma_n, pen.gamma_post, pen.bias,
+        pen.published, pen.constant,
         pen.source, float(pen.delta(params, tokens)), float(model.pre_quantization_loss(params, tokens)),
         float(pen.delta(chin_n, chin_d)), float(model.pre_quantization_loss(chin_n, chin_d)), without)
 

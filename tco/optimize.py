@@ -12,6 +12,7 @@ from .assemble import (CROSS_CHECK_TOLERANCE, advice, assemble_result, check_cro
                        with_source)
 from .errors import InfeasibleError, SolverError
 from .model.build import Model, build_model
+from .model.quantization import penalty_caveat
 from .results import CrossCheck, Result
 from .solve.regimes import chinchilla_point, regimes, solve_model
 
@@ -83,6 +84,9 @@ def _optimize(scenario: "Scenario", objective: str | None) -> Result:
 
     reports = constraint_reports(model, exact.binding, params, tokens, chin_n, chin_d)
     warnings += advice(optimal, chinchilla, reports)
+    caveat = penalty_caveat(model.quantization)
+    if caveat:
+        warnings.append(caveat)
     extra = {"quantization": quantization_section(model, params, tokens, chin_n, chin_d)} if model.quantization else {}
     return assemble_result(scenario, model, optimal, chinchilla, shadow_usd, shadow_flops, reports, cross, warnings,
                            **extra)

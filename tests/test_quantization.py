@@ -20,10 +20,12 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 # Hoffmann et al. 2022 constants, written out so the brute force does not read them from tco.
 E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28
-# Constants of the order Kumar et al. 2024 report (tco ships none: see tco.scenario.quantization); the bundled
-# quantized-int4-serving.yaml states the same ones.
-C_T, GAMMA_D, GAMMA_N, GAMMA_POST = 0.0598, 0.5068, 0.3439, 0.5907
+# Kumar et al. 2024 (arXiv 2411.04330), Appendix K, Table 2, typed here from the paper so the tests do not read
+# them from tco: C_T, gamma_D, gamma_N, gamma_post and the bias b of e^(-P/gamma_post + b).
+C_T, GAMMA_D, GAMMA_N, GAMMA_POST, BIAS = 0.0598, 0.5068, 0.3439, 0.5907, 1.1277
+# The same four stated as a user's own constants: no bias (b defaults to 0 with stated constants).
 KUMAR = {"form": "kumar2024", "c_t": C_T, "gamma_d": GAMMA_D, "gamma_n": GAMMA_N, "gamma_post": GAMMA_POST}
+PUBLISHED = {"form": "kumar2024"}  # no constants: the paper's own fit, bias included
 
 BASE = {
     "name": "quant-test",
@@ -46,8 +48,8 @@ def scenario(quantization=None, **serving):
     return scenario_from_dict(data)
 
 
-def kumar_delta(n, d, bits=4.0, c_t=C_T):
-    return c_t * math.exp(-bits / GAMMA_POST) * d**GAMMA_D / n**GAMMA_N
+def kumar_delta(n, d, bits=4.0, c_t=C_T, bias=0.0):
+    return c_t * math.exp(-bits / GAMMA_POST + bias) * d**GAMMA_D / n**GAMMA_N
 
 
 def smallest_log_tokens(n, delta):
@@ -84,8 +86,10 @@ def brute_force(model, delta, cost=None):
 
 @pytest.mark.parametrize("quantization, delta", [
     (dict(KUMAR), lambda n, d: kumar_delta(n, d)),
+    (dict(PUBLISHED), lambda n, d: kumar_delta(n, d, bias=BIAS)),
+    ({**KUMAR, "bias": -0.5}, lambda n, d: kumar_delta(n, d, bias=-0.5)),
     ({"form": "constant", "penalty_nats": 0.03}, lambda n, d: 0.03),
-], ids=["kumar2024", "constant"])
+], ids=["kumar2024", "kumar2024-published", "kumar2024-bias", "constant"])
 def test_optimum_matches_brute_force(quantization, delta):
     s = scenario(quantization)
     result = tco.optimize(s)
@@ -152,6 +156,10 @@ def test_no_penalty_at_the_training_precision_unless_asked():
     ({"form": "constant", "penalty_nats": 9}, "serving.quantization.penalty_nats"),
     ({"form": "constant", "penalty_nats": 0.3}, "serving.quantization.penalty_nats"),  # target - 0.3 < E
     ({**KUMAR, "cT": 0.1}, "serving.quantization.cT"),
+    ({"form": "kumar2024", "c_t": 0.1}, "serving.quantization"),  # a partial set would mix two fits
+    ({"form": "kumar2024", "bias": 1.0}, "serving.quantization"),
+    ({**KUMAR, "bias": True}, "serving.quantization.bias"),
+    ({**KUMAR, "bias": ".inf"}, "serving.quantization.bias"),
 ])
 def test_hostile_inputs_are_one_line(quantization, where):
     with pytest.raises(ScenarioError) as exc:
@@ -266,7 +274,7 @@ def test_workbook_loss_formula_follows_edited_quantization_inputs(tmp_path):
     values = openpyxl.load_workbook(out, data_only=True)
     sheet, ref = next(values.defined_names["optimal_loss"].destinations)
     n, d = entry.result.optimal.params, entry.result.optimal.tokens
-    want = E + A / n**ALPHA + B / d**BETA + kumar_delta(n, d, bits=5, c_t=0.5 * C_T)
+    want = E + A / n**ALPHA + B / d**BETA + kumar_delta(n, d, bits=5, c_t=0.5 * C_T, bias=BIAS)
     assert values[sheet][ref.replace("$", "")].value == pytest.approx(want, rel=1e-9)
 
 
@@ -307,7 +315,8 @@ FLOW_KUMAR = "form: kumar2024, c_t: 0.0598, gamma_d: 0.5068, gamma_n: 0.3439, ga
 
 @pytest.mark.parametrize("quantization, field", [
     ("{form: kumar2024, bits: true}", "serving.quantization.bits"),
-    ("{form: kumar2024}", "serving.quantization: form kumar2024 needs c_t, gamma_d, gamma_n, gamma_post"),
+    ("{form: kumar2024, c_t: 0.1}", "serving.quantization: form kumar2024 with stated constants needs all of c_t, "
+     "gamma_d, gamma_n and gamma_post (missing gamma_d, gamma_n, gamma_post)"),
     ("{form: constant, penalty_nats: 0.3}", "serving.quantization.penalty_nats"),
     ("{" + FLOW_KUMAR + ", bits: 3}", "serving.quantization.bits: bits 3 contradicts bytes_per_param 0.5"),
 ])
@@ -334,7 +343,7 @@ def test_cli_json_has_the_quantization_block(tco_run):
     data = json.loads(out)
     for point, key in (("optimal", "penalty_nats"), ("chinchilla", "chinchilla_penalty_nats")):
         n, d = data[point]["params"], data[point]["tokens"]
-        assert block[key] == pytest.approx(kumar_delta(n, d), rel=1e-12)
+        assert block[key] == pytest.approx(kumar_delta(n, d, bias=BIAS), rel=1e-12)
         assert data[point]["loss"] == pytest.approx(TARGET, rel=1e-12)  # the served loss meets the target
 
 
@@ -434,13 +443,13 @@ def test_each_precision_candidate_pays_the_penalty_of_its_own_bits():
             assert penalty is None
         else:
             n, d = alone.optimal.params, alone.optimal.tokens
-            assert penalty == pytest.approx(kumar_delta(n, d, bits=8.0), rel=1e-9)
+            assert penalty == pytest.approx(kumar_delta(n, d, bits=8.0, bias=BIAS), rel=1e-9)
     assert chosen.optimal.total_cost_usd == min(r["total_cost_usd"] for r in rows)
 
 
 def test_weight_only_int4_on_fp8_is_a_precision_candidate_priced_like_its_own_run():
     """{weights: int4, compute: fp8} serves 4-bit weights at fp8's peak: the candidate equals the bundled int4
-    file solved alone (bytes_per_param 0.5), and it pays the 4-bit penalty; it loses to fp8 under C_T 0.0598 and
+    file solved alone (bytes_per_param 0.5), and it pays the 4-bit penalty; it loses to fp8 under the published fit and
     wins under the small-penalty file's C_T 0.002."""
     for name, winner in (("quantized-int4-serving.yaml", "fp8"),
                          ("quantized-int4-small-penalty.yaml", "4-bit weights on fp8")):
@@ -476,3 +485,19 @@ def test_an_empty_precision_list_is_refused_not_ignored():
     data["serving"]["precisions"] = []
     with pytest.raises(ScenarioError, match=r"serving\.precisions: List should have at least 1 item"):
         scenario_from_dict(data, base_dir=SCENARIOS)
+
+
+def test_published_fit_is_the_papers_table_and_carries_its_caveat():
+    """No constants stated: Kumar et al. 2024's Table 2 prices the penalty, k = C_T e^(-P/gamma_post + b), and
+    every output says where that fit was measured; stated constants carry no such warning."""
+    published = build_model(scenario(dict(PUBLISHED))).quantization
+    assert (published.c_t, published.gamma_d, published.gamma_n, published.gamma_post, published.bias) == (
+        C_T, GAMMA_D, GAMMA_N, GAMMA_POST, BIAS)
+    assert published.published and "Table 2" in published.source
+    assert published.coefficient == pytest.approx(C_T * math.exp(-4 / GAMMA_POST + BIAS), rel=1e-15)
+    result = tco.optimize(scenario(dict(PUBLISHED)))
+    assert result.quantization.published_constants and result.quantization.bias == BIAS
+    assert any("Kumar et al. 2024's published fit" in w for w in result.warnings)
+    stated = tco.optimize(scenario(dict(KUMAR)))
+    assert not stated.quantization.published_constants and stated.quantization.bias == 0
+    assert not any("published fit" in w for w in stated.warnings)

@@ -3,7 +3,7 @@ constraint it makes.
 
 The target constrains the served (quantized) model's loss, L(N, D) + delta(N, D) <= target:
 
-- kumar2024: delta = k D^gd / N^gn with k = C_T exp(-P / gamma_post). For the Chinchilla form the target is
+- kumar2024: delta = k D^gd / N^gn with k = C_T exp(-P / gamma_post + b). For the Chinchilla form the target is
   A N^-alpha + B D^-beta + k D^gd N^-gn <= target - E, a posynomial inequality; divided by r = target - E it is
   the three-term ``a N^-p + b D^-q + c D^gd N^-gn <= 1`` of `tco.laws.LossConstraint` (c = k / r), so the GP
   takes it as it is and d log r / d loss (the shadow price's factor) is unchanged.
@@ -30,8 +30,8 @@ from .serving import weight_bytes_per_param
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-__all__ = ["QuantizationPenalty", "penalty_of", "penalized_constraint", "check_quantization", "quantization_input_rows",
-           "penalty_formula"]
+__all__ = ["QuantizationPenalty", "penalty_of", "penalty_caveat", "penalized_constraint", "check_quantization",
+           "quantization_input_rows", "penalty_formula"]
 
 _FIELD = ("serving", "quantization")
 
@@ -42,13 +42,15 @@ class QuantizationPenalty:
 
     form: str
     bits: float
-    coefficient: float  # k = C_T exp(-P / gamma_post) of kumar2024; 0 for the constant form
+    coefficient: float  # k = C_T exp(-P / gamma_post + b) of kumar2024; 0 for the constant form
     gamma_d: float
     gamma_n: float
     constant: float  # penalty_nats of the constant form; 0 for kumar2024
     source: str
     c_t: float = 0.0
     gamma_post: float = 0.0
+    bias: float = 0.0  # b of e^(-P/gamma_post + b)
+    published: bool = False  # the constants are Kumar et al. 2024's own fit (Appendix K, Table 2)
 
     def delta(self, params, tokens):
         """The loss the quantization adds at (params, tokens), floats or arrays."""
@@ -92,12 +94,20 @@ def penalty_of(scenario: "Scenario") -> QuantizationPenalty | None:
             return None
         return QuantizationPenalty("constant", bits, 0.0, 0.0, 0.0, float(quant.penalty_nats),
                                    quant.constants_source)
-    # the schema requires all four constants for this form
-    assert quant.c_t is not None and quant.gamma_post is not None
-    assert quant.gamma_d is not None and quant.gamma_n is not None
-    coefficient = quant.c_t * math.exp(-bits / quant.gamma_post)
-    return QuantizationPenalty("kumar2024", bits, coefficient, quant.gamma_d, quant.gamma_n, 0.0,
-                               quant.constants_source, quant.c_t, quant.gamma_post)
+    k = quant.constants
+    coefficient = k.c_t * math.exp(-bits / k.gamma_post + k.bias)
+    return QuantizationPenalty("kumar2024", bits, coefficient, k.gamma_d, k.gamma_n, 0.0, k.source, k.c_t,
+                               k.gamma_post, k.bias, k.published)
+
+
+def penalty_caveat(penalty: QuantizationPenalty | None) -> str | None:
+    """The warning every output carries while the paper's own fit prices the penalty: where it was measured."""
+    if penalty is None or not penalty.published:
+        return None
+    return (f"serving.quantization uses Kumar et al. 2024's published fit (C_T {penalty.c_t:g}, gamma_post "
+            f"{penalty.gamma_post:g}, b {penalty.bias:g}): GPTQ on 30M-220M-parameter models trained on Dolma, "
+            "validated to 1.7B and fitted with their own law; the authors warn the values may not transfer, so "
+            "treat the penalty as indicative and fit C_T on your own quantized checkpoints")
 
 
 def penalized_constraint(law: Law, loss: Any, penalty: QuantizationPenalty | None) -> LossConstraint:
@@ -130,11 +140,13 @@ def quantization_input_rows(scenario: "Scenario") -> list:
         InputRow("quant_bits", "Quantization: served weight bits P", penalty.bits, "bits", bits_source, "plain"),
         InputRow("quant_c_t", "Quantization: C_T", penalty.c_t, "nats/token", source, "plain"),
         InputRow("quant_gamma_post", "Quantization: gamma_post", penalty.gamma_post, "bits", source, "plain"),
+        InputRow("quant_bias", "Quantization: exponent bias b", penalty.bias, "", source, "plain"),
         InputRow("quant_gamma_d", "Quantization: gamma_D (tokens exponent)", penalty.gamma_d, "", source, "plain"),
         InputRow("quant_gamma_n", "Quantization: gamma_N (parameters exponent)", penalty.gamma_n, "", source,
                  "plain"),
-        InputRow("quant_coefficient", "Quantization: C_T exp(-P / gamma_post)",
-                 "={quant_c_t}*EXP(-{quant_bits}/{quant_gamma_post})", "nats/token", "derived", "sci", False),
+        InputRow("quant_coefficient", "Quantization: C_T exp(-P / gamma_post + b)",
+                 "={quant_c_t}*EXP(-{quant_bits}/{quant_gamma_post}+{quant_bias})", "nats/token", "derived", "sci",
+                 False),
     ]
 
 

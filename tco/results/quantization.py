@@ -28,11 +28,13 @@ class QuantizedServing(Section):
 
     form: str  # "kumar2024" or "constant"
     bits: float  # P, the served weights' precision
-    coefficient: float  # C_T exp(-P / gamma_post) of kumar2024 (0 for constant)
+    coefficient: float  # C_T exp(-P / gamma_post + b) of kumar2024 (0 for constant)
     c_t: float
     gamma_d: float
     gamma_n: float
     gamma_post: float
+    bias: float  # b of e^(-P/gamma_post + b)
+    published_constants: bool  # Kumar et al. 2024's own fit (Appendix K, Table 2)
     constant_nats: float
     source: str
     penalty_nats: float
