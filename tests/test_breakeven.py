@@ -296,3 +296,23 @@ def test_cli_user_errors_are_one_line(tco_run, args):
     assert len(err.strip().splitlines()) == 1 and err.startswith("error:")
     if "7Q" in args:
         assert "7Q" in err
+
+
+def test_savings_against_an_infeasible_baseline_read_not_reported_not_never(tco_run):
+    """provisioned-fleet-chat's Chinchilla baseline breaks serving.memory_fit: its savings milestones are not
+    reported (status and 'n/a'), not 'never' next to rows that save 23-38%, and the threshold row shows the optimum
+    the caps force at zero demand, not the infeasible Chinchilla point."""
+    path = ROOT / "scenarios" / "provisioned-fleet-chat.yaml"
+    result = breakeven(tco.load_scenario(path))
+    assert [m.status for m in result.savings] == ["not reported"] * 3
+    assert all(m.inference_tokens is None for m in result.savings)
+    assert result.shift.status == "reached" and result.shift.inference_tokens == 0.0
+    assert result.shift.params < result.chinchilla_params  # memory fit caps N below the Chinchilla point
+    assert max(m.savings_fraction for m in result.tokens_per_param) > 0.3  # over-training does save money
+    code, out, _ = tco_run("breakeven", path)
+    assert code == 0
+    saves = [line for line in out.splitlines() if "saves 1%" in line]
+    assert saves and "n/a" in saves[0] and "never" not in saves[0]
+    first = next(line for line in out.splitlines() if "over-training" in line)
+    from tco.units import format_count
+    assert format_count(result.shift.params) in first and format_count(result.chinchilla_params) not in first

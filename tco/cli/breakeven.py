@@ -62,31 +62,32 @@ def breakeven_command(
     table = Table(title=f"Break-even demand: {escape(result.scenario)} ({result.objective} objective, law "
                         f"{escape(result.law)}, "
                         f"loss {result.target_loss:.4f})", header_style="bold")
-    columns = ["milestone", "inference tokens", *(["requests"] if result.uses_requests else []),
-               "N", "D", "D/N", "savings"]
+    # short headers so an 80-column terminal keeps every figure whole; the footnote says what "inference" counts
+    columns = ["milestone", "inference", *(["requests"] if result.uses_requests else []), "N", "D", "D/N", "savings"]
     for col in columns:
-        table.add_column(col, justify="left" if col == "milestone" else "right", no_wrap=col != "milestone")
+        table.add_column(col, justify="left" if col == "milestone" else "right", no_wrap=col != "milestone",
+                         min_width=14 if col == "milestone" else None)
 
-    def row(label, tokens, requests, n, d, tpp, saving):
-        cells = [label, _count(tokens), *([_count(requests)] if result.uses_requests else [])]
-        if tokens is None:
-            cells += ["-"] * 4
-        else:
-            cells += [_count(n), _count(d), f"{tpp:,.1f}", f"{saving:.1%}"]
-        table.add_row(*cells)
+    def row(label, m):
+        if m.inference_tokens is None:
+            missing = "n/a" if m.status == "not reported" else "never"
+            table.add_row(label, missing, *([missing] if result.uses_requests else []), *["-"] * 4)
+            return
+        cells = [label, _count(m.inference_tokens), *([_count(m.requests)] if result.uses_requests else [])]
+        table.add_row(*cells, _count(m.params), _count(m.tokens), f"{m.tokens_per_param:,.1f}",
+                      f"{m.savings_fraction:.1%}")
 
-    threshold = result.threshold_tokens
-    row("over-training starts to pay", threshold, result.threshold_requests, result.chinchilla_params,
-        result.chinchilla_tokens, result.chinchilla_tokens / result.chinchilla_params, 0.0)
+    # the optimum re-solved at the threshold: the Chinchilla point itself unless caps already move it at zero demand
+    row("over-training starts to pay", result.shift)
     for label, milestones in (("saves {:.0%}", result.savings), ("{:,.0f} tokens/param", result.tokens_per_param)):
         for m in milestones:
-            row(label.format(m.target), m.inference_tokens, m.requests, m.params, m.tokens, m.tokens_per_param,
-                m.savings_fraction)
+            row(label.format(m.target), m)
     console.print(table)
     console.print(escape(result.note), style="dim", highlight=False)
-    console.print("Demand is lifetime inference tokens (prompt + generated) at which the optimum first reaches each "
-                  "milestone; 'never' = not up to 1e22 tokens (the caps stop it). Savings are vs the Chinchilla "
-                  "point at the same loss and prices.", style="dim", highlight=False)
+    console.print("'inference' is the lifetime inference tokens (prompt + generated) at which the optimum first "
+                  "reaches each milestone; 'never' = not up to 1e22 tokens (the caps stop it); 'n/a' = not reported "
+                  "(see the note above). Savings are vs the Chinchilla point at the same loss and prices.",
+                  style="dim", highlight=False)
 
 
 def implied_demand_command(

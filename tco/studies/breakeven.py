@@ -147,6 +147,9 @@ class Milestone:
     tokens_per_param: float | None = None
     savings_fraction: float | None = None
     tokens_factor: float | None = None  # D / D_chin
+    # "reached"; "never" (not up to 1e22 tokens); "not reported" (a savings milestone against a baseline the caps
+    # rule out, whose savings do not measure over-training: the note says which cap)
+    status: str = "reached"
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,8 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
 
     def milestone(i, target):
         if found[i] is None:
-            return Milestone(target, None, None)
+            unreported = broken and 1 <= i <= len(savings)
+            return Milestone(target, None, None, status="not reported" if unreported else "never")
         row = frame.iloc[i]
         return Milestone(target, found[i], found[i] / per_request if per_request else None,
                          float(row["params"]), float(row["tokens"]), float(row["tokens_per_param"]),
