@@ -15,8 +15,10 @@ from typing import NoReturn
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import TcoError
+from ..text import one_line
 from ..scenario.fields import PARAMS_RANGE, PARAMS_WHY, TOKENS_RANGE, TOKENS_WHY, range_message
 from ..units import parse_quantity
 
@@ -31,6 +33,7 @@ __all__ = [
     "default_report_path",
     "print_json",
     "prepare_report",
+    "load",
 ]
 
 #: stdout for tables and messages (the tests widen it through `tco.cli.console`), and stderr for errors
@@ -115,3 +118,17 @@ def prepare_report(scenario, objective: str | None, sweep: tuple[float, float, i
 
     low, high, points = sweep
     return prepare(scenario, objective=objective, sweep_points=points, sweep_low=low, sweep_high=high)
+
+
+def load(path: Path, *, note: bool = True):
+    """load_scenario, plus one stderr line per catalog alias resolved ('H100' is the catalog's 'H100 SXM'), so
+    the device priced is never a silent choice. note=False where the command's own output already lists the
+    result's warnings, which carry the same line (`tco.assemble.hardware_notes`)."""
+    from .. import load_scenario
+    from ..assemble import hardware_notes
+
+    scenario = load_scenario(path)
+    if note:
+        for line in hardware_notes(scenario):
+            err_console.print(f"note: {escape(one_line(line))}", highlight=False, soft_wrap=True)
+    return scenario

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from ..text import one_line
-from ._common import default_report_path, print_json
+from ._common import default_report_path, load, print_json
 
 __all__ = ["sweep_command", "sensitivity_command", "montecarlo_command", "Engine"]
 
@@ -60,7 +60,7 @@ def sweep_command(
     """
     import numpy as np
 
-    from .. import load_scenario
+    from ..assemble import EXTRAPOLATION_TOKENS_PER_PARAM, extrapolation_note
     from ..atomic import atomic_write, check_output_path
     from ..errors import TcoError
     from ..studies.excel import EXCEL_MAX_ROWS, write_sweep_workbook
@@ -71,7 +71,7 @@ def sweep_command(
     points = math.prod(vary_points(spec)[1] for spec in vary)
     axes = parse_grid(vary, chunk=chunk, keep_for_workbook=report and points <= EXCEL_MAX_ROWS,
                       allow_large=allow_large)
-    loaded = load_scenario(scenario)
+    loaded = load(scenario)
     table = out or default_report_path(loaded.name, "-sweep.csv")
     check_output_path(table, inputs=loaded.input_files)  # a bad path fails now, not after the work
     if table.suffix not in (".csv", ".parquet"):
@@ -80,7 +80,8 @@ def sweep_command(
     if report:
         check_output_path(workbook, inputs=[table, *loaded.input_files])
     total, keep = grid_size(axes), []
-    feasible = 0
+    feasible, beyond = 0, []  # beyond: the feasible optima's tokens/param above the extrapolation limit
+
     chunks = iter_grid_sweep(loaded, axes, chunk=chunk, engine=engine.value, scheduler=scheduler,
                              progress=not json_output, allow_large=True)  # checked above, with the workbook
     # The first chunk before the table is opened: a bad override or an unreachable scheduler fails here, and
@@ -92,6 +93,9 @@ def sweep_command(
         writer = None
         for index, frame in enumerate(chunks):
             feasible += int(frame["feasible"].sum())
+            ok = frame[frame["feasible"]]
+            ratio = (ok["optimal_tokens"] / ok["optimal_params"]).to_numpy()
+            beyond.append(ratio[ratio > EXTRAPOLATION_TOKENS_PER_PARAM])
             if report and total <= EXCEL_MAX_ROWS:
                 keep.append(frame)
             if table.suffix == ".csv":
@@ -116,6 +120,8 @@ def sweep_command(
     elif report:
         summary["workbook"] = None
         summary["note"] = f"{total:,} rows exceed Excel's limit; the table is in {table}"
+    extrapolation = extrapolation_note(np.concatenate(beyond), "feasible sweep optima", out_of=feasible)
+    summary["warnings"] = [extrapolation] if extrapolation else []
     if json_output:
         print_json(summary)
         return
@@ -128,6 +134,8 @@ def sweep_command(
             lo, hi = summary[key]
             fmt = "{:.3g}" if key.startswith("optimal") else "{:.1%}"
             console.print(f"  {key.replace('_', ' ')}: {fmt.format(lo)} .. {fmt.format(hi)}", highlight=False)
+    for warning in summary["warnings"]:
+        console.print(f"warning: {escape(warning)}", style="yellow")
     if feasible == 0:
         console.print("warning: no point of the grid has a design that reaches the loss target; "
                       "`tco optimize` on the scenario names the conflicting constraints", style="yellow")
@@ -164,7 +172,6 @@ def sensitivity_command(
     """
     from rich.table import Table
 
-    from .. import load_scenario
     from ..atomic import check_output_path
     from ..errors import TcoError
     from ..units import format_count, format_usd
@@ -173,7 +180,7 @@ def sensitivity_command(
 
     if not 0 < pct < 100:
         raise TcoError(f"--pct must be between 0 and 100, got {pct:g}")
-    loaded = load_scenario(scenario)
+    loaded = load(scenario)
     path = out or default_report_path(loaded.name, "-sensitivity.xlsx")
     if report:
         check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
@@ -220,7 +227,6 @@ def montecarlo_command(
     """
     from rich.table import Table
 
-    from .. import load_scenario
     from ..atomic import check_output_path
     from ..studies.excel import write_montecarlo_workbook
     from ..studies.montecarlo import monte_carlo
@@ -232,7 +238,7 @@ def montecarlo_command(
     if seed is not None:
         check_count("--seed", seed, minimum=0)
     check_count("--chunk", chunk)
-    loaded = load_scenario(scenario)
+    loaded = load(scenario)
     path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
     if report:
         check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
