@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import format_count, pf_days
-from ._common import FLOPS, PARAMS, TOKENS, console, fail, parse_range, print_json, quantity
+from ._common import FLOPS, PARAMS, TOKENS, console, fail, note_legacy_range, parse_range, print_json, quantity
 
 __all__ = ["laws_command", "hardware_command", "loss_command", "allocate_command"]
 
@@ -106,7 +106,7 @@ def _budgets(text: str, allow_large: bool = False) -> list[float]:
     (`tco.studies.limits`) are refused before any is built unless allow_large."""
     from ..studies.limits import allocate_projection, check_projection
 
-    if ".." not in text:
+    if ".." not in text and ":" not in text:  # one budget; a range (or its old spelling) otherwise
         budget = quantity("--flops", text)
         if budget <= 0:
             fail(f"--flops: a training budget must be positive, got {text!r}")
@@ -117,6 +117,7 @@ def _budgets(text: str, allow_large: bool = False) -> list[float]:
     if n < 2:
         fail(f"--flops: a range needs at least 2 points, got {n} in {text!r} (for one budget give it alone)")
     check_projection(allocate_projection(f"--flops {text}", n), allow_large=allow_large)
+    note_legacy_range("--flops", text)
     return list(np.logspace(np.log10(lo), np.log10(hi), n))
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from ..text import one_line
-from ._common import default_report_path, load, print_json
+from ._common import default_report_path, load, note_legacy_range, print_json
 
 __all__ = ["sweep_command", "sensitivity_command", "montecarlo_command", "Engine"]
 
@@ -39,7 +39,8 @@ def _console():
 def sweep_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
     vary: Annotated[list[str], typer.Option(
-        help="PATH=LOW:HIGH:log:POINTS, PATH=LOW:HIGH:lin:POINTS or PATH=V1,V2,...; repeat for a full grid.",
+        help="PATH=LOW..HIGH:POINTS (log-spaced), PATH=LOW..HIGH:POINTS:lin (linear), PATH=VALUE or "
+             "PATH=V1,V2,...; repeat for a full grid.",
         show_default=False)],
     out: Annotated[Optional[Path], typer.Option(
         help="Table path: .csv (default reports/<name>-sweep.csv) or .parquet.", show_default=False)] = None,
@@ -55,8 +56,8 @@ def sweep_command(
 ) -> None:
     """Sweep any numeric fields over a full grid; every point is an exact re-optimization.
 
-    Example:  tco sweep scenarios/chat-assistant-70b-quality.yaml --vary demand.requests=1e8:1e12:log:50
-              --vary training.price_usd_per_hour=1:4:lin:7
+    Example:  tco sweep scenarios/chat-assistant-70b-quality.yaml --vary demand.requests=1e8..1e12:50
+              --vary training.price_usd_per_hour=1..4:7:lin
     """
     import numpy as np
 
@@ -71,6 +72,8 @@ def sweep_command(
     points = math.prod(vary_points(spec)[1] for spec in vary)
     axes = parse_grid(vary, chunk=chunk, keep_for_workbook=report and points <= EXCEL_MAX_ROWS,
                       allow_large=allow_large)
+    for spec in vary:  # an old range spelling still reads (once the grid is accepted), with a note naming the new
+        note_legacy_range(f"--vary {spec.partition('=')[0].strip()}", spec.partition("=")[2])
     loaded = load(scenario)
     table = out or default_report_path(loaded.name, "-sweep.csv")
     check_output_path(table, inputs=loaded.input_files)  # a bad path fails now, not after the work
