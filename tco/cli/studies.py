@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from ..text import one_line
 from ._common import default_report_path, load, note_legacy_range, print_json
@@ -223,12 +224,14 @@ def montecarlo_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     allow_large: Annotated[bool, _ALLOW_LARGE] = False,
 ) -> None:
-    """Monte Carlo over the scenario's declared distributions: P10/P50/P90 of the optimal design and savings.
+    """Monte Carlo over the scenario's declared distributions: median and P10/P90 of the optimal design and savings.
+
+    A heavy tail (mean above P90, so the mean drifts with the sample count) is flagged with the sampled inputs
+    that drive it (rank correlation).
 
     Declare distributions in the scenario:
         uncertainty: {samples: 100000, seed: 0, inputs: {demand.requests: {loguniform: [1B, 20B]}}, law: published}
     """
-    from rich.table import Table
 
     from ..atomic import check_output_path
     from ..studies.excel import write_montecarlo_workbook
@@ -252,19 +255,41 @@ def montecarlo_command(
     if json_output:
         print_json({"scenario": loaded.name, **result.to_dict()})
         return
-    table = Table(title=f"{escape(loaded.name)}: {result.samples:,} samples (seed {result.seed})", header_style="bold")
-    quantile_columns = [c for c in result.summary.columns if c.startswith("p")]
-    for column in ("output", "mean", *quantile_columns):
-        table.add_column(column.upper() if column.startswith("p") else column,
-                         justify="left" if column == "output" else "right")
-    for row in result.summary.to_dict(orient="records"):
-        fmt = (lambda v: f"{v:.1%}") if "fraction" in row["output"] else (lambda v: f"{v:.4g}")
-        table.add_row(escape(row["output"]), *(fmt(row[c]) for c in ("mean", *quantile_columns)))
     console = _console()
-    console.print(table)
+    console.print(_montecarlo_table(result, loaded.name))
     for name, value in result.probabilities.items():
-        console.print(f"P({name.replace('_', ' ')}) = {value:.1%}", highlight=False)
+        label = name.replace("_", " ").replace("chinchilla design", "compute-optimal design")
+        console.print(f"P({label}) = {value:.1%}", highlight=False)
     for warning in result.warnings:
         console.print(f"warning: {escape(warning)}", style="yellow")
     if written:
         console.print(f"report written to {escape(one_line(written))}", highlight=False)
+
+
+def _montecarlo_table(result, name: str):
+    """Median and P10/P90 first (they converge as samples grow), then the mean, marked where the tail is heavy
+    (mean above P90: the mean drifts with the sample count), then any other quantile the scenario asks for."""
+    from rich.table import Table
+
+    from ..units import format_count, format_usd
+
+    table = Table(title=f"{escape(name)}: {result.samples:,} samples (seed {result.seed})", header_style="bold")
+    summary = {row["output"]: row for row in result.summary.to_dict(orient="records")}
+    extra = [c for c in result.summary.columns if c.startswith("p") and c not in ("p10", "p50", "p90")]
+    for column in ("output", "median", "P10", "P90", "mean", "tail", *(c.upper() for c in extra)):
+        table.add_column(column, justify="left" if column in ("output", "tail") else "right")
+    for stats in result.headline:
+        out = stats.output
+        fmt = ((lambda v: f"{v:.1%}") if "fraction" in out else format_usd if out.endswith("_usd") else
+               format_count if out in ("optimal_params", "optimal_tokens") else (lambda v: f"{v:,.4g}"))
+        table.add_row(_MC_LABELS.get(out, escape(out)), fmt(stats.median), fmt(stats.p10), fmt(stats.p90),
+                      Text(fmt(stats.mean), style="yellow" if stats.heavy_tail else ""),
+                      Text("heavy", style="yellow") if stats.heavy_tail else "", *(fmt(summary[out][c]) for c in extra))
+    return table
+
+
+#: Monte Carlo outputs in words (the JSON keeps the names).
+_MC_LABELS = {"optimal_params": "optimal N", "optimal_tokens": "optimal D", "optimal_tokens_per_param": "optimal D/N",
+              "optimal_total_cost_usd": "optimal total cost", "savings_total_cost_usd": "savings",
+              "savings_fraction": "savings share", "nominal_design_cost_usd": "nominal optimum's cost",
+              "chinchilla_design_cost_usd": "compute-optimal design's cost"}
