@@ -151,3 +151,44 @@ def test_a_scenario_typo_gets_the_close_name_and_a_stranger_gets_none(tco_run, t
 def test_span_spelling_round_trips():
     span = Span(1e9, 1e16, 50)
     assert parse_span("--x", span.spelling) == span
+
+
+# --- progress on fit ------------------------------------------------------------------------------------------
+SARDANA_RUNS = ROOT / "tests" / "data" / "sardana_training_runs.csv"
+FIT_ARGS = ("--params-col", "Parameters", "--tokens-col", "Tokens", "--loss-col", "Smoothed Loss", "--starts", "200",
+            "--bootstrap", "15")
+
+
+def test_fit_reports_every_phase_to_the_end_and_the_fit_is_unchanged():
+    from tco.fit import fit_runs, read_runs
+
+    runs = read_runs(SARDANA_RUNS, params_col="Parameters", tokens_col="Tokens", loss_col="Smoothed Loss")
+    seen: dict[str, list[tuple[int, int]]] = {}
+    watched = fit_runs(runs, starts=200, resamples=15, progress=lambda p, d, t: seen.setdefault(p, []).append((d, t)))
+    quiet = fit_runs(runs, starts=200, resamples=15)
+    assert list(seen) == ["multi-start pass", "polishing the best starts", "bootstrap pass", "bootstrap refits"]
+    for calls in seen.values():
+        assert calls[-1][0] == calls[-1][1] > 0  # each bar ends full
+        assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert seen["bootstrap refits"][-1] == (15, 15) and seen["polishing the best starts"][-1][1] == \
+        watched.parametric.n_polished
+    assert np.array_equal(watched.parametric.theta, quiet.parametric.theta)
+    assert np.array_equal(watched.bootstrap.samples, quiet.bootstrap.samples)
+
+
+def test_fit_progress_goes_to_stderr_and_leaves_the_json_unchanged(tco_run, tmp_path, monkeypatch):
+    import tco.cli.fit as fit_cli
+
+    calls = []
+    real = fit_cli.FitProgress.__call__
+    monkeypatch.setattr(fit_cli.FitProgress, "__call__", lambda self, *a: (calls.append(a), real(self, *a))[1])
+    monkeypatch.setattr(fit_cli, "progress_wanted", lambda: True)  # as if stderr were a terminal
+    code, shown, _ = tco_run("fit", SARDANA_RUNS, *FIT_ARGS, "--out", tmp_path / "law.yaml", "--json")
+    assert code == 0 and calls  # the bar was fed
+    fed = len(calls)
+    code, silent, _ = tco_run("fit", SARDANA_RUNS, *FIT_ARGS, "--out", tmp_path / "law.yaml", "--json", "--quiet")
+    assert code == 0 and len(calls) == fed  # --quiet: no bar at all
+    assert json.loads(shown) == json.loads(silent)  # stdout is the same one JSON document either way
+    monkeypatch.setattr(fit_cli, "progress_wanted", lambda: False)  # stderr piped: no bar either
+    code, piped, _ = tco_run("fit", SARDANA_RUNS, *FIT_ARGS, "--out", tmp_path / "law.yaml", "--json")
+    assert code == 0 and len(calls) == fed and json.loads(piped) == json.loads(silent)
