@@ -136,3 +136,19 @@ def test_alias_is_named_in_the_result_and_on_stderr(tco_run, tmp_path):
 @pytest.mark.parametrize("name", ["H100 SXM", "h100-sxm"])
 def test_the_devices_own_name_gets_no_note(tmp_path, name):
     assert hardware_notes(tco.load_scenario(_with_hardware(tmp_path, name))) == []
+
+
+def test_sensitivity_warns_for_tornado_designs_beyond_the_limit(tco_run, tmp_path):
+    data = yaml.safe_load(SARDANA.read_text())
+    data["demand"]["requests"] = "3T"  # heavy demand: the optimum over-trains far past 1,000 tokens/param
+    path = tmp_path / "heavy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, out, _ = tco_run("sensitivity", path, "--no-report", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    ratios = [doc["base_tokens"] / doc["base_params"]]
+    ratios += [r[f"tokens_{side}"] / r[f"params_{side}"] for r in doc["inputs"] for side in ("low", "high")]
+    beyond = sum(r > EXTRAPOLATION_TOKENS_PER_PARAM for r in ratios)
+    assert beyond > 0
+    (warning,) = doc["warnings"]
+    assert warning.startswith(f"{beyond} of {len(ratios)} designs of the tornado")

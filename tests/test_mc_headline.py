@@ -62,7 +62,8 @@ def test_drivers_are_spearman_rank_correlations_with_the_sampled_inputs(runs):
     sampled = {"demand.requests", "training.price_usd_per_hour", "serving.decode_mfu", "law.E", "law.A", "law.B",
                "law.alpha", "law.beta"}
     assert {d.input for d in cost.drivers} == sampled
-    frame = result.draws[["optimal_total_cost_usd", *sampled]].dropna()
+    assert set(result.inputs.columns) == sampled
+    frame = result.inputs.assign(optimal_total_cost_usd=result.draws["optimal_total_cost_usd"]).dropna()
     expected = frame.corr(method="spearman")["optimal_total_cost_usd"].drop("optimal_total_cost_usd")
     for driver in cost.drivers:
         assert driver.rank_correlation == pytest.approx(expected[driver.input], abs=1e-12)

@@ -179,6 +179,9 @@ def sensitivity_command(
     from ..atomic import check_output_path
     from ..errors import TcoError
     from ..units import format_count, format_usd
+    import numpy as np
+
+    from ..assemble import extrapolation_note
     from ..studies.excel import write_sensitivity_workbook
     from ..studies.sensitivity import sensitivity
 
@@ -190,10 +193,14 @@ def sensitivity_command(
         check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
     frame = sensitivity(loaded, fraction=pct / 100)
     written = write_sensitivity_workbook(frame, loaded, path) if report else None
+    ratios = np.concatenate([[frame.attrs["base_tokens"] / frame.attrs["base_params"]],
+                             frame["tokens_low"] / frame["params_low"], frame["tokens_high"] / frame["params_high"]])
+    extrapolation = extrapolation_note(ratios, "designs of the tornado (the base optimum and each moved input's)")
+    warnings = [extrapolation] if extrapolation else []
     if json_output:
         print_json({"scenario": loaded.name, "fraction": pct / 100,
                     **{k: v for k, v in frame.attrs.items() if k.startswith("base_")},
-                    "inputs": frame.to_dict(orient="records")})
+                    "inputs": frame.to_dict(orient="records"), "warnings": warnings})
         return
     table = Table(title=f"{escape(loaded.name)}: optimal total cost {format_usd(frame.attrs['base_total_cost_usd'])}, "
                         f"inputs moved +-{pct:g}%", header_style="bold")
@@ -204,6 +211,8 @@ def sensitivity_command(
                       f"{row.cost_change_high:+.1%}", format_count(row.params_low), format_count(row.params_high))
     console = _console()
     console.print(table)
+    for warning in warnings:
+        console.print(f"warning: {escape(warning)}", style="yellow")
     if written:
         console.print(f"report written to {escape(one_line(written))}", highlight=False)
 

@@ -47,8 +47,9 @@ class MonteCarloResult:
     unreachable: int  # samples whose loss target is at or below their sampled E
     infeasible: int  # samples whose caps leave no design
     warnings: tuple[str, ...] = ()
-    #: per-sample outputs and the sampled inputs (one column per path, e.g. "law.E"), when kept
-    draws: "pd.DataFrame | None" = field(default=None, repr=False)
+    draws: "pd.DataFrame | None" = field(default=None, repr=False)  # per-sample outputs, when kept
+    #: the sampled inputs, one column per path ("demand.requests", "law.E"), aligned with draws, when kept
+    inputs: "pd.DataFrame | None" = field(default=None, repr=False)
     #: what to read first: each output's median, P10/P90, heavy tail and drivers (OUTPUTS' order)
     headline: tuple[OutputStats, ...] = ()
 
@@ -179,5 +180,6 @@ def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int |
     return MonteCarloResult(
         samples=n, seed=seed, summary=pd.DataFrame(rows), probabilities=probabilities,
         unreachable=int(np.count_nonzero(~reachable)), infeasible=int(np.count_nonzero(reachable & ~solved)),
-        warnings=tuple(notes), draws=draws.assign(**inputs) if keep_draws else None, headline=headline,
+        warnings=tuple(notes), draws=draws if keep_draws else None, headline=headline,
+        inputs=pd.DataFrame(inputs) if keep_draws else None,
     )
