@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["CROSS_CHECK_TOLERANCE", "EXTRAPOLATION_TOKENS_PER_PARAM", "with_source", "constraint_reports",
            "check_cross", "non_finite_figures",
            "assemble_result", "design_point", "max_rel_diff", "shadow_by_difference", "check_feasible", "advice",
-           "resolved_inputs"]
+           "extrapolation_note", "hardware_notes", "resolved_inputs"]
 
 CROSS_CHECK_TOLERANCE = 1e-6
 #: Sardana et al. 2024 trained up to 10,000 tokens/param and found the Chinchilla form overstates the gains
@@ -150,7 +150,7 @@ def _result(scenario: "Scenario", model: Model, optimal: DesignPoint, chinchilla
         loss_shadow_price_flops_per_nat=float(shadow_flops),
         constraints=tuple(reports),
         cross_check=cross,
-        warnings=tuple(warnings),
+        warnings=(*hardware_notes(scenario), *warnings),
         inputs=resolved_inputs(scenario, model),
         ownership=ownership_comparison(scenario, optimal),
         sizing=deployment_sizing(scenario, optimal, chinchilla),
@@ -304,20 +304,45 @@ def overfitting_note(design: DesignPoint, which: str) -> str | None:
             "the law may not hold there")
 
 
+def extrapolation_note(tokens_per_param, which: str = "the optimum", *, out_of: int | None = None) -> str | None:
+    """The one warning for designs beyond EXTRAPOLATION_TOKENS_PER_PARAM, for every command that reports a design:
+    a scalar is one design ("the optimum trains 2,253 tokens per parameter, ..."), an array many (sweep points,
+    Monte Carlo samples: "12 of 50 sweep optima train beyond ..."). `out_of`: the number of designs when the
+    array holds only some of them (a streamed sweep keeps just those beyond). None when no finite value is beyond."""
+    values = np.asarray(tokens_per_param, dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    beyond = int(np.count_nonzero(values > EXTRAPOLATION_TOKENS_PER_PARAM))
+    if not beyond:
+        return None
+    limit, count = f"~{EXTRAPOLATION_TOKENS_PER_PARAM:,.0f}", values.size if out_of is None else out_of
+    if np.ndim(tokens_per_param) == 0:
+        lead = f"{which} trains {values[0]:,.0f} tokens per parameter, beyond {limit}"
+    else:
+        lead = f"{beyond:,} of {count:,} {which} train beyond {limit} tokens per parameter (up to {values.max():,.0f}),"
+    return (f"{lead} where Sardana et al. 2024 found the Chinchilla form overstates the gains of over-training; "
+            "treat the savings as optimistic")
+
+
+def hardware_notes(scenario: "Scenario") -> list[str]:
+    """One note per catalog alias the scenario's phases name ('H100' -> 'H100 SXM'), so the device priced is
+    never a silent choice; both phases naming the same alias share the note."""
+    from .hardware import alias_note
+
+    names: dict[str, list[str]] = {}
+    for phase in ("training", "serving"):
+        spec = getattr(scenario, phase).hardware
+        names.setdefault(spec if isinstance(spec, str) else spec.name, []).append(f"{phase}.hardware")
+    return [note for name, where in names.items() if (note := alias_note(name, " and ".join(where)))]
+
+
 def advice(optimal: DesignPoint, chinchilla: DesignPoint, reports) -> list[str]:
-    notes = []
-    if optimal.tokens_per_param > EXTRAPOLATION_TOKENS_PER_PARAM:
-        notes.append(
-            f"the optimum trains {optimal.tokens_per_param:,.0f} tokens per parameter, beyond ~1,000 where "
-            "Sardana et al. 2024 found the Chinchilla form overstates the gains of over-training; "
-            "treat the savings as optimistic"
-        )
+    notes = [note for note in (extrapolation_note(optimal.tokens_per_param),) if note]
     notes += [note for note in (overfitting_note(optimal, "the optimum"),
-                                overfitting_note(chinchilla, "the Chinchilla baseline")) if note]
+                                overfitting_note(chinchilla, "the compute-optimal baseline")) if note]
     violated = [r.name for r in reports if r.chinchilla_violates]
     if violated:
         notes.append(
-            f"the Chinchilla baseline violates {', '.join(violated)}: savings compare against a design "
+            f"the compute-optimal baseline violates {', '.join(violated)}: savings compare against a design "
             "the constraints rule out"
         )
     return notes

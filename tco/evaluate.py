@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from .assemble import design_point
+from .assemble import design_point, extrapolation_note, hardware_notes
 from .errors import FieldError
 from .model.build import build_model
 from .model.replica import replica_step
@@ -52,7 +52,8 @@ def evaluate(scenario: "Scenario", *, params: float, tokens: float) -> Evaluatio
     optimal = result.optimal
     excess = design.total_cost_usd - optimal.total_cost_usd
     violated = tuple(cap.name for cap in model.caps if cap.relative_slack(n, d) < -1e-9)
-    notes = []
+    notes = [*hardware_notes(scenario)]
+    notes += [note for note in (extrapolation_note(design.tokens_per_param, "the design"),) if note]
     if listed:  # the loss and costs depend on the architecture: say which one priced the design
         notes.append(f"the scenario lists candidate architectures; the design is priced with the optimum's: "
                      f"{scenario.model.experts_in_force:g} experts (top_k {scenario.model.top_k:g}), serving "

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 from .errors import UnknownNameError
 from .units import SECONDS_PER_HOUR
 
-__all__ = ["Device", "CATALOG", "DTYPE_BYTES", "get_device", "normalize_name", "usd_per_flop"]
+__all__ = ["Device", "CATALOG", "DTYPE_BYTES", "get_device", "alias_note", "normalize_name", "usd_per_flop"]
 
 #: Bytes per value of each number format (the width of a weight stored in that dtype).
 DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
@@ -49,6 +49,16 @@ class Device(BaseModel):
             raise ValueError(
                 f"{self.name} has no {dtype!r} peak; it supports {', '.join(sorted(self.peak_flops))}"
             ) from None
+
+
+def alias_note(name: str, where: str = "hardware") -> str | None:
+    """'H100' -> "hardware: 'H100' is the catalog's 'H100 SXM'": an alias silently picks one variant (SXM, not
+    PCIe; 40GB, not 80GB), so the device priced is named once. None for the device's own name (any spelling)
+    or an unknown one (get_device reports that)."""
+    resolved = _INDEX.get(normalize_name(name))
+    if resolved is None or normalize_name(resolved) == normalize_name(name):
+        return None
+    return f"{where}: {name!r} is the catalog's {resolved!r} (see `tco hardware`)"
 
 
 def usd_per_flop(price_usd_per_hour: float, peak_flops: float, utilization: float) -> float:

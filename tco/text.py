@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 __all__ = ["NAME_MAX_CHARS", "DESCRIPTION_MAX_CHARS", "SOURCE_MAX_CHARS", "PATH_MAX_CHARS", "check_text",
-           "one_line"]
+           "one_line", "closest_name", "CLOSE_NAME_DISTANCE"]
 
 #: Longest name (scenario, law, device, dtype) in characters.
 NAME_MAX_CHARS = 200
@@ -64,3 +64,58 @@ def one_line(value: object, max_chars: int | None = None) -> str:
     if max_chars is not None and len(text) > max_chars:
         text = text[: max_chars - 1] + "…"
     return text
+
+
+#: A "did you mean" hint needs the names within this share of edits (edit distance over the longer name's
+#: length): 1 edit in 3 characters. difflib's default ratio suggested 'years' for 'peak_rps' (0.62), because
+#: its matching blocks reward scattered shared letters; an edit distance does not.
+CLOSE_NAME_DISTANCE = 1 / 3
+
+
+def _edits(a: str, b: str) -> int:
+    """Edit distance with adjacent transpositions ('lwa' -> 'law' is one edit): optimal string alignment."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            best = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, rows[-2][j - 2] + 1)
+            row.append(best)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _abbreviates(word: str, name: str) -> bool:
+    """'peak_rps' abbreviates 'peak_requests_per_second': each part of `word` is a prefix of the next part of
+    `name` or the initials of the next few; every part of `name` is used."""
+    parts, wanted = name.lower().split("_"), [p for p in word.lower().split("_") if p]
+
+    def match(i: int, j: int) -> bool:
+        if i == len(wanted):
+            return j == len(parts)
+        piece = wanted[i]
+        if j < len(parts) and parts[j].startswith(piece) and match(i + 1, j + 1):
+            return True
+        k = j + len(piece)
+        return len(piece) > 1 and k <= len(parts) and "".join(p[0] for p in parts[j:k]) == piece and match(i + 1, k)
+
+    return bool(wanted) and match(0, 0)
+
+
+def closest_name(word: str, names) -> str | None:
+    """The one name `word` was probably meant to be, for a "did you mean" hint: the same name in other case, an
+    abbreviation by prefixes or initials ('peak_rps'), else the nearest within CLOSE_NAME_DISTANCE edits per
+    character ('prce_usd' for 'price_usd'). A unique prefix of four or more letters counts ('discount' for
+    'discount_rate'). None when nothing is close: a wrong hint is worse than none."""
+    names = [str(n) for n in names]
+    lowered = word.lower()
+    for name in names:
+        if name.lower() == lowered:
+            return name
+    shorthand = [name for name in names if _abbreviates(word, name)
+                 or (len(word) >= 4 and name.lower().startswith(lowered))]
+    if len(shorthand) == 1:
+        return shorthand[0]
+    scored = sorted((_edits(lowered, name.lower()) / max(len(word), len(name), 1), name) for name in names)
+    return scored[0][1] if scored and scored[0][0] <= CLOSE_NAME_DISTANCE else None

@@ -158,7 +158,7 @@ def test_threshold_is_zero_without_data_cost_or_caps(case):
         return
     # any cap (a stated constraint, or the memory fit a roofline batch implies by default) or a data cost
     if scenario.data.cost_usd_per_token > 0 or build_model(scenario).caps:
-        assert result.threshold_tokens > 0 and result.note.startswith("training beyond the Chinchilla point")
+        assert result.threshold_tokens > 0 and result.note.startswith("training beyond the compute-optimal point")
         return
     if scenario.attention_flops:
         # attention FLOPs make the cheapest run with no inference a larger model on fewer tokens than the 6 N D

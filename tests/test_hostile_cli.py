@@ -102,11 +102,11 @@ def test_a_vary_path_given_twice_is_refused_not_dropped(refused):
 
 # --- the size limits: refused before running, within a time bound ------------------------------------------
 @pytest.mark.parametrize("args, option", [
-    pytest.param(("sweep", CHAT, "--vary=demand.requests=1e8:1e12:log:10000",
-                  "--vary=training.price_usd_per_hour=1:4:lin:10000", "--no-report"), "--vary", id="sweep-1e8"),
-    pytest.param(("sweep", CHAT, "--vary=demand.requests=1e8:1e12:log:1000000000", "--no-report"), "--vary",
+    pytest.param(("sweep", CHAT, "--vary=demand.requests=1e8..1e12:10000",
+                  "--vary=training.price_usd_per_hour=1..4:10000:lin", "--no-report"), "--vary", id="sweep-1e8"),
+    pytest.param(("sweep", CHAT, "--vary=demand.requests=1e8..1e12:1000000000", "--no-report"), "--vary",
                  id="sweep-1e9-one-axis"),
-    pytest.param(("sweep", CHAT, "--vary=demand.requests=1e8:1e12:log:1000", "--vary=target.loss=1.95:2.1:lin:1000",
+    pytest.param(("sweep", CHAT, "--vary=demand.requests=1e8..1e12:1000", "--vary=target.loss=1.95..2.1:1000:lin",
                   "--report"), "--vary", id="sweep-1e6-into-a-workbook"),
     pytest.param(("montecarlo", UNCERTAIN, "--samples=1000000000", "--no-report"), "--samples", id="mc-1e9"),
     pytest.param(("montecarlo", UNCERTAIN, "--samples=2000000000", "--no-report", "--allow-large"), "--samples",

@@ -69,7 +69,7 @@ def command(name: str, out: Path | str, tmp_path: Path) -> list:
     if name == "montecarlo":
         return ["montecarlo", UNCERTAIN, "--samples", "200", "--out", out, "--json"]
     if name == "sweep":
-        return ["sweep", SCENARIO, "--vary", "demand.requests=1e9:1e10:log:2", "--out", out, "--no-report", "--json"]
+        return ["sweep", SCENARIO, "--vary", "demand.requests=1e9..1e10:2", "--out", out, "--no-report", "--json"]
     if name == "fit":
         return ["fit", _runs_csv(tmp_path / "runs.csv"), "--out", out, "--starts", "5", "--bootstrap", "0",
                 "--json"]

@@ -24,7 +24,7 @@ def test_baseline_below_guideline_is_warned_even_when_the_optimum_is_not():
     assert chin.tokens < _guideline(chin.params)   # 22.70B < 22.91B: the baseline overfits by the guideline
     assert opt.tokens > _guideline(opt.params)     # the over-trained optimum does not
     notes = [w for w in result.warnings if "overfitting guideline" in w]
-    assert len(notes) == 1 and notes[0].startswith("the Chinchilla baseline's D = 22.7B tokens (N = 1.00B)")
+    assert len(notes) == 1 and notes[0].startswith("the compute-optimal baseline's D = 22.7B tokens (N = 1.00B)")
     assert "22.9B" in notes[0]
 
 
@@ -33,7 +33,7 @@ def test_optimum_and_baseline_are_warned_separately():
     data = dict(SCENARIO, demand={"requests": 1})
     result = tco.optimize(tco.scenario_from_dict(data))
     notes = [w for w in result.warnings if "overfitting guideline" in w]
-    assert [n.split("'s D")[0] for n in notes] == ["the optimum", "the Chinchilla baseline"]
+    assert [n.split("'s D")[0] for n in notes] == ["the optimum", "the compute-optimal baseline"]
     assert result.optimal.tokens < _guideline(result.optimal.params)
 
 

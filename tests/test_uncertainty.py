@@ -129,7 +129,7 @@ def test_dask_engine_gives_identical_results():
 
 def test_sweep_cli_writes_csv_parquet_and_workbook(tco_run, tmp_path):
     args = ["sweep", ROOT / "scenarios" / "chat-assistant-70b-quality.yaml", "--vary",
-            "demand.requests=1e8:1e12:log:20", "--vary", "training.price_usd_per_hour=1:4:lin:3"]
+            "demand.requests=1e8..1e12:20", "--vary", "training.price_usd_per_hour=1..4:3:lin"]
     code, out, _ = tco_run(*args, "--out", tmp_path / "s.csv", "--xlsx", tmp_path / "s.xlsx",
                        "--json")
     assert code == 0

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import TcoError
+from ..text import one_line
 from ..scenario.fields import PARAMS_RANGE, PARAMS_WHY, TOKENS_RANGE, TOKENS_WHY, range_message
 from ..units import parse_quantity
 
@@ -27,17 +28,19 @@ __all__ = [
     "fail",
     "quantity",
     "parse_range",
+    "note_legacy_range",
     "safe_filename",
     "default_report_path",
     "print_json",
     "prepare_report",
+    "load",
 ]
 
 #: stdout for tables and messages (the tests widen it through `tco.cli.console`), and stderr for errors
 console = Console()
 err_console = Console(stderr=True)
 
-SWEEP_HELP = "Lifetime inference tokens swept in the workbook, as LOW..HIGH[:POINTS] (log-spaced)."
+SWEEP_HELP = "Lifetime inference tokens swept in the workbook, as LOW..HIGH:POINTS (log-spaced)."
 
 
 def fail(message: str) -> NoReturn:
@@ -65,21 +68,26 @@ FLOPS = (6 * PARAMS_RANGE[0] * TOKENS_RANGE[0], 6 * PARAMS_RANGE[1] * TOKENS_RAN
 
 
 def parse_range(option: str, text: str, default_points: int | None = None) -> tuple[float, float, int]:
-    """'LOW..HIGH[:N]' -> (low, high, n). Without :N, one point per decade unless a default is given."""
-    lo_text, _, rest = text.partition("..")
-    hi_text, _, count = rest.partition(":")
-    if not rest:
-        fail(f"{option}: expected LOW..HIGH or LOW..HIGH:POINTS, got {text!r}")
-    lo, hi = quantity(option, lo_text), quantity(option, hi_text)
-    if not 0 < lo < hi:
+    """A log-spaced 'LOW..HIGH[:POINTS]' (`tco.ranges`, the syntax of every command) -> (low, high, points).
+    Without POINTS, one point per decade unless a default is given. The caller prints `note_legacy_range` once
+    its own checks pass (a refused value stays one line)."""
+    from ..ranges import parse_span
+
+    span = parse_span(option, text, default_points=default_points)
+    if span.scale != "log":
+        fail(f"{option}: this range is log-spaced; drop ':lin' from {text!r}")
+    if not 0 < span.low < span.high:
         fail(f"{option}: range {text!r} must go from a smaller positive value to a larger one")
-    if count.strip():
-        if not count.strip().isdigit():
-            fail(f"{option}: the number of points after ':' must be a whole number, got {count!r}")
-        n = int(count)
-    else:
-        n = default_points or max(int(round(np.log10(hi / lo))) + 1, 2)
-    return lo, hi, n
+    return span.low, span.high, span.points
+
+
+def note_legacy_range(option: str, text: str) -> None:
+    """One stderr line naming the new spelling when a range is written the old way (`tco.ranges.legacy_note`)."""
+    from ..ranges import legacy_note
+
+    note = legacy_note(option, text)
+    if note is not None:
+        err_console.print(f"note: {escape(one_line(note))}", highlight=False, soft_wrap=True)
 
 
 def safe_filename(name: str) -> str:
@@ -106,6 +114,7 @@ def sweep_option(sweep: str, *, workbooks: int = 1, allow_large: bool = False) -
     if points < 2:
         fail(f"--sweep: give at least 2 points, got {points}")
     check_projection(workbook_sweep_projection(f"--sweep {sweep}", points, workbooks), allow_large=allow_large)
+    note_legacy_range("--sweep", sweep)
     return low, high, points
 
 
@@ -115,3 +124,17 @@ def prepare_report(scenario, objective: str | None, sweep: tuple[float, float, i
 
     low, high, points = sweep
     return prepare(scenario, objective=objective, sweep_points=points, sweep_low=low, sweep_high=high)
+
+
+def load(path: Path, *, note: bool = True):
+    """load_scenario, plus one stderr line per catalog alias resolved ('H100' is the catalog's 'H100 SXM'), so
+    the device priced is never a silent choice. note=False where the command's own output already lists the
+    result's warnings, which carry the same line (`tco.assemble.hardware_notes`)."""
+    from .. import load_scenario
+    from ..assemble import hardware_notes
+
+    scenario = load_scenario(path)
+    if note:
+        for line in hardware_notes(scenario):
+            err_console.print(f"note: {escape(one_line(line))}", highlight=False, soft_wrap=True)
+    return scenario

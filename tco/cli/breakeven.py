@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ._common import PARAMS, TOKENS, console, fail, print_json, quantity
+from ._common import PARAMS, TOKENS, console, fail, load, print_json, quantity
 
 __all__ = ["breakeven_command", "implied_demand_command"]
 
@@ -51,11 +51,10 @@ def breakeven_command(
     """
     from rich.table import Table
 
-    from .. import load_scenario
     from ..studies.breakeven import breakeven
 
     targets = _targets(tokens_per_param)
-    result = breakeven(load_scenario(scenario), tokens_per_param=targets)
+    result = breakeven(load(scenario), tokens_per_param=targets)
     if json_output:
         print_json(result.to_dict(), allow_nan=False)
         return
@@ -86,8 +85,8 @@ def breakeven_command(
     console.print(escape(result.note), style="dim", highlight=False)
     console.print("'inference' is the lifetime inference tokens (prompt + generated) at which the optimum first "
                   "reaches each milestone; 'never' = not up to 1e22 tokens (the caps stop it); 'n/a' = not reported "
-                  "(see the note above). Savings are vs the Chinchilla point at the same loss and prices.",
-                  style="dim", highlight=False)
+                  "(see the note above). Savings are vs the design compute-optimal at the same loss, at the same "
+                  "prices.", style="dim", highlight=False)
 
 
 def implied_demand_command(
@@ -132,7 +131,7 @@ def implied_demand_command(
         console.print(f"{escape(the_law.name)}: N = {format_count(n)}, D = {format_count(d)} "
                       f"({one.tokens_per_param:,.1f} "
                       f"tokens/param), loss {one.loss:.4f}\n"
-                      f"Chinchilla point at this loss: N = {format_count(float(one.chinchilla_params))}, "
+                      f"compute-optimal at the same loss: N = {format_count(float(one.chinchilla_params))}, "
                       f"D = {format_count(float(one.chinchilla_tokens))}\n"
                       f"implied lifetime inference: {one.inference_tokens:.3g} tokens (cost ratio {cost_ratio:g})\n"
                       f"verdict: {escape(str(one.verdict))}", highlight=False)

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import format_count, pf_days
-from ._common import FLOPS, PARAMS, TOKENS, console, fail, parse_range, print_json, quantity
+from ._common import FLOPS, PARAMS, TOKENS, console, fail, note_legacy_range, parse_range, print_json, quantity
 
 __all__ = ["laws_command", "hardware_command", "loss_command", "allocate_command"]
 
@@ -106,7 +106,7 @@ def _budgets(text: str, allow_large: bool = False) -> list[float]:
     (`tco.studies.limits`) are refused before any is built unless allow_large."""
     from ..studies.limits import allocate_projection, check_projection
 
-    if ".." not in text:
+    if ".." not in text and ":" not in text:  # one budget; a range (or its old spelling) otherwise
         budget = quantity("--flops", text)
         if budget <= 0:
             fail(f"--flops: a training budget must be positive, got {text!r}")
@@ -117,6 +117,7 @@ def _budgets(text: str, allow_large: bool = False) -> list[float]:
     if n < 2:
         fail(f"--flops: a range needs at least 2 points, got {n} in {text!r} (for one budget give it alone)")
     check_projection(allocate_projection(f"--flops {text}", n), allow_large=allow_large)
+    note_legacy_range("--flops", text)
     return list(np.logspace(np.log10(lo), np.log10(hi), n))
 
 
@@ -137,6 +138,7 @@ def allocate_command(
     Shows where the fitted law and the rule of thumb disagree: Hoffmann's rounded constants give ~50-70 tokens
     per parameter, Besiroglu et al.'s refit about 20.
     """
+    from ..assemble import extrapolation_note
     from ..model.experts import total_per_active
 
     budgets = _budgets(flops, allow_large)
@@ -153,8 +155,12 @@ def allocate_command(
             "rule_of_thumb_loss": the_law.loss(n20, 20 * n20),
             **({} if count is None else {"experts": count, "total_params": n * ratio}),
         })
+    ratios = [r["tokens_per_param"] for r in rows]
+    extrapolation = extrapolation_note(ratios[0] if len(rows) == 1 else ratios,
+                                       "the allocation" if len(rows) == 1 else "allocations")
+    warnings = [extrapolation] if extrapolation else []
     if json_output:
-        print_json({"law": the_law.name, "allocations": rows})
+        print_json({"law": the_law.name, "allocations": rows, "warnings": warnings})
         return
     table = Table(title=f"Compute-optimal allocation under {escape(the_law.name)}", header_style="bold")
     for col in ("FLOPs", "PF-days", "N", "D", "D/N", "loss", "N@20", "D@20", "loss@20"):
@@ -166,6 +172,8 @@ def allocate_command(
                       f"{r['rule_of_thumb_loss']:.4f}")
     console.print(table)
     console.print("N@20, D@20, loss@20: the ~20 tokens-per-parameter rule of thumb at the same budget.", style="dim")
+    for warning in warnings:
+        console.print(f"warning: {escape(warning)}", style="yellow")
     if count is not None:
         console.print(f"E = {count:g} experts, top-1: N and N@20 are ACTIVE parameters; the model holds "
                       f"{ratio:.4g}x as many in total ((4 + 9 E) / 13, Ludziejewski et al. 2025's architecture): "

@@ -11,6 +11,7 @@ so `tco --help` stays fast.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import os
 import signal
@@ -42,7 +43,8 @@ app = typer.Typer(
         "Chinchilla-optimal training (~20 tokens/param) minimizes training compute only. Once the model's "
         "lifetime inference is priced in, the cheapest model that reaches a loss target is smaller and trained "
         "on more tokens. tco finds it (a geometric program, cross-checked by an exact solve) and reports it "
-        "against the Chinchilla point at the same loss.\n\n"
+        "against the design compute-optimal at the same loss (the law's Chinchilla-style point, not Chinchilla's "
+        "own 70B/1.4T).\n\n"
         "Start with:  tco optimize scenarios/chat-assistant-70b-quality.yaml"
     ),
     no_args_is_help=True,
@@ -76,8 +78,23 @@ COMMANDS = (
     ("fit", fit_command),
     ("calibrate", calibrate_command),
 )
+
+
+def _markup_safe(command) -> str:
+    """Escape rich markup in a command's option help and docstring (the help rich renders): `pip install
+    'tco[dask]'` must not lose `[dask]` as an unknown tag. Returns the command's help text, escaped. Help objects
+    shared by several commands (studies' --engine) are escaped once."""
+    for param in inspect.signature(command, eval_str=True).parameters.values():
+        for info in getattr(param.annotation, "__metadata__", ()):
+            if isinstance(getattr(info, "help", None), str) and id(info) not in _ESCAPED:
+                info.help = escape(info.help)
+                _ESCAPED.add(id(info))
+    return escape(inspect.getdoc(command) or "")
+
+
+_ESCAPED: set[int] = set()
 for _name, _command in COMMANDS:
-    app.command(_name)(_command)
+    app.command(_name, help=_markup_safe(_command))(_command)
 
 
 def _click_errors() -> tuple[type[Any], ...]:

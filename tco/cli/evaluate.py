@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import format_count
-from ._common import PARAMS, TOKENS, console, print_json, quantity
+from ._common import PARAMS, TOKENS, console, load, print_json, quantity
 
 __all__ = ["evaluate_command"]
 
@@ -39,10 +39,10 @@ def evaluate_command(
 
     Example:  tco evaluate scenarios/roofline-long-context-assistant.yaml --params 30B --tokens 3T
     """
-    from .. import evaluate, load_scenario
+    from .. import evaluate
 
     n, d = quantity("--params", params, PARAMS), quantity("--tokens", tokens, TOKENS)
-    result = evaluate(load_scenario(scenario), params=n, tokens=d)
+    result = evaluate(load(scenario, note=json_output), params=n, tokens=d)
     if json_output:
         print_json(result.to_dict(), allow_nan=False)
         return

@@ -5,16 +5,17 @@ scipy, pandas and matplotlib are imported only when the command runs.
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from ..errors import TcoError
-from ._common import console, print_json
+from ._common import console, err_console, print_json
 
-__all__ = ["fit_command", "FitOptionError", "Method"]
+__all__ = ["fit_command", "FitOptionError", "Method", "FitProgress", "progress_wanted"]
 
 
 class FitOptionError(TcoError, ValueError):
@@ -67,6 +68,42 @@ def _law_name(name: str | None, out: Path) -> str:
         raise FitOptionError(f"--name: {exc}") from None
 
 
+def progress_wanted() -> bool:
+    """A bar only where someone watches: stderr a terminal (a log file or a CI run gets none). stdout, even
+    under --json, never carries it."""
+    return sys.stderr.isatty()
+
+
+class FitProgress:
+    """A rich bar on stderr per phase of the fit (multi-start pass, polishing, bootstrap pass, refits): `tco fit`
+    takes 15-38 s at the default --starts and --bootstrap, which is too long to sit silent."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "FitProgress":
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=err_console, transient=True)
+            self.bar.start()
+        return self
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(phase, total=total)
+        self.bar.update(self.tasks[phase], completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 def fit_command(
     csv: Annotated[Path, typer.Argument(help="CSV of training runs: one row per run, with parameters, tokens and "
                                              "final loss columns (other columns are ignored).", show_default=False)],
@@ -95,6 +132,8 @@ def fit_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")] = False,
     allow_large: Annotated[bool, typer.Option(
         "--allow-large", help="Run even when the projected time exceeds the limits (README, Limits).")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", help="No progress bar (it is drawn on stderr, only when stderr is a terminal).")] = False,
 ) -> None:
     """Fit a scaling law L = E + A/N^alpha + B/D^beta to your own training runs; write a law file.
 
@@ -119,8 +158,10 @@ def fit_command(
     check_projection(fit_projection(f"--starts {starts:,} and --bootstrap {bootstrap:,}", starts, bootstrap,
                                     len(runs)), allow_large=allow_large)
     columns = {"params": params_col, "tokens": tokens_col, "loss": loss_col}
-    result = fit_runs(runs, method=method.value, name=_law_name(name, out), starts=starts, resamples=bootstrap,
-                      seed=seed, budgets=flops, budget_tolerance=budget_tolerance, columns=columns)
+    with FitProgress(enabled=not quiet and progress_wanted()) as progress:
+        result = fit_runs(runs, method=method.value, name=_law_name(name, out), starts=starts, resamples=bootstrap,
+                          seed=seed, budgets=flops, budget_tolerance=budget_tolerance, columns=columns,
+                          progress=progress if progress.enabled else None)
     written = {"law": str(write_law_file(result, out))}
     if plot is not None:
         from ..fit import write_plot

@@ -1,4 +1,4 @@
-"""`tco optimize`: the optimum of one scenario, next to the Chinchilla point, and its workbook."""
+"""`tco optimize`: the optimum of one scenario, next to the compute-optimal point at the same loss, and its workbook."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..text import one_line
-from ._common import (SWEEP_HELP, console, default_report_path, err_console, prepare_report, print_json,
+from ._common import (SWEEP_HELP, console, default_report_path, err_console, load, prepare_report, print_json,
                       sweep_option)
 
 __all__ = ["optimize_command", "Objective"]
@@ -37,19 +37,19 @@ def optimize_command(
 ) -> None:
     """Find the lifetime-cost-optimal model size N and training tokens D for a scenario.
 
-    Prints the optimum next to the Chinchilla (compute-optimal, same loss) design at the same prices, the
+    Prints the optimum next to the baseline, the law's compute-optimal design at the same loss and prices (the
+    JSON's "chinchilla" key; not Chinchilla's own 70B/1.4T), the
     savings, the over-training factor, the shadow price of the loss target and which constraints bind, and
     writes an Excel workbook: inputs, costs as live formulas, a demand sweep with charts, hardware and law.
 
     Example:  tco optimize scenarios/chat-assistant-70b-quality.yaml --json > result.json
     """
-    from .. import load_scenario
     from .. import optimize as run_optimize
     from ..atomic import check_output_path
     from ..report.terminal import print_result
 
     sweep_range = sweep_option(sweep, allow_large=allow_large)
-    loaded = load_scenario(scenario)
+    loaded = load(scenario, note=json_output)  # the terminal lists the warnings
     path = out or default_report_path(loaded.name, ".xlsx")
     if report:
         check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work

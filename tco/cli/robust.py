@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from ._common import console, fail, print_json, quantity
+from ._common import console, fail, load, print_json, quantity
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -95,7 +95,6 @@ def robust_command(
 
     Example:  tco robust scenarios/sardana-cost-objective.yaml --quantile 0.9 --stderr E=0.01,A=40,B=400
     """
-    from .. import load_scenario
     from ..studies.robust import robust_design
 
     from ..studies.limits import check_count, check_projection, robust_projection
@@ -107,7 +106,7 @@ def robust_command(
     check_projection(robust_projection(f"--samples {samples:,} at --quantile {quantile:g}", samples, quantile),
                      allow_large=allow_large)
     errors = parse_stderr(stderr) if stderr is not None else None
-    loaded = load_scenario(scenario)
+    loaded = load(scenario)
     progress = _LazyProgress(console, enabled=not json_output and sys.stdout.isatty())
     try:
         result = robust_design(loaded, quantile=quantile, samples=samples, seed=seed, stderr=errors,

@@ -10,9 +10,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from ..text import one_line
-from ._common import default_report_path, print_json
+from ._common import default_report_path, load, note_legacy_range, print_json
 
 __all__ = ["sweep_command", "sensitivity_command", "montecarlo_command", "Engine"]
 
@@ -39,7 +40,8 @@ def _console():
 def sweep_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
     vary: Annotated[list[str], typer.Option(
-        help="PATH=LOW:HIGH:log:POINTS, PATH=LOW:HIGH:lin:POINTS or PATH=V1,V2,...; repeat for a full grid.",
+        help="PATH=LOW..HIGH:POINTS (log-spaced), PATH=LOW..HIGH:POINTS:lin (linear), PATH=VALUE or "
+             "PATH=V1,V2,...; repeat for a full grid.",
         show_default=False)],
     out: Annotated[Optional[Path], typer.Option(
         help="Table path: .csv (default reports/<name>-sweep.csv) or .parquet.", show_default=False)] = None,
@@ -55,12 +57,12 @@ def sweep_command(
 ) -> None:
     """Sweep any numeric fields over a full grid; every point is an exact re-optimization.
 
-    Example:  tco sweep scenarios/chat-assistant-70b-quality.yaml --vary demand.requests=1e8:1e12:log:50
-              --vary training.price_usd_per_hour=1:4:lin:7
+    Example:  tco sweep scenarios/chat-assistant-70b-quality.yaml --vary demand.requests=1e8..1e12:50
+              --vary training.price_usd_per_hour=1..4:7:lin
     """
     import numpy as np
 
-    from .. import load_scenario
+    from ..assemble import EXTRAPOLATION_TOKENS_PER_PARAM, extrapolation_note
     from ..atomic import atomic_write, check_output_path
     from ..errors import TcoError
     from ..studies.excel import EXCEL_MAX_ROWS, write_sweep_workbook
@@ -71,7 +73,9 @@ def sweep_command(
     points = math.prod(vary_points(spec)[1] for spec in vary)
     axes = parse_grid(vary, chunk=chunk, keep_for_workbook=report and points <= EXCEL_MAX_ROWS,
                       allow_large=allow_large)
-    loaded = load_scenario(scenario)
+    for spec in vary:  # an old range spelling still reads (once the grid is accepted), with a note naming the new
+        note_legacy_range(f"--vary {spec.partition('=')[0].strip()}", spec.partition("=")[2])
+    loaded = load(scenario)
     table = out or default_report_path(loaded.name, "-sweep.csv")
     check_output_path(table, inputs=loaded.input_files)  # a bad path fails now, not after the work
     if table.suffix not in (".csv", ".parquet"):
@@ -80,7 +84,8 @@ def sweep_command(
     if report:
         check_output_path(workbook, inputs=[table, *loaded.input_files])
     total, keep = grid_size(axes), []
-    feasible = 0
+    feasible, beyond = 0, []  # beyond: the feasible optima's tokens/param above the extrapolation limit
+
     chunks = iter_grid_sweep(loaded, axes, chunk=chunk, engine=engine.value, scheduler=scheduler,
                              progress=not json_output, allow_large=True)  # checked above, with the workbook
     # The first chunk before the table is opened: a bad override or an unreachable scheduler fails here, and
@@ -92,6 +97,9 @@ def sweep_command(
         writer = None
         for index, frame in enumerate(chunks):
             feasible += int(frame["feasible"].sum())
+            ok = frame[frame["feasible"]]
+            ratio = (ok["optimal_tokens"] / ok["optimal_params"]).to_numpy()
+            beyond.append(ratio[ratio > EXTRAPOLATION_TOKENS_PER_PARAM])
             if report and total <= EXCEL_MAX_ROWS:
                 keep.append(frame)
             if table.suffix == ".csv":
@@ -116,6 +124,8 @@ def sweep_command(
     elif report:
         summary["workbook"] = None
         summary["note"] = f"{total:,} rows exceed Excel's limit; the table is in {table}"
+    extrapolation = extrapolation_note(np.concatenate(beyond), "feasible sweep optima", out_of=feasible)
+    summary["warnings"] = [extrapolation] if extrapolation else []
     if json_output:
         print_json(summary)
         return
@@ -128,6 +138,8 @@ def sweep_command(
             lo, hi = summary[key]
             fmt = "{:.3g}" if key.startswith("optimal") else "{:.1%}"
             console.print(f"  {key.replace('_', ' ')}: {fmt.format(lo)} .. {fmt.format(hi)}", highlight=False)
+    for warning in summary["warnings"]:
+        console.print(f"warning: {escape(warning)}", style="yellow")
     if feasible == 0:
         console.print("warning: no point of the grid has a design that reaches the loss target; "
                       "`tco optimize` on the scenario names the conflicting constraints", style="yellow")
@@ -164,25 +176,31 @@ def sensitivity_command(
     """
     from rich.table import Table
 
-    from .. import load_scenario
     from ..atomic import check_output_path
     from ..errors import TcoError
     from ..units import format_count, format_usd
+    import numpy as np
+
+    from ..assemble import extrapolation_note
     from ..studies.excel import write_sensitivity_workbook
     from ..studies.sensitivity import sensitivity
 
     if not 0 < pct < 100:
         raise TcoError(f"--pct must be between 0 and 100, got {pct:g}")
-    loaded = load_scenario(scenario)
+    loaded = load(scenario)
     path = out or default_report_path(loaded.name, "-sensitivity.xlsx")
     if report:
         check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
     frame = sensitivity(loaded, fraction=pct / 100)
     written = write_sensitivity_workbook(frame, loaded, path) if report else None
+    ratios = np.concatenate([[frame.attrs["base_tokens"] / frame.attrs["base_params"]],
+                             frame["tokens_low"] / frame["params_low"], frame["tokens_high"] / frame["params_high"]])
+    extrapolation = extrapolation_note(ratios, "designs of the tornado (the base optimum and each moved input's)")
+    warnings = [extrapolation] if extrapolation else []
     if json_output:
         print_json({"scenario": loaded.name, "fraction": pct / 100,
                     **{k: v for k, v in frame.attrs.items() if k.startswith("base_")},
-                    "inputs": frame.to_dict(orient="records")})
+                    "inputs": frame.to_dict(orient="records"), "warnings": warnings})
         return
     table = Table(title=f"{escape(loaded.name)}: optimal total cost {format_usd(frame.attrs['base_total_cost_usd'])}, "
                         f"inputs moved +-{pct:g}%", header_style="bold")
@@ -193,6 +211,8 @@ def sensitivity_command(
                       f"{row.cost_change_high:+.1%}", format_count(row.params_low), format_count(row.params_high))
     console = _console()
     console.print(table)
+    for warning in warnings:
+        console.print(f"warning: {escape(warning)}", style="yellow")
     if written:
         console.print(f"report written to {escape(one_line(written))}", highlight=False)
 
@@ -213,14 +233,15 @@ def montecarlo_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     allow_large: Annotated[bool, _ALLOW_LARGE] = False,
 ) -> None:
-    """Monte Carlo over the scenario's declared distributions: P10/P50/P90 of the optimal design and savings.
+    """Monte Carlo over the scenario's declared distributions: median and P10/P90 of the optimal design and savings.
+
+    A heavy tail (mean above P90, so the mean drifts with the sample count) is flagged with the sampled inputs
+    that drive it (rank correlation).
 
     Declare distributions in the scenario:
         uncertainty: {samples: 100000, seed: 0, inputs: {demand.requests: {loguniform: [1B, 20B]}}, law: published}
     """
-    from rich.table import Table
 
-    from .. import load_scenario
     from ..atomic import check_output_path
     from ..studies.excel import write_montecarlo_workbook
     from ..studies.montecarlo import monte_carlo
@@ -232,7 +253,7 @@ def montecarlo_command(
     if seed is not None:
         check_count("--seed", seed, minimum=0)
     check_count("--chunk", chunk)
-    loaded = load_scenario(scenario)
+    loaded = load(scenario)
     path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
     if report:
         check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
@@ -243,19 +264,41 @@ def montecarlo_command(
     if json_output:
         print_json({"scenario": loaded.name, **result.to_dict()})
         return
-    table = Table(title=f"{escape(loaded.name)}: {result.samples:,} samples (seed {result.seed})", header_style="bold")
-    quantile_columns = [c for c in result.summary.columns if c.startswith("p")]
-    for column in ("output", "mean", *quantile_columns):
-        table.add_column(column.upper() if column.startswith("p") else column,
-                         justify="left" if column == "output" else "right")
-    for row in result.summary.to_dict(orient="records"):
-        fmt = (lambda v: f"{v:.1%}") if "fraction" in row["output"] else (lambda v: f"{v:.4g}")
-        table.add_row(escape(row["output"]), *(fmt(row[c]) for c in ("mean", *quantile_columns)))
     console = _console()
-    console.print(table)
+    console.print(_montecarlo_table(result, loaded.name))
     for name, value in result.probabilities.items():
-        console.print(f"P({name.replace('_', ' ')}) = {value:.1%}", highlight=False)
+        label = name.replace("_", " ").replace("chinchilla design", "compute-optimal design")
+        console.print(f"P({label}) = {value:.1%}", highlight=False)
     for warning in result.warnings:
         console.print(f"warning: {escape(warning)}", style="yellow")
     if written:
         console.print(f"report written to {escape(one_line(written))}", highlight=False)
+
+
+def _montecarlo_table(result, name: str):
+    """Median and P10/P90 first (they converge as samples grow), then the mean, marked where the tail is heavy
+    (mean above P90: the mean drifts with the sample count), then any other quantile the scenario asks for."""
+    from rich.table import Table
+
+    from ..units import format_count, format_usd
+
+    table = Table(title=f"{escape(name)}: {result.samples:,} samples (seed {result.seed})", header_style="bold")
+    summary = {row["output"]: row for row in result.summary.to_dict(orient="records")}
+    extra = [c for c in result.summary.columns if c.startswith("p") and c not in ("p10", "p50", "p90")]
+    for column in ("output", "median", "P10", "P90", "mean", "tail", *(c.upper() for c in extra)):
+        table.add_column(column, justify="left" if column in ("output", "tail") else "right")
+    for stats in result.headline:
+        out = stats.output
+        fmt = ((lambda v: f"{v:.1%}") if "fraction" in out else format_usd if out.endswith("_usd") else
+               format_count if out in ("optimal_params", "optimal_tokens") else (lambda v: f"{v:,.4g}"))
+        table.add_row(_MC_LABELS.get(out, escape(out)), fmt(stats.median), fmt(stats.p10), fmt(stats.p90),
+                      Text(fmt(stats.mean), style="yellow" if stats.heavy_tail else ""),
+                      Text("heavy", style="yellow") if stats.heavy_tail else "", *(fmt(summary[out][c]) for c in extra))
+    return table
+
+
+#: Monte Carlo outputs in words (the JSON keeps the names).
+_MC_LABELS = {"optimal_params": "optimal N", "optimal_tokens": "optimal D", "optimal_tokens_per_param": "optimal D/N",
+              "optimal_total_cost_usd": "optimal total cost", "savings_total_cost_usd": "savings",
+              "savings_fraction": "savings share", "nominal_design_cost_usd": "nominal optimum's cost",
+              "chinchilla_design_cost_usd": "compute-optimal design's cost"}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .parametric import BOUNDS, COLUMNS, batch_objective, log_data, polish, start_grid, to_constants
+from .parametric import BOUNDS, COLUMNS, batch_objective, log_data, phase, polish, start_grid, to_constants
 
 __all__ = ["BootstrapResult", "bootstrap_fit", "DEFAULT_BUDGETS", "budget_key"]
 
@@ -74,8 +74,9 @@ class BootstrapResult:
 
 
 def bootstrap_fit(runs, best_theta, *, resamples: int = 1000, seed: int = 0, budgets=DEFAULT_BUDGETS,
-              grid_starts: int = GRID_STARTS, delta: float | None = None) -> BootstrapResult:
-    """Refit `runs` on `resamples` resamples (with replacement); deterministic for a given seed."""
+              grid_starts: int = GRID_STARTS, delta: float | None = None, progress=None) -> BootstrapResult:
+    """Refit `runs` on `resamples` resamples (with replacement); deterministic for a given seed.
+    `progress(phase, done, total)`, if given, is told how far "bootstrap pass" and "bootstrap refits" are."""
     if resamples < 1:
         raise ValueError("resamples must be at least 1")
     data = log_data(runs) if delta is None else log_data(runs, delta=delta)
@@ -98,9 +99,10 @@ def bootstrap_fit(runs, best_theta, *, resamples: int = 1000, seed: int = 0, bud
     x, y, logl, dlt, _ = data
     with single_threaded_blas():
         thetas, values = batched_lbfgs(batch_objective((x, y, logl, dlt, row_weights)), starts, BOUNDS,
-                                       PASS1_ITERATIONS)
+                                       PASS1_ITERATIONS, progress=phase(progress, "bootstrap pass"))
         best_rows = np.arange(resamples) * per + values.reshape(resamples, per).argmin(axis=1)
-        thetas, values = polish(thetas[best_rows], data, weights=weights)
+        thetas, values = polish(thetas[best_rows], data, weights=weights,
+                                progress=phase(progress, "bootstrap refits"))
     constants = [to_constants(t) for t in thetas]
     samples = np.array([[c[k] for k in COLUMNS] for c in constants])
     budgets = tuple(float(b) for b in budgets)

@@ -35,13 +35,14 @@ def _direction(g, S, Y, rho, gamma):
     return -r
 
 
-def batched_lbfgs(func, theta, bounds, iterations: int = 25, memory: int = 6):
+def batched_lbfgs(func, theta, bounds, iterations: int = 25, memory: int = 6, progress=None):
     """Run `iterations` L-BFGS steps on every row of `theta` (K, p).
 
     `func(batch, rows) -> (values, grads)` evaluates the rows `rows` (indices into theta; None for all) at the
     points `batch`, so that a row may carry its own data (a bootstrap resample).
 
     A row whose line search fails stays put and restarts from steepest descent. Returns (theta, values).
+    `progress(done, total)`, if given, is called after each iteration.
     """
     low, high = np.asarray(bounds, dtype=float).T
     x = np.clip(np.array(theta, dtype=float), low, high)
@@ -49,7 +50,9 @@ def batched_lbfgs(func, theta, bounds, iterations: int = 25, memory: int = 6):
     f, g = func(x, None)
     S, Y = np.zeros((k, memory, p)), np.zeros((k, memory, p))
     rho, gamma = np.zeros((k, memory)), np.zeros(k)
-    for _ in range(iterations):
+    for iteration in range(iterations):
+        if progress is not None:
+            progress(iteration, iterations)
         d = _direction(g, S, Y, rho, gamma)
         uphill = np.einsum("ki,ki->k", d, g) >= 0
         d[uphill] = -g[uphill] * (0.5 / np.maximum(np.abs(g[uphill]).max(axis=1, initial=0), 1e-12))[:, None]
@@ -77,4 +80,6 @@ def batched_lbfgs(func, theta, bounds, iterations: int = 25, memory: int = 6):
         if len(todo):  # line search failed: forget the curvature pairs, restart from steepest descent
             S[todo], Y[todo], rho[todo], gamma[todo] = 0.0, 0.0, 0.0, 0.0
         x, f, g = x_new, f_new, g_new
+    if progress is not None:
+        progress(iterations, iterations)
     return x, f

@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "HUBER_DELTA", "COLUMNS", "BOUNDS", "ParametricFit", "huber_objective", "start_grid", "fit_parametric",
-    "minimize_from", "to_constants", "polish", "batch_objective", "log_data",
+    "minimize_from", "to_constants", "polish", "batch_objective", "log_data", "phase",
 ]
 
 HUBER_DELTA = 1e-3
@@ -122,15 +122,19 @@ def batch_objective(data, chunk: int = 256):
     return func
 
 
-def polish(starts: np.ndarray, data, weights: np.ndarray | None = None):
+def polish(starts: np.ndarray, data, weights: np.ndarray | None = None, progress=None):
     """scipy L-BFGS-B to tight tolerances from each start; returns (thetas, values).
 
     `weights` (K, n), if given, are per-start run multiplicities (one bootstrap resample per start). Serial on
     purpose: worker processes forked after OpenBLAS has started its threads ran several times slower here.
+    `progress(done, total)`, if given, is called after each start.
     """
     x, y, logl, delta, _ = data
-    out = [minimize_from(s, data if weights is None else (x, y, logl, delta, weights[i]), POLISH)
-           for i, s in enumerate(starts)]
+    out = []
+    for i, s in enumerate(starts):
+        out.append(minimize_from(s, data if weights is None else (x, y, logl, delta, weights[i]), POLISH))
+        if progress is not None:
+            progress(i + 1, len(starts))
     return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
 
@@ -200,19 +204,29 @@ def _bound_warnings(theta) -> list[str]:
     return out
 
 
-def fit_parametric(runs, *, starts: int = 4500, seed: int = 0, delta: float = HUBER_DELTA) -> ParametricFit:
+def phase(progress, name: str):
+    """`progress(name, done, total)` as the (done, total) callback of one phase; None stays None."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(name, done, total)
+
+
+def fit_parametric(runs, *, starts: int = 4500, seed: int = 0, delta: float = HUBER_DELTA,
+                   progress=None) -> ParametricFit:
     """Approach 3 on `runs` (a tco.fit.Runs): a batched L-BFGS pass from every grid start, then scipy's
-    L-BFGS-B polishes the best few percent to tight tolerances."""
+    L-BFGS-B polishes the best few percent to tight tolerances. `progress(phase, done, total)`, if given, is
+    told how far each phase ("multi-start pass", "polishing the best starts") has got."""
     data = log_data(runs, delta=delta)
     grid = start_grid(starts, seed)
     from .lbfgs import batched_lbfgs
     from .threads import single_threaded_blas
 
     with single_threaded_blas():
-        thetas, values = batched_lbfgs(batch_objective(data), grid, BOUNDS, PASS1_ITERATIONS)
+        thetas, values = batched_lbfgs(batch_objective(data), grid, BOUNDS, PASS1_ITERATIONS,
+                                       progress=phase(progress, "multi-start pass"))
         keep = min(len(grid), max(MIN_SURVIVORS, math.ceil(SURVIVOR_FRACTION * len(grid))))
         survivors = thetas[np.argsort(values, kind="stable")[:keep]]
-        thetas, values = polish(survivors, data)
+        thetas, values = polish(survivors, data, progress=phase(progress, "polishing the best starts"))
     best = int(np.argmin(values))
     optima = distinct_optima(thetas, values)
     fit = ParametricFit(theta=thetas[best], objective=float(values[best]), n_runs=len(runs), n_starts=len(grid),

@@ -77,9 +77,10 @@ class FitResult:
 
 def fit_runs(runs, *, method: str = "parametric", name: str = "fitted", starts: int = 4500, resamples: int = 1000,
              seed: int = 0, budgets=DEFAULT_BUDGETS, budget_tolerance: float = 0.10,
-             delta: float = HUBER_DELTA, columns: dict | None = None) -> FitResult:
+             delta: float = HUBER_DELTA, columns: dict | None = None, progress=None) -> FitResult:
     """Fit `runs`: Approach 3 (always: it is the law a scenario loads), Approach 2 with method="isoflop",
-    and the bootstrap of the Approach 3 constants (resamples=0 skips it)."""
+    and the bootstrap of the Approach 3 constants (resamples=0 skips it). `progress(phase, done, total)`, if
+    given, follows the multi-start fit and the bootstrap (`tco fit` draws it as a bar on stderr)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     iso = None
@@ -87,10 +88,11 @@ def fit_runs(runs, *, method: str = "parametric", name: str = "fitted", starts: 
         from .isoflop import fit_isoflop
 
         iso = fit_isoflop(runs, budget_tolerance)
-    parametric = fit_parametric(runs, starts=starts, seed=seed, delta=delta)
+    parametric = fit_parametric(runs, starts=starts, seed=seed, delta=delta, progress=progress)
     boot = None
     if resamples > 0:
-        boot = bootstrap_fit(runs, parametric.theta, resamples=resamples, seed=seed, budgets=budgets, delta=delta)
+        boot = bootstrap_fit(runs, parametric.theta, resamples=resamples, seed=seed, budgets=budgets, delta=delta,
+                             progress=progress)
     return FitResult(runs=runs, method=method, parametric=parametric, name=name, seed=seed,
                      budgets=tuple(float(b) for b in budgets), bootstrap=boot, isoflop=iso,
                      columns=dict(columns or {}))

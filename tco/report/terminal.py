@@ -1,4 +1,5 @@
-"""The terminal summary (rich): optimum vs the equal-loss Chinchilla point, savings, shadow price, constraints."""
+"""The terminal summary (rich): optimum vs the baseline (the law's compute-optimal point at the same loss, the
+results' "chinchilla" design), savings, shadow price, constraints. A FLOPs-objective result leads with FLOPs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..results import DecodeRoofline, Result, ServingPricing, ServingSizing
+from ..results import BASELINE_LABEL, DecodeRoofline, Result, ServingPricing, ServingSizing
 from .architecture import architecture_table
 from ..units import format_count, format_usd
 
@@ -25,12 +26,19 @@ _DESIGN_ROWS = (
 _FORMATTERS = {"flops": lambda v: f"{v:.3e}", "usd": format_usd, "count": lambda v: f"{v:,.0f}"}
 
 
+#: The baseline's name in table headers and line labels.
+_BASELINE = "Compute-optimal"
+
+
 def _rows(result: Result):
-    """The design rows, then every figure of the result's cost layout that has a terminal label."""
+    """The design rows, then every figure of the result's cost layout that has a terminal label; under a FLOPs
+    objective the FLOPs figures come first, since they are what was minimized."""
     yield from ((label, key, fmt, False) for label, key, fmt in _DESIGN_ROWS)
-    for f in result.layout:
-        if f.terminal is not None:
-            yield f.terminal, f.key, _FORMATTERS.get(f.fmt, lambda v: f"{v:.4g}"), f.optional
+    figures = [f for f in result.layout if f.terminal is not None]
+    if result.objective == "flops":
+        figures.sort(key=lambda f: f.fmt != "flops")  # stable: each group keeps the layout's order
+    for f in figures:
+        yield f.terminal, f.key, _FORMATTERS.get(f.fmt, lambda v: f"{v:.4g}"), f.optional
 
 
 def render_result(result: Result) -> Group:
@@ -38,25 +46,20 @@ def render_result(result: Result) -> Group:
     table = Table(title=None, header_style="bold", expand=False)
     table.add_column("")
     table.add_column("Optimal", justify="right", style="bold green")
-    table.add_column("Chinchilla (same loss)", justify="right")
-    table.add_column("Optimal / Chinchilla", justify="right", style="dim")
+    table.add_column(f"{_BASELINE} (same loss)", justify="right")
+    table.add_column(f"Optimal / {_BASELINE.lower()}", justify="right", style="dim")
     for label, key, fmt, optional in _rows(result):
         if optional and opt[key] == 0 and chin[key] == 0:
             continue
         ratio = f"{opt[key] / chin[key]:.3f}x" if chin[key] else ""
         table.add_row(label, fmt(opt[key]), fmt(chin[key]), ratio)
 
-    s = result.savings
     objective = "lifetime $" if result.objective == "usd" else "lifetime FLOPs"
     lines = [
-        Text.assemble(("Savings vs Chinchilla: ", "bold"),
-                      f"{format_usd(s.total_cost_usd)} ({s.fraction:.2%}) of cost, "
-                      f"{s.total_flops:.3e} FLOPs ({s.flops_fraction:.2%})"),
+        *_savings_lines(result),
         Text.assemble(("Over-training: ", "bold"),
-                      f"D/D_chinchilla = {result.tokens_factor:.3f}x, N/N_chinchilla = {result.params_factor:.3f}x"),
-        Text.assemble(("Shadow price of the loss target: ", "bold"),
-                      f"{format_usd(result.loss_shadow_price_usd_per_centinat)} per 0.01 nats "
-                      f"({result.loss_shadow_price_flops_per_nat / 100:.3e} FLOPs per 0.01 nats)"),
+                      f"D/D_baseline = {result.tokens_factor:.3f}x, N/N_baseline = {result.params_factor:.3f}x"),
+        _shadow_line(result),
         Text.assemble(("Binding constraints: ", "bold"),
                       ", ".join(result.binding_constraints) or "none (only the loss target binds)"),
     ]
@@ -80,6 +83,27 @@ def render_result(result: Result) -> Group:
     return Group(Panel.fit(header), *choice, table, *lines)
 
 
+def _savings_lines(result: Result) -> list[Text]:
+    """Savings against the baseline in the objective's unit first: a FLOPs objective's headline is FLOPs, and its
+    dollars (at the scenario's prices, which did not choose the design) follow, dimmed."""
+    s = result.savings
+    usd = f"{format_usd(s.total_cost_usd)} ({s.fraction:.2%}) of lifetime cost"
+    flops = f"{s.total_flops:.3e} FLOPs ({s.flops_fraction:.2%}) of lifetime FLOPs"
+    if result.objective == "usd":
+        return [Text.assemble((f"Savings vs {BASELINE_LABEL}: ", "bold"), f"{usd}, {flops}")]
+    return [Text.assemble((f"FLOPs saved vs {BASELINE_LABEL}: ", "bold"), flops),
+            Text(f"  at the scenario's prices (not the objective) the two designs' costs differ by {usd}",
+                 style="dim")]
+
+
+def _shadow_line(result: Result) -> Text:
+    """The loss target's shadow price, in the objective's unit first."""
+    usd = f"{format_usd(result.loss_shadow_price_usd_per_centinat)} per 0.01 nats"
+    flops = f"{result.loss_shadow_price_flops_per_nat / 100:.3e} FLOPs per 0.01 nats"
+    first, second = (usd, flops) if result.objective == "usd" else (flops, usd)
+    return Text.assemble(("Shadow price of the loss target: ", "bold"), f"{first} ({second})")
+
+
 def _deployment_lines(result: Result) -> list[Text]:
     """Training cluster sizing, renting vs owning, and the time value of demand, where the scenario has them."""
     lines = []
@@ -90,7 +114,7 @@ def _deployment_lines(result: Result) -> list[Text]:
                                    f"{sizing.deadline_days:g} days; on the deadline's "
                                    f"{sizing.deadline_gpus:,.0f} GPUs it takes "
                                    f"{sizing.days_needed:,.1f} days"))
-        lines.append(Text(f"  Chinchilla design: {sizing.chinchilla_gpus_needed:,.0f} GPUs in the deadline's "
+        lines.append(Text(f"  {_BASELINE} design: {sizing.chinchilla_gpus_needed:,.0f} GPUs in the deadline's "
                           f"days, {sizing.chinchilla_days_needed:,.1f} days on its GPUs", style="dim"))
     lines += _roofline_lines(result.decode_roofline)
     lines += _pricing_lines(result.serving_pricing)
@@ -125,13 +149,13 @@ def _deployment_lines(result: Result) -> list[Text]:
         lines.append(Text.assemble(("Quantized serving: ", "bold"),
                                    f"{qs.form} penalty at {qs.bits:g} bits adds {qs.penalty_nats:.4g} nats at the "
                                    f"optimum (pre-quantization loss {qs.pre_quantization_loss:.4f}) and "
-                                   f"{qs.chinchilla_penalty_nats:.4g} at the Chinchilla baseline{moved}"))
+                                   f"{qs.chinchilla_penalty_nats:.4g} at the {_BASELINE.lower()} baseline{moved}"))
     dl = result.data_limits
     if dl is not None:
         lines.append(Text.assemble(("Data limits: ", "bold"),
                                    f"{format_count(dl.unique_tokens)} unique tokens repeated for {dl.epochs:.2f} "
                                    f"epochs = {format_count(dl.effective_tokens)} effective tokens (Muennighoff "
-                                   "et al. 2023; the Chinchilla baseline trains "
+                                   f"et al. 2023; the {_BASELINE.lower()} baseline trains "
                                    f"{dl.chinchilla_epochs:.2f} epochs)"))
         if dl.base_params is not None and dl.effective_params is not None:
             lines.append(Text.assemble(("Excess parameters: ", "bold"),
@@ -156,9 +180,9 @@ def _roofline_lines(roof: DecodeRoofline | None) -> list[Text]:
                            f"batch {roof.batch_size:g}, {roof.context_tokens:,.0f} tokens of context, "
                            f"{roof.bandwidth_efficiency:.0%} of HBM bandwidth, compute at "
                            f"{roof.compute_efficiency:.0%} of peak; {where}")]
-    for label, d in (("optimal", roof.optimal), ("chinchilla", roof.chinchilla)):
+    for label, d in (("Optimal", roof.optimal), (_BASELINE, roof.chinchilla)):
         lines.append(Text(
-            f"  {label.capitalize()}: {d.bound} bound, {d.device_seconds_per_token * 1e3:.4g} device-ms per "
+            f"  {label}: {d.bound} bound, {d.device_seconds_per_token * 1e3:.4g} device-ms per "
             f"generated token (compute {d.compute_seconds_per_token * 1e3:.4g}, memory "
             f"{d.memory_seconds_per_token * 1e3:.4g}{_overhead(d)}), {d.time_per_output_token_ms:.3g} ms per "
             f"output token at the batch, effective decode MFU {d.effective_decode_mfu:.2%}, "
@@ -197,7 +221,7 @@ def _serving_sizing_lines(serving: ServingSizing | None) -> list[Text]:
                            f"{serving.devices_per_replica:g} device(s) per replica, "
                            f"{serving.headroom:.0%} headroom")]
     for label, d in (("optimal", serving.optimal), ("chinchilla", serving.chinchilla)):
-        name = "Optimal" if label == "optimal" else "Chinchilla"
+        name = "Optimal" if label == "optimal" else _BASELINE
         if d.replicas is None:
             lines.append(Text(f"  {name}: not sized", style="yellow"))
         else:
@@ -213,7 +237,7 @@ def _serving_sizing_lines(serving: ServingSizing | None) -> list[Text]:
                    f"{d.average_utilization:.0%} ({format_usd(d.fleet_cost_usd)} over the horizon)"
                    if d.average_utilization is not None and d.fleet_cost_usd is not None else "")))
         for w in d.warnings:
-            lines.append(Text(f"  warning ({label}): {w}", style="yellow"))
+            lines.append(Text(f"  warning ({name.lower()}): {w}", style="yellow"))
     for n in serving.notes:
         lines.append(Text(f"  note: {n}", style="dim"))
     return lines

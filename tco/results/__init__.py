@@ -8,12 +8,13 @@ Nothing here solves: the values are computed by the pipeline (`tco.optimize`, `t
 from .choice import ArchitectureCandidate, ArchitectureChoice
 from .evaluation import Evaluation, ServingPerformance, TrainingTime
 from .quantization import QuantizedServing, UnpenalizedDesign
-from .result import ConstraintReport, CrossCheck, DesignPoint, Result, Savings
+from .result import BASELINE_LABEL, ConstraintReport, CrossCheck, DesignPoint, Result, Savings
 from .sections import (DataInputs, DataLimits, DecodeBound, DecodeRoofline, DemandInputs, DeploymentSizing, Inputs,
                        Ownership, OwnershipInputs, OwnershipPhase, ReplicaSizing, Section, ServingFitInputs,
                        ServingInputs, ServingPricing, ServingSizing, TimeValue, TrainingInputs, TrainingSizing)
 
 __all__ = [
+    "BASELINE_LABEL",
     "QuantizedServing",
     "UnpenalizedDesign",
     "Result",

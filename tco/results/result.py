@@ -13,7 +13,7 @@ from typing import Any
 from .choice import ArchitectureChoice
 from .sections import DataLimits, DecodeRoofline, DeploymentSizing, Inputs, Ownership, ServingPricing, TimeValue
 
-__all__ = ["DesignPoint", "Savings", "ConstraintReport", "CrossCheck", "Result"]
+__all__ = ["BASELINE_LABEL", "DesignPoint", "Savings", "ConstraintReport", "CrossCheck", "Result"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,11 @@ class DesignPoint:
 
     def to_dict(self) -> dict[str, float]:
         return dict(self.figures)
+
+
+#: What the "chinchilla" design of every result is, in words: the law's compute-optimal (N, D) at the target loss,
+#: not Chinchilla's 70B/1.4T (the JSON key "chinchilla" stays for compatibility; "baseline_label" says this).
+BASELINE_LABEL = "compute-optimal at the same loss"
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ class Result:
             "target_loss": self.target_loss,
             "optimal": {**self.optimal.to_dict(), **self._epochs(chinchilla=False)},
             "chinchilla": {**self.chinchilla.to_dict(), **self._epochs(chinchilla=True)},
+            "baseline_label": BASELINE_LABEL,
             "savings": asdict(self.savings),
             "over_training": {"tokens_factor": self.tokens_factor, "params_factor": self.params_factor},
             "loss_shadow_price_usd_per_nat": self.loss_shadow_price_usd_per_nat,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import reprlib
 import types
 import typing
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ..errors import FieldError, ScenarioError
-from ..text import NAME_MAX_CHARS, one_line
+from ..text import NAME_MAX_CHARS, closest_name, one_line
 from .schema import Scenario
 from .yaml import read_yaml
 
@@ -89,7 +88,7 @@ def _explained_by_typo(error: ErrorDetails, unknown: list[ErrorDetails]) -> bool
         return False
     parent, name = error["loc"][:-1], str(error["loc"][-1])
     keys = [str(e["loc"][-1]) for e in unknown if e["loc"][:-1] == parent]
-    return bool(difflib.get_close_matches(name, keys, n=1))
+    return closest_name(name, keys) is not None
 
 
 def _problem(error: ErrorDetails) -> tuple[tuple, str]:
@@ -130,8 +129,8 @@ def _unknown_key_message(path: tuple) -> str:
     allowed = _fields_at(path[:-1])
     if not allowed:
         return f"unknown key {_quoted(key)}"
-    hint = difflib.get_close_matches(key, allowed, n=1)
-    suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+    hint = closest_name(key, allowed)
+    suggestion = f"; did you mean {hint!r}?" if hint else ""
     return f"unknown key {_quoted(key)}{suggestion} (allowed here: {', '.join(allowed)})"
 
 

@@ -207,28 +207,29 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     shift_at, *tpp_at = _first_reaching(evaluate, goals)
     if shift_at is None:
         threshold = None
-        note = ("the optimum never trains beyond the Chinchilla point (up to 1e22 inference tokens): "
+        note = ("the optimum never trains beyond the compute-optimal point (up to 1e22 inference tokens): "
                 "the constraints stop it")
     elif shift_at == 0.0:
         threshold = 0.0
-        note = "threshold 0: the constraints already force training beyond the Chinchilla point with no inference"
+        note = ("threshold 0: the constraints already force training beyond the compute-optimal point with no "
+                "inference")
     elif evaluate([shift_at / 100])[1]["tokens_factor"][0] > 1 + 1e-4 * SHIFT_TOLERANCE:
         threshold = 0.0  # the shift grows in proportion to demand from zero: it starts at any positive demand
-        note = ("threshold 0: with no data cost and no binding cap, the Chinchilla point is optimal only with no "
+        note = ("threshold 0: with no data cost and no binding cap, the compute-optimal point is optimal only with no "
                 "inference at all; any positive demand makes a smaller model trained on more tokens cheaper "
-                f"(the optimal D passes the Chinchilla D by {SHIFT_TOLERANCE:g} relative at "
+                f"(the optimal D passes the compute-optimal D by {SHIFT_TOLERANCE:g} relative at "
                 f"{format_count(shift_at)} tokens)")
     else:
         threshold = shift_at
         data_cost = scenario.data.cost_usd_per_token > 0 and scenario.objective == "usd"
         keeps = ("the data cost keeps" if data_cost else "the caps keep" if model.caps else
                  "attention FLOPs (which grow as N^(2/3) D, slower than 6 N D) keep")
-        note = (f"training beyond the Chinchilla point pays above {format_count(shift_at)} lifetime inference "
-                f"tokens; below it {keeps} the optimum at or short of the Chinchilla D")
+        note = (f"training beyond the compute-optimal point pays above {format_count(shift_at)} lifetime inference "
+                f"tokens; below it {keeps} the optimum at or short of its D")
     broken = [c.name for c in model.caps if c.relative_slack(chin_n, chin_d) < -1e-9]
     if broken:  # savings against a baseline the caps rule out are negative and not monotone in demand
         savings_at = [None] * len(savings)
-        note += (f"; savings milestones are not reported: the Chinchilla baseline violates {', '.join(broken)}, "
+        note += (f"; savings milestones are not reported: the compute-optimal baseline violates {', '.join(broken)}, "
                  "so savings against it do not measure over-training")
     else:
         savings_from = threshold if threshold else 0.0  # savings grow with demand beyond the break-even

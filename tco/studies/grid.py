@@ -1,4 +1,4 @@
-"""Grid sweeps over any numeric scenario fields: `--vary demand.requests=1e8:1e12:log:50`."""
+"""Grid sweeps over any numeric scenario fields: `--vary demand.requests=1e8..1e12:50`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import TcoError
-from ..units import parse_quantity
+from ..ranges import Span, parse_values
 from .arrays import solve_frame, validate_overrides
 from .engine import DEFAULT_CHUNK, run_chunks
 from .limits import SWEEP_ROW_MEMORY, SWEEP_ROW_SECONDS, Projection, check_count, check_projection, sweep_projection
@@ -22,56 +22,27 @@ if TYPE_CHECKING:
 __all__ = ["parse_vary", "vary_points", "parse_grid", "grid_sweep", "iter_grid_sweep", "grid_size"]
 
 
-def _parse_vary(spec: str) -> tuple[str, tuple[float, float, str, int] | np.ndarray]:
-    """(path, (low, high, scale, points)) for a range, (path, values) for a list; nothing large is built."""
+def _parse_vary(spec: str) -> tuple[str, Span | np.ndarray]:
+    """(path, Span) for a range, (path, values) for a list (`tco.ranges`); nothing large is built."""
     path, sep, values = spec.partition("=")
     path = path.strip()
     if not sep or not path or not values.strip():
-        raise TcoError(f"--vary {spec!r}: expected PATH=LOW:HIGH:log:POINTS, PATH=LOW:HIGH:lin:POINTS or "
-                       "PATH=V1,V2,...")
-    try:
-        if ":" in values:
-            parts = [part.strip() for part in values.split(":")]
-            if len(parts) != 4 or parts[2] not in ("log", "lin"):
-                raise ValueError("the range form is LOW:HIGH:log:POINTS or LOW:HIGH:lin:POINTS")
-            low, high, scale = parse_quantity(parts[0]), parse_quantity(parts[1]), parts[2]
-            if not parts[3].isdigit():
-                raise ValueError(f"POINTS must be a whole number, got {parts[3]!r}")
-            count = int(parts[3])
-            if count < 2:
-                raise ValueError(f"POINTS must be at least 2, got {count} (for one value write PATH=VALUE)")
-            if low == high:
-                raise ValueError("LOW and HIGH are equal (for one value write PATH=VALUE)")
-            if scale == "log" and (low <= 0 or high <= 0):
-                raise ValueError("a log range needs positive ends")
-            return path, (low, high, scale, count)
-        items = [v.strip() for v in values.split(",")]
-        if any(not v for v in items):
-            raise ValueError("an empty value between commas")
-        array = np.array([parse_quantity(v) for v in items])
-        repeated = [v for i, v in enumerate(array) if v in array[:i]]
-        if repeated:
-            raise ValueError(f"the value {repeated[0]:g} is given twice")
-        return path, array
-    except ValueError as exc:
-        raise TcoError(f"--vary {spec!r}: {exc}") from None
+        raise TcoError(f"--vary {spec!r}: expected PATH=LOW..HIGH:POINTS (log-spaced), PATH=LOW..HIGH:POINTS:lin "
+                       "or PATH=V1,V2,...")
+    return path, parse_values(f"--vary {path}", values)
 
 
 def vary_points(spec: str) -> tuple[str, int]:
     """(path, number of values) of a --vary spec, checked, without building its values."""
     path, parsed = _parse_vary(spec)
-    return path, parsed[3] if isinstance(parsed, tuple) else len(parsed)
+    return path, parsed.points if isinstance(parsed, Span) else len(parsed)
 
 
 def parse_vary(spec: str) -> tuple[str, np.ndarray]:
-    """'PATH=LOW:HIGH:log|lin:POINTS' or 'PATH=V1,V2,...' -> (path, values). Counts accept 70B, 1.4T, ..."""
+    """'PATH=LOW..HIGH:POINTS[:lin]' or 'PATH=V1,V2,...' -> (path, values) (`tco.ranges`; the old
+    'PATH=LOW:HIGH:log|lin:POINTS' still reads). Counts accept 70B, 1.4T, ..."""
     path, parsed = _parse_vary(spec)
-    if not isinstance(parsed, tuple):
-        return path, parsed
-    low, high, scale, count = parsed
-    if scale == "log":
-        return path, np.logspace(np.log10(low), np.log10(high), count)
-    return path, np.linspace(low, high, count)
+    return path, parsed.values() if isinstance(parsed, Span) else parsed
 
 
 def parse_grid(specs: Sequence[str], *, chunk: int = DEFAULT_CHUNK, keep_for_workbook: bool = False,

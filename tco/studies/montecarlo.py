@@ -2,8 +2,11 @@
 
 Each sample is re-optimized exactly (vectorized), so the result is the distribution of the *optimal* design
 and its savings. A second question is answered too: the nominal over-trained design and the nominal
-Chinchilla design are fixed before the uncertainty resolves; how often is the over-trained one cheaper at the
-sampled prices and demand?
+compute-optimal design (the "chinchilla" baseline) are fixed before the uncertainty resolves; how often is the
+over-trained one cheaper at the sampled prices and demand?
+
+The result leads with each output's median and P10/P90 (`tco.studies.tails`): a heavy tail (mean above P90) is
+flagged with the sampled inputs that drive it, because its mean drifts with the sample count.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..assemble import extrapolation_note
 from ..errors import ScenarioError, TcoError
 from ..scenario.law import is_law_path, load_law_file
 from .arrays import evaluate, solve_frame, validate_overrides, vector_model, view
 from .distributions import PUBLISHED_STDERR, Uncertainty, check_bootstrap, sample, sample_laws
 from .engine import DEFAULT_CHUNK, chunk_ranges, run_chunks
 from .limits import MAX_SAMPLES, check_count, check_projection, montecarlo_projection
+from .tails import OutputStats, output_stats, tail_warning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,11 +48,16 @@ class MonteCarloResult:
     infeasible: int  # samples whose caps leave no design
     warnings: tuple[str, ...] = ()
     draws: "pd.DataFrame | None" = field(default=None, repr=False)  # per-sample outputs, when kept
+    #: the sampled inputs, one column per path ("demand.requests", "law.E"), aligned with draws, when kept
+    inputs: "pd.DataFrame | None" = field(default=None, repr=False)
+    #: what to read first: each output's median, P10/P90, heavy tail and drivers (OUTPUTS' order)
+    headline: tuple[OutputStats, ...] = ()
 
     def to_dict(self) -> dict:
         return {
             "samples": self.samples, "seed": self.seed, "unreachable": self.unreachable,
             "infeasible": self.infeasible, "probabilities": self.probabilities, "warnings": list(self.warnings),
+            "headline": {s.output: s.to_dict() for s in self.headline},
             "summary": {row["output"]: {k: float(v) for k, v in row.items() if k != "output"}
                         for row in self.summary.to_dict(orient="records")},
         }
@@ -138,11 +148,14 @@ def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int |
             out[name] = np.broadcast_to(evaluate(cost_view, model, params, tokens)["total_cost_usd"],
                                         (stop - start,)).astype(float)
         out["reachable"] = reachable.astype(float)
+        for path, values in overrides.items():  # the sampled inputs, for the tails' drivers
+            out[path] = np.broadcast_to(np.asarray(values, dtype=float), (stop - start,)).copy()
         return out
 
     parts = list(run_chunks(work, n, chunk=chunk, engine=engine, scheduler=scheduler, progress=progress,
                             description="Monte Carlo"))
     draws = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in (*OUTPUTS, "reachable")})
+    inputs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k not in draws}
     reachable = draws["reachable"].to_numpy() > 0
     solved = reachable & np.isfinite(draws["optimal_params"].to_numpy())
     quantiles = unc.quantiles
@@ -161,8 +174,12 @@ def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int |
             draws["nominal_design_cost_usd"] < draws["chinchilla_design_cost_usd"])),
         "unreachable": float(np.mean(~reachable)),
     }
+    headline = output_stats({name: draws[name].to_numpy() for name in OUTPUTS}, inputs)
+    notes = [*warnings, *(w for w in map(tail_warning, headline) if w)]
+    notes += [w for w in (extrapolation_note(draws["optimal_tokens_per_param"].to_numpy(), "samples' optima"),) if w]
     return MonteCarloResult(
         samples=n, seed=seed, summary=pd.DataFrame(rows), probabilities=probabilities,
         unreachable=int(np.count_nonzero(~reachable)), infeasible=int(np.count_nonzero(reachable & ~solved)),
-        warnings=tuple(warnings), draws=draws if keep_draws else None,
+        warnings=tuple(notes), draws=draws if keep_draws else None, headline=headline,
+        inputs=pd.DataFrame(inputs) if keep_draws else None,
     )

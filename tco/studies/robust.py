@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from ..assemble import extrapolation_note
 from ..errors import InfeasibleError, ScenarioError, SolverError, TcoError
 from ..model.repetition import R_D, SATURATION, effective_tokens, real_tokens
 from ..results import DesignPoint
@@ -349,6 +350,7 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
             for x in (robust, nominal))
     measure = "total_cost_usd" if model.objective == "usd" else "total_flops"
     notes = _notes(independent, unreachable, samples, dropped, budget - unreachable, quantile, coverage, violation)
+    notes += [note for note in (extrapolation_note(robust.tokens_per_param, "the robust design"),) if note]
     return RobustResult(
         scenario=scenario.name, objective=model.objective, law=law.name, target_loss=target, quantile=quantile,
         samples=int(samples), seed=seed, sample_source=source, robust=robust, nominal=nominal,
