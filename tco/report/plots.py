@@ -284,6 +284,7 @@ def _histogram(ax: "Axes", values: np.ndarray, *, log: bool, fmt) -> None:
         bins = 1
     elif log:
         bins = np.logspace(np.log10(lo), np.log10(hi), 40)
+        bins[0], bins[-1] = lo, hi  # exactly: 10**log10(x) may round past the extreme sample
     else:
         bins = 40
     ax.hist(values, bins=bins, color="tab:blue", alpha=0.75, edgecolor="white", linewidth=0.4)
