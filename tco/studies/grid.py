@@ -64,7 +64,9 @@ def vary_points(spec: str) -> tuple[str, int]:
 
 
 def parse_vary(spec: str) -> tuple[str, np.ndarray]:
-    """'PATH=LOW:HIGH:log|lin:POINTS' or 'PATH=V1,V2,...' -> (path, values). Counts accept 70B, 1.4T, ..."""
+    """'PATH=LOW:HIGH:log|lin:POINTS' or 'PATH=V1,V2,...' -> (path, values). Counts accept 70B, 1.4T, ...
+
+    Example:  parse_vary("demand.requests=1e8:1e12:log:5") -> ("demand.requests", array([1e8, ..., 1e12]))"""
     path, parsed = _parse_vary(spec)
     if not isinstance(parsed, tuple):
         return path, parsed
@@ -107,7 +109,9 @@ def iter_grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], *, obj
                     progress: bool = True, allow_large: bool = False):
     """Yield the full grid's result frames chunk by chunk (for grids larger than memory).
 
-    A grid over the size limits of `tco.studies.limits` is refused unless allow_large."""
+    A grid over the size limits of `tco.studies.limits` is refused unless allow_large.
+
+    Example:  for frame in iter_grid_sweep(scenario, axes, chunk=100_000, progress=False): frame.to_csv(...)"""
     if not axes:
         raise TcoError("give at least one --vary")
     chunk = check_count("chunk", chunk)
@@ -125,7 +129,10 @@ def iter_grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], *, obj
 def grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], **options) -> "pd.DataFrame":
     """The full grid (every combination of the axes' values) as one DataFrame; infeasible rows are NaN.
 
-    The whole frame is held in memory, so it is what the size limits check (unless allow_large=True)."""
+    The whole frame is held in memory, so it is what the size limits check (unless allow_large=True).
+
+    Example:  grid_sweep(scenario, dict([parse_vary("demand.requests=1e8:1e12:log:5"),
+                                         parse_vary("training.price_usd_per_hour=1,2,4")]), progress=False)"""
     import pandas as pd
 
     points = grid_size(axes)
