@@ -125,3 +125,14 @@ def test_the_quickstart_notebook_executes(monkeypatch):
     html_out = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert any('class="tco-result"' in h for h in html_out) and any('class="tco-montecarlo"' in h for h in html_out)
     assert Path(outputs[-1]["text"].strip()).resolve().is_relative_to(ROOT / "tco")
+
+
+def test_every_public_study_function_documents_an_example():
+    import inspect
+
+    import tco.studies as studies
+
+    functions = [name for name in studies.__all__ if inspect.isfunction(getattr(studies, name))]
+    assert len(functions) >= 12
+    missing = [name for name in functions if "Example" not in (getattr(studies, name).__doc__ or "")]
+    assert not missing, f"tco.studies functions without an example in their docstring: {missing}"

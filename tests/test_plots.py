@@ -219,3 +219,20 @@ def test_montecarlo_figure_needs_the_draws(mc):
 
     with pytest.raises(ValueError, match="keep_draws=True"):
         montecarlo_figure(dataclasses.replace(mc, draws=None))
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_bundled_scenarios_curve_reaches_the_target_and_passes_through_both_designs(path):
+    scenario = tco.load_scenario(path)
+    result = tco.optimize(scenario)
+    curve = iso_loss_curve(scenario, result, points=60)
+    from tco.choice import chosen_scenario
+
+    model = build_model(chosen_scenario(scenario, result), result.objective)
+    np.testing.assert_allclose(model.loss_of(curve.params, curve.tokens), result.target_loss, rtol=1e-9)
+    key = "total_cost_usd" if result.objective == "usd" else "total_flops"
+    for point in (result.optimal, result.chinchilla):
+        at = int(np.argmin(np.abs(np.log(curve.params / point.params))))
+        assert curve.objective[at] == pytest.approx(point.figures[key], rel=1e-9)
+    assert curve.objective[curve.feasible].min() >= result.optimal.figures[key] * (1 - 1e-9)
+    assert np.all(np.diff(curve.params) > 0) and np.all(np.diff(curve.tokens) < 0)  # more N needs less D
