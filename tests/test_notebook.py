@@ -136,3 +136,21 @@ def test_every_public_study_function_documents_an_example():
     assert len(functions) >= 12
     missing = [name for name in functions if "Example" not in (getattr(studies, name).__doc__ or "")]
     assert not missing, f"tco.studies functions without an example in their docstring: {missing}"
+
+
+def test_robust_and_breakeven_html_show_their_numbers():
+    from tco.studies import breakeven, robust_design
+
+    robust = robust_design(tco.load_scenario(SCENARIOS / "uncertain-demand-and-law.yaml"), samples=30)
+    cells = _cells(robust._repr_html_())
+    row = cells.index("Parameters N")
+    assert cells[row + 1:row + 3] == [format_count(robust.robust.params), format_count(robust.nominal.params)]
+    row = cells.index("Total cost")
+    assert cells[row + 1:row + 3] == [format_usd(robust.robust.total_cost_usd),
+                                      format_usd(robust.nominal.total_cost_usd)]
+    assert f"{robust.premium:+.2%}" in robust._repr_html_()
+    even = breakeven(tco.load_scenario(SCENARIOS / "sardana-cost-objective.yaml"))
+    cells = _cells(even._repr_html_())
+    for milestone in even.savings:
+        row = cells.index(f"savings {milestone.target:.0%}")
+        assert cells[row + 1:row + 3] == [format_count(milestone.inference_tokens), format_count(milestone.params)]

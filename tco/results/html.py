@@ -14,7 +14,7 @@ from typing import Any
 
 from ..units import format_count, format_usd
 
-__all__ = ["result_html", "table_html", "paragraph_html", "BASELINE_LABEL"]
+__all__ = ["result_html", "table_html", "designs_table_html", "paragraph_html", "BASELINE_LABEL"]
 
 #: What the Result's `chinchilla` design is: the law's compute-optimal point at the optimum's loss.
 BASELINE_LABEL = "compute-optimal at the same loss"
@@ -70,6 +70,17 @@ def _figure_rows(result: Any) -> list[tuple[str, str, str]]:
         rows += [(k, k, "usd" if k.endswith("_usd") else "flops" if k.endswith("_flops") else "")
                  for k in result.optimal.figures if k not in known]
     return rows
+
+
+def designs_table_html(designs: Sequence[tuple[str, Any]], *, caption: str | None = None) -> str:
+    """Designs (label, DesignPoint) side by side: N, D, tokens per parameter, loss, each term's $ and the total."""
+    first = designs[0][1]
+    rows = [*_DESIGN_ROWS, *((f"{name.replace('_', ' ').capitalize()} cost", f"{name}_cost_usd", "usd")
+                                 for name in first.breakdown),
+            ("Total cost", "total_cost_usd", "usd")]
+    return table_html(("", *(label for label, _ in designs)),
+                      [(label, *(_number(p.figures.get(key, math.nan), fmt) for _, p in designs))
+                       for label, key, fmt in rows], caption=caption)
 
 
 def _term_label(result: Any, name: str) -> str:

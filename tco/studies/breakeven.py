@@ -174,6 +174,23 @@ class Breakeven:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the threshold demand and every milestone's smallest demand and design."""
+        from ..results.html import paragraph_html, table_html
+
+        def amount(value: float | None) -> str:
+            return "not reached" if value is None else format_count(value)
+
+        rows = [(f"savings {m.target:.0%}", amount(m.inference_tokens), amount(m.params),
+                 "" if m.tokens_per_param is None else f"{m.tokens_per_param:,.0f}") for m in self.savings]
+        rows += [(f"{m.target:,.0f} tokens/param", amount(m.inference_tokens), amount(m.params),
+                  "" if m.tokens_per_param is None else f"{m.tokens_per_param:,.0f}") for m in self.tokens_per_param]
+        return ('<div class="tco-breakeven">'
+                + paragraph_html("Over-training pays above:", f"{amount(self.threshold_tokens)} {self.demand_basis}")
+                + table_html(("milestone", self.demand_basis, "optimal N", "tokens/param"), rows,
+                             caption=f"{self.scenario}: break-even demands")
+                + paragraph_html("note:", self.note) + "</div>")
+
 
 def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
               savings=SAVINGS_TARGETS) -> Breakeven:

@@ -80,6 +80,19 @@ class RobustResult:
         return {**out, "robust": self.robust.to_dict(), "nominal": self.nominal.to_dict(),
                 "warnings": list(self.warnings)}
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the robust design next to the nominal optimum, premium and coverage, warnings."""
+        from ..results.html import designs_table_html, paragraph_html
+
+        parts = [designs_table_html((("Robust", self.robust), ("Nominal optimum", self.nominal)),
+                                    caption=f"Robust design: target met under {self.quantile:.0%} of {self.samples:,} "
+                                            f"sampled laws ({self.sample_source})"),
+                 paragraph_html("Premium:", f"{self.premium:+.2%} ({self.cost_premium:+.2%} in $)"),
+                 paragraph_html("Coverage of fresh laws:", f"robust {self.coverage:.1%}, nominal "
+                                                           f"{self.nominal_coverage:.1%}")]
+        parts += [paragraph_html("warning:", w, color="#a60") for w in self.warnings]
+        return '<div class="tco-robust">' + "".join(parts) + "</div>"
+
 
 def law_sample_source(scenario: "Scenario", stderr: dict | None = None, bootstrap: dict | None = None):
     """(stderr, bootstrap, description, independent): where the law samples come from, defaults applied."""
