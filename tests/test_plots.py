@@ -19,7 +19,7 @@ import pytest
 import tco
 from tco.model.build import build_model
 from tco.model.costs import registered
-from tco.report.plots import MAX_SWEEP_SERIES, montecarlo_figure, optimize_figure, sweep_figure
+from tco.report.plots import MAX_SWEEP_SERIES, montecarlo_figure, optimize_figure, sweep_figure, sweep_rows
 from tco.studies.isoloss import iso_loss_curve
 from tco.studies.montecarlo import monte_carlo
 from tco.units import format_usd
@@ -174,18 +174,25 @@ def test_sweep_plot_draws_one_distinct_series_per_value_of_the_second_axis(tco_r
             rows = frame[frame["training.price_usd_per_hour"] == price].sort_values("demand.requests")
             np.testing.assert_array_equal(line.get_xdata(), rows["demand.requests"])
             np.testing.assert_allclose(line.get_ydata(), scale * rows[column], rtol=1e-12)
-            assert f"= {price}" in line.get_label()
+            assert line.get_label() == f"price_usd_per_hour = {price}"
 
 
 def test_sweep_plot_caps_the_series_and_says_so():
     values = np.arange(1, 13, dtype=float)
     frame = pd.DataFrame([{"x": x, "y": y, "optimal_params": x * y * 1e9, "savings_fraction": 0.1, "feasible": True}
                           for x in (1.0, 2.0) for y in values])
-    fig = sweep_figure(frame, {"x": np.array([1.0, 2.0]), "y": values}, "t")
+    axes = {"x": np.array([1.0, 2.0]), "y": values}
+    fig = sweep_figure(frame, axes, "t")
     lines = [line for line in fig.axes[0].lines if (line.get_gid() or "").startswith("series:")]
     assert len(lines) == MAX_SWEEP_SERIES
-    assert fig.axes[1].get_legend().get_title().get_text() == f"{MAX_SWEEP_SERIES} of 12 series shown"
+    assert fig.legends[0].get_title().get_text() == f"{MAX_SWEEP_SERIES} of 12 series shown"
     assert lines[0].get_label() == "y = 1" and lines[-1].get_label() == "y = 12"  # both ends are shown
+    # what the CLI keeps of each streamed chunk draws the same figure from 16 of the 24 rows
+    kept = pd.concat([sweep_rows(frame.iloc[:10], axes), sweep_rows(frame.iloc[10:], axes)])
+    assert len(kept) == 2 * MAX_SWEEP_SERIES
+    again = [line for line in sweep_figure(kept, axes, "t").axes[0].lines if line.get_gid().startswith("series:")]
+    assert [(list(a.get_xdata()), list(a.get_ydata()), a.get_label()) for a in again] == \
+        [(list(b.get_xdata()), list(b.get_ydata()), b.get_label()) for b in lines]
 
 
 @pytest.fixture(scope="module")

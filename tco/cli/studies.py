@@ -84,7 +84,7 @@ def sweep_command(
         check_output_path(workbook, inputs=[table, *loaded.input_files])
     plotted: list = []  # with --plot: only the columns the figure reads, chunk by chunk
     if plot is not None:
-        from ..report.plots import check_plot_path
+        from ..report.plots import check_plot_path, sweep_rows
 
         check_output_path(check_plot_path(plot), inputs=[table, *([workbook] if report else []),
                                                          *loaded.input_files])
@@ -104,7 +104,7 @@ def sweep_command(
             if report and total <= EXCEL_MAX_ROWS:
                 keep.append(frame)
             if plot is not None:
-                plotted.append(frame[[*axes, "optimal_params", "savings_fraction", "feasible"]])
+                plotted.append(sweep_rows(frame, axes))  # the drawn series only: memory stays small
             if table.suffix == ".csv":
                 frame.to_csv(tmp, mode="w" if index == 0 else "a", header=index == 0, index=False)
             else:

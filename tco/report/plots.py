@@ -11,6 +11,7 @@ Text is never mathtext: scenario names and dollar amounts are shown as written (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ..results import Result
 
 __all__ = ["PLOT_SUFFIXES", "check_plot_path", "new_figure", "write_figure", "optimize_figure",
-           "sweep_figure", "montecarlo_figure", "MAX_SWEEP_SERIES"]
+           "sweep_series", "sweep_rows", "sweep_figure", "montecarlo_figure", "MAX_SWEEP_SERIES"]
 
 #: suffix -> matplotlib format
 PLOT_SUFFIXES = {".png": "png", ".svg": "svg"}
@@ -206,24 +207,56 @@ def _breakdown_panel(ax: "Axes", result: "Result", labels: Mapping[str, str]) ->
 
 
 # --- tco sweep --------------------------------------------------------------------------------------------------
+def sweep_series(axes: Mapping[str, Any]) -> list[tuple[float, ...]]:
+    """The combinations of the axes after the first that `sweep_figure` draws, in sorted order: all of them, or
+    MAX_SWEEP_SERIES evenly chosen (the first and the last included). () alone for a one-axis sweep."""
+    values = [np.unique(np.asarray(v, dtype=float)) for v in list(axes.values())[1:]]
+    total = math.prod(len(v) for v in values)
+    picks = np.unique(np.linspace(0, total - 1, min(total, MAX_SWEEP_SERIES)).round().astype(int))
+    index = np.unravel_index(picks, [len(v) for v in values]) if values else ()
+    return [tuple(float(v[i[k]]) for v, i in zip(values, index)) for k in range(len(picks))]
+
+
+def sweep_rows(frame: Any, axes: Mapping[str, Any]) -> Any:
+    """The rows of `frame` (a chunk of the grid) that `sweep_figure` draws, with only the columns it reads: what
+    a command keeps while a large grid streams to its table."""
+    others = list(axes)[1:]
+    keep = np.zeros(len(frame), dtype=bool)
+    for combo in sweep_series(axes):
+        match = np.ones(len(frame), dtype=bool)
+        for path, value in zip(others, combo):
+            match &= frame[path].to_numpy(dtype=float) == value
+        keep |= match
+    return frame.loc[keep, [*axes, "optimal_params", "savings_fraction", "feasible"]]
+
+
+def _short_names(paths: list[str]) -> list[str]:
+    """Each path's last component ("decode_mfu"), or the whole path where two would read the same."""
+    last = [p.rsplit(".", 1)[-1] for p in paths]
+    return [short if last.count(short) == 1 else path for short, path in zip(last, paths)]
+
+
 def sweep_figure(frame: Any, axes: Mapping[str, Any], title: str = "") -> "Figure":
     """Optimal N and savings against the first swept axis, one series per combination of the other axes (at
-    most MAX_SWEEP_SERIES, evenly chosen, each with its own colour, marker and line style). `frame` is a
-    `tco.studies.grid.grid_sweep` frame; infeasible rows are left out."""
+    most MAX_SWEEP_SERIES, `sweep_series`, each with its own colour, marker and line style). `frame` is a
+    `tco.studies.grid.grid_sweep` frame, or the `sweep_rows` of its chunks; infeasible rows are left out."""
     names = list(axes)
     x_name, others = names[0], names[1:]
-    ok = frame[frame["feasible"].astype(bool)] if "feasible" in frame else frame
-    groups = list(ok.groupby(others, sort=True)) if others else [((), ok)]
-    shown = np.unique(np.linspace(0, len(groups) - 1, min(len(groups), MAX_SWEEP_SERIES)).round().astype(int))
-    fig = new_figure(12, 4.8)
+    series = sweep_series(axes)
+    total = math.prod(len(np.unique(np.asarray(v, dtype=float))) for v in list(axes.values())[1:])
+    fig = new_figure(12, 5.6)
     n_ax, s_ax = fig.subplots(1, 2)
     x_values = np.asarray(axes[x_name], dtype=float)
     log_x = bool(np.all(x_values > 0) and x_values.max() / x_values.min() > 100)
-    for k, index in enumerate(shown):
-        key, group = groups[index]
-        group = group.sort_values(x_name)
-        key = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{p} = {v:.4g}" for p, v in zip(others, key)) or "optimum"
+    feasible = frame["feasible"].to_numpy(dtype=bool)
+    dropped = 0
+    for k, combo in enumerate(series):
+        match = np.ones(len(frame), dtype=bool)
+        for path, value in zip(others, combo):
+            match &= frame[path].to_numpy(dtype=float) == value
+        dropped += int(np.count_nonzero(match & ~feasible))
+        group = frame[match & feasible].sort_values(x_name)
+        label = ", ".join(f"{p} = {v:.4g}" for p, v in zip(_short_names(others), combo)) or "optimum"
         style = {"marker": _MARKERS[k % len(_MARKERS)], "ls": _LINESTYLES[k % len(_LINESTYLES)], "ms": 4,
                  "lw": 1.3, "label": _text(label), "gid": f"series:{k}"}
         n_ax.plot(group[x_name], group["optimal_params"], **style)
@@ -238,11 +271,14 @@ def sweep_figure(frame: Any, axes: Mapping[str, Any], title: str = "") -> "Figur
     _format_axis(n_ax.yaxis, format_count, log=True)
     n_ax.set_title("(a) optimal model size", fontsize=10)
     s_ax.set_title("(b) savings of the optimum", fontsize=10)
-    if others:
-        s_ax.legend(fontsize=8, loc="best", title=None if len(shown) == len(groups) else
-                    f"{len(shown)} of {len(groups)} series shown")
-    dropped = len(frame) - len(ok)
-    fig.suptitle(_text(f"{title}: {len(frame):,} points" + (f", {dropped:,} infeasible left out" if dropped else "")))
+    if others:  # below both panels: the curves fill the axes
+        handles, labels = n_ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", fontsize=8,
+                   ncols=min(4 if max(map(len, labels)) <= 36 else 2, len(series)),
+                   title=None if len(series) == total else
+                   f"{len(series)} of {total:,} series shown", title_fontsize=8)
+    points = len(x_values) * total
+    fig.suptitle(_text(f"{title}: {points:,} points" + (f", {dropped:,} infeasible left out" if dropped else "")))
     return fig
 
 
