@@ -34,6 +34,9 @@ def optimize_command(
     allow_large: Annotated[bool, typer.Option(
         "--allow-large", help="Build the workbook even when its sweep's projected time or memory exceeds the "
                               "limits (README, Limits).")] = False,
+    plot: Annotated[Optional[Path], typer.Option(
+        help="Also draw the cost along the iso-loss curve (optimum and compute-optimal point marked) and the "
+             "breakdown by cost term: a .png or .svg file.", show_default=False)] = None,
 ) -> None:
     """Find the lifetime-cost-optimal model size N and training tokens D for a scenario.
 
@@ -53,6 +56,10 @@ def optimize_command(
     path = out or default_report_path(loaded.name, ".xlsx")
     if report:
         check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
+    if plot is not None:
+        from ..report.plots import check_plot_path
+
+        check_output_path(check_plot_path(plot), inputs=[*loaded.input_files, *([path] if report else [])])
     objective_name = objective.value if objective else None
     if report:
         entry = prepare_report(loaded, objective_name, sweep_range)
@@ -64,10 +71,17 @@ def optimize_command(
         from ..report.excel import write_report
 
         written = write_report(entry, path)
+    drawn = None
+    if plot is not None:  # matplotlib only here: the plain optimize path never imports it
+        from ..report.plots import optimize_figure, write_figure
+        from ..studies.isoloss import iso_loss_curve
+
+        drawn = write_figure(optimize_figure(result, iso_loss_curve(loaded, result)), plot)
     if json_output:
         print_json(result.to_dict(), allow_nan=False)
     else:
         print_result(result, console)
-    if written is not None:
-        (err_console if json_output else console).print(f"report written to {escape(one_line(written))}",
-                                                        highlight=False)
+    for what, where in (("report", written), ("plot", drawn)):
+        if where is not None:
+            (err_console if json_output else console).print(f"{what} written to {escape(one_line(where))}",
+                                                            highlight=False)

@@ -54,6 +54,9 @@ def sweep_command(
     chunk: Annotated[int, _CHUNK] = 1_000_000,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
     allow_large: Annotated[bool, _ALLOW_LARGE] = False,
+    plot: Annotated[Optional[Path], typer.Option(
+        help="Also draw optimal N and savings against the first --vary axis, one series per combination of the "
+             "others: a .png or .svg file.", show_default=False)] = None,
 ) -> None:
     """Sweep any numeric fields over a full grid; every point is an exact re-optimization.
 
@@ -73,8 +76,6 @@ def sweep_command(
     points = math.prod(vary_points(spec)[1] for spec in vary)
     axes = parse_grid(vary, chunk=chunk, keep_for_workbook=report and points <= EXCEL_MAX_ROWS,
                       allow_large=allow_large)
-    for spec in vary:  # an old range spelling still reads (once the grid is accepted), with a note naming the new
-        note_legacy_range(f"--vary {spec.partition('=')[0].strip()}", spec.partition("=")[2])
     loaded = load(scenario)
     table = out or default_report_path(loaded.name, "-sweep.csv")
     check_output_path(table, inputs=loaded.input_files)  # a bad path fails now, not after the work
@@ -83,6 +84,14 @@ def sweep_command(
     workbook = xlsx or default_report_path(loaded.name, "-sweep.xlsx")
     if report:
         check_output_path(workbook, inputs=[table, *loaded.input_files])
+    plotted: list = []  # with --plot: only the columns the figure reads, chunk by chunk
+    if plot is not None:
+        from ..report.plots import check_plot_path, sweep_rows
+
+        check_output_path(check_plot_path(plot), inputs=[table, *([workbook] if report else []),
+                                                         *loaded.input_files])
+    for spec in vary:  # an old range spelling still reads, noted once the grid and every output are accepted
+        note_legacy_range(f"--vary {spec.partition('=')[0].strip()}", spec.partition("=")[2])
     total, keep = grid_size(axes), []
     feasible, beyond = 0, []  # beyond: the feasible optima's tokens/param above the extrapolation limit
 
@@ -102,6 +111,8 @@ def sweep_command(
             beyond.append(ratio[ratio > EXTRAPOLATION_TOKENS_PER_PARAM])
             if report and total <= EXCEL_MAX_ROWS:
                 keep.append(frame)
+            if plot is not None:
+                plotted.append(sweep_rows(frame, axes))  # the drawn series only: memory stays small
             if table.suffix == ".csv":
                 frame.to_csv(tmp, mode="w" if index == 0 else "a", header=index == 0, index=False)
             else:
@@ -126,6 +137,13 @@ def sweep_command(
         summary["note"] = f"{total:,} rows exceed Excel's limit; the table is in {table}"
     extrapolation = extrapolation_note(np.concatenate(beyond), "feasible sweep optima", out_of=feasible)
     summary["warnings"] = [extrapolation] if extrapolation else []
+    if plot is not None:
+        import pandas as pd
+
+        from ..report.plots import sweep_figure, write_figure
+
+        summary["plot"] = str(write_figure(sweep_figure(pd.concat(plotted, ignore_index=True), axes, loaded.name),
+                                           plot))
     if json_output:
         print_json(summary)
         return
@@ -144,7 +162,9 @@ def sweep_command(
         console.print("warning: no point of the grid has a design that reaches the loss target; "
                       "`tco optimize` on the scenario names the conflicting constraints", style="yellow")
     console.print(escape(one_line(f"table written to {table}" + (f", workbook to {summary['workbook']}"
-                                                         if summary.get("workbook") else ""))), highlight=False)
+                                                         if summary.get("workbook") else "")
+                                  + (f", plot to {summary['plot']}" if "plot" in summary else ""))),
+                  highlight=False)
 
 
 def _parquet_append(writer, path: Path, frame):
@@ -232,6 +252,9 @@ def montecarlo_command(
     chunk: Annotated[int, _CHUNK] = 1_000_000,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     allow_large: Annotated[bool, _ALLOW_LARGE] = False,
+    plot: Annotated[Optional[Path], typer.Option(
+        help="Also draw the distributions of the optimal N and of the savings, median and P10/P90 marked: a "
+             ".png or .svg file.", show_default=False)] = None,
 ) -> None:
     """Monte Carlo over the scenario's declared distributions: median and P10/P90 of the optimal design and savings.
 
@@ -257,12 +280,21 @@ def montecarlo_command(
     path = out or default_report_path(loaded.name, "-montecarlo.xlsx")
     if report:
         check_output_path(path, inputs=loaded.input_files)  # a bad path fails now, not after the work
-    result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report, chunk=chunk,
+    if plot is not None:
+        from ..report.plots import check_plot_path
+
+        check_output_path(check_plot_path(plot), inputs=[*loaded.input_files, *([path] if report else [])])
+    result = monte_carlo(loaded, samples=samples, seed=seed, keep_draws=report or plot is not None, chunk=chunk,
                          engine=engine.value, scheduler=scheduler, progress=not json_output,
                          allow_large=allow_large)
     written = write_montecarlo_workbook(result, loaded, path) if report else None
+    drawn = None
+    if plot is not None:
+        from ..report.plots import montecarlo_figure, write_figure
+
+        drawn = write_figure(montecarlo_figure(result, loaded.name), plot)
     if json_output:
-        print_json({"scenario": loaded.name, **result.to_dict()})
+        print_json({"scenario": loaded.name, **result.to_dict(), **({"plot": str(drawn)} if drawn else {})})
         return
     console = _console()
     console.print(_montecarlo_table(result, loaded.name))
@@ -271,8 +303,9 @@ def montecarlo_command(
         console.print(f"P({label}) = {value:.1%}", highlight=False)
     for warning in result.warnings:
         console.print(f"warning: {escape(warning)}", style="yellow")
-    if written:
-        console.print(f"report written to {escape(one_line(written))}", highlight=False)
+    for what, where in (("report", written), ("plot", drawn)):
+        if where:
+            console.print(f"{what} written to {escape(one_line(where))}", highlight=False)
 
 
 def _montecarlo_table(result, name: str):

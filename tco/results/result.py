@@ -207,6 +207,13 @@ class Result:
             return {"epochs": dl.chinchilla_epochs, "effective_tokens": dl.chinchilla_effective_tokens}
         return {"epochs": dl.epochs, "effective_tokens": dl.effective_tokens}
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: headline, optimum vs the compute-optimal design at the same loss, the cost
+        breakdown by term, warnings (`tco.results.html`, every text escaped)."""
+        from .html import result_html
+
+        return result_html(self)
+
     def to_frame(self):
         """A pandas DataFrame: one row per metric, columns optimal, chinchilla and optimal/chinchilla."""
         import pandas as pd

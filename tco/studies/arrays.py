@@ -328,6 +328,8 @@ def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective
     Columns: the overridden inputs, `optimal_*` and `chinchilla_*` (every DesignPoint quantity), savings,
     over-training factors, `feasible` and `binds:<cap>`. Infeasible elements raise InfeasibleError unless
     `allow_infeasible`, in which case their results are NaN.
+
+    Example:  solve_frame(scenario, {"training.mfu": np.array([0.3, 0.4, 0.5])})[["optimal_params", "savings_fraction"]]
     """
     if validate:
         validate_overrides(scenario, overrides)

@@ -79,6 +79,8 @@ def implied_demand(law: "Law", params, tokens, cost_ratio: float = 1.0) -> Impli
     cost_ratio = (inference $ per FLOP) / (training $ per FLOP); 1 prices both phases by FLOPs alone.
     A law-only closed form, so in the 6 N D / 2 N convention (a scenario's `attention_flops: false`): attention
     FLOPs depend on an architecture and a context the law does not know.
+
+    Example:  implied_demand(tco.get_law("hoffmann2022"), 8e9, 15e12).inference_tokens  (Llama 3 8B's recipe)
     """
     n, d = np.asarray(params, dtype=float), np.asarray(tokens, dtype=float)
     if not (np.all(n > 0) and np.all(d > 0) and np.all(np.isfinite(n)) and np.all(np.isfinite(d))):
@@ -154,6 +156,9 @@ class Milestone:
 
 @dataclass(frozen=True)
 class Breakeven:
+    """What `breakeven` found: the demand above which training beyond the compute-optimal point pays, and the
+    demands reaching each savings and tokens-per-parameter milestone."""
+
     scenario: str
     objective: str
     law: str
@@ -172,6 +177,23 @@ class Breakeven:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the threshold demand and every milestone's smallest demand and design."""
+        from ..results.html import paragraph_html, table_html
+
+        def amount(value: float | None) -> str:
+            return "not reached" if value is None else format_count(value)
+
+        rows = [(f"savings {m.target:.0%}", amount(m.inference_tokens), amount(m.params),
+                 "" if m.tokens_per_param is None else f"{m.tokens_per_param:,.0f}") for m in self.savings]
+        rows += [(f"{m.target:,.0f} tokens/param", amount(m.inference_tokens), amount(m.params),
+                  "" if m.tokens_per_param is None else f"{m.tokens_per_param:,.0f}") for m in self.tokens_per_param]
+        return ('<div class="tco-breakeven">'
+                + paragraph_html("Over-training pays above:", f"{amount(self.threshold_tokens)} {self.demand_basis}")
+                + table_html(("milestone", self.demand_basis, "optimal N", "tokens/param"), rows,
+                             caption=f"{self.scenario}: break-even demands")
+                + paragraph_html("note:", self.note) + "</div>")
+
 
 def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
               savings=SAVINGS_TARGETS) -> Breakeven:
@@ -181,6 +203,8 @@ def breakeven(scenario: "Scenario", tokens_per_param=TOKENS_PER_PARAM_TARGETS,
     `tco.studies.arrays.demand_overrides` sets them (via `demand_sweep`): with a demand horizon they are present values
     at training time, as the scenario's own demand is priced. Requests are reported when the scenario counts
     requests (present-value requests with a horizon). Every reported demand is re-solved to confirm its target.
+
+    Example:  b = breakeven(scenario); b.threshold_tokens, [(m.target, m.inference_tokens) for m in b.savings]
     """
     from .arrays import refuse_quantization
 

@@ -62,6 +62,9 @@ def _scatter(title: str, x_title: str, y_title: str, log_x: bool) -> ScatterChar
 
 
 def write_sweep_workbook(frame: "pd.DataFrame", axes: dict, scenario: "Scenario", path: str | Path) -> Path:
+    """The workbook of `tco sweep` (the grid, charts against the first axis, the law), written atomically.
+
+    Example:  write_sweep_workbook(grid_sweep(scenario, axes), axes, scenario, "reports/sweep.xlsx")"""
     if len(frame) > EXCEL_MAX_ROWS:
         raise ValueError(f"{len(frame):,} rows do not fit in an Excel sheet; write CSV or Parquet instead")
     wb = Workbook()
@@ -105,6 +108,9 @@ def _series_title(frame, axes, s: int) -> str:
 
 
 def write_sensitivity_workbook(frame: "pd.DataFrame", scenario: "Scenario", path: str | Path) -> Path:
+    """The workbook of `tco sensitivity` (the ranked table, a tornado chart, the law), written atomically.
+
+    Example:  write_sensitivity_workbook(sensitivity(scenario), scenario, "reports/sensitivity.xlsx")"""
     wb = Workbook()
     ws = wb.active
     ws.title = "Sensitivity"
@@ -127,6 +133,10 @@ def write_sensitivity_workbook(frame: "pd.DataFrame", scenario: "Scenario", path
 
 
 def write_montecarlo_workbook(result: "MonteCarloResult", scenario: "Scenario", path: str | Path) -> Path:
+    """The workbook of `tco montecarlo` (summary, probabilities, the savings histogram when the draws were
+    kept, the law), written atomically.
+
+    Example:  write_montecarlo_workbook(monte_carlo(scenario, keep_draws=True), scenario, "reports/mc.xlsx")"""
     import pandas as pd
 
     wb = Workbook()

@@ -40,7 +40,9 @@ def vary_points(spec: str) -> tuple[str, int]:
 
 def parse_vary(spec: str) -> tuple[str, np.ndarray]:
     """'PATH=LOW..HIGH:POINTS[:lin]' or 'PATH=V1,V2,...' -> (path, values) (`tco.ranges`; the old
-    'PATH=LOW:HIGH:log|lin:POINTS' still reads). Counts accept 70B, 1.4T, ..."""
+    'PATH=LOW:HIGH:log|lin:POINTS' still reads). Counts accept 70B, 1.4T, ...
+
+    Example:  parse_vary("demand.requests=1e8..1e12:5") -> ("demand.requests", array([1e8, ..., 1e12]))"""
     path, parsed = _parse_vary(spec)
     return path, parsed.values() if isinstance(parsed, Span) else parsed
 
@@ -78,7 +80,9 @@ def iter_grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], *, obj
                     progress: bool = True, allow_large: bool = False):
     """Yield the full grid's result frames chunk by chunk (for grids larger than memory).
 
-    A grid over the size limits of `tco.studies.limits` is refused unless allow_large."""
+    A grid over the size limits of `tco.studies.limits` is refused unless allow_large.
+
+    Example:  for frame in iter_grid_sweep(scenario, axes, chunk=100_000, progress=False): frame.to_csv(...)"""
     if not axes:
         raise TcoError("give at least one --vary")
     chunk = check_count("chunk", chunk)
@@ -96,7 +100,10 @@ def iter_grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], *, obj
 def grid_sweep(scenario: "Scenario", axes: Mapping[str, np.ndarray], **options) -> "pd.DataFrame":
     """The full grid (every combination of the axes' values) as one DataFrame; infeasible rows are NaN.
 
-    The whole frame is held in memory, so it is what the size limits check (unless allow_large=True)."""
+    The whole frame is held in memory, so it is what the size limits check (unless allow_large=True).
+
+    Example:  grid_sweep(scenario, dict([parse_vary("demand.requests=1e8..1e12:5"),
+                                         parse_vary("training.price_usd_per_hour=1,2,4")]), progress=False)"""
     import pandas as pd
 
     points = grid_size(axes)

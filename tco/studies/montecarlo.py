@@ -40,6 +40,10 @@ _MEANINGFUL_SAVINGS = 0.01
 
 @dataclass(frozen=True)
 class MonteCarloResult:
+    """What `monte_carlo` found: the summary (mean and quantiles of each output over the samples), the
+    probabilities, how many samples had no design, and the per-sample draws when kept (`keep_draws=True`).
+    Shows as a table in a notebook (`_repr_html_`)."""
+
     samples: int
     seed: int
     summary: "pd.DataFrame"  # one row per output: mean and the requested quantiles
@@ -52,6 +56,24 @@ class MonteCarloResult:
     inputs: "pd.DataFrame | None" = field(default=None, repr=False)
     #: what to read first: each output's median, P10/P90, heavy tail and drivers (OUTPUTS' order)
     headline: tuple[OutputStats, ...] = ()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the summary table (mean and quantiles per output), the probabilities, warnings."""
+        from ..results.html import paragraph_html, table_html
+
+        columns = [c for c in self.summary.columns if c != "output"]
+
+        def cell(output: str, value: float) -> str:
+            return f"{value:.1%}" if "fraction" in output else f"{value:,.4g}"
+
+        rows = [(r["output"], *(cell(r["output"], r[c]) for c in columns))
+                for r in self.summary.to_dict(orient="records")]
+        parts = [table_html(("output", *(c.upper() if c.startswith("p") else c for c in columns)), rows,
+                            caption=f"Monte Carlo: {self.samples:,} samples (seed {self.seed})")]
+        parts += [paragraph_html(f"P({name.replace('_', ' ')}) =", f"{value:.1%}")
+                  for name, value in self.probabilities.items()]
+        parts += [paragraph_html("warning:", w, color="#a60") for w in self.warnings]
+        return '<div class="tco-montecarlo">' + "".join(parts) + "</div>"
 
     def to_dict(self) -> dict:
         return {
@@ -98,7 +120,10 @@ def monte_carlo(scenario: "Scenario", *, samples: int | None = None, seed: int |
     """Sample the scenario's `uncertainty:` section, re-optimize every sample, summarize.
 
     `samples` and `seed` override the scenario's. A run whose projected memory or time exceeds
-    `tco.studies.limits` is refused unless allow_large; more than MAX_SAMPLES samples always are."""
+    `tco.studies.limits` is refused unless allow_large; more than MAX_SAMPLES samples always are.
+
+    Example:  mc = monte_carlo(tco.load_scenario("scenarios/uncertain-demand-and-law.yaml"), samples=1000,
+                               seed=1, progress=False); mc.summary, mc.probabilities"""
     from .arrays import refuse_quantization
 
     refuse_quantization(scenario, "tco montecarlo")

@@ -45,6 +45,9 @@ _CUT_TOLERANCE = 1e-12
 
 @dataclass(frozen=True)
 class RobustResult:
+    """What `robust_design` found: the robust design next to the nominal optimum, its premium, and the coverage
+    of fresh sampled laws under which each design reaches the target."""
+
     scenario: str
     objective: str
     law: str
@@ -77,6 +80,19 @@ class RobustResult:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
         return {**out, "robust": self.robust.to_dict(), "nominal": self.nominal.to_dict(),
                 "warnings": list(self.warnings)}
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the robust design next to the nominal optimum, premium and coverage, warnings."""
+        from ..results.html import designs_table_html, paragraph_html
+
+        parts = [designs_table_html((("Robust", self.robust), ("Nominal optimum", self.nominal)),
+                                    caption=f"Robust design: target met under {self.quantile:.0%} of {self.samples:,} "
+                                            f"sampled laws ({self.sample_source})"),
+                 paragraph_html("Premium:", f"{self.premium:+.2%} ({self.cost_premium:+.2%} in $)"),
+                 paragraph_html("Coverage of fresh laws:", f"robust {self.coverage:.1%}, nominal "
+                                                           f"{self.nominal_coverage:.1%}")]
+        parts += [paragraph_html("warning:", w, color="#a60") for w in self.warnings]
+        return '<div class="tco-robust">' + "".join(parts) + "</div>"
 
 
 def law_sample_source(scenario: "Scenario", stderr: dict | None = None, bootstrap: dict | None = None):
@@ -277,6 +293,8 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
 
     `stderr` ({"E": 0.03, ...}; default: the law's published SEs) or `bootstrap` ({columns, samples}; default:
     the scenario's law file's). `progress(done, most)` is called after every solve.
+
+    Example:  r = robust_design(scenario, quantile=0.9, samples=50); r.robust.params, r.premium, r.coverage
     """
     from .arrays import refuse_quantization
 

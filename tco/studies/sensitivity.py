@@ -92,6 +92,8 @@ def sensitivity(scenario: "Scenario", *, fraction: float = DEFAULT_FRACTION, inp
     """Ranked table: one row per input with low/high values and the resulting total cost, N and D.
 
     Sorted by the larger absolute change in the optimal total cost. All runs are exact re-optimizations.
+
+    Example:  sensitivity(scenario, fraction=0.2)[["input", "cost_change_low", "cost_change_high"]].head()
     """
     from .arrays import refuse_quantization
 

@@ -44,6 +44,8 @@ def demand_sweep(
     training time (frame.attrs["inference_tokens_label"] says which). Everything else (law, target, prices,
     caps) is fixed. Returns one row per demand with the optimum, its cost breakdown, the Chinchilla baseline
     and the savings.
+
+    Example:  demand_sweep(scenario, points=20)[["inference_tokens", "params", "savings_fraction"]]
     """
     tokens = (np.logspace(np.log10(low), np.log10(high), points) if inference_tokens is None
               else np.asarray(inference_tokens, dtype=float))
