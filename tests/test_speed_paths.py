@@ -35,8 +35,9 @@ def test_optimize_with_its_default_report_imports_no_pandas_or_pyarrow(tmp_path)
     """`tco optimize` builds its workbook's 50-point demand sweep from numpy columns: pandas and pyarrow (0.4 s
     of a cold start) are never imported, and the workbook is still written."""
     out = tmp_path / "report.xlsx"
-    run = subprocess.run([sys.executable, "-c", _WRAPPER, "optimize", str(SCENARIOS / "chat-assistant-70b-quality.yaml"),
-                          "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    scenario = SCENARIOS / "chat-assistant-70b-quality.yaml"
+    run = subprocess.run([sys.executable, "-c", _WRAPPER, "optimize", str(scenario), "--out", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
     line = [x for x in run.stderr.splitlines() if x.startswith("HEAVY")][-1]
     assert line == "HEAVY - CODE 0", run.stderr[-2000:]
     assert out.stat().st_size > 10_000
@@ -82,3 +83,66 @@ def test_solve_frame_chunks_broadcast_a_grid_and_count_bad_targets_over_all_elem
     targets = np.r_[np.full(500, floor + 0.3), np.full(300, floor - 0.01)]
     with pytest.raises(tco.ScenarioError, match=r"^.*300 of 800 loss targets"):
         solve_frame(scenario, {"target.loss": targets}, validate=False)
+
+
+def _sweep_frame(rows: int):
+    scenario = tco.load_scenario(SCENARIOS / "capped-deadline-and-data.yaml")
+    rng = np.random.default_rng(3)
+    # tokens caps from 0.3T to 30T: the 30B-Chinchilla target is out of reach below ~0.6T (infeasible rows)
+    frame = solve_frame(scenario, {"demand.requests": 10 ** rng.uniform(6, 14, rows),
+                                   "constraints.max_tokens": 10 ** rng.uniform(11.5, 13.5, rows)},
+                        validate=False, allow_infeasible=True)
+    extremes = frame["optimal_params"].to_numpy().copy()  # values the formatter must round-trip
+    extremes[:7] = [np.inf, -np.inf, -0.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 1 / 3]
+    frame["optimal_params"] = extremes
+    return frame
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_csv_through_pyarrow_reads_back_as_the_frame_to_the_last_bit(tmp_path, threads, monkeypatch):
+    """pandas.read_csv of the pyarrow CSV gives the frame: the same header, every float bit for bit (NaN where
+    infeasible, infinities, subnormals, -0 in a float column), the same booleans; written in several chunks and
+    blocks, on worker threads, in order."""
+    import pandas as pd
+
+    from tco.studies import tables
+
+    monkeypatch.setattr(tables, "CSV_BLOCK_ROWS", 700)  # several blocks per chunk
+    frame = _sweep_frame(3_000)
+    assert not frame["feasible"].all() and frame["feasible"].any()
+    path = tmp_path / "sweep.csv"
+    with tables.CsvWriter(path, threads=threads) as writer:
+        writer.write(frame.iloc[:1_800])
+        writer.write(frame.iloc[1_800:])
+    text = path.read_text()
+    pandas_header = frame.iloc[:0].to_csv(index=False)
+    assert text.startswith(pandas_header) and text.count("\n") == 3_001
+    back = pd.read_csv(path)
+    assert list(back.columns) == list(frame.columns)
+    for column in frame.columns:
+        a, b = frame[column].to_numpy(), back[column].to_numpy()
+        if a.dtype == bool:
+            assert b.dtype == bool and np.array_equal(a, b), column
+        else:
+            assert b.dtype == np.float64, column
+            same_bits = (a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))
+            assert same_bits.all(), (column, a[~same_bits][:3], b[~same_bits][:3])
+
+
+def test_tco_sweep_csv_equals_its_parquet(tmp_path):
+    """`tco sweep --out x.csv` and `--out x.parquet` hold the same table (pandas reads both)."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from tco.cli import app
+
+    scenario = str(SCENARIOS / "chat-assistant-70b-quality.yaml")
+    tables = {}
+    for suffix in ("csv", "parquet"):
+        out = tmp_path / f"s.{suffix}"
+        result = CliRunner().invoke(app, ["sweep", scenario, "--vary", "demand.requests=1e8:1e12:log:40",
+                                          "--vary", "training.price_usd_per_hour=1.5,2.5", "--no-report", "--json",
+                                          "--chunk", "30", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        tables[suffix] = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
+    pd.testing.assert_frame_equal(tables["csv"], tables["parquet"], check_exact=True)
