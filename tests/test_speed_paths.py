@@ -146,3 +146,100 @@ def test_tco_sweep_csv_equals_its_parquet(tmp_path):
         assert result.exit_code == 0, result.output
         tables[suffix] = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
     pd.testing.assert_frame_equal(tables["csv"], tables["parquet"], check_exact=True)
+
+
+# --- the kernel ---------------------------------------------------------------------------------------------
+def test_softplus_is_exact_to_1e15_relative_including_the_extremes():
+    """The curve's softplus (max(x, 0) + log1p(e^-|x|)) and the kernel's log1p(e^zeta) on its zeta range
+    [-300, 300] against 50-digit arithmetic, on random inputs and the extremes; no overflow at +-1e308."""
+    mpmath = pytest.importorskip("mpmath")
+    from tco.solve.curve import ZETA_MAX, ZETA_MIN, _softplus_and_shares, softplus
+
+    mpmath.mp.dps = 50
+    rng = np.random.default_rng(11)
+    on_range = np.r_[rng.uniform(ZETA_MIN, ZETA_MAX, 3_000), rng.normal(0, 3, 2_000), ZETA_MIN, ZETA_MAX, 0.0,
+                     -0.0, 1e-300, -1e-300, 36.7, -36.7, 709.0 - 409.0]
+    everywhere = np.r_[on_range, -745.0, -1e308, 1e308, 710.0, -710.0, 1e5, -1e5]
+
+    def exact(x):
+        return np.array([float(mpmath.log1p(mpmath.exp(mpmath.mpf(float(v))))) for v in x])
+
+    for ours, x in ((softplus(everywhere), everywhere), (_softplus_and_shares(on_range)[0], on_range)):
+        want = exact(x)
+        assert np.all(np.isfinite(ours))
+        tiny = want == 0  # e^x below the smallest double: 0 is the nearest double
+        np.testing.assert_array_equal(ours[tiny], 0.0)
+        np.testing.assert_allclose(ours[~tiny], want[~tiny], rtol=1e-15, atol=0)
+
+
+def _random_problems(n, seed=5):
+    law = tco.get_law("sardana2024")
+    rng = np.random.default_rng(seed)
+    loss = law.E + rng.uniform(0.05, 0.8, n)
+    c = law.constraint(loss)
+    # training 6 N D and inference 2 N per token for 1e9-1e16 tokens; the optimum over-trains up to ~500x N D
+    terms = [(1, 1, np.full(n, 6.0)), (1, 0, 2 * 10 ** rng.uniform(9, 16, n)), (0, 1, 0.0)]
+    n_c, d_c = law.chinchilla_point(loss)
+    caps = [(1, 0, np.where(rng.uniform(size=n) < 0.5, np.inf, n_c * 10 ** rng.uniform(-1.2, 0, n))),
+            (0, 1, d_c * 10 ** rng.uniform(0, 3, n)), (1, 1, n_c * d_c * 10 ** rng.uniform(0, 2, n)),
+            (1, 1, 30.0 * n_c * d_c, ((1, 0, 1e9 * np.ones(n)),))]
+    return c, terms, caps
+
+
+def test_kernel_in_chunks_is_bit_identical_to_one_block(monkeypatch):
+    """KERNEL_CHUNK-element chunks (here 1,000 of 5,500 elements, the last one short) give one block's figures
+    bit for bit, with and without caps (bounds on N or D, product and posynomial caps): every root finder of the
+    kernel freezes an element once it has converged, so no element depends on the others in its call."""
+    from tco.solve import exact
+
+    c, terms, caps = _random_problems(5_500)
+    for these in ((), caps[:2], caps):
+        monkeypatch.setattr(exact, "KERNEL_CHUNK", 65_536)
+        whole = exact.solve_exact(c.a, c.p, c.b, c.q, terms, these)
+        monkeypatch.setattr(exact, "KERNEL_CHUNK", 1_000)
+        chunked = exact.solve_exact(c.a, c.p, c.b, c.q, terms, these)
+        if these:
+            assert 0 < np.count_nonzero(whole.feasible) < 5_500 and whole.binding.any(axis=1).all()
+        for name in ("params", "tokens", "zeta", "objective", "feasible", "binding"):
+            np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
+        for mine, theirs in zip(chunked.interval, whole.interval):
+            np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_cap_without_a_limit_is_skipped_and_never_binds(monkeypatch):
+    """A cap whose limit is +inf everywhere costs no cap arithmetic (cap_interval is never called for it) and
+    changes nothing: the same optimum as without it, bit for bit, and it never binds."""
+    from tco.solve import exact
+
+    c, terms, _ = _random_problems(3_000)
+    bare = exact.solve_exact(c.a, c.p, c.b, c.q, terms)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("cap_interval called for a cap with no limit")
+
+    monkeypatch.setattr(exact, "cap_interval", refuse)
+    capped = exact.solve_exact(c.a, c.p, c.b, c.q, terms, [(1, 0, np.inf), (0, 1, np.full(3_000, np.inf))])
+    for name in ("params", "tokens", "zeta", "objective", "feasible"):
+        np.testing.assert_array_equal(getattr(capped, name), getattr(bare, name), err_msg=name)
+    assert capped.binding.shape == (2, 3_000) and not capped.binding.any()
+
+
+def test_bench_issue15_quick_prints_name_value_unit_lines():
+    """`benchmarks/bench_issue15.py --quick` (the CI smoke run) prints every figure as `name value unit`, with
+    the four ratios of issue 15 among them."""
+    import re
+
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_issue15.py"), "--quick"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.strip().splitlines()
+    figures = {}
+    for line in lines:
+        match = re.fullmatch(r"([a-z0-9_]+) (-?[0-9.]+(?:e[+-]?[0-9]+)?) ([A-Za-z/]+)", line)
+        assert match, line
+        figures[match[1]] = float(match[2])
+    for ratio in ("ratio_cold_optimize_to_import_cvxpy", "ratio_csv_sweep_to_parquet_sweep",
+                  "ratio_kernel_to_minimal_newton"):
+        assert 0 < figures[ratio] < 100, ratio
+    assert figures["kernel_vs_minimal_newton_zeta_difference"] < 1e-12  # the two solve the same problems
+    assert figures["solve_frame_1e05_result_bytes"] > 1e5 * 8 * 30  # ~40 float columns of 100,000 rows
