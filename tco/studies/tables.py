@@ -3,19 +3,16 @@
 pandas formats each float in Python (~50 us a row of a sweep's ~40 columns); pyarrow formats them in C++ with
 the shortest text that reads back to the same double, so `pandas.read_csv` of the file gives the frame's floats
 to the last bit and its dtypes (tests/test_speed_paths.py). pyarrow writes an integral float without ".0" (2.0 as
-"2"), which would make a column of whole numbers (a zero cost, a list of prices) read back as integers, so those
-values get their ".0" as pandas writes them; booleans are written true/false (read back as booleans). The header
-is written as pandas writes it (quoted only where needed). Blocks of rows are formatted on worker threads
-(pyarrow releases the GIL) and written in order, a few blocks in flight, so memory stays bounded.
+"2"), which would make a column of whole numbers (a zero cost, a list of prices) read back as integers, so such
+a column's values get their ".0" as pandas writes them; booleans are written true/false (read back as
+booleans). The header is written as pandas writes it (quoted only where needed). pyarrow streams each chunk to
+the file in batches of rows, so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,22 +21,19 @@ if TYPE_CHECKING:
 
     from ..results.table import ColumnTable
 
-__all__ = ["CsvWriter", "append_csv", "CSV_BLOCK_ROWS"]
+__all__ = ["CsvWriter", "append_csv"]
 
 #: Whole numbers below this are the ones pyarrow may write as bare digits (it writes 1e15 as "1e+15"); the
-#: regular expression below decides, this bound only skips columns that cannot hold one.
+#: regular expression below decides, this bound only skips columns that cannot need it.
 _PLAIN_BELOW = 1e16
-#: Rows formatted per block: ~45 MB of text for a sweep's ~40 columns; a few blocks are in flight at once.
-CSV_BLOCK_ROWS = 65_536
 
 
 class CsvWriter:
     """One CSV file written frame after frame (a sweep's chunks); the first frame's columns are the header."""
 
-    def __init__(self, path: Path | str, *, threads: int | None = None):
+    def __init__(self, path: Path | str):
         self._file = open(path, "wb")
-        self._schema: Any = None
-        self._threads = max(1, min(4, threads or os.cpu_count() or 1))
+        self._columns: list[str] | None = None
 
     def write(self, frame: "pd.DataFrame | ColumnTable") -> None:
         import pyarrow as pa
@@ -51,35 +45,16 @@ class CsvWriter:
             table = pa.table({name: frame[name] for name in frame.columns})
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._schema is None:
-            self._schema = table.schema
+        if self._columns is None:
+            self._columns = list(table.column_names)
             text = io.StringIO()
-            csv.writer(text, lineterminator="\n").writerow(table.column_names)  # as pandas quotes it
+            csv.writer(text, lineterminator="\n").writerow(self._columns)  # as pandas quotes it
             self._file.write(text.getvalue().encode())
-        elif table.column_names != self._schema.names:
+        elif table.column_names != self._columns:
             raise ValueError(f"a later chunk has other columns than the first ({table.column_names[:3]}...)")
-        elif table.schema != self._schema:
-            table = table.cast(self._schema)
-        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-
-        def block(start: int) -> bytes:
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(_with_decimal_points(table.slice(start, CSV_BLOCK_ROWS)), sink, write_options=options)
-            return sink.getvalue().to_pybytes()
-
-        starts = range(0, table.num_rows, CSV_BLOCK_ROWS)
-        if self._threads == 1 or len(starts) <= 1:
-            for start in starts:
-                self._file.write(block(start))
-            return
-        with ThreadPoolExecutor(self._threads) as pool:
-            pending: deque[Future[bytes]] = deque()
-            for start in starts:
-                pending.append(pool.submit(block, start))
-                if len(pending) > 2 * self._threads:  # bounded: write the oldest block before formatting more
-                    self._file.write(pending.popleft().result())
-            while pending:
-                self._file.write(pending.popleft().result())
+        # each chunk's float columns are formatted by pyarrow (its threads), streamed to the open file
+        pacsv.write_csv(_with_decimal_points(table), self._file,
+                        write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
 
     def close(self) -> None:
         self._file.close()
@@ -87,12 +62,12 @@ class CsvWriter:
     def __enter__(self) -> "CsvWriter":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
 def _with_decimal_points(table):
-    """`table` with each float column that holds whole numbers as text, "2.0" where pyarrow would write "2"."""
+    """`table` with each float column of only whole numbers as text, "2.0" where pyarrow would write "2"."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -101,9 +76,12 @@ def _with_decimal_points(table):
         if not pa.types.is_floating(column.type):
             continue
         values = column.to_numpy()
-        with np.errstate(invalid="ignore"):  # pyarrow writes 1e15 and above with an exponent ("1e+15")
-            if not np.any((values == np.trunc(values)) & (np.abs(values) < _PLAIN_BELOW)):
-                continue  # the common case, no whole number written as digits alone: the fast path
+        # pandas reads a column as floats when any of its values looks like one ("2.5", "1e+15", an empty
+        # field): only a block whose every value is a whole number pyarrow may write as bare digits (below
+        # 1e15 it does, "1e+15" from there) needs its ".0"s
+        with np.errstate(invalid="ignore"):
+            if not np.all((values == np.trunc(values)) & (np.abs(values) < _PLAIN_BELOW)):
+                continue  # the common case: the fast path
         text = pc.cast(column, pa.string())
         whole = pc.match_substring_regex(text, r"^-?[0-9]+$")
         table = table.set_column(k, table.field(k).with_type(pa.string()),
