@@ -205,6 +205,16 @@ def _half_then(code: int):
     return write
 
 
+def _half_chunk(code: int):
+    """CsvWriter.write that writes part of a chunk to its open file, then fails as a full disk does."""
+
+    def write(self, frame, *args, **kwargs):
+        self._file.write(b"half")
+        raise OSError(code, os.strerror(code))
+
+    return write
+
+
 def _half_text(code: int):
     """Path.write_text that writes half the text, then fails."""
 
@@ -248,7 +258,7 @@ def test_a_failing_write_keeps_the_earlier_file(tco_run, tmp_path, monkeypatch, 
 
 WRITERS = {  # the library call each kind of output ends in, and a broken one
     "workbook": ("optimize", "openpyxl.workbook.workbook", "Workbook", "save", _half_then),
-    "csv table": ("sweep", "pandas", "DataFrame", "to_csv", _half_then),
+    "csv table": ("sweep", "tco.studies.tables", "CsvWriter", "write", _half_chunk),
     "law file": ("fit", "pathlib", "Path", "write_text", _half_text),
 }
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..results import Result
+    from ..results.table import ColumnTable
     from ..scenario import Scenario
 
 __all__ = ["ReportEntry", "write_report", "recommendation", "key_figures"]
@@ -38,7 +39,7 @@ class ReportEntry:
 
     scenario: "Scenario"
     result: "Result"
-    sweep: "pd.DataFrame"
+    sweep: "pd.DataFrame | ColumnTable"  # `tco.studies.prepare` gives numpy columns (no pandas on optimize)
 
 
 def recommendation(result: "Result") -> str:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..results import Result
+    from ..results.table import ColumnTable
 
 __all__ = ["write_sweep", "write_charts", "sweep_columns"]
 
@@ -39,7 +40,7 @@ def sweep_columns(result: "Result") -> dict[str, tuple[str, str]]:
     return {**_DESIGN_COLUMNS, **costs, **_OUTCOME_COLUMNS}
 
 
-def write_sweep(ws, frame: "pd.DataFrame", result: "Result") -> int:
+def write_sweep(ws, frame: "pd.DataFrame | ColumnTable", result: "Result") -> int:
     """Write the sweep table; returns the last data row."""
     spec = sweep_columns(result)
     columns = [c for c in spec if c in frame.columns]

@@ -30,7 +30,8 @@ import numpy as np
 from ..model.repetition import PARAMS_SATURATION, R_D, R_N, SATURATION
 from ..numeric import safeguarded_root
 
-__all__ = ["ZETA_MIN", "ZETA_MAX", "PlainCurve", "RepeatedCurve", "curve_point", "log_expm1", "R_D", "SATURATION"]
+__all__ = ["ZETA_MIN", "ZETA_MAX", "PlainCurve", "RepeatedCurve", "curve_point", "log_expm1", "softplus", "part",
+           "R_D", "SATURATION"]
 
 #: The plain curve is followed for zeta in this range: w from e^-300 to 1 - e^-300, far beyond any real design.
 ZETA_MIN, ZETA_MAX = -300.0, 300.0
@@ -43,17 +44,36 @@ def log_expm1(x):
         return x + np.log(-np.expm1(-x))
 
 
+def softplus(x):
+    """log(1 + e^x) for any real x, to ~1e-16 relative: max(x, 0) + log1p(e^-|x|) (never overflows). Half the
+    cost of np.logaddexp(0, x), which handles two general arguments."""
+    x = np.asarray(x, dtype=float)
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
 def _softplus_and_shares(zeta):
-    """softplus(zeta), w = sigmoid(zeta), r = 1 - w (zeta within [-300, 300]): one exp and one log1p."""
+    """softplus(zeta), w = sigmoid(zeta), r = 1 - w, for zeta within [ZETA_MIN, ZETA_MAX] = [-300, 300], where
+    e^zeta neither overflows nor underflows: one exp, one log1p (which `softplus` matches to 1e-15 relative
+    there, tests/test_speed_paths.py), and the shares from the same exponential."""
     e = np.exp(zeta)
     r = 1.0 / (1.0 + e)
     return np.log1p(e), e * r, r
 
 
+def part(x, shape, start: int, stop: int):
+    """Elements start:stop of `x` broadcast to `shape` and flattened (C order), without expanding all of it; a
+    scalar stays a scalar."""
+    if np.ndim(x) == 0:
+        return x
+    if np.shape(x) == tuple(shape) and isinstance(x, np.ndarray) and x.flags.c_contiguous:
+        return x.reshape(-1)[start:stop]  # a view
+    return np.broadcast_to(x, shape).flat[start:stop]
+
+
 def curve_point(zeta, a, p, b, q):
-    """(log N, log D) of the point `zeta` on the plain iso-loss curve."""
-    log_n = (np.log(a) + np.logaddexp(0.0, zeta)) / p
-    log_d = (np.log(b) + np.logaddexp(0.0, -zeta)) / q
+    """(log N, log D) of the point `zeta` on the plain iso-loss curve (any zeta)."""
+    log_n = (np.log(a) + softplus(zeta)) / p
+    log_d = (np.log(b) + softplus(-np.asarray(zeta, dtype=float))) / q
     return log_n, log_d
 
 
@@ -82,6 +102,11 @@ class PlainCurve:
         """The same curve at the flat indices `idx` of its numbers broadcast to `shape`."""
         flat = [np.broadcast_to(v, shape).ravel()[idx] for v in (self.a, self.p, self.b, self.q)]
         return PlainCurve(*flat)
+
+    def part(self, shape, start: int, stop: int):
+        """The same curve at elements start:stop of its numbers broadcast to `shape` and flattened (C order):
+        a chunk of the kernel (`tco.solve.exact.KERNEL_CHUNK`), without expanding every element."""
+        return PlainCurve(*(part(v, shape, start, stop) for v in (self.a, self.p, self.b, self.q)))
 
     def logs(self, zeta):
         """(log N, log D) at zeta."""
@@ -123,14 +148,18 @@ class PlainCurve:
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             # zeta -> -inf: m ~ const - kd zeta;  zeta -> +inf: m ~ const + kn zeta
             z = np.stack(np.broadcast_arrays(np.clip(const / kd, lo, bottom), np.clip(-const / kn, bottom, hi)))
+            # converged roots are frozen, so a root does not depend on which other elements share the call
+            # (the kernel's chunks, tco.solve.exact.KERNEL_CHUNK)
+            moving = np.ones(z.shape, dtype=bool)
             for _ in range(steps):
                 e = np.exp(z)
                 r = 1.0 / (1.0 + e)
                 new = z - ((kn + kd) * np.log1p(e) - kd * z + const) / (kn * e * r - kd * r)
                 new = np.stack([np.clip(new[0], lo, bottom), np.clip(new[1], bottom, hi)])
                 done = np.abs(new - z) <= tol * np.maximum(1.0, np.abs(z))
-                z = np.where(np.isfinite(new), new, z)
-                if np.all(done | ~np.isfinite(new)):
+                z = np.where(np.isfinite(new) & moving, new, z)
+                moving &= ~done & np.isfinite(new)
+                if not moving.any():
                     break
         return z[0], z[1]
 
@@ -193,6 +222,10 @@ class RepeatedCurve(PlainCurve):
         values = (self.a, self.p, self.b, self.q, self.u, *(() if self.base is None else (self.base,)))
         flat = [np.broadcast_to(v, shape).ravel()[idx] for v in values]
         return RepeatedCurve(*flat)
+
+    def part(self, shape, start: int, stop: int):
+        values = (self.a, self.p, self.b, self.q, self.u, *(() if self.base is None else (self.base,)))
+        return RepeatedCurve(*(part(v, shape, start, stop) for v in values))
 
     def _real(self, log_e):
         """log D, h' = d log D / d log D' and d log h' / d log D' at log D' (h = the inverse Muennighoff map)."""

@@ -34,9 +34,10 @@ from typing import Any
 import numpy as np
 
 from ..numeric import bisect_increasing, safeguarded_root
-from .curve import PlainCurve
+from .curve import PlainCurve, part
 
-__all__ = ["ExactSolution", "solve_curve", "cap_interval", "safeguarded_root", "bisect_increasing", "merge_terms"]
+__all__ = ["ExactSolution", "solve_curve", "cap_interval", "safeguarded_root", "bisect_increasing", "merge_terms",
+           "KERNEL_CHUNK"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ def _stationarity(curve, terms):
     largest term of each element is the reference."""
     ref = _reference_term(terms)
     others = [term for k, term in enumerate(terms) if k != ref]
+    if ref is not None:  # the weights' ratios to the reference, once (loop invariants of the Newton iteration)
+        i0, j0, lw0 = terms[ref]
+        relative = [(i, j, i - i0, j - j0, lw - lw0) for i, j, lw in others]
 
     def f(z):
         log_n, log_d, dn, dd, log_ratio, dlog_ratio = curve.slopes(z)
@@ -92,20 +96,21 @@ def _stationarity(curve, terms):
             top = np.where(np.isfinite(top), top, 0.0)
             pairs = [(i, j, np.exp(ell - top)) for (i, j, _), ell in zip(terms, ells)]
         else:
-            i0, j0, lw0 = terms[ref]
-            pairs = [(i0, j0, 1.0)] + [(i, j, np.exp(lw - lw0 + _log_monomial(i - i0, j - j0, log_n, log_d)))
-                                       for i, j, lw in others]
-        si = sj = dsi = dsj = 0.0
+            pairs = [(i0, j0, 1.0)] + [(i, j, np.exp(dlw + _log_monomial(di, dj, log_n, log_d)))
+                                       for i, j, di, dj, dlw in relative]
+        # the sums skip exact no-ops (0.0 + x, 1 * x, x / 1.0): each would be a pass over the chunk's memory
+        si = sj = dsi = dsj = None
         for i, j, t in pairs:
-            a = (i * dn if _nonzero(i) else 0.0) + (j * dd if _nonzero(j) else 0.0)
+            a = _plus(_times(i, dn) if _nonzero(i) else None, _times(j, dd) if _nonzero(j) else None)
             if _nonzero(i):
-                si = si + i * t
-                dsi = dsi + i * t * a
+                si = _plus(si, _times(i, t))
+                dsi = _plus(dsi, _times(_times(i, t), a))
             if _nonzero(j):
-                sj = sj + j * t
-                dsj = dsj + j * t * a
-        h = z + log_ratio + np.log(si / sj)
-        return h, 1.0 + dlog_ratio + dsi / si - dsj / sj
+                sj = _plus(sj, _times(j, t))
+                dsj = _plus(dsj, _times(_times(j, t), a))
+        si, sj, dsi, dsj = (0.0 if v is None else v for v in (si, sj, dsi, dsj))
+        h = z + log_ratio + np.log(_over(si, sj))
+        return h, 1.0 + dlog_ratio + _over(dsi, si) - _over(dsj, sj)
 
     return f
 
@@ -124,9 +129,26 @@ def _nonzero(x) -> bool:
     return bool(np.ndim(x)) or x != 0
 
 
+def _times(c, x):
+    """c * x, without the pass over memory when c is the scalar 1 (exactly x)."""
+    return x if np.ndim(c) == 0 and c == 1 else c * x
+
+
+def _plus(acc, x):
+    """acc + x, where None is nothing yet (so 0.0 + x is never computed)."""
+    if acc is None:
+        return 0.0 if x is None else x
+    return acc if x is None else acc + x
+
+
+def _over(x, y):
+    """x / y, without the pass over memory when y is the scalar 1.0 (exactly x)."""
+    return x if np.ndim(y) == 0 and y == 1 else x / y
+
+
 def _log_monomial(n_exp, d_exp, log_n, log_d):
     """n_exp log N + d_exp log D, with 0 * inf taken as 0 (an exponent of zero ignores an unbounded side)."""
-    return (n_exp * log_n if _nonzero(n_exp) else 0.0) + (d_exp * log_d if _nonzero(d_exp) else 0.0)
+    return _plus(_times(n_exp, log_n) if _nonzero(n_exp) else None, _times(d_exp, log_d) if _nonzero(d_exp) else None)
 
 
 def cap_interval(curve, n_exp, d_exp, limit, extra=()):
@@ -240,6 +262,12 @@ def _cap_log_value(cap, log_n, log_d):
     return _log_posynomial(((n_exp, d_exp, 1.0), *extra), log_n, log_d)[0]
 
 
+#: Elements solved at a time: each Newton step makes a few dozen passes over its arrays, which then stay in the
+#: CPU caches (65,536 doubles are 512 kB), so the cost per element is flat from 1e5 to 1e7 elements and the
+#: working memory bounded; the Python overhead per chunk (~100 numpy calls a step) is ~1% at this size.
+KERNEL_CHUNK = 65_536
+
+
 def solve_curve(curve, terms, caps=(), *, rel_tol: float = 1e-9) -> ExactSolution:
     """Minimize ``sum_k w_k N^i_k D^j_k`` on `curve` subject to caps, elementwise.
 
@@ -249,18 +277,65 @@ def solve_curve(curve, terms, caps=(), *, rel_tol: float = 1e-9) -> ExactSolutio
     of one shape only the tighter binds unless they coincide.
     """
     merged = merge_terms(terms)
-    with np.errstate(divide="ignore"):  # a zero weight (no demand in a sweep) is log 0 = -inf: no weight
-        log_terms = [(i, j, np.log(w)) for i, j, w in merged]
-    shape = np.broadcast(curve.lo, *[lw for *_, lw in log_terms],
+    # a term whose weight is zero everywhere (a demand-free sweep's inference, a zero data price) adds exact
+    # zeros to every sum: dropped, it costs no exponential per Newton step (one term is kept)
+    kept = [term for term in merged if np.any(term[2] != 0)] or merged[:1]
+    shape = np.broadcast(curve.lo, *[w for *_, w in merged],
                          *[np.asarray(cap[2], dtype=float) for cap in caps],
                          *[np.asarray(w, dtype=float) for cap in caps for *_, w in (cap[3] if len(cap) > 3 else ())]
                          ).shape
+    size = int(np.prod(shape, dtype=np.int64))
+    if size <= KERNEL_CHUNK or not hasattr(curve, "part"):
+        return _solve_block(curve, kept, caps, rel_tol, shape)
+    blocks = [_solve_block(curve.part(shape, start, min(start + KERNEL_CHUNK, size)),
+                           _part_terms(kept, shape, start, min(start + KERNEL_CHUNK, size)),
+                           _part_caps(caps, shape, start, min(start + KERNEL_CHUNK, size)), rel_tol,
+                           (min(start + KERNEL_CHUNK, size) - start,))
+              for start in range(0, size, KERNEL_CHUNK)]
+
+    def joined(values):
+        return np.concatenate(values).reshape(shape)
+
+    return ExactSolution(params=joined([b.params for b in blocks]), tokens=joined([b.tokens for b in blocks]),
+                         zeta=joined([b.zeta for b in blocks]), feasible=joined([b.feasible for b in blocks]),
+                         binding=np.concatenate([b.binding for b in blocks], axis=1).reshape((len(caps), *shape)),
+                         interval=(joined([b.interval[0] for b in blocks]), joined([b.interval[1] for b in blocks])),
+                         objective=joined([b.objective for b in blocks]))
+
+
+def _part_terms(terms, shape, start, stop):
+    return [(part(i, shape, start, stop), part(j, shape, start, stop), part(w, shape, start, stop))
+            for i, j, w in terms]
+
+
+def _part_caps(caps, shape, start, stop):
+    out = []
+    for cap in caps:
+        limit = part(np.asarray(cap[2], dtype=float), shape, start, stop)
+        if len(cap) > 3:
+            out.append((cap[0], cap[1], limit, tuple((i, j, part(np.asarray(w, dtype=float), shape, start, stop))
+                                                     for i, j, w in cap[3])))
+        else:
+            out.append((cap[0], cap[1], limit))
+    return out
+
+
+def _solve_block(curve, merged, caps, rel_tol, shape) -> ExactSolution:
+    """`solve_curve` on elements of one shape (at most a chunk of them)."""
+    with np.errstate(divide="ignore"):  # a zero weight (no demand in a sweep) is log 0 = -inf: no weight
+        log_terms = [(i, j, np.log(w)) for i, j, w in merged]
     zeta = safeguarded_root(_stationarity(curve, log_terms), curve.lo, curve.hi, np.broadcast_to(curve.start(), shape),
                             log_like=curve.repeated)
     lo, hi = np.broadcast_to(curve.lo, shape), np.broadcast_to(curve.hi, shape)
-    for n_exp, d_exp, limit, *extra in caps:
+    # a cap that bounds no element (limit +inf everywhere, no posynomial part) leaves the interval as it is and
+    # never binds: no arithmetic on infinities for it
+    active = [m for m, cap in enumerate(caps) if len(cap) > 3 and cap[3] or not np.all(np.isposinf(cap[2]))]
+    for m in active:
+        n_exp, d_exp, limit, *extra = caps[m]
         cap_lo, cap_hi = cap_interval(curve, n_exp, d_exp, limit, *extra)
         lo, hi = np.maximum(lo, cap_lo), np.minimum(hi, cap_hi)
+    if caps and len(active) < len(caps) and not np.all(curve.reachable):  # what any cap's interval says there
+        lo, hi = np.where(curve.reachable, lo, np.inf), np.where(curve.reachable, hi, -np.inf)
     feasible = (lo <= hi) & np.broadcast_to(curve.reachable, shape)
     with np.errstate(invalid="ignore"):
         zeta = np.where(feasible, np.clip(zeta, lo, hi), np.nan)
@@ -268,10 +343,10 @@ def solve_curve(curve, terms, caps=(), *, rel_tol: float = 1e-9) -> ExactSolutio
         ells = [lw + _log_monomial(i, j, log_n, log_d) for i, j, lw in log_terms]
         top = np.maximum.reduce(np.broadcast_arrays(*ells)) if len(ells) > 1 else ells[0]
         objective = np.where(feasible, np.exp(top) * sum(np.exp(e - top) for e in ells), np.inf)
-        binding = np.array([
-            np.broadcast_to(feasible & (_cap_log_value(cap, log_n, log_d) - np.log(cap[2]) >= -rel_tol), shape)
-            for cap in caps
-        ], dtype=bool).reshape((len(caps), *shape))
+        binding = np.zeros((len(caps), *shape), dtype=bool)
+        for m in active:
+            cap = caps[m]
+            binding[m] = feasible & (_cap_log_value(cap, log_n, log_d) - np.log(cap[2]) >= -rel_tol)
     return ExactSolution(params=np.exp(log_n), tokens=np.exp(log_d), zeta=zeta, feasible=feasible,
                          binding=binding, interval=(lo, hi), objective=objective)
 

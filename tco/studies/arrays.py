@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
 from ..errors import InfeasibleError, ScenarioError, SolverError
-from ..laws import KaplanLaw
 from ..model.build import Model, build_model
 from ..model.fleet import serving_utilization_in_force
-from ..scenario.law import ConstantsSpec
+from ..results.table import ColumnTable
 from ..solve.regimes import chinchilla_point, solve_model
+from .overrides import numeric_paths, replaced_forms, validate_overrides
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
 
 __all__ = ["ScenarioView", "view", "vector_model", "refuse_quantization", "VectorSolution", "solve_vector", "evaluate",
-           "solve_frame",
+           "solve_frame", "solve_table", "FRAME_CHUNK",
            "numeric_paths", "validate_overrides", "demand_overrides", "replaced_forms", "DEFAULT_PROMPT_SHARE"]
 
 
@@ -68,31 +68,6 @@ def view(scenario: "Scenario", overrides: Mapping[str, Any]) -> ScenarioView:
     if law_changes:
         overrides["_law"] = dataclasses.replace(scenario.resolved_law, **law_changes)
     return ScenarioView(scenario, overrides)
-
-
-# --- alternative forms of one quantity -------------------------------------------------------------------
-#: Sections that state one quantity in alternative forms, of which a scenario gives exactly one: overriding a
-#: field of one form replaces the others, in validation (`_with`) and in the view alike.
-_FORMS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "target": (("loss",), ("quality_of",), ("chinchilla_optimal_params",)),
-    "demand": (("requests",), ("prompt_tokens", "generated_tokens"),
-               ("requests_per_year", "years", "growth_per_year", "discount_rate")),
-}
-#: A replaced form's fields are unset (None) except these, whose "unset" is their default.
-_UNSET = {"demand.growth_per_year": 0.0, "demand.discount_rate": 0.0}
-
-
-def replaced_forms(path: str) -> dict[str, float | None]:
-    """{field path: unset value} of the forms that overriding `path` replaces: target.loss replaces
-    target.quality_of and target.chinchilla_optimal_params; demand.requests (lifetime requests) replaces
-    lifetime token totals and a horizon (requests_per_year, years, ...); and so on. Empty for other paths."""
-    section, _, rest = path.partition(".")
-    field = rest.split(".", 1)[0]
-    forms = _FORMS.get(section, ())
-    if not any(field in form for form in forms):
-        return {}
-    return {f"{section}.{name}": _UNSET.get(f"{section}.{name}") for form in forms if field not in form
-            for name in form}
 
 
 # --- demand ----------------------------------------------------------------------------------------------
@@ -150,109 +125,6 @@ def demand_overrides(scenario: "Scenario", lifetime_inference_tokens) -> dict[st
     return out
 
 
-#: Sections that are not inputs of the cost model: `uncertainty:` configures Monte Carlo (samples, seed,
-#: distributions), and a phase's `hardware:` is resolved into its device when the scenario loads (vary the
-#: phase's price_usd_per_hour, not the device's).
-#: `model:` (expert counts) holds whole numbers chosen among candidates, not a continuous input to perturb.
-_NOT_INPUTS = ("uncertainty", "hardware", "model")
-
-
-def numeric_paths(scenario: "Scenario") -> list[str]:
-    """Field paths that may be overridden: every numeric input of the cost model (set or left unset), plus the
-    law constants. Sensitivity, `tco sweep --vary` and Monte Carlo all draw on this list."""
-    paths: list[str] = []
-
-    def walk(model: BaseModel, prefix: str) -> None:
-        for name, field in type(model).model_fields.items():
-            if name in _NOT_INPUTS:
-                continue
-            value = getattr(model, name)
-            if isinstance(value, BaseModel):
-                walk(value, f"{prefix}{name}.")
-            elif isinstance(value, float):
-                paths.append(f"{prefix}{name}")
-            elif value is None and _optional_number(field.annotation):  # an optional number left unset
-                paths.append(f"{prefix}{name}")
-
-    walk(scenario, "")
-    s = scenario.serving
-    unused = {"serving.decode_mfu"} if s.roofline is not None else set()  # the roofline prices decode
-    if s.pricing != "utilization":  # serving.pricing: only utilization pricing reads a stated utilization
-        unused.add("serving.average_utilization")
-    if s.pricing != "busy":  # the serving utilization replaces the owned device's (tco.model.fleet)
-        unused.add("serving.ownership.utilization")
-    paths = [p for p in paths if not p.startswith("law.") and p not in unused]
-    return paths + [f"law.{k}" for k in scenario.resolved_law.constants()]
-
-
-def _optional_number(annotation) -> bool:
-    """Whether a field's annotation is `float | None` (possibly Annotated): not a dict or model of floats."""
-    import typing
-
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if len(args) != 1:
-        return False
-    inner = args[0]
-    while typing.get_origin(inner) is typing.Annotated:
-        inner = typing.get_args(inner)[0]
-    return inner is float
-
-
-def validate_overrides(scenario: "Scenario", overrides: Mapping[str, Any]) -> None:
-    """Check every override against the schema: each field's smallest and largest value is validated as a
-    scenario of its own, so a bad value gets the usual one-line error with its field path. A field of one form
-    of the target or the demand replaces the scenario's other forms (`replaced_forms`); two forms of one
-    quantity cannot be varied together."""
-    from ..scenario.load import scenario_from_dict
-
-    allowed = set(numeric_paths(scenario))
-    source = scenario.source or "<scenario>"
-    base = scenario.model_dump()
-    for path, values in overrides.items():
-        if path not in allowed:
-            raise ScenarioError(f"cannot vary {path!r}: not a numeric field of this scenario (try one of "
-                                f"{', '.join(sorted(allowed))})", source=source)
-        clash = sorted(set(replaced_forms(path)) & set(overrides))
-        if clash:
-            raise ScenarioError(f"cannot vary {path!r} together with {clash[0]!r}: they are alternative forms of "
-                                "one quantity (give one)", source=source, path=tuple(path.split(".")))
-        array = np.asarray(values, dtype=float)
-        if array.size == 0 or not np.all(np.isfinite(array)):
-            raise ScenarioError("values must be finite numbers", source=source, path=tuple(path.split(".")))
-        if path.startswith("law."):
-            constant = path.split(".", 1)[1]
-            if np.min(array) < 0 or (constant != "E" and np.min(array) <= 0):
-                raise ScenarioError(f"law constants must be positive (got {np.min(array):g})", source=source,
-                                    path=tuple(path.split(".")))
-            # the extremes as inline constants, so that the law's ranges hold for varied constants too
-            law = {**scenario.resolved_law.constants(), "name": scenario.resolved_law.name}
-            if isinstance(scenario.resolved_law, KaplanLaw):
-                law["form"] = "kaplan"
-            for extreme in (float(np.min(array)), float(np.max(array))):
-                try:
-                    TypeAdapter(ConstantsSpec).validate_python({**law, constant: extreme})
-                except ValidationError as exc:
-                    message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-                    raise ScenarioError(message, source=source, path=tuple(path.split("."))) from None
-            continue
-        for extreme in (float(np.min(array)), float(np.max(array))):
-            data = _with(base, path, extreme)
-            scenario_from_dict(data, source=source)
-
-
-def _with(data: dict, path: str, value: float) -> dict:
-    """`data` (a scenario dump) with `path` set to `value` and the forms it replaces unset."""
-    out = dict(data)
-    for target, unset in [*replaced_forms(path).items(), (path, value)]:
-        node = out
-        parts = target.split(".")
-        for part in parts[:-1]:
-            node[part] = dict(node.get(part) or {})
-            node = node[part]
-        node[parts[-1]] = unset
-    return out
-
-
 def refuse_quantization(scenario: "Scenario", study: str) -> None:
     """One line instead of a silently unpenalized answer: `study` does not model `serving.quantization` (its own
     programs or sampled laws have no penalty monomial). The demand sweep and `tco sweep` do."""
@@ -275,6 +147,12 @@ def vector_model(scenario: "Scenario", overrides: Mapping[str, Any], objective: 
                                 "value with tco optimize", source=scenario.source or "<scenario>",
                                 path=("serving", "quantization"))
     the_view = view(scenario, overrides)
+    _check_targets(scenario, the_view)
+    return build_model(cast("Scenario", the_view), objective)  # the view stands in for the Scenario
+
+
+def _check_targets(scenario: "Scenario", the_view: ScenarioView) -> None:
+    """Refuse loss targets at or below the law's irreducible loss (no model reaches them), counting them."""
     law, target = the_view.resolved_law, the_view.target_loss
     below = np.asarray(target) <= np.asarray(law.min_loss)
     if np.any(below):
@@ -282,7 +160,6 @@ def vector_model(scenario: "Scenario", overrides: Mapping[str, Any], objective: 
             f"{int(np.count_nonzero(below))} of {below.size} loss targets are at or below the irreducible loss "
             f"of law {law.name} (E = {np.min(law.min_loss):g}); no model reaches them",
             source=scenario.source or "<scenario>", path=("target",))
-    return build_model(cast("Scenario", the_view), objective)  # the view stands in for the Scenario
 
 
 @dataclass(frozen=True)
@@ -321,6 +198,11 @@ def evaluate(scenario, model: Model, params, tokens) -> dict[str, np.ndarray]:
     return model.figures(params, tokens)
 
 
+#: Elements solved at a time inside `solve_frame`: the kernel's working arrays (a few dozen per element) then stay
+#: in the CPU caches and bounded in memory whatever the number of elements; only the result columns grow with it.
+FRAME_CHUNK = 65_536
+
+
 def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective: str | None = None,
                 validate: bool = True, allow_infeasible: bool = False) -> "pd.DataFrame":
     """Solve every element of `overrides` (arrays broadcast together); one row per element.
@@ -331,23 +213,57 @@ def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective
 
     Example:  solve_frame(scenario, {"training.mfu": np.array([0.3, 0.4, 0.5])})[["optimal_params", "savings_fraction"]]
     """
+    return solve_table(scenario, overrides, objective=objective, validate=validate,
+                       allow_infeasible=allow_infeasible).to_pandas()
+
+
+def solve_table(scenario: "Scenario", overrides: Mapping[str, Any], *, objective: str | None = None,
+                validate: bool = True, allow_infeasible: bool = False) -> ColumnTable:
+    """`solve_frame`'s columns as numpy arrays (a `ColumnTable`), without pandas: what the optimize path's
+    workbook sweep reads. Elements are solved `FRAME_CHUNK` at a time."""
     if validate:
         validate_overrides(scenario, overrides)
     # overflow is judged on the figures (`_mark_non_finite`), not printed as numpy warnings
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        return _solve_frame(scenario, overrides, objective, allow_infeasible)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        shape = np.broadcast_shapes(*[np.shape(v) for v in given.values()])
+        size = int(np.prod(shape, dtype=np.int64))
+        if size <= FRAME_CHUNK:
+            columns, feasible, attrs = _solve_columns(scenario, overrides, objective, shape)
+        else:
+            columns, feasible, attrs = _solve_chunks(scenario, overrides, objective, shape, size)
+        if not allow_infeasible and not np.all(feasible):
+            _raise_infeasible(scenario, feasible, objective)
+        return _mark_non_finite(scenario, ColumnTable(columns, attrs), allow_infeasible)
 
 
-def _solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None,
-                 allow_infeasible: bool) -> "pd.DataFrame":
-    import pandas as pd
+def _solve_chunks(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None, shape, size: int):
+    """`_solve_columns` over consecutive `FRAME_CHUNK`-element slices of the flattened elements, into columns
+    allocated once: the same numbers as one call (the kernel is elementwise), in bounded working memory."""
+    _check_targets(scenario, view(scenario, overrides))  # counted over all elements, not per chunk
+    arrays = {k: (np.broadcast_to(np.asarray(v, dtype=float), shape) if v is not None and np.ndim(v) else v)
+              for k, v in overrides.items()}
+    columns: dict[str, np.ndarray] = {}
+    feasible = np.empty(size, dtype=bool)
+    attrs: dict[str, Any] = {}
+    for start in range(0, size, FRAME_CHUNK):
+        stop = min(start + FRAME_CHUNK, size)
+        part = {k: (v.flat[start:stop] if isinstance(v, np.ndarray) else v) for k, v in arrays.items()}
+        chunk, ok, attrs = _solve_columns(scenario, part, objective, (stop - start,))
+        feasible[start:stop] = ok
+        for name, values in chunk.items():
+            if name not in columns:  # a column the earlier chunks lacked (a binds: mask) is False/NaN there
+                columns[name] = np.full(size, False if values.dtype == bool else np.nan, dtype=values.dtype)
+            columns[name][start:stop] = values
+    return columns, feasible, attrs
 
+
+def _solve_columns(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None, shape):
+    """({column: 1-D array}, feasible, the table's attrs) of the elements of `overrides` (broadcast to `shape`)."""
     the_view = view(scenario, overrides)
     model = vector_model(scenario, overrides, objective)
     sol = solve_vector(model)
-    shape = np.broadcast(sol.params, *[np.asarray(v, dtype=float) for v in overrides.values() if v is not None]).shape
-    if not allow_infeasible and not np.all(sol.feasible):
-        _raise_infeasible(scenario, sol.feasible, objective)
+    shape = np.broadcast_shapes(shape, np.shape(sol.params))
     chin_n, chin_d = chinchilla_point(model)
     optimal = evaluate(the_view, model, sol.params, sol.tokens)
     chinchilla = evaluate(the_view, model, chin_n, chin_d)
@@ -366,28 +282,31 @@ def _solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], objective: 
     columns["feasible"] = np.broadcast_to(sol.feasible, shape)
     for name, mask in sol.binding.items():
         columns[f"binds:{name}"] = np.broadcast_to(mask, shape)
-    frame = pd.DataFrame({k: np.ravel(v) for k, v in columns.items()})
-    frame.attrs.update({"scenario": scenario.name, "objective": model.objective, "law": model.law.name,
-                        "serving_pricing": scenario.serving.pricing})
-    return _mark_non_finite(scenario, frame, allow_infeasible)
+    flat = {k: np.ravel(v) for k, v in columns.items()}
+    attrs = {"scenario": scenario.name, "objective": model.objective, "law": model.law.name,
+             "serving_pricing": scenario.serving.pricing}
+    return flat, flat["feasible"], attrs
 
 
-def _mark_non_finite(scenario: "Scenario", frame: "pd.DataFrame", allow_infeasible: bool) -> "pd.DataFrame":
+def _mark_non_finite(scenario: "Scenario", table: ColumnTable, allow_infeasible: bool) -> ColumnTable:
     """Rows solved as feasible whose figures are not all finite (inputs beyond double precision) are never passed
     on as numbers: with `allow_infeasible` they become infeasible rows (results NaN, attrs["non_finite_rows"]
     counts them), else SolverError says how many there are."""
-    figures = [c for c in frame.columns if c.startswith(("optimal_", "chinchilla_", "savings_"))
+    figures = [c for c in table.columns if c.startswith(("optimal_", "chinchilla_", "savings_"))
                or c in ("tokens_factor", "params_factor")]
-    values = frame[figures].to_numpy(dtype=float)
-    bad = frame["feasible"].to_numpy(dtype=bool) & ~np.isfinite(values).all(axis=1)
-    frame.attrs["non_finite_rows"] = int(np.count_nonzero(bad))
+    finite = np.ones(len(table), dtype=bool)
+    for name in figures:
+        finite &= np.isfinite(table[name])
+    bad = table["feasible"] & ~finite
+    table.attrs["non_finite_rows"] = int(np.count_nonzero(bad))
     if not bad.any():
-        return frame
+        return table
     if not allow_infeasible:
         source = scenario.source or scenario.name
-        raise SolverError(f"{source}: {int(np.count_nonzero(bad))} of {len(frame)} solved elements have non-finite "
+        raise SolverError(f"{source}: {int(np.count_nonzero(bad))} of {len(table)} solved elements have non-finite "
                           "figures (the inputs are beyond what double precision represents); bring the varied "
                           "inputs into their documented ranges (README)")
-    frame.loc[bad, figures] = np.nan
-    frame.loc[bad, "feasible"] = False
-    return frame
+    for name in figures:
+        table[name] = np.where(bad, np.nan, table[name])
+    table["feasible"] = table["feasible"] & ~bad
+    return table

@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ScenarioError
-from .arrays import demand_overrides, solve_frame
+from ..results.table import ColumnTable
+from .arrays import demand_overrides, solve_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..scenario import Scenario
 
-__all__ = ["demand_sweep", "inference_tokens_label", "horizon_words", "DEFAULT_SWEEP_TOKENS"]
+__all__ = ["demand_sweep", "demand_sweep_table", "inference_tokens_label", "horizon_words", "DEFAULT_SWEEP_TOKENS"]
 
 #: Lifetime inference tokens swept by default: from a research prototype to a global product.
 DEFAULT_SWEEP_TOKENS = (1e9, 1e16)
@@ -37,7 +38,8 @@ def demand_sweep(
     high: float = DEFAULT_SWEEP_TOKENS[1],
     objective: str | None = None,
 ) -> "pd.DataFrame":
-    """Optimal design and costs for each lifetime inference demand (total prompt + generated tokens).
+    """`demand_sweep_table` as a pandas DataFrame: optimal design and costs for each lifetime inference demand
+    (total prompt + generated tokens).
 
     The demand is set by `tco.studies.arrays.demand_overrides`: the lifetime tokens that price inference, with the
     scenario's prompt:generated mix; with a demand horizon (requests_per_year) these are present values at
@@ -47,6 +49,15 @@ def demand_sweep(
 
     Example:  demand_sweep(scenario, points=20)[["inference_tokens", "params", "savings_fraction"]]
     """
+    return demand_sweep_table(scenario, inference_tokens, points=points, low=low, high=high,
+                              objective=objective).to_pandas()
+
+
+def demand_sweep_table(scenario: "Scenario", inference_tokens=None, *, points: int = 50,
+                       low: float = DEFAULT_SWEEP_TOKENS[0], high: float = DEFAULT_SWEEP_TOKENS[1],
+                       objective: str | None = None) -> ColumnTable:
+    """`demand_sweep`'s table as numpy columns (`tco.results.table.ColumnTable`), without pandas: the workbook's
+    demand sweep on the `tco optimize` path."""
     tokens = (np.logspace(np.log10(low), np.log10(high), points) if inference_tokens is None
               else np.asarray(inference_tokens, dtype=float))
     if tokens.ndim != 1 or np.any(tokens < 0) or not np.all(np.isfinite(tokens)):
@@ -55,16 +66,16 @@ def demand_sweep(
         raise ScenarioError(f"the demand sweep reaches {np.max(tokens):.3g} lifetime inference tokens, above "
                             f"{MAX_SWEEP_TOKENS:g} (the range of demand.prompt_tokens + generated_tokens: 1e18 "
                             "requests of a million tokens each)", source=scenario.source or scenario.name)
-    frame = solve_frame(scenario, demand_overrides(scenario, tokens), objective=objective, validate=False)
-    frame.insert(0, "inference_tokens", tokens)
-    optimal = {c: c.removeprefix("optimal_") for c in frame.columns if c.startswith("optimal_")
-               and c.removeprefix("optimal_") not in frame.columns}
-    frame = frame.rename(columns={**optimal, **_RENAMED})
-    frame.attrs.update({"target_loss": float(frame["target_loss"].iloc[0]),
-                        "chinchilla_params": float(frame["chinchilla_params"].iloc[0]),
-                        "chinchilla_tokens": float(frame["chinchilla_tokens"].iloc[0]),
+    table = solve_table(scenario, demand_overrides(scenario, tokens), objective=objective, validate=False)
+    table.insert(0, "inference_tokens", tokens)
+    optimal = {c: c.removeprefix("optimal_") for c in table.columns if c.startswith("optimal_")
+               and c.removeprefix("optimal_") not in table.columns}
+    table = table.rename({**optimal, **_RENAMED})
+    table.attrs.update({"target_loss": float(table["target_loss"][0]),
+                        "chinchilla_params": float(table["chinchilla_params"][0]),
+                        "chinchilla_tokens": float(table["chinchilla_tokens"][0]),
                         "inference_tokens_label": inference_tokens_label(scenario)})
-    return frame
+    return table
 
 
 def inference_tokens_label(scenario: "Scenario") -> str:

@@ -21,14 +21,15 @@ def prepare(scenario: "Scenario", *, objective: str | None = None, sweep_points:
 
     Example:  entry = prepare(scenario); entry.result.optimal.params; write_report(entry, "reports/x.xlsx")"""
     from ..optimize import optimize
-    from .sweep import DEFAULT_SWEEP_TOKENS, demand_sweep
+    from .sweep import DEFAULT_SWEEP_TOKENS, demand_sweep_table
 
     from ..choice import chosen_scenario
 
     result = optimize(scenario, objective=objective)
     scenario = chosen_scenario(scenario, result)  # a choice of architectures: the workbook prices the winner
-    sweep = demand_sweep(scenario, points=sweep_points, low=sweep_low or DEFAULT_SWEEP_TOKENS[0],
-                         high=sweep_high or DEFAULT_SWEEP_TOKENS[1], objective=objective)
+    # numpy columns, not a DataFrame: the optimize path never imports pandas
+    sweep = demand_sweep_table(scenario, points=sweep_points, low=sweep_low or DEFAULT_SWEEP_TOKENS[0],
+                               high=sweep_high or DEFAULT_SWEEP_TOKENS[1], objective=objective)
     return ReportEntry(scenario, result, sweep)
 
 
