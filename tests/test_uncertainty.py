@@ -138,7 +138,7 @@ def test_sweep_cli_writes_csv_parquet_and_workbook(tco_run, tmp_path):
     table = pd.read_csv(tmp_path / "s.csv")
     assert len(table) == 60 and "optimal_params" in table
     wb = openpyxl.load_workbook(tmp_path / "s.xlsx")
-    assert wb.sheetnames == ["Sweep", "Charts", "Law"] and len(wb["Charts"]._charts) == 2
+    assert wb.sheetnames == ["Sweep", "Charts", "Chart data", "Law"] and len(wb["Charts"]._charts) == 2
     pytest.importorskip("pyarrow")
     code, _, _ = tco_run(*args, "--out", tmp_path / "s.parquet", "--no-report")
     assert code == 0
