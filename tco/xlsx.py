@@ -200,7 +200,7 @@ def _width_chars(ws, col: int) -> float:
 def wrapped_lines(text: str, width_chars: float) -> int:
     """Lines a wrapped text takes in a column `width_chars` wide (word wrap, a little slack for proportional
     glyphs: a width counts the digit 0, which prose's average letter is narrower than)."""
-    usable = max(1.0, width_chars - 1.5)
+    usable = max(1.0, width_chars * 1.1 - 1.5)
     lines = 0
     for paragraph in str(text).split("\n"):
         length, count = 0, 1

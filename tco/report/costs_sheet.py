@@ -78,7 +78,7 @@ def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, 
     for figure in cost_rows(result):
         row = rows[figure.key]
         put(ws, row, 1, figure.label)
-        put(ws, row, 2, figure.unit)
+        put(ws, row, 2, "ZFLOP (10^21 FLOP)" if figure.fmt == "flops" else figure.unit)
         for col_letter, (which, point) in points.items():
             col = 3 if col_letter == "C" else 4
             n, d = f"{col_letter}{rows['params']}", f"{col_letter}{rows['tokens']}"
@@ -111,7 +111,7 @@ def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, 
     header(ws, r, ["result", "unit", "value"])
     for i, (key, label, unit, fmt, formula) in enumerate(savings, start=1):
         put(ws, r + i, 1, label)
-        put(ws, r + i, 2, unit)
+        put(ws, r + i, 2, "ZFLOP (10^21 FLOP)" if fmt == "flops" else unit)
         put_formula(ws, r + i, 3, formula, fmt, bold=True)
         out[key] = define(wb, f"{prefix}{key}", ws, r + i, 3)
     # formula cells carry no value yet: the width their Python values print at

@@ -116,6 +116,10 @@ def key_figures(result: "Result") -> list[tuple[str, str, str, str]]:
     return [*_FLOPS_FIGURES, *rows] if result.objective == "flops" else rows
 
 
+_UNIT = Alignment(indent=1)  # a unit right of a right-aligned number: a gap, not "$432,969$"
+_ZFLOP = "ZFLOP (10^21 FLOP)"
+
+
 def _gpu_rows(result: "Result") -> list[tuple[str, object, str, str]]:
     """Whole GPUs (label, value or text, unit, note): the training cluster a deadline needs and the serving fleet
     for the peak (else the whole-GPU fleet the serving pricing pays for)."""
@@ -154,18 +158,18 @@ def _write_summary(ws, entry: ReportEntry, results: dict[str, str], prefix: str 
     for label, key, unit, fmt in key_figures(result):
         put(ws, r, 1, label)
         put_formula(ws, r, 2, f"={results[key]}", fmt)
-        put(ws, r, 3, unit)
+        put(ws, r, 3, _ZFLOP if fmt == "flops" else unit).alignment = _UNIT
         r += 1
     for label, value, unit, explain in _gpu_rows(result):
         put(ws, r, 1, label)
         cell = put(ws, r, 2, value, "count" if not isinstance(value, str) else None)
-        put(ws, r, 3, unit or explain)
+        put(ws, r, 3, unit or explain).alignment = _UNIT
         if unit:
             note(cell, explain)
         r += 1
     shadow = put(ws, r, 2, result.loss_shadow_price_usd_per_centinat, "usd")
     put(ws, r, 1, "Shadow price of the loss target")
-    put(ws, r, 3, "$ per 0.01 nats lower loss")
+    put(ws, r, 3, "$ per 0.01 nats lower loss").alignment = _UNIT
     note(shadow, "Solved value: the dual of the loss constraint (marginal lifetime cost of a lower loss target).")
     rows = [
         ("Binding constraints", ", ".join(result.binding_constraints) or "none (only the loss target binds)"),

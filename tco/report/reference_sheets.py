@@ -27,7 +27,7 @@ def write_hardware(ws, scenario: "Scenario") -> None:
     ]
     for dtype in dtypes:
         peaks = (p.device.peak_flops.get(dtype) for p in phases.values())
-        rows.append((f"dense peak {dtype}", "FLOP/s", *peaks, "sci"))
+        rows.append((f"dense peak {dtype}", "TFLOP/s (10^12 FLOP/s)", *peaks, "#,##0.0,,,,"))  # 989.4, not 9.894E+14
     rows += [
         ("memory", "GB", *(p.device.memory_gb for p in phases.values()), "plain"),
         ("memory bandwidth", "GB/s", *(p.device.bandwidth_gb_per_s for p in phases.values()), "plain"),

@@ -131,5 +131,9 @@ def write_sizing(ws, result: "Result") -> None:
             ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=4)
             ws.cell(r, 2).alignment = Alignment(wrap_text=True, vertical="top")
             r += 1
-    fit_columns(ws, last_col=4, maximum=50, first_row=4)
+    fit_columns(ws, last_col=4, maximum=60, first_row=4)
+    for row in ws.iter_rows(min_row=5, min_col=4, max_col=4):  # a unit right of a right-aligned number: a gap
+        for cell in row:
+            if cell.value is not None:
+                cell.alignment = Alignment(indent=1)
     finish_sheet(ws, freeze="A5", last_col=4)
