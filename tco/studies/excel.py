@@ -50,7 +50,11 @@ def _format_for(column: str) -> str:
 
 def column_label(column: str) -> str:
     """A frame column as a header: words, the unit in brackets, the baseline by its name."""
-    label = column.replace("chinchilla", "compute-optimal").replace("_usd", " ($)").replace("_", " ")
+    column = column.replace("chinchilla", "compute-optimal")
+    if "_usd_per_" in column:  # a price: training.price_usd_per_hour -> training.price ($ per hour)
+        base, per = column.split("_usd_per_", 1)
+        return f"{base.replace('_', ' ')} ($ per {per.replace('_', ' ')})"
+    label = column.replace("_usd", " ($)").replace("_", " ")
     return label.replace("fraction", "(share)") if label.endswith("fraction") else label
 
 
@@ -211,8 +215,10 @@ def write_montecarlo_workbook(result: "MonteCarloResult", scenario: "Scenario", 
     histogram of savings, the Law sheet."""
     from .montecarlo_sheet import write_histogram, write_summary
 
+    unc = scenario.uncertainty
+    drivers = [*unc.inputs, *(["law constants"] if unc.law is not None else [])] if unc is not None else []
     wb = Workbook()
-    write_summary(wb.active, result)
+    write_summary(wb.active, result, drivers)
     if result.draws is not None:
         write_histogram(wb.create_sheet("Savings histogram"), result)
     write_law(wb.create_sheet("Law"), scenario)

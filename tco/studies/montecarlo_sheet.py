@@ -4,6 +4,7 @@ does not), the probabilities, and the histogram of savings."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,8 +42,10 @@ def _quantile_columns(summary) -> list[str]:
     return (["p50"] if "p50" in qs else []) + [q for q in qs if q != "p50"]
 
 
-def heavy_tails(result: "MonteCarloResult") -> dict[str, str]:
-    """{output: sentence} for each output whose mean lies above its highest quantile (P90 by default)."""
+def heavy_tails(result: "MonteCarloResult", drivers: Sequence[str] = ()) -> dict[str, str]:
+    """{output: sentence} for each output whose mean lies above its highest quantile (P90 by default); `drivers`
+    are the sampled inputs (the scenario's `uncertainty:` section), named as what spreads the tail."""
+    sampled = ", ".join(drivers) if drivers else "the sampled inputs"
     qs = _quantile_columns(result.summary)
     top = max(qs, key=lambda c: int(c[1:])) if qs else None
     out = {}
@@ -51,19 +54,20 @@ def heavy_tails(result: "MonteCarloResult") -> dict[str, str]:
             continue
         label, unit, kind = OUTPUT_LABELS.get(row["output"], (row["output"], "", "sci"))
         out[row["output"]] = (f"Heavy tail: the mean of {label.lower()} is above its {top.upper()}, so a few "
-                              f"extreme samples (the widest sampled inputs, e.g. demand or law constants) set "
-                              f"it; read the median and P10-{top.upper()} instead.")
+                              f"extreme samples set it (the sampled inputs: {sampled}; a wide demand range or a "
+                              f"loss target near the sampled irreducible loss drives such tails); read the median "
+                              f"and P10-{top.upper()} instead.")
     return out
 
 
-def write_summary(ws, result: "MonteCarloResult") -> None:
+def write_summary(ws, result: "MonteCarloResult", drivers: Sequence[str] = ()) -> None:
     ws.title = "Monte Carlo"
     qs = _quantile_columns(result.summary)
     put(ws, 1, 1, f"Monte Carlo: {result.samples:,} samples (seed {result.seed}), each re-optimized exactly; the "
                   "median and P10/P90 lead, the mean is last", bold=True)
     titles = ["output", "unit", *[("median (P50)" if q == "p50" else q.upper()) for q in qs], "mean", "heavy tail"]
     header(ws, 3, titles)
-    tails = heavy_tails(result)
+    tails = heavy_tails(result, drivers)
     r = 4
     for row in result.summary.to_dict(orient="records"):
         label, unit, kind = OUTPUT_LABELS.get(row["output"], (row["output"].replace("_", " "), "", "sci"))
