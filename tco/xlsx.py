@@ -15,7 +15,7 @@ from openpyxl.workbook.defined_name import DefinedName
 __all__ = [
     "FORMATS", "put", "put_formula", "header", "widths", "define", "absolute", "finish_sheet", "note",
     "sheet_title", "INPUT_FILL", "cell_text", "EXCEL_CELL_MAX_CHARS", "display_text", "fit_columns",
-    "wrapped_lines", "LINE_HEIGHT_POINTS", "text_block", "QUALITATIVE_COLOURS",
+    "wrapped_lines", "LINE_HEIGHT_POINTS", "text_block", "QUALITATIVE_COLOURS", "PAGE_WIDTH_CHARS",
 ]
 
 #: Number formats by kind; every cell that holds a number gets one. None prints in scientific notation: a
@@ -294,15 +294,25 @@ def _chart_extent(ws) -> tuple[int, int]:
     return last_col, last_row
 
 
+#: Characters of column width one landscape page prints legibly (about 7-point type); a wider table spreads over
+#: more pages across, its header row and first column repeated, instead of shrinking to an unreadable tenth.
+PAGE_WIDTH_CHARS = 230
+
+
 def finish_sheet(ws, *, freeze: str | None = "A2", last_col: int | None = None) -> None:
     """Frozen header, rows tall enough for their wrapped text, a print area over the used range and the charts,
-    landscape, fit to one page wide."""
+    landscape, fit to one page wide (or, for a table wider than a page, as many pages as it needs, titles
+    repeated)."""
     ws.freeze_panes = freeze
     _row_heights(ws)
     chart_col, chart_row = _chart_extent(ws)
-    last = get_column_letter(max(last_col or ws.max_column, chart_col))
-    ws.print_area = f"A1:{last}{max(ws.max_row, chart_row)}"
+    columns = max(last_col or ws.max_column, chart_col)
+    ws.print_area = f"A1:{get_column_letter(columns)}{max(ws.max_row, chart_row)}"
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
+    pages = math.ceil(sum(_width_chars(ws, c) for c in range(1, columns + 1)) / PAGE_WIDTH_CHARS)
+    ws.page_setup.fitToWidth = max(1, pages)
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if pages > 1 and freeze == "A2":  # a table: every page shows which column is which
+        ws.print_title_rows = "1:1"
+        ws.print_title_cols = "A:A"
