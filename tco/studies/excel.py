@@ -187,11 +187,11 @@ def write_sensitivity_workbook(frame: "pd.DataFrame", scenario: "Scenario", path
     fraction = frame.attrs.get("fraction", 0.2)
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap, chart.gapWidth = "bar", "clustered", 100, 40
-    chart.title = f"Tornado: change in the optimal lifetime cost, each input moved by +-{fraction:.0%}"
+    # the unit rides in the title: LibreOffice clips a horizontal bar chart's value-axis title
+    chart.title = f"Tornado: change in the optimal lifetime cost (%), each input moved by +-{fraction:.0%}"
     chart.height, chart.width = max(10.0, 1.0 + 0.8 * len(frame)), 24
     chart.x_axis.delete = chart.y_axis.delete = False
     chart.y_axis.number_format = "0%"
-    chart.y_axis.title = "cost change (%)"
     chart.x_axis.tickLblPos = "low"  # input names at the left edge, not on top of the bars around zero
     chart.legend.position = "b"
     col = {name: i for i, name in enumerate(frame.columns, start=1)}
