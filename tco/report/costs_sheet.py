@@ -17,7 +17,18 @@ from ..xlsx import FORMATS, define, display_text, finish_sheet, fit_columns, hea
 if TYPE_CHECKING:
     from ..results import Result
 
-__all__ = ["write_costs", "cost_rows", "row_of", "DESIGN_ROWS"]
+__all__ = ["write_costs", "cost_rows", "row_of", "DESIGN_ROWS", "BASELINE", "baseline_words"]
+
+#: The baseline every workbook compares with: the law's compute-optimal design at the optimum's loss (not
+#: Chinchilla's own 70B / 1.4T); defined names and JSON keys keep "chinchilla".
+BASELINE = "compute-optimal design at the same loss"
+
+
+def baseline_words(text: str) -> str:
+    """A solver message as the workbook words it: the baseline by what it is (the messages themselves, shared
+    with JSON, keep their wording)."""
+    return text.replace("the Chinchilla baseline", "the compute-optimal baseline (same loss)")
+
 
 _FIRST_ROW = 2
 #: The rows above the cost terms' figures: the solved design and what follows from it directly.

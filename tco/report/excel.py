@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment
 
 from ..atomic import atomic_write
 from ..units import format_count
-from .costs_sheet import DESIGN_ROWS, write_costs
+from .costs_sheet import BASELINE, DESIGN_ROWS, baseline_words, write_costs
 from .architecture import write_architecture
 from .inputs_sheet import write_inputs
 from .reference_sheets import write_hardware, write_law
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..results import Result
     from ..scenario import Scenario
 
-__all__ = ["ReportEntry", "write_report", "recommendation", "key_figures", "BASELINE"]
+__all__ = ["ReportEntry", "write_report", "recommendation", "key_figures", "BASELINE", "baseline_words"]
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,6 @@ class ReportEntry:
     scenario: "Scenario"
     result: "Result"
     sweep: "pd.DataFrame"
-
-
-#: The baseline every workbook compares with: the law's compute-optimal design at the optimum's loss (not
-#: Chinchilla's own 70B / 1.4T); defined names and JSON keys keep "chinchilla".
-BASELINE = "compute-optimal design at the same loss"
 
 
 def _amount(value: float, *, flops: bool) -> str:
@@ -182,7 +177,7 @@ def _write_summary(ws, entry: ReportEntry, results: dict[str, str], prefix: str 
                         f"({'ok' if result.cross_check.agrees else 'FAILED'} at {result.cross_check.tolerance:.0e})"),
         *_design_notes(result),
         ("Re-solve after changing inputs", _resolve_command(scenario)),
-        *[("Warning", w) for w in result.warnings],
+        *[("Warning", baseline_words(w)) for w in result.warnings],
     ]
     for i, (label, text) in enumerate(rows, start=r + 1):
         put(ws, i, 1, label)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from openpyxl.styles import Alignment
 
+from .costs_sheet import baseline_words
 from ..xlsx import finish_sheet, fit_columns, header, note, put, text_block
 
 if TYPE_CHECKING:
@@ -124,7 +125,8 @@ def write_sizing(ws, result: "Result") -> None:
             r += 1
         texts = [*((f"Warning ({name})", w) for name, design in (("optimal", serving.optimal),
                                                                     ("compute-optimal", serving.chinchilla))
-                   for w in design.warnings), *(("Note", n) for n in serving.notes)]
+                   for w in map(baseline_words, design.warnings)),
+                 *(("Note", baseline_words(n)) for n in serving.notes)]
         for label, text in texts:  # a paragraph across the value columns, wrapped
             put(ws, r, 1, label)
             put(ws, r, 2, text)
