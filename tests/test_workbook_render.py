@@ -86,7 +86,7 @@ def test_every_workbook_renders_without_errors_hashes_or_scientific_notation(ren
         for bad in ERRORS:
             assert bad not in text, f"{path.name} prints {bad!r}"
         assert not re.search(r"\dE\+\d", text), f"{path.name} prints scientific notation: " + \
-            re.search(r".{30}\dE\+\d.{10}", text).group(0)
+            re.search(r".{0,30}\dE\+\d.{0,10}", text).group(0)
         for label in ("Chinchilla design", "vs Chinchilla", "the Chinchilla baseline", "chinchilla (same loss)"):
             assert label not in text, f"{path.name} labels the baseline {label!r}"
 
