@@ -16,7 +16,7 @@ import pytest
 
 import tco
 from tco.model.fleet import billed_usd_per_device_hour, held_usd_per_device_hour, serving_utilization_in_force
-from tco.report.excel import write_report
+from tco.report.excel import recommendation, write_report
 from tco.studies import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +68,11 @@ def expected_by_name(entry, prefix: str = "") -> dict[str, float]:
         f"{prefix}serve_utilization": serving_utilization_in_force(entry.scenario),
         f"{prefix}serve_average_requests_per_second": d.average_requests_per_second,
     })
+    # the Summary headline: a text formula of the Costs names, the same sentence Python writes
+    values[f"{prefix}headline"] = recommendation(r)
+    if d.requests_per_year is not None:  # a horizon: requests and hours are formulas of growth and discount
+        values.update({f"{prefix}requests": d.pv_requests, f"{prefix}nominal_requests": d.nominal_requests,
+                       f"{prefix}horizon_hours": d.horizon_hours})
     if r.quantization is not None:  # serving.quantization: k = C_T exp(-P / gamma_post), a formula of its inputs
         values[f"{prefix}quant_coefficient"] = r.quantization.coefficient
     return values
@@ -98,6 +103,10 @@ def check_every_formula(original: Path, recalculated: Path, expected: dict[str, 
                         assert opt == pytest.approx(expected[by_cell[(ws.title, f"C{cell.row}")]], rel=REL)
                 else:
                     raise AssertionError(f"unchecked formula {ws.title}!{cell.coordinate} = {cell.value}")
+                if isinstance(want, str):
+                    assert got == want, f"{ws.title}!{cell.coordinate}: LibreOffice {got!r}, Python {want!r}"
+                    checked += 1
+                    continue
                 assert got == (pytest.approx(want, rel=REL, abs=1e-12) if want is not None else None), (
                     f"{ws.title}!{cell.coordinate} {cell.value}: LibreOffice {got}, Python {want}")
                 checked += 1
@@ -162,6 +171,38 @@ def test_changing_inputs_moves_the_costs_as_the_formulas_say(bundled, tmp_path):
         assert named(f"{which}_total_cost_usd") == pytest.approx(total, rel=REL)
     assert named("savings_total_cost_usd") == pytest.approx(
         named("chinchilla_total_cost_usd") - named("optimal_total_cost_usd"), rel=REL)
+    # the Summary follows: its total is the Costs total and its headline quotes the new dollars
+    total = named("optimal_total_cost_usd")
+    assert total > 1.5 * entry.result.optimal.total_cost_usd
+    summary = values["Summary"]
+    row = next(r for r in range(1, summary.max_row + 1) if summary.cell(r, 1).value == "Total lifetime cost")
+    assert summary.cell(row, 2).value == pytest.approx(total, rel=REL)
+    assert f"Lifetime cost ${total:,.0f}, ${named('savings_total_cost_usd'):,.0f} (" in named("headline")
+
+
+def test_growth_and_discount_are_live_inputs(bundled, tmp_path):
+    # Edit demand growth and the discount rate on Inputs: the horizon's requests (nominal and present value), the
+    # discounted hours and the lifetime tokens must follow as tco computes them for the edited scenario.
+    entries, paths, _ = bundled
+    index = next(i for i, e in enumerate(entries) if e.scenario.name == "provisioned-fleet-chat")
+    entry, path = entries[index], paths[index]
+    wb = openpyxl.load_workbook(path)
+    for name, value in (("growth_per_year", 0.5), ("discount_rate", 0.12)):
+        sheet, ref = next(wb.defined_names[name].destinations)
+        wb[sheet][ref.replace("$", "")].value = value
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    (out,) = recalc([edited], tmp_path / "out")
+    values = openpyxl.load_workbook(out, data_only=True)
+    data = entry.scenario.model_dump()
+    data["demand"].update(growth_per_year=0.5, discount_rate=0.12)
+    demand = tco.scenario_from_dict(data, base_dir=ROOT / "scenarios").demand
+    assert demand.pv_requests != pytest.approx(entry.scenario.demand.pv_requests, rel=0.1)  # the edit matters
+    for name, want in (("requests", demand.pv_requests), ("nominal_requests", demand.nominal_requests),
+                       ("horizon_hours", demand.horizon_hours),
+                       ("lifetime_prompt_tokens", demand.lifetime_prompt_tokens)):
+        sheet, ref = next(values.defined_names[name].destinations)
+        assert values[sheet][ref.replace("$", "")].value == pytest.approx(want, rel=REL), name
 
 
 def test_roofline_decode_formula_follows_an_edited_batch(bundled, tmp_path):

@@ -64,14 +64,19 @@ def test_costs_are_live_formulas_with_a_note_on_solved_values(workbook, entry):
     assert "serve_price_usd_per_hour" in ws.cell(labels["Decode cost"], 3).value
     assert ws.cell(labels["Loss"], 3).value == "=law_E+law_A/C2^law_alpha+law_B/C3^law_beta"
     assert ws.cell(labels["Total cost"], 3).number_format == "$#,##0"
-    assert ws.cell(labels["Training FLOPs"], 3).number_format == "0.000E+00"
+    assert ws.cell(labels["Training FLOPs"], 3).number_format == '#,##0.000,,,,,,," ZFLOP"'  # never 1.2E+23
 
 
 def test_summary_says_it_in_plain_words(workbook, entry):
     ws = workbook["Summary"]
-    text = ws["A3"].value
-    assert text == recommendation(entry.result)
-    assert text.startswith("Train a 20.5B-parameter model on 3.30T tokens (161 tokens per parameter, 1.82x")
+    text = recommendation(entry.result)
+    assert text.startswith("Train a 20.5B-parameter model on 3.30T tokens (161 tokens per parameter, 1.82x the "
+                           "compute-optimal data")
+    assert text.endswith("less than the compute-optimal design at the same loss.")
+    # the sheet holds the sentence as a formula: the solved design as text, the money from the Costs names
+    formula = ws["A3"].value
+    assert formula.startswith('="Train a 20.5B-parameter model') and "TEXT(optimal_total_cost_usd," in formula
+    assert "TEXT(ABS(savings_total_cost_usd)," in formula
     values = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(6, ws.max_row + 1)}
     assert values["Total lifetime cost"] == "=optimal_total_cost_usd"
     assert values["Binding constraints"].startswith("none")

@@ -3,6 +3,7 @@ throughput per replica, $ per 1M generated tokens, for the optimal and the Chinc
 hand in the comments (formulas: tco/results/deployment.py and tco/model/replica.py)."""
 
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -168,7 +169,10 @@ def test_sizing_sheet(tmp_path):
     serving, training = result.sizing.serving, result.sizing.training
     assert rows["Serving GPUs"][:2] == [serving.optimal.gpus, serving.chinchilla.gpus]
     assert rows["Replicas to serve the peak"][0] == serving.optimal.replicas
-    assert rows["Training GPUs to finish by the deadline"][:2] == pytest.approx(
+    # whole devices (168.885 GPUs need 169), the exact division kept on its own, labelled row
+    assert rows["Training GPUs to finish by the deadline"][:2] == [
+        math.ceil(training.gpus_needed), math.ceil(training.chinchilla_gpus_needed)]
+    assert rows["  fractional GPUs (exact division, before rounding up)"][:2] == pytest.approx(
         [training.gpus_needed, training.chinchilla_gpus_needed])
     assert rows["$ per 1M generated tokens, full load (decode)"][1] == pytest.approx(
         serving.chinchilla.usd_per_million_generated_tokens)

@@ -138,13 +138,31 @@ def test_sweep_cli_writes_csv_parquet_and_workbook(tco_run, tmp_path):
     table = pd.read_csv(tmp_path / "s.csv")
     assert len(table) == 60 and "optimal_params" in table
     wb = openpyxl.load_workbook(tmp_path / "s.xlsx")
-    assert wb.sheetnames == ["Sweep", "Charts", "Law"] and len(wb["Charts"]._charts) == 2
+    assert wb.sheetnames == ["Sweep", "Charts", "Chart data", "Law"] and len(wb["Charts"]._charts) == 2
     pytest.importorskip("pyarrow")
     code, _, _ = tco_run(*args, "--out", tmp_path / "s.parquet", "--no-report")
     assert code == 0
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s.parquet"), table, check_dtype=False)
     code, _, err = tco_run(*args[:2], "--vary", "training.colour=1,2")
     assert code == 2 and "cannot vary 'training.colour'" in err
+
+
+def test_sweep_workbook_is_capped_unless_asked(tco_run, tmp_path):
+    # --xlsx-rows caps the workbook (default 10,000) with a note in it and on stderr; the table keeps every row
+    args = ["sweep", ROOT / "scenarios" / "chat-assistant-70b-quality.yaml", "--vary",
+            "demand.requests=1e8:1e12:log:6", "--vary", "training.price_usd_per_hour=1:4:lin:3",
+            "--out", tmp_path / "s.csv", "--xlsx", tmp_path / "s.xlsx"]
+    code, _, err = tco_run(*args, "--xlsx-rows", 10)
+    assert code == 0 and "the workbook holds the first 10 of 18 rows" in err and "s.csv" in err
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 18
+    ws = openpyxl.load_workbook(tmp_path / "s.xlsx")["Sweep"]
+    assert ws.cell(11, 1).value is not None and ws.cell(12, 1).value is None  # 10 rows under the header
+    assert any("first 10 of 18 rows" in str(c.value) for c in ws["A"])
+    code, _, err = tco_run(*args)  # the default cap is above 18 rows: no note
+    assert code == 0 and "workbook holds" not in err
+    assert openpyxl.load_workbook(tmp_path / "s.xlsx")["Sweep"].cell(19, 1).value is not None
+    code, _, err = tco_run(*args, "--xlsx-rows", 0)
+    assert code == 2 and "--xlsx-rows" in err
 
 
 def test_sensitivity_and_montecarlo_cli(tco_run, tmp_path):

@@ -57,6 +57,8 @@ def sweep_command(
     plot: Annotated[Optional[Path], typer.Option(
         help="Also draw optimal N and savings against the first --vary axis, one series per combination of the "
              "others: a .png or .svg file.", show_default=False)] = None,
+    xlsx_rows: Annotated[int, typer.Option(
+        "--xlsx-rows", help="Rows the workbook holds (the table keeps every row); at most 1,048,575.")] = 10_000,
 ) -> None:
     """Sweep any numeric fields over a full grid; every point is an exact re-optimization.
 
@@ -74,6 +76,7 @@ def sweep_command(
     from ..studies.tables import append_csv
 
     chunk = check_count("--chunk", chunk)
+    xlsx_rows = check_count("--xlsx-rows", xlsx_rows, maximum=EXCEL_MAX_ROWS)
     points = math.prod(vary_points(spec)[1] for spec in vary)
     axes = parse_grid(vary, chunk=chunk, keep_for_workbook=report and points <= EXCEL_MAX_ROWS,
                       allow_large=allow_large)
@@ -127,7 +130,11 @@ def sweep_command(
         import pandas as pd
 
         frame = pd.concat(keep, ignore_index=True)
-        summary["workbook"] = str(write_sweep_workbook(frame, axes, loaded, workbook))
+        summary["workbook"] = str(write_sweep_workbook(frame, axes, loaded, workbook, max_rows=xlsx_rows, table=table))
+        if len(frame) > xlsx_rows:
+            summary["workbook_rows"] = xlsx_rows
+            typer.echo(f"note: the workbook holds the first {xlsx_rows:,} of {len(frame):,} rows; the full table is "
+                       f"in {table} (ask for more with --xlsx-rows N)", err=True)
         ok = frame[frame["feasible"]]
         if len(ok):
             summary["optimal_params_range"] = [float(ok["optimal_params"].min()), float(ok["optimal_params"].max())]

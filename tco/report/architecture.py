@@ -9,7 +9,7 @@ from rich.text import Text
 
 from ..results import ArchitectureChoice
 from ..units import format_count, format_usd
-from ..xlsx import finish_sheet, header, put, widths
+from ..xlsx import finish_sheet, fit_columns, header, put
 
 __all__ = ["architecture_table", "write_architecture", "COLUMNS"]
 
@@ -57,11 +57,11 @@ def write_architecture(ws, choice: ArchitectureChoice) -> None:
         put(ws, r, 3, c.top_k, "plain")
         put(ws, r, 4, c.precision)
         if c.feasible:
-            for col, (value, fmt) in enumerate(((c.params, "sci"), (c.total_params, "sci"), (c.tokens, "sci"),
+            for col, (value, fmt) in enumerate(((c.params, "count"), (c.total_params, "count"), (c.tokens, "count"),
                                                 (c.tokens_per_param, "ratio"), (c.total_cost_usd, "usd")),
                                                start=5):
                 put(ws, r, col, value, fmt)
             put(ws, r, 11, c.objective_value, "usd" if choice.objective == "usd" else "flops")
         put(ws, r, 10, _binds(c))
-    widths(ws, [8, 9, 7, 10, 14, 14, 14, 10, 14, 40, 16])
+    fit_columns(ws, last_col=len(COLUMNS) + 2, maximum=40, first_row=2)
     finish_sheet(ws, freeze="A3", last_col=len(COLUMNS) + 2)

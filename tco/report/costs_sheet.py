@@ -1,4 +1,5 @@
-"""The Costs sheet: the optimal and the Chinchilla design, costed by live formulas from the Inputs names.
+"""The Costs sheet: the optimal and the compute-optimal design of the same loss, costed by live formulas from the
+Inputs names.
 
 N and D are solved values (a note says so and gives the command that re-solves); everything below them is a
 formula, so a changed price, MFU or demand on Inputs recomputes costs and savings in Excel or LibreOffice. The
@@ -11,12 +12,23 @@ from typing import TYPE_CHECKING
 
 from ..model.costs import Figure
 from ..model.quantization import penalty_formula
-from ..xlsx import define, finish_sheet, header, note, put, put_formula, widths
+from ..xlsx import FORMATS, define, display_text, finish_sheet, fit_columns, header, note, put, put_formula
 
 if TYPE_CHECKING:
     from ..results import Result
 
-__all__ = ["write_costs", "cost_rows", "row_of", "DESIGN_ROWS"]
+__all__ = ["write_costs", "cost_rows", "row_of", "DESIGN_ROWS", "BASELINE", "baseline_words"]
+
+#: The baseline every workbook compares with: the law's compute-optimal design at the optimum's loss (not
+#: Chinchilla's own 70B / 1.4T); defined names and JSON keys keep "chinchilla".
+BASELINE = "compute-optimal design at the same loss"
+
+
+def baseline_words(text: str) -> str:
+    """A solver message as the workbook words it: the baseline by what it is (the messages themselves, shared
+    with JSON, keep their wording)."""
+    return text.replace("the Chinchilla baseline", "the compute-optimal baseline (same loss)")
+
 
 _FIRST_ROW = 2
 #: The rows above the cost terms' figures: the solved design and what follows from it directly.
@@ -70,14 +82,14 @@ def _muennighoff_map(x: str, base: str, r: str) -> str:
 def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, resolve_command: str,
                 prefix: str = "") -> dict[str, str]:
     """Fill `ws`; returns defined names of the key results (e.g. 'optimal_total_cost_usd', 'savings_fraction')."""
-    header(ws, 1, ["metric", "unit", "optimal", "chinchilla (same loss)", "optimal / chinchilla"])
+    header(ws, 1, ["metric", "unit", "optimal", "compute-optimal (same loss)", "optimal / compute-optimal"])
     out: dict[str, str] = {}
     rows = row_of(result)
     points = {"C": ("optimal", result.optimal), "D": ("chinchilla", result.chinchilla)}
     for figure in cost_rows(result):
         row = rows[figure.key]
         put(ws, row, 1, figure.label)
-        put(ws, row, 2, figure.unit)
+        put(ws, row, 2, "ZFLOP (10^21 FLOP)" if figure.fmt == "flops" else figure.unit)
         for col_letter, (which, point) in points.items():
             col = 3 if col_letter == "C" else 4
             n, d = f"{col_letter}{rows['params']}", f"{col_letter}{rows['tokens']}"
@@ -98,19 +110,27 @@ def write_costs(wb, ws, result: "Result", names: dict[str, str], law_form: str, 
     r = rows["total_cost_usd"] + 2
     total, flops = rows["total_cost_usd"], rows["total_flops"]
     savings = (
-        ("savings_total_cost_usd", "Savings vs Chinchilla", "$", "usd", f"=D{total}-C{total}"),
-        ("savings_fraction", "Savings vs Chinchilla", "share of cost", "fraction", f"=1-C{total}/D{total}"),
-        ("savings_total_flops", "FLOPs saved vs Chinchilla", "FLOP", "flops", f"=D{flops}-C{flops}"),
-        ("savings_flops_fraction", "FLOPs saved vs Chinchilla", "share of FLOPs", "fraction", f"=1-C{flops}/D{flops}"),
-        ("tokens_factor", "Over-training: D / D_chinchilla", "x", "ratio", f"=C{rows['tokens']}/D{rows['tokens']}"),
-        ("params_factor", "N / N_chinchilla", "x", "ratio", f"=C{rows['params']}/D{rows['params']}"),
+        ("savings_total_cost_usd", "Savings vs compute-optimal", "$", "usd", f"=D{total}-C{total}"),
+        ("savings_fraction", "Savings vs compute-optimal", "share of cost", "fraction", f"=1-C{total}/D{total}"),
+        ("savings_total_flops", "FLOPs saved vs compute-optimal", "FLOP", "flops", f"=D{flops}-C{flops}"),
+        ("savings_flops_fraction", "FLOPs saved vs compute-optimal", "share of FLOPs", "fraction",
+         f"=1-C{flops}/D{flops}"),
+        ("tokens_factor", "Over-training: D / D_compute-optimal", "x", "ratio",
+         f"=C{rows['tokens']}/D{rows['tokens']}"),
+        ("params_factor", "N / N_compute-optimal", "x", "ratio", f"=C{rows['params']}/D{rows['params']}"),
     )
     header(ws, r, ["result", "unit", "value"])
     for i, (key, label, unit, fmt, formula) in enumerate(savings, start=1):
         put(ws, r + i, 1, label)
-        put(ws, r + i, 2, unit)
+        put(ws, r + i, 2, "ZFLOP (10^21 FLOP)" if fmt == "flops" else unit)
         put_formula(ws, r + i, 3, formula, fmt, bold=True)
         out[key] = define(wb, f"{prefix}{key}", ws, r + i, 3)
-    widths(ws, [30, 16, 20, 22, 20])
+    # formula cells carry no value yet: the width their Python values print at
+    values = (result.optimal.to_dict(), result.chinchilla.to_dict())
+    shown = [display_text(v.get(f.key), FORMATS.get(f.fmt, f.fmt)) for f in cost_rows(result) for v in values]
+    shown += [display_text(result.savings.total_cost_usd, FORMATS["usd"]),
+              display_text(result.savings.total_flops, FORMATS["flops"])]
+    value_width = max(len(t) for t in shown) + 3
+    fit_columns(ws, last_col=5, maximum=40, at_least={3: value_width, 4: value_width, 5: 12})
     finish_sheet(ws, last_col=5)
     return out

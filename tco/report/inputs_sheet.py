@@ -6,6 +6,7 @@ or an MFU here recomputes every cost in Excel or LibreOffice.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from ..model.fleet import PRICING_LABELS
 from ..model.quantization import quantization_input_rows
 from ..model.replica import latency_params_limit, memory_params_limit
 from ..model.serving import weight_bytes_per_param
-from ..xlsx import INPUT_FILL, define, finish_sheet, header, put, put_formula, widths
+from ..xlsx import INPUT_FILL, define, finish_sheet, fit_columns, header, put, put_formula, text_block
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -157,7 +158,10 @@ def _pricing_rows(scenario: "Scenario") -> list[InputRow]:
                      "requests/s", "scenario (demand.peak_requests_per_second)", "plain"),
             InputRow("serve_headroom", "Serving headroom", s.headroom, "spare capacity",
                      given(s, "headroom", "default: 0.3, a common planning margin"), "fraction"),
-            InputRow("horizon_hours", "Horizon hours (discounted like the requests)", d.horizon_hours, "hours",
+            InputRow("hours_per_year", "Hours per year", 8760, "hours", "calendar: 365 x 24", "count", False),
+            InputRow("horizon_hours", "Horizon hours (discounted like the requests)",
+                     d.horizon_hours if d.years is None else
+                     "={hours_per_year}*(" + _horizon_sum_formula(d.years, "0", "{discount_rate}") + ")", "hours",
                      "derived: 8760 x sum over years of (1 + rate)^-(year + 0.5)", "count", False),
             InputRow("serve_average_requests_per_second", "Average requests per second",
                      "={requests}/({horizon_hours}*3600)", "requests/s",
@@ -231,13 +235,16 @@ def _horizon_rows(d) -> list[InputRow]:
                  "count", False),
         InputRow("horizon_years", "Deployment horizon", d.years, "years", "scenario", "plain", False),
         InputRow("growth_per_year", "Demand growth", d.growth_per_year, "per year",
-                 given(d, "growth_per_year", "default: 0"), "fraction", False),
+                 given(d, "growth_per_year", "default: 0"), "fraction"),
         InputRow("discount_rate", "Discount rate", d.discount_rate, "per year",
-                 given(d, "discount_rate", "default: 0"), "fraction", False),
-        InputRow("nominal_requests", "Lifetime requests (nominal)", d.nominal_requests, "requests",
+                 given(d, "discount_rate", "default: 0"), "fraction"),
+        InputRow("nominal_requests", "Lifetime requests (nominal)",
+                 "={requests_per_year}*(" + _horizon_sum_formula(d.years, "{growth_per_year}", "0") + ")", "requests",
                  "derived: sum of first-year requests x (1 + growth)^year", "count", False),
-        InputRow("requests", "Lifetime requests (present value)", d.pv_requests, "requests",
-                 "derived: each year discounted by (1 + rate)^-(year + 0.5), mid-year", "count"),
+        InputRow("requests", "Lifetime requests (present value)",
+                 "={requests_per_year}*(" + _horizon_sum_formula(d.years, "{growth_per_year}", "{discount_rate}")
+                 + ")", "requests",
+                 "derived: each year discounted by (1 + rate)^-(year + 0.5), mid-year", "count", False),
         InputRow("prompt_tokens_per_request", "Prompt tokens per request", d.prompt_tokens_per_request,
                  "tokens", given(d, "prompt_tokens_per_request", _LMSYS_DEFAULT), "count"),
         InputRow("generated_tokens_per_request", "Generated tokens per request", d.generated_tokens_per_request,
@@ -248,6 +255,17 @@ def _horizon_rows(d) -> list[InputRow]:
         InputRow("lifetime_generated_tokens", "Lifetime generated tokens (present value)",
                  _generated_formula(d), "tokens", "derived", "sci", False),
     ]
+
+
+def _horizon_sum_formula(years: float, growth: str, discount: str) -> str:
+    """The sum of `tco.scenario.extras._horizon_sum` over first-year units, sum over y < ceil(years) of
+    f_y (1+g)^y (1+d)^-(y + f_y/2) with f_y = clip(years - y, 0, 1): growth, discount rate and (within the
+    stated whole years) the horizon stay live inputs."""
+    terms = []
+    for y in range(math.ceil(years)):
+        frac = f"MEDIAN(0,1,{{horizon_years}}-{y})"
+        terms.append(f"{frac}*(1+{growth})^{y}*(1+{discount})^(-({y}+{frac}/2))")
+    return "+".join(terms) or "0"
 
 
 def _target_source(scenario: "Scenario") -> str:
@@ -278,8 +296,9 @@ def write_inputs(wb, ws, scenario: "Scenario", prefix: str = "", term_rows: Sequ
                 cell.fill = INPUT_FILL
         put(ws, r, 4, row.unit)
         put(ws, r, 5, row.source)
-    put(ws, len(rows) + 3, 1, "Yellow cells are inputs: change them and the Costs sheet recomputes. "
-        "The optimum (N, D) itself is solved by tco; re-run tco to re-optimize.")
-    widths(ws, [30, 30, 18, 22, 70])
+    # values of formula rows are not known here: wide enough for the largest lifetime token counts
+    fit_columns(ws, last_col=5, maximum=70, at_least={3: 22})
+    text_block(ws, len(rows) + 3, "Yellow cells are inputs: change them and the Costs sheet and the Summary "
+               "recompute. The optimum (N, D) itself is solved by tco; re-run tco to re-optimize.", 5)
     finish_sheet(ws, last_col=5)
     return names

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..xlsx import finish_sheet, header, put, widths
+from ..xlsx import finish_sheet, fit_columns, header, put
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -27,7 +27,7 @@ def write_hardware(ws, scenario: "Scenario") -> None:
     ]
     for dtype in dtypes:
         peaks = (p.device.peak_flops.get(dtype) for p in phases.values())
-        rows.append((f"dense peak {dtype}", "FLOP/s", *peaks, "sci"))
+        rows.append((f"dense peak {dtype}", "TFLOP/s (10^12 FLOP/s)", *peaks, "#,##0.0,,,,"))  # 989.4, not 9.894E+14
     rows += [
         ("memory", "GB", *(p.device.memory_gb for p in phases.values()), "plain"),
         ("memory bandwidth", "GB/s", *(p.device.bandwidth_gb_per_s for p in phases.values()), "plain"),
@@ -42,7 +42,7 @@ def write_hardware(ws, scenario: "Scenario") -> None:
         put(ws, r, 2, unit)
         put(ws, r, 3, train, fmt if train is not None else None)
         put(ws, r, 4, serve, fmt if serve is not None else None)
-    widths(ws, [22, 18, 45, 45])
+    fit_columns(ws, last_col=4, maximum=45)
     finish_sheet(ws, last_col=4)
 
 
@@ -61,5 +61,5 @@ def write_law(ws, scenario: "Scenario") -> None:
     for r, (item, value) in enumerate(rows, start=2):
         put(ws, r, 1, item)
         put(ws, r, 2, value, "plain" if not isinstance(value, str) else None)
-    widths(ws, [28, 100])
+    fit_columns(ws, last_col=2, maximum=90)
     finish_sheet(ws, last_col=2)

@@ -1,5 +1,6 @@
 """The Sizing sheet: the training cluster (with a training deadline) and the serving fleet for the peak request
-rate (with demand.peak_requests_per_second), for the optimal design and the Chinchilla design of the same loss.
+rate (with demand.peak_requests_per_second), for the optimal design and the compute-optimal design of the same
+loss. Devices are whole (rounded up); the fractional GPUs of an exact division are labelled as such.
 
 Values are solved by `tco.results.deployment.deployment_sizing` (formulas in its module docstring), written as
 numbers, not
@@ -8,9 +9,13 @@ formulas: re-run `tco optimize` after changing inputs.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
-from ..xlsx import finish_sheet, header, note, put, widths
+from openpyxl.styles import Alignment
+
+from .costs_sheet import baseline_words
+from ..xlsx import finish_sheet, fit_columns, header, note, put, text_block
 
 if TYPE_CHECKING:
     from ..results import Result
@@ -19,7 +24,9 @@ __all__ = ["write_sizing"]
 
 # label, optimal field, chinchilla field (of TrainingSizing), unit, format
 _TRAINING_ROWS: tuple[tuple[str, str, str, str, str | None], ...] = (
-    ("Training GPUs to finish by the deadline", "gpus_needed", "chinchilla_gpus_needed", "GPUs", "ratio"),
+    ("Training GPUs to finish by the deadline", "gpus_needed", "chinchilla_gpus_needed", "whole GPUs", "whole"),
+    ("  fractional GPUs (exact division, before rounding up)", "gpus_needed", "chinchilla_gpus_needed", "GPUs",
+     "0.000"),
     ("Training days on the deadline's GPUs", "days_needed", "chinchilla_days_needed", "days", "ratio"),
 )
 _SERVING_ROWS: tuple[tuple[str, str, str, str | None], ...] = (  # label, ReplicaSizing field, unit, format
@@ -70,9 +77,9 @@ def _value(value):
 
 def write_sizing(ws, result: "Result") -> None:
     put(ws, 1, 1, "Deployment sizing", bold=True)
-    put(ws, 2, 1, "Solved values (tco.results.deployment.deployment_sizing), not formulas: re-run tco optimize after "
-                  "changing inputs.")
-    header(ws, 4, ["", "Optimal", "Chinchilla (same loss)", "unit"])
+    text_block(ws, 2, "Solved values (tco.results.deployment.deployment_sizing), not formulas: re-run tco optimize "
+                      "after changing inputs. GPU and replica counts are whole devices.", 4)
+    header(ws, 4, ["", "Optimal", "Compute-optimal (same loss)", "unit"])
     r = 5
     training = result.sizing.training if result.sizing is not None else None
     put(ws, r, 1, "Training cluster", bold=True)
@@ -80,22 +87,24 @@ def write_sizing(ws, result: "Result") -> None:
     if training is not None:
         for label, key, chin_key, unit, fmt in _TRAINING_ROWS:
             put(ws, r, 1, label)
-            put(ws, r, 2, getattr(training, key), fmt)
-            put(ws, r, 3, getattr(training, chin_key), fmt)
+            for col, field in ((2, key), (3, chin_key)):
+                value = getattr(training, field)
+                put(ws, r, col, math.ceil(value - 1e-9) if fmt == "whole" else value,
+                    "count" if fmt == "whole" else fmt)
             put(ws, r, 4, unit)
             r += 1
         put(ws, r, 1, "Deadline")
         put(ws, r, 2, f"{training.deadline_gpus:,.0f} GPUs x {training.deadline_days:g} days")
         r += 1
     else:
-        put(ws, r, 1, "No constraints.training_deadline in the scenario: add one to size the training cluster.")
+        text_block(ws, r, "No constraints.training_deadline in the scenario: add one to size the training cluster.", 4)
         r += 1
     r += 1
     serving = result.sizing.serving if result.sizing is not None else None
     put(ws, r, 1, "Serving fleet at the peak", bold=True)
     r += 1
     if serving is None:
-        put(ws, r, 1, "No demand.peak_requests_per_second in the scenario: add one to size the serving fleet.")
+        text_block(ws, r, "No demand.peak_requests_per_second in the scenario: add one to size the serving fleet.", 4)
         r += 1
     else:
         for label, key, unit, fmt in _SERVING_INPUTS:
@@ -114,14 +123,19 @@ def write_sizing(ws, result: "Result") -> None:
                                "(1 + headroom)); see tco/results/deployment.py")
             put(ws, r, 4, unit)
             r += 1
-        for name, design in (("optimal", serving.optimal), ("chinchilla", serving.chinchilla)):
-            for w in design.warnings:
-                put(ws, r, 1, f"Warning ({name})")
-                put(ws, r, 2, w)
-                r += 1
-        for n in serving.notes:
-            put(ws, r, 1, "Note")
-            put(ws, r, 2, n)
+        texts = [*((f"Warning ({name})", w) for name, design in (("optimal", serving.optimal),
+                                                                    ("compute-optimal", serving.chinchilla))
+                   for w in map(baseline_words, design.warnings)),
+                 *(("Note", baseline_words(n)) for n in serving.notes)]
+        for label, text in texts:  # a paragraph across the value columns, wrapped
+            put(ws, r, 1, label)
+            put(ws, r, 2, text)
+            ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=4)
+            ws.cell(r, 2).alignment = Alignment(wrap_text=True, vertical="top")
             r += 1
-    widths(ws, [46, 22, 24, 28])
+    fit_columns(ws, last_col=4, maximum=60, first_row=4)
+    for row in ws.iter_rows(min_row=5, min_col=4, max_col=4):  # a unit right of a right-aligned number: a gap
+        for cell in row:
+            if cell.value is not None:
+                cell.alignment = Alignment(indent=1)
     finish_sheet(ws, freeze="A5", last_col=4)
