@@ -115,7 +115,7 @@ def assemble_result(scenario: "Scenario", model: Model, optimal: DesignPoint, ch
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
         raise SolverError(f"{where}the result has non-finite figures ({shown}): the inputs are beyond what double "
                           "precision represents; bring them into their documented ranges (README)")
-    for name, point in (("optimum", optimal), ("Chinchilla point", chinchilla)):
+    for name, point in (("optimum", optimal), ("compute-optimal point at the same loss", chinchilla)):
         for what, value, lo, hi, unit in (("N", point.params, *PARAMS_RANGE, "parameters"),
                                           ("D", point.tokens, *TOKENS_RANGE, "tokens")):
             if not lo <= value <= hi:
