@@ -501,3 +501,19 @@ def test_published_fit_is_the_papers_table_and_carries_its_caveat():
     stated = tco.optimize(scenario(dict(KUMAR)))
     assert not stated.quantization.published_constants and stated.quantization.bias == 0
     assert not any("published fit" in w for w in stated.warnings)
+
+
+def test_a_sweep_of_the_published_fit_prices_each_point_like_its_own_optimize():
+    """A sweep re-validates the scenario with every field dumped (unset constants as None): the published fit must
+    stay the published fit there, and each point equal the optimum solved alone."""
+    from tco.studies import grid_sweep, parse_vary
+
+    path = SCENARIOS / "quantized-int4-serving.yaml"
+    frame = grid_sweep(tco.load_scenario(path), dict([parse_vary("training.mfu=0.3,0.5")]))
+    assert bool(frame["feasible"].all())
+    for mfu, params in zip((0.3, 0.5), frame["optimal_params"]):
+        data = read_yaml(path)
+        data["training"]["mfu"] = mfu
+        alone = tco.optimize(scenario_from_dict(data, base_dir=SCENARIOS))
+        assert alone.quantization.published_constants
+        assert params == pytest.approx(alone.optimal.params, rel=1e-9)

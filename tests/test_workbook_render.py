@@ -8,7 +8,8 @@ Monte Carlo workbook) to PDF with LibreOffice in ONE soffice run, then check wha
 - wrapped header rows are tall enough; every sheet has a print area and prints one page wide (a table wider than
   a legible page: as many pages as it needs, its header row repeated).
 
-Skips where LibreOffice or ghostscript is missing, unless TCO_REQUIRE_LIBREOFFICE=1 (then a missing soffice or gs fails).
+Skips where LibreOffice or ghostscript is missing, unless TCO_REQUIRE_LIBREOFFICE=1 (then a missing soffice or gs
+fails).
 """
 
 from __future__ import annotations

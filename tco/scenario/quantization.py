@@ -102,7 +102,8 @@ class Quantization(StrictModel):
 
     @model_validator(mode="after")
     def _form_fields(self) -> "Quantization":
-        kumar_fields = {"c_t", "gamma_d", "gamma_n", "gamma_post", "bias"} & self.model_fields_set
+        # stated means a value: a copy re-validated from a dump (sweeps, overrides) carries the unset ones as None
+        kumar_fields = {k for k in ("c_t", "gamma_d", "gamma_n", "gamma_post", "bias") if getattr(self, k) is not None}
         if self.form == "constant":
             if self.penalty_nats is None:
                 raise ValueError("form constant needs penalty_nats (the penalty in nats/token)")
