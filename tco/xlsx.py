@@ -223,8 +223,10 @@ def _merged_width(ws, cell) -> float:
     return _width_chars(ws, cell.column)
 
 
-def _in_merge(ws, cell) -> bool:
-    return any(cell.coordinate in merged for merged in ws.merged_cells.ranges)
+def _merged_cells(ws) -> set[tuple[int, int]]:
+    """(row, column) of every cell inside a merged range: one pass, so a sheet's cells are looked up in O(1)."""
+    return {(r, c) for m in ws.merged_cells.ranges
+            for r in range(m.min_row, m.max_row + 1) for c in range(m.min_col, m.max_col + 1)}
 
 
 def fit_columns(ws, *, last_col: int, maximum: float = 60.0, minimum: float = 6.0,
@@ -233,11 +235,12 @@ def fit_columns(ws, *, last_col: int, maximum: float = 60.0, minimum: float = 6.
     texts wrap instead, up to `maximum` characters; `at_least` gives columns whose cells are formulas the width
     their values need). Text wider than its column is set to wrap, so it never runs into the next column."""
     need: dict[int, float] = {c: minimum for c in range(1, last_col + 1)}
+    merged = _merged_cells(ws)
     for c, width in (at_least or {}).items():
         need[c] = max(need.get(c, minimum), width)
     for row in ws.iter_rows(min_row=first_row, max_col=last_col):
         for cell in row:
-            if cell.value is None or _in_merge(ws, cell) or (cell.data_type == "f"):
+            if cell.value is None or (cell.row, cell.column) in merged or (cell.data_type == "f"):
                 continue
             text = display_text(cell.value, cell.number_format)
             wraps = cell.alignment is not None and cell.alignment.wrap_text
@@ -250,7 +253,8 @@ def fit_columns(ws, *, last_col: int, maximum: float = 60.0, minimum: float = 6.
         ws.column_dimensions[get_column_letter(c)].width = width
     for row in ws.iter_rows(min_row=first_row, max_col=last_col):
         for cell in row:
-            if isinstance(cell.value, str) and len(cell.value) + 2 > need[cell.column] and not _in_merge(ws, cell):
+            too_wide = isinstance(cell.value, str) and len(cell.value) + 2 > need[cell.column]
+            if too_wide and (cell.row, cell.column) not in merged:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
