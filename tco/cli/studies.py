@@ -110,8 +110,7 @@ def sweep_command(
         writer = None
         for frame in chunks:
             feasible += int(frame["feasible"].sum())
-            ok = frame[frame["feasible"]]
-            ratio = (ok["optimal_tokens"] / ok["optimal_params"]).to_numpy()
+            ratio = frame.loc[frame["feasible"], "optimal_tokens_per_param"].to_numpy()
             beyond.append(ratio[ratio > EXTRAPOLATION_TOKENS_PER_PARAM])
             if report and total <= EXCEL_MAX_ROWS:
                 keep.append(frame)
