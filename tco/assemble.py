@@ -319,8 +319,9 @@ def extrapolation_note(tokens_per_param, which: str = "the optimum", *, out_of: 
         lead = f"{which} trains {values[0]:,.0f} tokens per parameter, beyond {limit}"
     else:
         lead = f"{beyond:,} of {count:,} {which} train beyond {limit} tokens per parameter (up to {values.max():,.0f}),"
-    return (f"{lead} where Sardana et al. 2024 found the Chinchilla form overstates the gains of over-training; "
-            "treat the savings as optimistic")
+    # the consequence every command shares (a sweep's savings, a robust design's premium, a proposed design's loss)
+    return (f"{lead} where Sardana et al. 2024 found the Chinchilla form overstates the gains of over-training: "
+            "the loss reached there may be worse than the law predicts")
 
 
 def hardware_notes(scenario: "Scenario") -> list[str]:

@@ -28,6 +28,10 @@ def test_extrapolation_note_names_the_design_and_counts_only_those_beyond():
     assert many.startswith("2 of 3 sweep optima train beyond ~1,000 tokens per parameter (up to 41,097)")
     assert extrapolation_note(np.array([2000.0]), "optima", out_of=7).startswith("1 of 7 optima")
     assert extrapolation_note(np.array([5.0, 999.0]), "optima") is None
+    # one consequence that holds for every command: robust and evaluate report no savings to call optimistic
+    assert one.endswith("overstates the gains of over-training: the loss reached there may be worse than the law "
+                        "predicts")
+    assert "savings" not in one
 
 
 def test_robust_help_example_warns_about_its_tokens_per_param():
