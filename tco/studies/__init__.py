@@ -32,7 +32,7 @@ _HOMES = {
     "prepare": "workbook", "write_workbook": "workbook",
     "demand_sweep": "sweep",
     "parse_vary": "grid", "grid_sweep": "grid", "iter_grid_sweep": "grid",
-    "solve_frame": "arrays",
+    "solve_frame": "arrays", "iter_solve_frame": "stream",
     "monte_carlo": "montecarlo", "MonteCarloResult": "montecarlo",
     "robust_design": "robust", "RobustResult": "robust",
     "Breakeven": "breakeven", "implied_demand": "breakeven",
@@ -41,7 +41,8 @@ _HOMES = {
 }
 
 __all__ = ["breakeven", "sensitivity", "prepare", "write_workbook", "demand_sweep", "parse_vary", "grid_sweep",
-           "iter_grid_sweep", "solve_frame", "monte_carlo", "MonteCarloResult", "robust_design", "RobustResult",
+           "iter_grid_sweep", "solve_frame", "iter_solve_frame", "monte_carlo", "MonteCarloResult", "robust_design",
+           "RobustResult",
            "Breakeven", "implied_demand", "iso_loss_curve", "IsoLossCurve", "write_sweep_workbook",
            "write_sensitivity_workbook", "write_montecarlo_workbook"]
 

@@ -12,7 +12,7 @@ that view. So every formula lives in one place, and sweeps, sensitivity and Mont
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,6 +24,7 @@ from ..model.build import Model, build_model
 from ..model.fleet import serving_utilization_in_force
 from ..results.table import ColumnTable
 from ..solve.regimes import chinchilla_point, solve_model
+from ..text import closest_name
 from .overrides import numeric_paths, replaced_forms, validate_overrides
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
 
 __all__ = ["ScenarioView", "view", "vector_model", "refuse_quantization", "VectorSolution", "solve_vector", "evaluate",
-           "solve_frame", "solve_table", "FRAME_CHUNK",
+           "solve_frame", "solve_table", "FRAME_CHUNK", "FrameChunk", "frame_chunks", "kept_columns", "raise_bad_rows",
            "numeric_paths", "validate_overrides", "demand_overrides", "replaced_forms", "DEFAULT_PROMPT_SHARE"]
 
 
@@ -178,7 +179,7 @@ def solve_vector(model: Model) -> VectorSolution:
                           {c.name: sol.binding[m] for m, c in enumerate(model.caps)})
 
 
-def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str | None) -> None:
+def _raise_infeasible(scenario: "Scenario", size: int, infeasible: int, objective: str | None) -> None:
     """Name the conflicting caps when the scenario itself is infeasible; else say how many elements are."""
     from ..assemble import check_feasible, with_source
 
@@ -187,8 +188,7 @@ def _raise_infeasible(scenario: "Scenario", feasible: np.ndarray, objective: str
         check_feasible(build_model(scenario, objective))
     except InfeasibleError as exc:
         raise with_source(scenario, exc) from None
-    bad = int(np.size(feasible) - np.count_nonzero(feasible))
-    raise InfeasibleError(f"{source}: {bad} of {np.size(feasible)} scenarios have no design that reaches the loss "
+    raise InfeasibleError(f"{source}: {infeasible} of {size} scenarios have no design that reaches the loss "
                           "target within the constraints")
 
 
@@ -204,58 +204,139 @@ FRAME_CHUNK = 65_536
 
 
 def solve_frame(scenario: "Scenario", overrides: Mapping[str, Any], *, objective: str | None = None,
-                validate: bool = True, allow_infeasible: bool = False) -> "pd.DataFrame":
+                validate: bool = True, allow_infeasible: bool = False,
+                columns: Sequence[str] | None = None) -> "pd.DataFrame":
     """Solve every element of `overrides` (arrays broadcast together); one row per element.
 
     Columns: the overridden inputs, `optimal_*` and `chinchilla_*` (every DesignPoint quantity), savings,
     over-training factors, `feasible` and `binds:<cap>`. Infeasible elements raise InfeasibleError unless
     `allow_infeasible`, in which case their results are NaN.
 
+    `columns` keeps only the named result columns (in the full frame's order), chunk by chunk, so memory grows with
+    what is asked for (1e7 elements x 41 columns is 3.2 GB; x 6 columns 0.5 GB); the overridden inputs and
+    `feasible` always come along. Every figure is still computed per chunk (an element whose figures are not all
+    finite is infeasible), so the kept columns equal the full frame's bit for bit. An unknown name raises
+    ScenarioError with the closest column name. `iter_solve_frame` streams the same rows chunk by chunk.
+
     Example:  solve_frame(scenario, {"training.mfu": np.array([0.3, 0.4, 0.5])})[["optimal_params", "savings_fraction"]]
+              solve_frame(scenario, {"demand.requests": np.logspace(8, 12, 10**7)}, columns=["optimal_params"])
     """
     return solve_table(scenario, overrides, objective=objective, validate=validate,
-                       allow_infeasible=allow_infeasible).to_pandas()
+                       allow_infeasible=allow_infeasible, columns=columns).to_pandas()  # the columns, not copied
 
 
 def solve_table(scenario: "Scenario", overrides: Mapping[str, Any], *, objective: str | None = None,
-                validate: bool = True, allow_infeasible: bool = False) -> ColumnTable:
+                validate: bool = True, allow_infeasible: bool = False,
+                columns: Sequence[str] | None = None) -> ColumnTable:
     """`solve_frame`'s columns as numpy arrays (a `ColumnTable`), without pandas: what the optimize path's
-    workbook sweep reads. Elements are solved `FRAME_CHUNK` at a time."""
+    workbook sweep reads. Elements are solved `FRAME_CHUNK` at a time; `columns` as in `solve_frame`."""
+    size, parts = frame_chunks(scenario, overrides, objective=objective, validate=validate,
+                               allow_infeasible=allow_infeasible, chunk=FRAME_CHUNK)
+    out: dict[str, np.ndarray] = {}
+    kept: list[str] = []
+    attrs: dict[str, Any] = {}
+    infeasible = non_finite = 0
+    for part in parts:
+        infeasible += part.infeasible
+        non_finite += part.non_finite
+        if not kept:
+            kept = kept_columns(scenario, overrides, list(part.columns), columns)
+        attrs = part.attrs
+        if part.stop - part.start == size:  # one chunk: its arrays are the table's
+            out = {name: part.columns[name] for name in kept}
+            break
+        for name in kept:
+            values = part.columns.get(name)
+            if name not in out:  # allocated once; a column a chunk lacks (a binds: mask) is False/NaN there
+                dtype = values.dtype if values is not None else np.dtype(float)
+                out[name] = np.full(size, False if dtype.kind == "b" else np.nan, dtype=dtype)
+            if values is not None:
+                out[name][part.start:part.stop] = values
+    if not allow_infeasible:
+        raise_bad_rows(scenario, objective, size, infeasible, non_finite)
+    return ColumnTable(out, {**attrs, "non_finite_rows": non_finite})
+
+
+@dataclass(frozen=True)
+class FrameChunk:
+    """Elements [start, stop) of a frame: every column, `infeasible` (no design reaches the target: the solver's
+    count) and `non_finite` (solved, but figures beyond double precision; with `allow_infeasible` these rows are
+    already marked infeasible, results NaN)."""
+
+    start: int
+    stop: int
+    columns: dict[str, np.ndarray]
+    infeasible: int
+    non_finite: int
+    attrs: dict[str, Any]
+
+
+def frame_chunks(scenario: "Scenario", overrides: Mapping[str, Any], *, objective: str | None, validate: bool,
+                 allow_infeasible: bool, chunk: int) -> tuple[int, Iterator[FrameChunk]]:
+    """(number of elements, the chunks of `chunk` consecutive flattened elements, lazily): what `solve_table` and
+    `iter_solve_frame` assemble. The overrides and the loss targets are checked now, over all elements."""
     if validate:
         validate_overrides(scenario, overrides)
-    # overflow is judged on the figures (`_mark_non_finite`), not printed as numpy warnings
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        given = {k: v for k, v in overrides.items() if v is not None}
-        shape = np.broadcast_shapes(*[np.shape(v) for v in given.values()])
-        size = int(np.prod(shape, dtype=np.int64))
-        if size <= FRAME_CHUNK:
-            columns, feasible, attrs = _solve_columns(scenario, overrides, objective, shape)
-        else:
-            columns, feasible, attrs = _solve_chunks(scenario, overrides, objective, shape, size)
-        if not allow_infeasible and not np.all(feasible):
-            _raise_infeasible(scenario, feasible, objective)
-        return _mark_non_finite(scenario, ColumnTable(columns, attrs), allow_infeasible)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    shape = np.broadcast_shapes(*[np.shape(v) for v in given.values()])
+    size = int(np.prod(shape, dtype=np.int64))
+    if size <= chunk:
+        arrays: Mapping[str, Any] = overrides
+    else:
+        _check_targets(scenario, view(scenario, overrides))  # counted over all elements, not per chunk
+        # float inputs beyond FRAME_CHUNK elements whatever the chunk, so every chunking gives solve_frame's dtypes
+        as_float = size > FRAME_CHUNK
+        arrays = {k: (np.broadcast_to(np.asarray(v, dtype=float) if as_float else np.asarray(v), shape)
+                      if v is not None and np.ndim(v) else v) for k, v in overrides.items()}
+
+    def parts() -> Iterator[FrameChunk]:
+        for start in range(0, size, chunk):
+            stop = min(start + chunk, size)
+            if size <= chunk:
+                part, sub_shape = arrays, shape
+            else:
+                part = {k: (v.flat[start:stop] if isinstance(v, np.ndarray) else v) for k, v in arrays.items()}
+                sub_shape = (stop - start,)
+            # overflow is judged on the figures (`_mark_non_finite`), not printed as numpy warnings
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                columns, ok, attrs = _solve_columns(scenario, part, objective, sub_shape)
+                non_finite = _mark_non_finite(columns)
+            yield FrameChunk(start, stop, columns, int(ok.size - np.count_nonzero(ok)), non_finite, attrs)
+
+    return size, parts()
 
 
-def _solve_chunks(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None, shape, size: int):
-    """`_solve_columns` over consecutive `FRAME_CHUNK`-element slices of the flattened elements, into columns
-    allocated once: the same numbers as one call (the kernel is elementwise), in bounded working memory."""
-    _check_targets(scenario, view(scenario, overrides))  # counted over all elements, not per chunk
-    arrays = {k: (np.broadcast_to(np.asarray(v, dtype=float), shape) if v is not None and np.ndim(v) else v)
-              for k, v in overrides.items()}
-    columns: dict[str, np.ndarray] = {}
-    feasible = np.empty(size, dtype=bool)
-    attrs: dict[str, Any] = {}
-    for start in range(0, size, FRAME_CHUNK):
-        stop = min(start + FRAME_CHUNK, size)
-        part = {k: (v.flat[start:stop] if isinstance(v, np.ndarray) else v) for k, v in arrays.items()}
-        chunk, ok, attrs = _solve_columns(scenario, part, objective, (stop - start,))
-        feasible[start:stop] = ok
-        for name, values in chunk.items():
-            if name not in columns:  # a column the earlier chunks lacked (a binds: mask) is False/NaN there
-                columns[name] = np.full(size, False if values.dtype == bool else np.nan, dtype=values.dtype)
-            columns[name][start:stop] = values
-    return columns, feasible, attrs
+def kept_columns(scenario: "Scenario", overrides: Mapping[str, Any], names: list[str],
+                 wanted: Sequence[str] | None) -> list[str]:
+    """The columns of `names` (a chunk's, in order) a frame keeps: all, or `wanted` with the overridden inputs and
+    `feasible`. An unknown wanted name raises ScenarioError naming the closest column."""
+    if wanted is None:
+        return names
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    unknown = [w for w in wanted if w not in names]
+    if unknown:
+        hints = []
+        for word in unknown:
+            close = closest_name(word, names)
+            hints.append(f"{word!r}" + (f" (did you mean {close!r}?)" if close else ""))
+        raise ScenarioError(f"unknown result column{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; the "
+                            f"columns are {', '.join(names)}", source=scenario.source or scenario.name)
+    keep = {*wanted, "feasible", *(k for k, v in overrides.items() if v is not None)}
+    return [name for name in names if name in keep]
+
+
+def raise_bad_rows(scenario: "Scenario", objective: str | None, size: int, infeasible: int,
+                   non_finite: int) -> None:
+    """The error of a frame without `allow_infeasible` that has `infeasible` or `non_finite` of `size` rows (the
+    former first); nothing when both are 0."""
+    if infeasible:
+        _raise_infeasible(scenario, size, infeasible, objective)
+    if non_finite:
+        source = scenario.source or scenario.name
+        raise SolverError(f"{source}: {non_finite} of {size} solved elements have non-finite "
+                          "figures (the inputs are beyond what double precision represents); bring the varied "
+                          "inputs into their documented ranges (README)")
 
 
 def _solve_columns(scenario: "Scenario", overrides: Mapping[str, Any], objective: str | None, shape):
@@ -288,25 +369,19 @@ def _solve_columns(scenario: "Scenario", overrides: Mapping[str, Any], objective
     return flat, flat["feasible"], attrs
 
 
-def _mark_non_finite(scenario: "Scenario", table: ColumnTable, allow_infeasible: bool) -> ColumnTable:
+def _mark_non_finite(columns: dict[str, np.ndarray]) -> int:
     """Rows solved as feasible whose figures are not all finite (inputs beyond double precision) are never passed
-    on as numbers: with `allow_infeasible` they become infeasible rows (results NaN, attrs["non_finite_rows"]
-    counts them), else SolverError says how many there are."""
-    figures = [c for c in table.columns if c.startswith(("optimal_", "chinchilla_", "savings_"))
+    on as numbers: they become infeasible rows (results NaN), in place. Returns how many there are (without
+    `allow_infeasible` the frame then raises SolverError saying so)."""
+    figures = [c for c in columns if c.startswith(("optimal_", "chinchilla_", "savings_"))
                or c in ("tokens_factor", "params_factor")]
-    finite = np.ones(len(table), dtype=bool)
+    finite = np.ones(len(columns["feasible"]), dtype=bool)
     for name in figures:
-        finite &= np.isfinite(table[name])
-    bad = table["feasible"] & ~finite
-    table.attrs["non_finite_rows"] = int(np.count_nonzero(bad))
-    if not bad.any():
-        return table
-    if not allow_infeasible:
-        source = scenario.source or scenario.name
-        raise SolverError(f"{source}: {int(np.count_nonzero(bad))} of {len(table)} solved elements have non-finite "
-                          "figures (the inputs are beyond what double precision represents); bring the varied "
-                          "inputs into their documented ranges (README)")
-    for name in figures:
-        table[name] = np.where(bad, np.nan, table[name])
-    table["feasible"] = table["feasible"] & ~bad
-    return table
+        finite &= np.isfinite(columns[name])
+    bad = columns["feasible"] & ~finite
+    count = int(np.count_nonzero(bad))
+    if count:
+        for name in figures:
+            columns[name] = np.where(bad, np.nan, columns[name])
+        columns["feasible"] = columns["feasible"] & ~bad
+    return count
