@@ -9,7 +9,9 @@ interleaved, medians), then the figures themselves. Prints one `name value unit`
 (c) the fixed-MFU kernel's ns per solve over a minimal numpy Newton (written below) on the same problems
     (target <= 4), with the kernel's ns per solve at 1e5 and 1e7 elements (flat with the kernel's chunks);
 (d) peak memory of a 1e7-point `solve_frame` (a subprocess's peak RSS), its result's bytes, and the working
-    memory beyond the result and the process before the call (target < 1 GB).
+    memory beyond the result and the process before the call (target < 1 GB): with every column (41 float
+    columns: 3.3 GB of result by arithmetic), with the typical selection `columns=SELECTED`, and streamed
+    through `iter_solve_frame`.
 
 Run: python benchmarks/bench_issue15.py [--quick]   (--quick: small sizes, seconds, for a CI smoke test)
 """
@@ -140,32 +142,50 @@ import resource, sys, tracemalloc
 sys.path.insert(0, {root!r})
 import numpy as np
 import tco
+from tco.studies import iter_solve_frame
 from tco.studies.arrays import solve_frame
 scenario = tco.load_scenario({scenario!r})
 solve_frame(scenario, {{"demand.requests": np.logspace(8, 12, 1000)}}, validate=False)  # imports, warm
 requests = np.logspace(8, 12, {n})
 tracemalloc.start()
-frame = solve_frame(scenario, {{"demand.requests": requests}}, validate=False)
+if {form!r} == "stream":  # a running reduction over every row, one chunk in memory at a time
+    low, rows = np.inf, 0
+    for part in iter_solve_frame(scenario, {{"demand.requests": requests}}, validate=False,
+                                 columns=["optimal_params"]):
+        low, rows = min(low, float(part["optimal_params"].min())), rows + len(part)
+    result = 0
+else:
+    frame = solve_frame(scenario, {{"demand.requests": requests}}, validate=False, columns={columns!r})
+    rows = len(frame)
+    result = int(sum(frame[c].to_numpy().nbytes for c in frame.columns))
 traced = tracemalloc.get_traced_memory()[1]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-result = int(sum(frame[c].to_numpy().nbytes for c in frame.columns))
-print(peak, traced, result, len(frame))
+print(peak, traced, result, rows)
 """
+
+#: What a user of 1e7 points typically keeps: the design, its cost and the savings (the input and `feasible`
+#: always come along).
+SELECTED = ["optimal_params", "optimal_tokens", "optimal_total_cost_usd", "savings_fraction"]
 
 
 def memory(n: int) -> None:
     """Peak RSS of the process (imports, inputs, result and all), the peak of the memory allocated during the
     call (tracemalloc; numpy reports its arrays to it), the result's bytes, and the difference of the last two:
-    the working memory the chunks bound."""
-    code = _MEMORY.format(root=str(ROOT), scenario=str(SCENARIO), n=n)
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
-    peak, traced, result, rows = (int(v) for v in out.stdout.split())
-    assert rows == n
+    the working memory the chunks bound. Three forms: every column (result-bound: 41 float columns), the
+    `SELECTED` columns, and `iter_solve_frame` streamed through a running minimum."""
     label = f"{n:.0e}".replace("+", "")
-    figure(f"solve_frame_{label}_peak_rss_bytes", peak, "B", ".4g")
-    figure(f"solve_frame_{label}_peak_allocated_during_call_bytes", traced, "B", ".4g")
-    figure(f"solve_frame_{label}_result_bytes", result, "B", ".4g")
-    figure(f"solve_frame_{label}_working_bytes_beyond_result", traced - result, "B", ".4g")
+    for form, columns in (("full", None), ("selected", SELECTED), ("stream", None)):
+        code = _MEMORY.format(root=str(ROOT), scenario=str(SCENARIO), n=n, form=form, columns=columns)
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+        peak, traced, result, rows = (int(v) for v in out.stdout.split())
+        assert rows == n
+        name = {"full": f"solve_frame_{label}", "selected": f"solve_frame_{label}_selected_columns",
+                "stream": f"iter_solve_frame_{label}_running_min"}[form]
+        figure(f"{name}_peak_rss_bytes", peak, "B", ".4g")
+        figure(f"{name}_peak_allocated_during_call_bytes", traced, "B", ".4g")
+        if form != "stream":
+            figure(f"{name}_result_bytes", result, "B", ".4g")
+            figure(f"{name}_working_bytes_beyond_result", traced - result, "B", ".4g")
 
 
 def main() -> None:

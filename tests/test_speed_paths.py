@@ -244,3 +244,7 @@ def test_bench_issue15_quick_prints_name_value_unit_lines():
         assert 0 < figures[ratio] < 100, ratio
     assert figures["kernel_vs_minimal_newton_zeta_difference"] < 1e-12  # the two solve the same problems
     assert figures["solve_frame_1e05_result_bytes"] > 1e5 * 8 * 30  # ~40 float columns of 100,000 rows
+    # the selection keeps 6 of ~40 columns; streaming keeps one chunk: both well under the full frame's bytes
+    assert figures["solve_frame_1e05_selected_columns_result_bytes"] < figures["solve_frame_1e05_result_bytes"] / 5
+    assert (figures["iter_solve_frame_1e05_running_min_peak_allocated_during_call_bytes"]
+            < figures["solve_frame_1e05_peak_allocated_during_call_bytes"])
