@@ -8,41 +8,54 @@
 
 Pipeline: scenario (pydantic, YAML) -> model (cost terms + caps) -> GP solve, polished and cross-checked against
 an exact 1-D solve -> Result -> report (terminal, JSON, Excel).
+
+The names below load on first use (PEP 562): `import tco` itself imports nothing heavy, so the command line can
+start the GP worker (`tco.solve.worker`) before it loads pydantic, the scenario schema and the model, and the
+worker can import the program it solves without the rest of tco.
 """
 
-from .errors import (FieldError, InfeasibleError, OutputError, ScenarioError, SolverError, TcoError,
-                     UnknownNameError)
-from .hardware import CATALOG, Device, get_device
-from .laws import PRESETS, ChinchillaLaw, KaplanLaw, Law, get_law
-from .optimize import optimize
-from .evaluate import evaluate
-from .results import DesignPoint, Result
-from .scenario import Scenario, load_scenario, scenario_from_dict
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers and editors
+    from .assess import evaluate
+    from .errors import (FieldError, InfeasibleError, OutputError, ScenarioError, SolverError, TcoError,
+                         UnknownNameError)
+    from .hardware import CATALOG, Device, get_device
+    from .laws import PRESETS, ChinchillaLaw, KaplanLaw, Law, get_law
+    from .pipeline import optimize
+    from .results import DesignPoint, Result
+    from .scenario import Scenario, load_scenario, scenario_from_dict
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "load_scenario",
-    "scenario_from_dict",
-    "optimize",
-    "evaluate",
-    "Scenario",
-    "Result",
-    "DesignPoint",
-    "Law",
-    "ChinchillaLaw",
-    "KaplanLaw",
-    "PRESETS",
-    "get_law",
-    "Device",
-    "CATALOG",
-    "get_device",
-    "TcoError",
-    "ScenarioError",
-    "FieldError",
-    "InfeasibleError",
-    "SolverError",
-    "UnknownNameError",
-    "OutputError",
-    "__version__",
-]
+#: each public name -> the module that defines it, imported when the name is first used
+_HOME = {
+    "load_scenario": ".scenario", "scenario_from_dict": ".scenario", "Scenario": ".scenario",
+    "optimize": ".pipeline", "evaluate": ".assess",
+    "Result": ".results", "DesignPoint": ".results",
+    "Law": ".laws", "ChinchillaLaw": ".laws", "KaplanLaw": ".laws", "PRESETS": ".laws", "get_law": ".laws",
+    "Device": ".hardware", "CATALOG": ".hardware", "get_device": ".hardware",
+    **dict.fromkeys(("TcoError", "ScenarioError", "FieldError", "InfeasibleError", "SolverError",
+                     "UnknownNameError", "OutputError"), ".errors"),
+}
+
+__all__ = ["load_scenario", "scenario_from_dict", "optimize", "evaluate", "Scenario", "Result", "DesignPoint",
+           "Law", "ChinchillaLaw", "KaplanLaw", "PRESETS", "get_law", "Device", "CATALOG", "get_device",
+           "TcoError", "ScenarioError", "FieldError", "InfeasibleError", "SolverError", "UnknownNameError",
+           "OutputError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tco' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # later uses are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

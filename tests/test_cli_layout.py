@@ -72,7 +72,7 @@ def _inside(module: str, package: str) -> bool:
 
 
 def test_the_walk_sees_the_package():
-    assert {"tco", "tco.cli", "tco.cli._common", "tco.cli.entry", "tco.optimize", "tco.fit"} <= MODULES.keys()
+    assert {"tco", "tco.cli", "tco.cli._common", "tco.cli.entry", "tco.pipeline", "tco.fit"} <= MODULES.keys()
     assert ("tco.cli._common", "console") in set(_imports("tco.cli"))  # relative imports are resolved
 
 

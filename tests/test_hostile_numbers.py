@@ -288,7 +288,7 @@ def test_single_error_is_unchanged(tco_run, tmp_path):
 
 # --- results the solver cannot vouch for -------------------------------------------------------------------
 def test_a_failed_cross_check_is_an_error(tco_run, monkeypatch):
-    pipeline = importlib.import_module("tco.optimize")  # `tco.optimize` is also the function
+    pipeline = importlib.import_module("tco.pipeline")
 
     real = pipeline.solve_model
 
@@ -316,7 +316,7 @@ def test_a_failed_cross_check_on_repeated_data_is_an_error(tco_run, monkeypatch)
 
 
 def test_a_non_finite_figure_is_an_error(tco_run, monkeypatch):
-    pipeline = importlib.import_module("tco.optimize")  # `tco.optimize` is also the function
+    pipeline = importlib.import_module("tco.pipeline")
 
     real = pipeline.design_point
 
@@ -330,7 +330,7 @@ def test_a_non_finite_figure_is_an_error(tco_run, monkeypatch):
 
 
 def test_floating_point_overflow_is_an_error(tco_run, monkeypatch):
-    pipeline = importlib.import_module("tco.optimize")  # `tco.optimize` is also the function
+    pipeline = importlib.import_module("tco.pipeline")
 
     def overflow(model):
         raise OverflowError("(34, 'Numerical result out of range')")

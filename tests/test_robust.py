@@ -257,7 +257,7 @@ def test_cli_errors_are_one_line(monkeypatch, capsys):
 def _nominal_outside_the_patch(monkeypatch, scenario):
     """The nominal optimum robust_design compares with, solved before the solver is patched."""
     nominal = tco.optimize(scenario)
-    monkeypatch.setattr(sys.modules["tco.optimize"], "optimize", lambda _scenario: nominal)
+    monkeypatch.setattr(sys.modules["tco.pipeline"], "optimize", lambda _scenario: nominal)
 
 
 def test_programs_clarabel_cannot_solve_fall_back_to_scs(monkeypatch):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write
-from ..evaluate import serving_performance
+from ..assess import serving_performance
 from ..text import one_line
 from ..scenario.load import scenario_from_dict
 from ..scenario.roofline import FITTED_FIELDS, ServingCalibration

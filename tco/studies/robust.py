@@ -300,7 +300,7 @@ def robust_design(scenario: "Scenario", *, quantile: float = 0.9, samples: int =
 
     refuse_quantization(scenario, "tco robust")
     from ..model.build import build_model
-    from ..optimize import design_point, optimize
+    from ..pipeline import design_point, optimize
     from .distributions import replace_law, sample_laws
 
     if not 0 < quantile <= 1:

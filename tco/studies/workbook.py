@@ -20,7 +20,7 @@ def prepare(scenario: "Scenario", *, objective: str | None = None, sweep_points:
     """Optimize `scenario` and sweep its demand: the inputs of `tco.report.excel.write_report`.
 
     Example:  entry = prepare(scenario); entry.result.optimal.params; write_report(entry, "reports/x.xlsx")"""
-    from ..optimize import optimize
+    from ..pipeline import optimize
     from .sweep import DEFAULT_SWEEP_TOKENS, demand_sweep_table
 
     from ..choice import chosen_scenario

@@ -20,7 +20,7 @@ from .model.build import build_model
 from .model.replica import replica_step
 from .model.serving import decode_context_tokens, weight_bytes_per_param
 from .model.serving_step import first_token, serving_calibration
-from .optimize import optimize
+from .pipeline import optimize
 from .results.evaluation import Evaluation, ServingPerformance, TrainingTime
 from .scenario.fields import PARAMS_RANGE, PARAMS_WHY, TOKENS_RANGE, TOKENS_WHY, range_message
 

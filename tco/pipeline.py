@@ -14,6 +14,8 @@ from .errors import InfeasibleError, SolverError
 from .model.build import Model, build_model
 from .model.quantization import penalty_caveat
 from .results import CrossCheck, Result
+from .solve.polish import polish
+from .solve.program import solve_gp
 from .solve.regimes import chinchilla_point, regimes, solve_model
 
 if TYPE_CHECKING:
@@ -49,8 +51,6 @@ def optimize(scenario: "Scenario", *, objective: str | None = None) -> Result:
 
 
 def _optimize(scenario: "Scenario", objective: str | None) -> Result:
-    from .solve.program import solve_gp  # imported here: cvxpy is only needed once we solve
-
     model = build_model(scenario, objective)
     if model.unique_tokens is not None:
         from .repeated import optimize_repeated
@@ -95,8 +95,6 @@ def _optimize(scenario: "Scenario", objective: str | None) -> Result:
 def _polish(model: Model, gp):
     """Newton-polish the GP point in each decode regime and keep the cheapest that converged; else the GP's.
     A regime's crossover bound starts with no dual: the active-set loop adds it when the point lies across."""
-    from .solve.polish import polish  # imported here: cvxpy is only needed once we solve
-
     best = (gp.params, gp.tokens, np.nan, False)
     best_value = math.inf
     for regime in regimes(model):
