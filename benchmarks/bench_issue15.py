@@ -2,7 +2,9 @@
 interleaved, medians), then the figures themselves. Prints one `name value unit` figure a line.
 
 (a) cold `python -m tco optimize SCENARIO` with its default report over a bare `python -c "import cvxpy"`
-    (target <= 1.3), and the floor under it: a process importing only cvxpy and the libraries that command
+    (target <= 1.3): the command imports cvxpy in its GP worker (`tco.solve.worker`) beside everything else;
+    the same command with the worker switched off (TCO_GP_WORKER=0: cvxpy imported in the command's process),
+    and the floor of that one-process design: a process importing only cvxpy and the libraries that command
     cannot do without (pydantic validates the scenario, PyYAML reads it, typer and rich are the CLI, openpyxl
     writes the workbook), no tco code and no work, over the same bare `import cvxpy`;
 (b) a 1e6-point `tco sweep` to CSV over the same sweep to Parquet (target <= 2);
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import os
 import statistics
 import subprocess
 import sys
@@ -51,8 +54,9 @@ def figure(name: str, value: float, unit: str, digits: str = ".3g") -> None:
 
 # --- (a) cold optimize over import cvxpy ---------------------------------------------------------------------
 def cold_start(repeat: int, folder: Path) -> None:
-    def run(*args: str) -> None:
-        subprocess.run([sys.executable, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    def run(*args: str, worker: str = "1") -> None:
+        subprocess.run([sys.executable, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "TCO_GP_WORKER": worker})
 
     # "Cold" is a new process, as a user's every run is, with bytecode cached as pip leaves an installed package
     # (cvxpy's is): where PYTHONDONTWRITEBYTECODE is set, this checkout's modules would otherwise be compiled
@@ -60,13 +64,17 @@ def cold_start(repeat: int, folder: Path) -> None:
     compileall.compile_dir(str(ROOT / "tco"), quiet=1)
     medians = interleaved({
         "optimize": lambda: run("-m", "tco", "optimize", str(SCENARIO), "--out", str(folder / "report.xlsx")),
+        "in_process": lambda: run("-m", "tco", "optimize", str(SCENARIO), "--out", str(folder / "report.xlsx"),
+                                  worker="0"),
         "cvxpy": lambda: run("-c", "import cvxpy"),
         "floor": lambda: run("-c", "import cvxpy, pydantic, yaml, typer, rich.console, openpyxl"),
     }, repeat)
     figure("cold_optimize_with_report_seconds", medians["optimize"], "s")
+    figure("cold_optimize_with_report_no_gp_worker_seconds", medians["in_process"], "s")
     figure("import_cvxpy_seconds", medians["cvxpy"], "s")
     figure("import_floor_seconds", medians["floor"], "s")
     figure("ratio_cold_optimize_to_import_cvxpy", medians["optimize"] / medians["cvxpy"], "x", ".2f")
+    figure("ratio_cold_optimize_no_gp_worker_to_import_cvxpy", medians["in_process"] / medians["cvxpy"], "x", ".2f")
     figure("ratio_import_floor_to_import_cvxpy", medians["floor"] / medians["cvxpy"], "x", ".2f")
 
 

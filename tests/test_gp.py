@@ -4,7 +4,8 @@ import pytest
 
 import tco
 from tco.model import build_model
-from tco.solve.program import SOLVER_OPTIONS, _program, solve_gp
+from tco.solve.gp import SOLVER_OPTIONS, compiled_program
+from tco.solve.program import gp_request, solve_gp
 from tco.solve.regimes import solve_model
 
 SCENARIO = {
@@ -23,15 +24,16 @@ def scenario(**changes):
 def test_problem_is_dpp_and_reused_across_parameter_changes():
     model = build_model(scenario())
     solve_gp(model)
-    before = _program.cache_info()
+    before = compiled_program.cache_info()
     # training, prefill and decode, each 2 monomials: the weights' FLOPs and the attention FLOPs (N^(2/3))
     shape = tuple((t.n_exp, t.d_exp) for t in model.active_terms)
     assert shape == ((1, 1), (2 / 3, 1), (1, 0), (2 / 3, 0), (1, 0), (2 / 3, 0))
-    program = _program(model.loss.p, model.loss.q, shape, (), None)
+    program = compiled_program((model.loss.p, model.loss.q, shape, (), None, None))
+    assert program.dpp
     assert program.program.problem.is_dcp(dpp=True)  # the log form of the GP, DPP: compiled once
     for requests in (1e9, 1e11):
         solve_gp(build_model(scenario(demand={**SCENARIO["demand"], "requests": requests})))
-    after = _program.cache_info()
+    after = compiled_program.cache_info()
     assert after.misses == before.misses  # same shape, new numbers: no new program was compiled
     # every scenario number is a Parameter: log weights (6 monomials), the loss row's two log coefficients
     assert sorted(p.name() for p in program.program.problem.parameters()) == ["log_loss_a", "log_loss_b",
@@ -41,18 +43,19 @@ def test_problem_is_dpp_and_reused_across_parameter_changes():
 @pytest.mark.parametrize("tokens", [2e12, 1e14])
 def test_tightened_tolerances_beat_the_defaults(monkeypatch, tokens):
     """Fresh programs (no solver cache to inherit settings from), defaults vs SOLVER_OPTIONS."""
+    import math
+
     from tco.solve import gp
-    from tco.solve import program as problem
 
     model = build_model(scenario(objective="flops", demand={"generated_tokens": tokens}))
     exact = float(solve_model(model).params)
-    shape = (model.loss.p, model.loss.q, tuple((t.n_exp, t.d_exp) for t in model.active_terms), ())
-    tight = problem.GeometricProgram(*shape).solve(model)
+    shape, values, (n0, _d0, _f0) = gp_request(model)
+    tight = math.exp(gp.GeometricProgram(*shape).solve(values)["x"]) * n0
     monkeypatch.setattr(gp, "SOLVER_OPTIONS", {})
-    default = problem.GeometricProgram(*shape).solve(model)
+    default = math.exp(gp.GeometricProgram(*shape).solve(values)["x"]) * n0
     assert SOLVER_OPTIONS["tol_gap_rel"] <= 1e-10
-    assert abs(tight.params / exact - 1) < abs(default.params / exact - 1)
-    assert abs(tight.params / exact - 1) < 1e-5
+    assert abs(tight / exact - 1) < abs(default / exact - 1)
+    assert abs(tight / exact - 1) < 1e-5
 
 
 def test_polish_reaches_machine_precision():

@@ -296,16 +296,17 @@ def test_workbook_of_the_constant_form_recalculates(tmp_path):
 
 
 def test_penalized_gp_is_dpp_and_compiled_once_per_shape():
-    from tco.solve.program import _program, solve_gp
+    from tco.solve.gp import compiled_program
+    from tco.solve.program import solve_gp
 
     solve_gp(build_model(scenario(dict(KUMAR))))
-    before = _program.cache_info().misses
+    before = compiled_program.cache_info().misses
     for bits in (3, 5):  # new numbers, same exponents: parameter updates only
         solve_gp(build_model(scenario({**KUMAR, "bits": bits}, bytes_per_param=bits / 8)))
-    assert _program.cache_info().misses == before
+    assert compiled_program.cache_info().misses == before
     model = build_model(scenario(dict(KUMAR)))
     shape = tuple((t.n_exp, t.d_exp) for t in model.active_terms)
-    program = _program(model.loss.p, model.loss.q, shape, (), None, (GAMMA_N, GAMMA_D)).program.problem
+    program = compiled_program((model.loss.p, model.loss.q, shape, (), None, (GAMMA_N, GAMMA_D))).program.problem
     assert program.is_dcp(dpp=True)
     assert "log_loss_penalty" in {p.name() for p in program.parameters()}
 

@@ -23,14 +23,19 @@ solution lies on H (Kelley's cutting planes; `tco.studies.robust`).
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import cvxpy as cp
+import numpy as np
+
+from .gp_data import NOT_DPP, SOLVER_ERROR, RooflineLegs
 
 __all__ = ["LogProgram", "RooflineLegs", "build_log_program", "solve_log_program", "SOLVER_OPTIONS",
-           "FALLBACK_OPTIONS"]
+           "FALLBACK_OPTIONS", "GeometricProgram", "compiled_program", "solve_request"]
 
 #: Clarabel's defaults (gap 1e-8, feasibility 1e-8) leave ~1e-5 relative error in N; these give ~1e-10.
 SOLVER_OPTIONS: dict[str, float | int] = {
@@ -45,19 +50,6 @@ SOLVER_OPTIONS: dict[str, float | int] = {
 #: (InsufficientProgress on hundreds of sampled laws); tight eps so its answer is ~1e-8, which the callers' exact
 #: polish then puts on the binding constraints.
 FALLBACK_OPTIONS: dict[str, float | int] = {"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200_000}
-
-
-@dataclass(frozen=True)
-class RooflineLegs:
-    """Log weights of the roofline decode legs (compute, weights, KV, attention compute) and the KV (and
-    attention) exponent of N; `log_kv` is None when decode reads no KV cache, `log_attention` when attention
-    FLOPs are not counted."""
-
-    log_compute: Any
-    log_weights: Any
-    log_kv: Any
-    kv_exp: float
-    log_attention: Any = None
 
 
 @dataclass(frozen=True)
@@ -136,5 +128,100 @@ def solve_log_program(program: LogProgram, *, fallback: bool = False) -> str:
         try:
             program.problem.solve(solver=solver, **options)
         except cp.error.SolverError:
-            return "solver error"
+            return SOLVER_ERROR
     return str(program.problem.status)
+
+
+class GeometricProgram:
+    """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q [+ c d^gd n^-gn] <= 1,
+    c_m n^i_m d^j_m <= 1,
+    in the log form above with every number a Parameter, so one compiled program serves every scenario of its
+    shape (the bracket is a roofline decode term, `tco.model.costs.RooflineDecodeCost`). Plain numbers in and
+    out (`tco.solve.program` builds them from a Model): the GP worker process solves it without the rest of tco.
+    """
+
+    def __init__(self, p: float, q: float, term_exps: tuple[tuple[float, float], ...],
+                 cap_exps: tuple[tuple, ...], roofline: tuple[float, bool, bool] | None = None,
+                 penalty_exps: tuple[float, float] | None = None):
+        # the quantization penalty's monomial c D^gd N^-gn: its exponents fix the shape, its log weight a Parameter
+        self.log_c = cp.Parameter(name="log_loss_penalty") if penalty_exps is not None else None
+        loss_rows: tuple = (cp.Parameter(name="log_loss_a"), p, cp.Parameter(name="log_loss_b"), q)
+        self.u, self.v = loss_rows[0], loss_rows[2]
+        if penalty_exps is not None:
+            loss_rows += (self.log_c, *penalty_exps)
+        self.log_w = cp.Parameter(len(term_exps), name="log_weights") if term_exps else None
+        # a cap's shape is (i, j) or, for a posynomial cap, (i, j, ((i_k, j_k), ...)): one Parameter per monomial
+        self.cap_logs = [[cp.Parameter(name=f"log_cap_{m}_{k}") for k in range(1 + len(_extra_exps(shape)))]
+                         for m, shape in enumerate(cap_exps)]
+        legs = None
+        self.roof: list = []
+        if roofline is not None:  # decode = max(compute, memory): log-log convex, so still a GP
+            kv_exp, has_kv, has_attention = roofline
+            self.roof = [cp.Parameter(name=f"log_roofline_{k}") for k in ("compute", "weights", "kv", "attention")]
+            legs = RooflineLegs(self.roof[0], self.roof[1], self.roof[2] if has_kv else None, kv_exp,
+                                self.roof[3] if has_attention else None)
+        term_i = np.array([i for i, _ in term_exps], dtype=float)
+        term_j = np.array([j for _, j in term_exps], dtype=float)
+        self.program = build_log_program(
+            self.log_w if self.log_w is not None else np.zeros(0), term_i, term_j, loss_rows=loss_rows,
+            caps=[_shaped_cap_row(shape, logs) for shape, logs in zip(cap_exps, self.cap_logs)], roofline=legs)
+        self.dpp = bool(self.program.problem.is_dcp(dpp=True))  # type: ignore[call-arg]  # cvxpy hides dpp
+
+    def solve(self, values: dict) -> dict:
+        """Solve at `values` (`tco.solve.program.gp_request`: log_loss_a, log_loss_b, log_penalty, log_weights,
+        roofline, caps); returns status, x = log(N / N0), y = log(D / D0), the log objective, the loss row's and
+        each cap's dual and the solve's seconds, as plain numbers (None where the solver gave none)."""
+        if not self.dpp:  # pragma: no cover - a cost-model bug: re-solving would recompile every time
+            return {"status": NOT_DPP, "seconds": 0.0, "x": None, "y": None, "log_objective": None,
+                    "loss_dual": None, "cap_duals": ()}
+        for param, value in zip(self.roof, values["roofline"] or ()):
+            param.value = value
+        self.u.value, self.v.value = values["log_loss_a"], values["log_loss_b"]
+        if self.log_c is not None:
+            self.log_c.value = values["log_penalty"]
+        if self.log_w is not None:
+            self.log_w.value = np.asarray(values["log_weights"], dtype=float)
+        for params, logs in zip(self.cap_logs, values["caps"]):
+            for param, value in zip(params, logs):
+                param.value = value
+        start = time.perf_counter()
+        status = solve_log_program(self.program)
+        elapsed = time.perf_counter() - start
+        program = self.program
+        x, y = program.x.value, program.y.value
+        solved = x is not None and y is not None
+        loss_dual = program.loss.dual_value if program.loss is not None else None
+        return {
+            "status": status, "seconds": elapsed,
+            "x": float(x) if x is not None and y is not None else None,
+            "y": float(y) if x is not None and y is not None else None,
+            "log_objective": float(program.problem.value) if solved else None,
+            "loss_dual": None if loss_dual is None else float(np.squeeze(loss_dual)),
+            "cap_duals": tuple(None if c.dual_value is None else float(np.squeeze(c.dual_value))
+                               for c in program.caps),
+        }
+
+
+@lru_cache(maxsize=64)
+def compiled_program(shape: tuple) -> GeometricProgram:
+    """The program of `shape` = (p, q, term exponents, cap shapes, roofline shape, penalty exponents), compiled
+    on first use; later scenarios of the shape are parameter updates (DPP)."""
+    return GeometricProgram(*shape)
+
+
+def solve_request(shape: tuple, values: dict) -> dict:
+    """One solve of the cached program of `shape` at `values`: what the GP worker answers per request."""
+    return compiled_program(shape).solve(values)
+
+
+def _extra_exps(shape: tuple) -> tuple:
+    return shape[2] if len(shape) > 2 else ()
+
+
+def _shaped_cap_row(shape: tuple, logs: list) -> tuple:
+    """The builder's cap row from a compiled cap shape and its Parameters."""
+    i, j = shape[:2]
+    extra = _extra_exps(shape)
+    if not extra:
+        return (i, j, logs[0])
+    return (i, j, logs[0], tuple((i_k, j_k, c_k) for (i_k, j_k), c_k in zip(extra, logs[1:])))

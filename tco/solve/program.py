@@ -1,26 +1,34 @@
-"""The cvxpy geometric program, compiled once per problem shape and re-solved by updating parameters (DPP).
+"""The scenario's geometric program as plain numbers, solved by the GP worker process or in-process.
 
-The program is built by `tco.solve.gp` (the one builder, in log form). Variables are scaled to the equal-loss
-Chinchilla point (n = N / N0, d = D / D0) and the objective to its cost
+`gp_request` reads the Model's cost terms and caps into the program's shape (its exponents: the compiled
+program's cache key) and values (every scenario number, in logs). The program itself is built and solved by
+`tco.solve.gp` (the one builder, in log form), in the GP worker (`tco.solve.worker`, which the command line
+starts at once, so cvxpy's ~1.5 s import runs beside the rest of the command) or, when no worker runs, here.
+Either way the same code solves the same numbers, so the answer is the same to the bit (tests/test_gp_worker.py).
+
+Variables are scaled to the equal-loss Chinchilla point (n = N / N0, d = D / D0) and the objective to its cost
 there, so every number the solver sees is near 1 (raw N ~ 1e10, D ~ 1e12, FLOPs ~ 1e24 make conic solvers
-stop "inaccurate"). The scales are folded into parameter values, so they never force a recompile.
+stop "inaccurate"). The scales are folded into parameter values, so they never force a recompile. This module
+does not import cvxpy.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import cvxpy as cp
 import numpy as np
 
 from ..errors import InfeasibleError, SolverError
-from ..model.build import Model
-from .gp import SOLVER_OPTIONS, RooflineLegs, build_log_program, solve_log_program
+from . import worker
+from .gp_data import INFEASIBLE, NOT_DPP, SOLVED, SOLVER_ERROR, RooflineLegs
 
-__all__ = ["GeometricProgram", "GPSolution", "solve_gp", "gp_terms", "scaled_objective", "scaled_caps",
-           "ScaledObjective", "SOLVER_OPTIONS"]
+if TYPE_CHECKING:
+    from ..model.build import Model
+
+__all__ = ["GPSolution", "solve_gp", "gp_request", "gp_terms", "scaled_objective", "scaled_caps",
+           "ScaledObjective"]
+
 
 @dataclass(frozen=True)
 class GPSolution:
@@ -33,81 +41,64 @@ class GPSolution:
     solve_seconds: float
 
 
-class GeometricProgram:
-    """minimize sum_k w_k n^i_k d^j_k [+ max(u n, v n + k n^e)]  s.t.  a n^-p + b d^-q [+ c d^gd n^-gn] <= 1,
-    c_m n^i_m d^j_m <= 1,
-    in the log form of `tco.solve.gp` with every input a Parameter (the bracket is a roofline decode term,
-    `tco.model.costs.RooflineDecodeCost`)."""
+def solve_gp(model: "Model") -> GPSolution:
+    """Solve `model`'s GP: in the GP worker when one runs, else with the cached program of its shape here."""
+    shape, values, (n0, d0, f0) = gp_request(model)
+    reply = worker.solve(shape, values)  # None: no worker runs, or it failed (then its error is ours to meet)
+    if reply is None:
+        from .gp import solve_request  # imported here: cvxpy is only needed once we solve in this process
 
-    def __init__(self, p: float, q: float, term_exps: tuple[tuple[float, float], ...],
-                 cap_exps: tuple[tuple, ...], roofline: tuple[float, bool, bool] | None = None,
-                 penalty_exps: tuple[float, float] | None = None):
-        # the quantization penalty's monomial c D^gd N^-gn: its exponents fix the shape, its log weight a Parameter
-        self.log_c = cp.Parameter(name="log_loss_penalty") if penalty_exps is not None else None
-        loss_rows: tuple = (cp.Parameter(name="log_loss_a"), p, cp.Parameter(name="log_loss_b"), q)
-        self.u, self.v = loss_rows[0], loss_rows[2]
-        if penalty_exps is not None:
-            loss_rows += (self.log_c, *penalty_exps)
-        self.log_w = cp.Parameter(len(term_exps), name="log_weights") if term_exps else None
-        # a cap's shape is (i, j) or, for a posynomial cap, (i, j, ((i_k, j_k), ...)): one Parameter per monomial
-        self.cap_logs = [[cp.Parameter(name=f"log_cap_{m}_{k}") for k in range(1 + len(_extra_exps(shape)))]
-                         for m, shape in enumerate(cap_exps)]
-        legs = None
-        if roofline is not None:  # decode = max(compute, memory): log-log convex, so still a GP
-            kv_exp, has_kv, has_attention = roofline
-            self.roof = [cp.Parameter(name=f"log_roofline_{k}") for k in ("compute", "weights", "kv", "attention")]
-            legs = RooflineLegs(self.roof[0], self.roof[1], self.roof[2] if has_kv else None, kv_exp,
-                                self.roof[3] if has_attention else None)
-        term_i = np.array([i for i, _ in term_exps], dtype=float)
-        term_j = np.array([j for _, j in term_exps], dtype=float)
-        self.program = build_log_program(
-            self.log_w if self.log_w is not None else np.zeros(0), term_i, term_j, loss_rows=loss_rows,
-            caps=[_cap_row(shape, logs) for shape, logs in zip(cap_exps, self.cap_logs)], roofline=legs)
-        if not self.program.problem.is_dcp(dpp=True):  # type: ignore[call-arg]  # pragma: no cover - cvxpy hides dpp
-            raise SolverError("internal: the cost model is not a DPP geometric program")
-
-    def solve(self, model: Model) -> GPSolution:
-        loss = model.loss
-        n0, d0 = loss.chinchilla_point()  # the scales: the equal-loss Chinchilla point
-        objective = scaled_objective(model, n0, d0)
-        f0 = objective.f0
-        if objective.roofline is not None:
-            legs = objective.roofline
-            for param, value in zip(self.roof, (legs.log_compute, legs.log_weights, legs.log_kv,
-                                                legs.log_attention)):
-                param.value = 0.0 if value is None else value  # no KV read (attention): not in the program
-        self.u.value = float(np.log(loss.a * n0 ** (-loss.p)))
-        self.v.value = float(np.log(loss.b * d0 ** (-loss.q)))
-        if self.log_c is not None:
-            self.log_c.value = float(np.log(loss.c * d0**loss.gd * n0 ** (-loss.gn)))
-        if self.log_w is not None:
-            self.log_w.value = objective.log_w
-        for params, (_i, _j, log_c, *extra) in zip(self.cap_logs, scaled_caps(model, n0, d0)):
-            for param, value in zip(params, (log_c, *[c_k for *_, c_k in (extra[0] if extra else ())])):
-                param.value = value
-        start = time.perf_counter()
-        status = solve_log_program(self.program)
-        elapsed = time.perf_counter() - start
-        x, y = self.program.x.value, self.program.y.value
-        if status == "solver error":
-            raise SolverError("the convex solver failed")
-        if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-            raise InfeasibleError("the constraints leave no design that reaches the loss target")
-        if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or x is None or y is None:
-            raise SolverError(f"the convex solver stopped with status {status!r}")
-        assert self.program.loss is not None  # the scenario's program always has its loss row
-        return GPSolution(
-            params=float(np.exp(x)) * n0,
-            tokens=float(np.exp(y)) * d0,
-            objective_value=float(np.exp(self.program.problem.value)) * f0,
-            loss_dual=float(np.squeeze(self.program.loss.dual_value)),
-            cap_duals=tuple(float(np.squeeze(c.dual_value)) for c in self.program.caps),
-            status=status,
-            solve_seconds=elapsed,
-        )
+        reply = solve_request(shape, values)
+    status = reply["status"]
+    if status == NOT_DPP:  # pragma: no cover - a cost-model bug
+        raise SolverError("internal: the cost model is not a DPP geometric program")
+    if status == SOLVER_ERROR:
+        raise SolverError("the convex solver failed")
+    if status in INFEASIBLE:
+        raise InfeasibleError("the constraints leave no design that reaches the loss target")
+    if status not in SOLVED or reply["x"] is None:
+        raise SolverError(f"the convex solver stopped with status {status!r}")
+    return GPSolution(
+        params=float(np.exp(reply["x"])) * n0,  # np.exp, as ever: the same bits as before the worker existed
+        tokens=float(np.exp(reply["y"])) * d0,
+        objective_value=float(np.exp(reply["log_objective"])) * f0,
+        loss_dual=reply["loss_dual"],
+        cap_duals=tuple(reply["cap_duals"]),
+        status=status,
+        solve_seconds=reply["seconds"],
+    )
 
 
-def gp_terms(model: Model):
+def gp_request(model: "Model") -> tuple[tuple, dict, tuple[float, float, float]]:
+    """(shape, values, scales (N0, D0, f0)) of `model`'s program: `tco.solve.gp.GeometricProgram(*shape)` solved
+    at `values`, plain numbers that a worker process reads as they are."""
+    monomials, roof = gp_terms(model)
+    terms = tuple((t.n_exp, t.d_exp) for t in monomials)
+    caps = tuple(cap_shape(c) for c in model.caps)
+    roof_shape = (None if roof is None
+                  else (roof.times.kv_exp, bool(roof.times.kv_s > 0), bool(roof.times.attention_s > 0)))
+    # one scenario: the exponents are floats (the GP solves scalars; arrays go to the exact kernel)
+    loss = model.loss
+    penalty = (float(loss.gn), float(loss.gd)) if loss.penalized else None
+    shape = (float(loss.p), float(loss.q), terms, caps, roof_shape, penalty)
+    n0, d0 = loss.chinchilla_point()  # the scales: the equal-loss Chinchilla point
+    objective = scaled_objective(model, n0, d0)
+    legs = objective.roofline
+    values = {
+        "log_loss_a": float(np.log(loss.a * n0 ** (-loss.p))),
+        "log_loss_b": float(np.log(loss.b * d0 ** (-loss.q))),
+        "log_penalty": float(np.log(loss.c * d0**loss.gd * n0 ** (-loss.gn))) if penalty else None,
+        "log_weights": tuple(float(w) for w in objective.log_w),
+        # no KV read (or no attention FLOPs): that leg is not in the program, its Parameter a placeholder 0
+        "roofline": None if legs is None else tuple(0.0 if v is None else float(v) for v in (
+            legs.log_compute, legs.log_weights, legs.log_kv, legs.log_attention)),
+        "caps": tuple((float(log_c), *[float(c_k) for *_, c_k in (extra[0] if extra else ())])
+                      for _i, _j, log_c, *extra in scaled_caps(model, n0, d0)),
+    }
+    return shape, values, (float(n0), float(d0), float(objective.f0))
+
+
+def gp_terms(model: "Model"):
     """(monomial terms with positive weight, the roofline decode term or None) as the GP takes them: a FLOPs
     objective counts decode as the monomial 2 N per token, a roofline with no demand costs nothing, and the
     roofline's step overhead (outside its max) is monomials."""
@@ -133,7 +124,7 @@ class ScaledObjective:
     f0: float
 
 
-def scaled_objective(model: Model, n0: float, d0: float) -> ScaledObjective:
+def scaled_objective(model: "Model", n0: float, d0: float) -> ScaledObjective:
     """Each cost term's GP expression (its monomials, or the roofline's legs) at the scales: the one place
     both the scenario's program and the robust program read the terms."""
     monomials, roof = gp_terms(model)
@@ -149,7 +140,7 @@ def scaled_objective(model: Model, n0: float, d0: float) -> ScaledObjective:
                            np.array([t.d_exp for t in monomials], dtype=float), legs, f0)
 
 
-def scaled_caps(model: Model, n0: float, d0: float) -> list[tuple]:
+def scaled_caps(model: "Model", n0: float, d0: float) -> list[tuple]:
     """Each cap N^i D^j <= limit as the log-form row i x + j y + log(n0^i d0^j / limit) <= 0; a posynomial cap
     (`Cap.extra`) as (i, j, c, ((i_k, j_k, c_k), ...)) with c_k = log(w_k n0^i_k d0^j_k / limit)."""
     rows: list[tuple] = []
@@ -170,32 +161,3 @@ def cap_shape(cap) -> tuple:
     return (cap.n_exp, cap.d_exp, tuple((float(i), float(j)) for i, j, _ in extra))
 
 
-def _extra_exps(shape: tuple) -> tuple:
-    return shape[2] if len(shape) > 2 else ()
-
-
-def _cap_row(shape: tuple, logs: list) -> tuple:
-    """The builder's cap row from a compiled cap shape and its Parameters."""
-    i, j = shape[:2]
-    extra = _extra_exps(shape)
-    if not extra:
-        return (i, j, logs[0])
-    return (i, j, logs[0], tuple((i_k, j_k, c_k) for (i_k, j_k), c_k in zip(extra, logs[1:])))
-
-
-@lru_cache(maxsize=64)
-def _program(p: float, q: float, term_exps, cap_exps, roofline, penalty_exps=None) -> GeometricProgram:
-    return GeometricProgram(p, q, term_exps, cap_exps, roofline, penalty_exps)
-
-
-def solve_gp(model: Model) -> GPSolution:
-    """Solve `model` with the cached program of its shape (compiled on first use, then parameter updates)."""
-    monomials, roof = gp_terms(model)
-    terms = tuple((t.n_exp, t.d_exp) for t in monomials)
-    caps = tuple(cap_shape(c) for c in model.caps)
-    shape = None if roof is None else (roof.times.kv_exp, bool(roof.times.kv_s > 0), bool(roof.times.attention_s > 0))
-    # one scenario: the exponents are floats (the GP solves scalars; arrays go to the exact kernel)
-    loss = model.loss
-    penalty = (float(loss.gn), float(loss.gd)) if loss.penalized else None
-    args = (float(loss.p), float(loss.q), terms, caps, shape) + ((penalty,) if penalty else ())  # one cache key
-    return _program(*args).solve(model)  # per shape, whether or not the caller names the penalty's absence
