@@ -16,8 +16,9 @@ worker can import the program it solves without the rest of tco.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_exports
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and editors
     from .assess import evaluate
@@ -48,14 +49,4 @@ __all__ = ["load_scenario", "scenario_from_dict", "optimize", "evaluate", "Scena
            "OutputError", "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'tco' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value  # later uses are plain attribute reads
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)

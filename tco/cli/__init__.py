@@ -11,9 +11,10 @@ scenario's GP, so cvxpy's import overlaps everything else the command does; the 
 
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._common import console
@@ -46,12 +47,4 @@ def _solves_gp(args: list[str]) -> bool:
     return bool(words) and words[0] in GP_COMMANDS and not ({"--help", "-h"} & set(words))
 
 
-def __getattr__(name: str) -> Any:
-    if name == "app":
-        value = importlib.import_module(".entry", __name__).app
-    elif name == "console":
-        value = importlib.import_module("._common", __name__).console
-    else:
-        raise AttributeError(f"module 'tco.cli' has no attribute {name!r}")
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, {"app": ".entry", "console": "._common"})
